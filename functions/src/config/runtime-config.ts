@@ -1,0 +1,118 @@
+/**
+ * Every environment variable the functions read, in one place. Terraform sets exactly
+ * `DEPLOYED_ENV_VARS` on the deployed functions (a test compares the two), so adding a variable here
+ * means adding it to terraform/ as well.
+ */
+
+export const DEFAULT_PROJECT_ID = 'hookshape-local';
+export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
+export const DEFAULT_TASKS_QUEUE = 'hookshape-retries';
+export const DEFAULT_TASKS_LOCATION = 'us-central1';
+
+/** Variables set on the deployed functions. */
+export const DEPLOYED_ENV_VARS = [
+  'GOOGLE_CLOUD_PROJECT',
+  'EVENTS_TOPIC',
+  'TASKS_LOCATION',
+  'TASKS_QUEUE',
+  'RETRY_WORKER_URL',
+  'TASKS_INVOKER_SERVICE_ACCOUNT',
+  'RETRY_BASE_DELAY_SECONDS',
+  'RETRY_AFTER_CAP_SECONDS',
+  'WEBHOOK_CACHE_SECONDS',
+  'DELIVERY_RETENTION_DAYS',
+  'ALLOW_LOOPBACK_DESTINATIONS',
+  'SECRETS_SOURCE',
+] as const;
+
+/**
+ * Variables only the local stack and the tests set. The emulator hosts of Firestore and Pub/Sub are
+ * read by Google's client libraries themselves; CLOUD_TASKS_EMULATOR_HOST is read here because the
+ * Cloud Tasks client has no emulator switch of its own.
+ */
+export const LOCAL_ONLY_ENV_VARS = ['CLOUD_TASKS_EMULATOR_HOST', 'LOCAL_SECRETS_FILE'] as const;
+
+export type DeployedEnvVar = (typeof DEPLOYED_ENV_VARS)[number];
+export type LocalOnlyEnvVar = (typeof LOCAL_ONLY_ENV_VARS)[number];
+type Env = Partial<Record<DeployedEnvVar | LocalOnlyEnvVar, string>> & Record<string, string | undefined>;
+
+export const SecretsSource = ['none', 'local-file', 'secret-manager'] as const;
+export type SecretsSource = (typeof SecretsSource)[number];
+
+export interface RuntimeConfig {
+  projectId: string;
+  eventsTopic: string;
+  tasks: {
+    location: string;
+    queue: string;
+    /** URL of the retry worker function, the HTTP target of every retry task. */
+    workerUrl: string | undefined;
+    /** Service account whose OIDC token Cloud Tasks attaches when calling the worker. */
+    invokerServiceAccount: string | undefined;
+    /** host:port of the local Cloud Tasks emulator; unset in production. */
+    emulatorHost: string | undefined;
+  };
+  retry: {
+    baseDelaySeconds: number;
+    retryAfterCapSeconds: number;
+  };
+  webhookCacheSeconds: number;
+  deliveryRetentionDays: number;
+  /** Lets deliveries reach 127.0.0.1/::1 — for the local stack and tests only. */
+  allowLoopbackDestinations: boolean;
+  secrets: { source: SecretsSource; localFile: string | undefined };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function positiveNumber(env: Env, name: DeployedEnvVar, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigError(`${name} must be a non-negative number, got '${raw}'`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: DeployedEnvVar): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0' || raw === 'no') return false;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
+}
+
+function text(env: Env, name: DeployedEnvVar | LocalOnlyEnvVar): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+/** Reads the configuration; tests pass their own env. */
+export function loadConfig(env: Env = process.env): RuntimeConfig {
+  const secretsLocalFile = text(env, 'LOCAL_SECRETS_FILE');
+  const secretsSource = text(env, 'SECRETS_SOURCE') ?? (secretsLocalFile ? 'local-file' : 'none');
+  if (!(SecretsSource as readonly string[]).includes(secretsSource)) {
+    throw new ConfigError(`SECRETS_SOURCE must be one of ${SecretsSource.join(', ')}, got '${secretsSource}'`);
+  }
+  return {
+    projectId: text(env, 'GOOGLE_CLOUD_PROJECT') ?? DEFAULT_PROJECT_ID,
+    eventsTopic: text(env, 'EVENTS_TOPIC') ?? DEFAULT_EVENTS_TOPIC,
+    tasks: {
+      location: text(env, 'TASKS_LOCATION') ?? DEFAULT_TASKS_LOCATION,
+      queue: text(env, 'TASKS_QUEUE') ?? DEFAULT_TASKS_QUEUE,
+      workerUrl: text(env, 'RETRY_WORKER_URL'),
+      invokerServiceAccount: text(env, 'TASKS_INVOKER_SERVICE_ACCOUNT'),
+      emulatorHost: text(env, 'CLOUD_TASKS_EMULATOR_HOST'),
+    },
+    retry: {
+      baseDelaySeconds: positiveNumber(env, 'RETRY_BASE_DELAY_SECONDS', 60),
+      retryAfterCapSeconds: positiveNumber(env, 'RETRY_AFTER_CAP_SECONDS', 3600),
+    },
+    webhookCacheSeconds: positiveNumber(env, 'WEBHOOK_CACHE_SECONDS', 10),
+    deliveryRetentionDays: positiveNumber(env, 'DELIVERY_RETENTION_DAYS', 30),
+    allowLoopbackDestinations: flag(env, 'ALLOW_LOOPBACK_DESTINATIONS'),
+    secrets: { source: secretsSource as SecretsSource, localFile: secretsLocalFile },
+  };
+}
