@@ -1,0 +1,155 @@
+/**
+ * Renders the event catalogue (functions/src/events/event-catalogue.ts) as README Markdown.
+ *
+ *   node scripts/event-docs.ts           print the Markdown
+ *   node scripts/event-docs.ts --write   replace the README section between the event-catalogue markers
+ *   node scripts/event-docs.ts --check   exit 1 if the README section is out of date
+ *
+ * Only the text between the markers is ever touched; the rest of README.md belongs to its authors.
+ */
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES } from '../functions/src/events/event-catalogue.ts';
+import type { EventVariable } from '../functions/src/events/event-catalogue.ts';
+
+export const START_MARKER = '<!-- event-catalogue:start -->';
+export const END_MARKER = '<!-- event-catalogue:end -->';
+
+/** README.md at the repository root (the parent of scripts/). */
+export const README_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+
+/** `data.form.fields[].label` → `{{ data.form.fields[0].label }}`. */
+export function liquidFor(path: string): string {
+  return `{{ ${path.replaceAll('[]', '[0]')} }}`;
+}
+
+function inlineJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inlineJson).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).map(([key, child]) => `${JSON.stringify(key)}: ${inlineJson(child)}`);
+    return entries.length === 0 ? '{}' : `{ ${entries.join(', ')} }`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Pretty JSON that keeps short objects and arrays on one line (at most `width` columns), so a sample
+ * reads like hand-written documentation instead of one value per line.
+ */
+export function formatJson(value: unknown, width = 100, indent = '', prefixLength = 0): string {
+  const inline = inlineJson(value);
+  if (value === null || typeof value !== 'object' || indent.length + prefixLength + inline.length <= width) return inline;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((item) => inner + formatJson(item, width, inner)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(value).map(([key, child]) => {
+    const head = `${JSON.stringify(key)}: `;
+    return inner + head + formatJson(child, width, inner, head.length);
+  });
+  return `{\n${entries.join(',\n')}\n${indent}}`;
+}
+
+/** Text safe inside a GitHub table cell. */
+function cell(text: string): string {
+  return text.replace(/\r?\n/g, ' ').replaceAll('|', '\\|');
+}
+
+function variableTable(variables: readonly EventVariable[]): string[] {
+  return [
+    '| Variable | Type | Description |',
+    '|---|---|---|',
+    ...variables.map((v) => `| \`${cell(liquidFor(v.path))}\` | ${v.type} | ${cell(v.description)} |`),
+  ];
+}
+
+/** GitHub's anchor for a `### \`type\`` heading: punctuation other than `-` and `_` dropped. */
+function anchor(type: string): string {
+  return type.toLowerCase().replace(/[^a-z0-9_\- ]/g, '').replaceAll(' ', '-');
+}
+
+export function renderEventCatalogueMarkdown(): string {
+  const lines: string[] = [
+    'Templates see `event` (the envelope below), `data` (the event\'s payload, documented per event), ' +
+      '`webhook` (the webhook being delivered) and `secrets` (the account\'s secrets by name, e.g. ' +
+      '`{{ secrets.AIRTABLE_TOKEN }}`). A `[0]` in a path stands for every item of an array: pick one by index ' +
+      'or loop, e.g. `{% for tag in data.tags %}{{ tag }}{% endfor %}`. Datetimes are ISO-8601 strings in UTC.',
+    '',
+    ...variableTable(EVENT_ENVELOPE_VARIABLES),
+    '',
+    '| Event | Platform name |',
+    '|---|---|',
+    ...EVENT_TYPES.map((type) => `| [\`${type}\`](#${anchor(type)}) | ${cell(EVENT_CATALOGUE[type].seedName)} |`),
+  ];
+  for (const type of EVENT_TYPES) {
+    const def = EVENT_CATALOGUE[type];
+    lines.push(
+      '',
+      `### \`${type}\``,
+      '',
+      `${def.description} *${def.seedName}: ${def.seedDescription.replace(/\.?$/, '.')}*`,
+      '',
+      ...variableTable(def.variables),
+      '',
+      '<details><summary>Sample</summary>',
+      '',
+      '```json',
+      formatJson(def.sample),
+      '```',
+      '',
+      '</details>',
+    );
+  }
+  return lines.join('\n');
+}
+
+function markerPositions(readme: string): { start: number; end: number } {
+  const start = readme.indexOf(START_MARKER);
+  const end = readme.indexOf(END_MARKER);
+  if (start === -1 || end === -1 || end < start) {
+    throw new Error(`README has no "${START_MARKER}" ... "${END_MARKER}" section`);
+  }
+  return { start: start + START_MARKER.length, end };
+}
+
+/** The Markdown currently between the markers, without the surrounding newlines. */
+export function extractCatalogueSection(readme: string): string {
+  const { start, end } = markerPositions(readme);
+  return readme.slice(start, end).replace(/^\r?\n/, '').replace(/\r?\n$/, '');
+}
+
+/** `readme` with the text between the markers replaced by `markdown`; everything else untouched. */
+export function replaceCatalogueSection(readme: string, markdown: string): string {
+  const { start, end } = markerPositions(readme);
+  return `${readme.slice(0, start)}\n${markdown}\n${readme.slice(end)}`;
+}
+
+function main(args: readonly string[]): number {
+  const markdown = renderEventCatalogueMarkdown();
+  if (args.includes('--write') || args.includes('--check')) {
+    const readme = readFileSync(README_PATH, 'utf8');
+    const upToDate = extractCatalogueSection(readme) === markdown;
+    if (args.includes('--check')) {
+      if (upToDate) return 0;
+      console.error(`${README_PATH}: the event catalogue section is out of date; run: node scripts/event-docs.ts --write`);
+      return 1;
+    }
+    if (!upToDate) writeFileSync(README_PATH, replaceCatalogueSection(readme, markdown));
+    console.log(`${README_PATH}: event catalogue section ${upToDate ? 'already up to date' : 'updated'}`);
+    return 0;
+  }
+  process.stdout.write(`${markdown}\n`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  }
+}
