@@ -1,0 +1,93 @@
+import type { Logger } from '../log/logger.ts';
+import { attemptRecord } from '../log/delivery-record.ts';
+import { buildRequest } from '../render/build-request.ts';
+import type { TemplateEngine } from '../render/template-engine.ts';
+import { nextStep, type RetrySettings } from '../retry/retry-policy.ts';
+import { classifyOutcome } from '../send/classify-outcome.ts';
+import type { HttpSender } from '../send/http-sender.ts';
+import type { WebhookConfig } from '../webhooks/webhook-config.ts';
+import type { Clock, DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery } from './ports.ts';
+
+export interface DeliveryDeps {
+  engine: TemplateEngine;
+  sender: HttpSender;
+  deliveries: DeliveryLog;
+  scheduler: RetryScheduler;
+  clock: Clock;
+  logger: Logger;
+  retry: RetrySettings;
+}
+
+export const FIRST_ATTEMPT: PlannedAttempt = { number: 1, target: 'primary', attemptOfTarget: 1 };
+
+export const deliveryKey = (record: Pick<StoredDelivery, 'accountId' | 'webhookId' | 'eventId'>): DeliveryKey => ({
+  accountId: record.accountId,
+  webhookId: record.webhookId,
+  eventId: record.eventId,
+});
+
+/**
+ * Sends the planned attempt and, when the primary fails for good and a backup exists, the backup's
+ * first attempt right after. Returns the record's new state; the caller writes it and schedules the retry.
+ */
+export async function runAttempts(
+  deps: DeliveryDeps,
+  record: StoredDelivery,
+  webhook: WebhookConfig,
+  secrets: Record<string, string>,
+  planned: PlannedAttempt,
+  logger: Logger,
+): Promise<DeliveryUpdate> {
+  const attempts = [...record.attempts];
+  const finish = (update: Omit<DeliveryUpdate, 'attempts' | 'updatedAt'>): DeliveryUpdate => ({ ...update, attempts, updatedAt: deps.clock.now() });
+  let plan = planned;
+  for (;;) {
+    const built = await buildRequest(webhook, record.event, secrets, deps.engine, plan.target);
+    if (!built.ok) {
+      const lastError = `webhook ${webhook.id}: ${built.error.message}`;
+      logger.log('WARNING', 'delivery invalid: the webhook does not render to a valid request', { field: built.error.field, error: lastError });
+      return finish({ status: 'invalid', lastError, nextAttemptAt: null, next: null });
+    }
+    const startedAt = deps.clock.now();
+    const sent = await deps.sender.send(built.request);
+    const outcome = classifyOutcome(sent, deps.clock.now());
+    const entry = attemptRecord({ ...plan, startedAt, request: built.request, sent, outcome });
+    attempts.push(entry);
+    const step = nextStep(outcome, plan.target, plan.attemptOfTarget, webhook.backupUrl !== undefined, deps.retry);
+    logger.log(outcome.result === 'succeeded' ? 'INFO' : 'WARNING', `attempt ${plan.number} (${plan.target}) ${outcome.result}: ${entry.summary}`, {
+      attempt: plan.number,
+      target: plan.target,
+      outcome: outcome.result,
+      status: sent.kind === 'response' ? sent.status : null,
+      durationMs: sent.durationMs,
+    });
+    if (step.action === 'done') {
+      return finish({ status: step.status, lastError: step.status === 'succeeded' ? null : entry.summary, nextAttemptAt: null, next: null });
+    }
+    if (step.action === 'retry') {
+      const nextAttemptAt = new Date(deps.clock.now().getTime() + step.delaySeconds * 1000);
+      const next = { number: plan.number + 1, target: step.target, attemptOfTarget: plan.attemptOfTarget + 1 };
+      return finish({ status: 'retrying', lastError: entry.summary, nextAttemptAt, next });
+    }
+    plan = { number: plan.number + 1, target: 'backup', attemptOfTarget: 1 };
+  }
+}
+
+/** Writes the new state, then makes sure the planned retry exists as a task (idempotent per attempt). */
+export async function commitUpdate(deps: DeliveryDeps, key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
+  await deps.deliveries.update(key, update);
+  await ensureRetryScheduled(deps, key, update);
+}
+
+/**
+ * A retrying record must have its task. Called after every write and whenever a redelivered message or
+ * task finds a record already retrying: if an earlier enqueue failed after the write, this repairs it.
+ */
+export async function ensureRetryScheduled(
+  deps: DeliveryDeps,
+  key: DeliveryKey,
+  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'>,
+): Promise<void> {
+  if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
+  await deps.scheduler.schedule({ ...key, attempt: state.next.number }, state.nextAttemptAt);
+}

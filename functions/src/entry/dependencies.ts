@@ -1,0 +1,75 @@
+import { Firestore } from '@google-cloud/firestore';
+import type { LookupFunction } from 'node:net';
+import type { RuntimeConfig } from '../config/runtime-config.ts';
+import type { DispatchDeps } from '../dispatch/dispatch-event.ts';
+import { systemClock, type Clock, type RetryScheduler, type SecretStore } from '../dispatch/ports.ts';
+import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
+import { FirestoreInvalidEventLog } from '../firestore/firestore-invalid-event-log.ts';
+import { FirestoreWebhookStore } from '../firestore/firestore-webhook-store.ts';
+import { createJsonLogger, type Logger } from '../log/logger.ts';
+import { TemplateEngine } from '../render/template-engine.ts';
+import type { RetryWorkerDeps } from '../retry/handle-retry-task.ts';
+import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
+import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
+import { GotHttpSender } from '../send/got-http-sender.ts';
+import type { HttpSender } from '../send/http-sender.ts';
+import { CloudTasksRetryScheduler } from '../tasks/cloud-tasks-retry-scheduler.ts';
+import { CachedWebhookStore } from '../webhooks/cached-webhook-store.ts';
+
+export type Dependencies = DispatchDeps & RetryWorkerDeps;
+
+/** Replaceable parts, for tests that need a custom resolver, clock or logger. */
+export interface DependencyOverrides {
+  firestore?: Firestore;
+  logger?: Logger;
+  clock?: Clock;
+  lookup?: LookupFunction;
+  sender?: HttpSender;
+  scheduler?: RetryScheduler;
+  secrets?: SecretStore;
+}
+
+/** Concurrent deliveries of one event (the instance's own concurrency multiplies it). */
+const FAN_OUT_CONCURRENCY = 16;
+
+function secretStore(config: RuntimeConfig): SecretStore {
+  switch (config.secrets.source) {
+    case 'local-file':
+      if (!config.secrets.localFile) throw new Error('SECRETS_SOURCE=local-file needs LOCAL_SECRETS_FILE');
+      return new LocalFileSecretStore(config.secrets.localFile);
+    case 'secret-manager':
+      return new SecretManagerSecretStore(config.projectId);
+    default:
+      return noSecrets;
+  }
+}
+
+/** Builds every adapter once per instance: clients, agents and the template cache outlive invocations. */
+export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): Dependencies {
+  const clock = overrides.clock ?? systemClock;
+  const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  return {
+    engine: new TemplateEngine(),
+    sender: overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) }),
+    deliveries: new FirestoreDeliveryLog(db),
+    invalidEvents: new FirestoreInvalidEventLog(db),
+    webhooks: new CachedWebhookStore(new FirestoreWebhookStore(db), config.webhookCacheSeconds * 1000, clock),
+    secrets: overrides.secrets ?? secretStore(config),
+    scheduler:
+      overrides.scheduler ??
+      new CloudTasksRetryScheduler({
+        projectId: config.projectId,
+        location: config.tasks.location,
+        queue: config.tasks.queue,
+        workerUrl: config.tasks.workerUrl,
+        invokerServiceAccount: config.tasks.invokerServiceAccount,
+        emulatorHost: config.tasks.emulatorHost,
+      }),
+    clock,
+    logger: overrides.logger ?? createJsonLogger(),
+    retry: config.retry,
+    retentionDays: config.deliveryRetentionDays,
+    concurrency: FAN_OUT_CONCURRENCY,
+    queueName: config.tasks.queue,
+  };
+}

@@ -1,0 +1,34 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { handleRetryTask, parseRetryTask, type RetryWorkerDeps } from '../retry/handle-retry-task.ts';
+
+/**
+ * The HTTP entry of the retry worker. In production only the Cloud Tasks invoker service account may
+ * call it (IAM run.invoker, OIDC token); the Cloud Tasks headers are checked as well, so a stray call
+ * that got through IAM is still refused. Answers 2xx once the attempt is recorded.
+ */
+export function createRetryWorkerHandler(deps: () => RetryWorkerDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const d = deps();
+    const queue = req.get('X-CloudTasks-QueueName');
+    if (req.method !== 'POST' || queue !== d.queueName || !req.get('X-CloudTasks-TaskName')) {
+      d.logger.log('WARNING', 'retry worker refused a request that did not come from the retry queue', { queue: queue ?? null, method: req.method });
+      res.status(403).json({ error: 'only Cloud Tasks of the retry queue may call this function' });
+      return;
+    }
+    const parsed = parseRetryTask(req.body);
+    if (!parsed.ok) {
+      // A malformed task will never become valid: acknowledge it so Cloud Tasks does not retry it.
+      d.logger.log('ERROR', `retry task ignored: ${parsed.reason}`, { task: req.get('X-CloudTasks-TaskName') ?? null });
+      res.status(200).json({ ignored: parsed.reason });
+      return;
+    }
+    try {
+      const answer = await handleRetryTask(d, parsed.task);
+      res.status(answer.httpStatus).json({ result: answer.note });
+    } catch (error) {
+      // Firestore or Cloud Tasks failed: a 5xx makes Cloud Tasks run the task again.
+      d.logger.log('ERROR', `retry attempt interrupted, Cloud Tasks will run it again: ${(error as Error).message}`, { ...parsed.task });
+      res.status(503).json({ error: 'temporarily unavailable' });
+    }
+  };
+}

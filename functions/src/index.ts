@@ -1,0 +1,15 @@
+import * as functions from '@google-cloud/functions-framework';
+import { loadConfig } from './config/runtime-config.ts';
+import { createDependencies, type Dependencies } from './entry/dependencies.ts';
+import { createDispatchHandler } from './entry/dispatch-handler.ts';
+import { createRetryWorkerHandler } from './entry/retry-worker-handler.ts';
+
+// Built on the first invocation and kept for the instance's life (clients, agents, caches).
+let dependencies: Dependencies | undefined;
+const deps = (): Dependencies => (dependencies ??= createDependencies(loadConfig()));
+
+export const dispatchEvent = createDispatchHandler(deps);
+export const retryWorker = createRetryWorkerHandler(deps);
+
+functions.cloudEvent('dispatchEvent', dispatchEvent);
+functions.http('retryWorker', retryWorker);

@@ -1,0 +1,97 @@
+import type { EventMessage } from '../events/event-message.ts';
+import type { DeliveryTarget, OutgoingRequest } from '../render/build-request.ts';
+import type { Outcome } from '../send/classify-outcome.ts';
+import type { SendResult } from '../send/http-sender.ts';
+import { Redactor } from './redact.ts';
+
+export const DeliveryStatus = ['pending', 'succeeded', 'retrying', 'failed', 'invalid'] as const;
+export type DeliveryStatus = (typeof DeliveryStatus)[number];
+
+/** Bodies kept in the delivery log; the rest is cut and the record says how many bytes there were. */
+export const LOG_REQUEST_BODY_BYTES = 16 * 1024;
+export const LOG_RESPONSE_BODY_BYTES = 8 * 1024;
+
+export interface LoggedBody {
+  body: string | null;
+  bodyBytes: number;
+  bodyTruncated: boolean;
+}
+
+export interface AttemptRecord {
+  /** 1, 2, 3... across targets. */
+  number: number;
+  target: DeliveryTarget;
+  /** 1..4 within the target's own series. */
+  attemptOfTarget: number;
+  startedAt: Date;
+  durationMs: number;
+  request: { method: string; url: string; headers: Record<string, string> } & LoggedBody;
+  response: ({ status: number; headers: Record<string, string> } & LoggedBody) | null;
+  error: { code: string; message: string } | null;
+  outcome: Outcome['result'];
+  summary: string;
+}
+
+/** One document per (event, webhook) in the delivery log. Firestore stores the Dates as Timestamps. */
+export interface DeliveryRecord {
+  accountId: string;
+  webhookId: string;
+  webhookName: string | null;
+  eventId: string;
+  eventType: string;
+  /** The event itself, so retries and replays render from the same input. */
+  event: EventMessage;
+  status: DeliveryStatus;
+  attempts: AttemptRecord[];
+  /** The error of the last attempt or of rendering; null once delivered. */
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** When the TTL policy may delete the record. */
+  expiresAt: Date;
+}
+
+function cut(text: string, limit: number, redactor: Redactor): LoggedBody {
+  const bytes = Buffer.byteLength(text);
+  const kept = bytes > limit ? Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : text;
+  return { body: redactor.text(kept), bodyBytes: bytes, bodyTruncated: bytes > limit };
+}
+
+/** The log entry of one attempt, with secrets and credential headers redacted. */
+export function attemptRecord(args: {
+  number: number;
+  target: DeliveryTarget;
+  attemptOfTarget: number;
+  startedAt: Date;
+  request: OutgoingRequest;
+  sent: SendResult;
+  outcome: Outcome;
+}): AttemptRecord {
+  const { request, sent, outcome } = args;
+  const redactor = new Redactor(request.secretValues);
+  const requestBody = request.body === undefined ? { body: null, bodyBytes: 0, bodyTruncated: false } : cut(request.body, LOG_REQUEST_BODY_BYTES, redactor);
+  let response: AttemptRecord['response'] = null;
+  if (sent.kind === 'response') {
+    const logged = cut(sent.body.toString('utf8'), LOG_RESPONSE_BODY_BYTES, redactor);
+    response = {
+      status: sent.status,
+      headers: redactor.headers(sent.headers),
+      ...logged,
+      // More came than the sender read: the size is at least what was read.
+      bodyTruncated: logged.bodyTruncated || sent.truncated,
+    };
+  }
+  return {
+    number: args.number,
+    target: args.target,
+    attemptOfTarget: args.attemptOfTarget,
+    startedAt: args.startedAt,
+    durationMs: sent.durationMs,
+    request: { method: request.method, url: redactor.url(request.url), headers: redactor.headers(request.headers, request.secretHeaders), ...requestBody },
+    response,
+    error: sent.kind === 'error' ? { code: sent.code, message: redactor.text(sent.message) } : null,
+    outcome: outcome.result,
+    summary: redactor.text(outcome.summary),
+  };
+}

@@ -1,0 +1,71 @@
+import type { BodyFormat } from '../webhooks/webhook-config.ts';
+import type { EscapeMode } from './output-escapers.ts';
+
+/** Content-Type sent for each format unless the webhook's own headers set one. */
+export const CONTENT_TYPES: Record<BodyFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  xml: 'application/xml; charset=utf-8',
+  text: 'text/plain; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  yaml: 'application/yaml; charset=utf-8',
+  form: 'application/x-www-form-urlencoded',
+};
+
+/** The escaping applied to `{{ }}` outputs in a body of each format; text is sent as rendered. */
+export const BODY_ESCAPE: Record<BodyFormat, EscapeMode> = {
+  json: 'json',
+  xml: 'xml',
+  text: 'none',
+  csv: 'csv',
+  yaml: 'yaml',
+  form: 'form',
+};
+
+export interface SyntaxProblem {
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/**
+ * Checks that a rendered body parses as its format; returns the problem or undefined. The parsers are
+ * loaded on first use so that webhooks that never send XML or YAML do not pay for them at cold start.
+ */
+export async function checkBodySyntax(format: BodyFormat, body: string): Promise<SyntaxProblem | undefined> {
+  switch (format) {
+    case 'json': {
+      try {
+        JSON.parse(body);
+        return undefined;
+      } catch (error) {
+        const message = (error as Error).message;
+        const offset = /position (\d+)/.exec(message)?.[1];
+        return offset === undefined ? { message } : { message, ...lineAndColumn(body, Number(offset)) };
+      }
+    }
+    case 'xml': {
+      const { XMLValidator } = await import('fast-xml-parser');
+      const result = XMLValidator.validate(body);
+      return result === true ? undefined : { message: result.err.msg, line: result.err.line, column: result.err.col };
+    }
+    case 'yaml': {
+      const { parseAllDocuments } = await import('yaml');
+      for (const document of parseAllDocuments(body)) {
+        const error = 'errors' in document ? document.errors[0] : undefined;
+        if (error) {
+          const position = error.linePos?.[0];
+          return { message: error.message.split('\n')[0] ?? error.message, ...(position ? { line: position.line, column: position.col } : {}) };
+        }
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}

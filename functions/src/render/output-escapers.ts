@@ -1,0 +1,47 @@
+/**
+ * How a `{{ }}` output is escaped depends on where it lands. The rule for users: write the template as
+ * the receiver's own example and replace the example's value with the variable; the escaping keeps the
+ * result well-formed whatever the value holds. Filters marked raw (`json`, `raw`) skip it.
+ */
+export const EscapeMode = ['url', 'json', 'xml', 'csv', 'yaml', 'form', 'none'] as const;
+export type EscapeMode = (typeof EscapeMode)[number];
+
+/** The text of a value as Liquid would print it, except that objects and arrays print as JSON. */
+export function outputText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value) ?? '';
+}
+
+// XML 1.0 cannot carry these characters even as references; they would make the body unparseable.
+const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+export const escapers: Record<EscapeMode, (value: unknown) => string> = {
+  /** A value in a URL template is one path segment or query value: everything reserved is encoded. */
+  url: (value) => encodeURIComponent(outputText(value)),
+  /** Inside a JSON string literal: the template writes the quotes, as in `"name": "{{ data.name }}"`. */
+  json: (value) => JSON.stringify(outputText(value)).slice(1, -1),
+  /** XML text or attribute content. */
+  xml: (value) => outputText(value).replace(XML_INVALID, '\uFFFD').replace(/[&<>"']/g, (c) => XML_ENTITIES[c] ?? c),
+  /** One whole CSV field (RFC 4180): quoted when it holds a comma, quote, line break or edge space. */
+  csv: (value) => {
+    const text = outputText(value);
+    return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  },
+  /**
+   * A whole YAML scalar, type-preserving: strings become double-quoted (JSON-style) scalars, numbers and
+   * booleans stay bare, objects and arrays become flow collections. So `name: {{ data.name }}` is safe.
+   */
+  yaml: (value) => {
+    if (value === null || value === undefined) return 'null';
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    if (typeof value === 'string') return JSON.stringify(value);
+    return JSON.stringify(value instanceof Date ? value.toISOString() : value) ?? 'null';
+  },
+  /** application/x-www-form-urlencoded value, as browsers encode it (space as +). */
+  form: (value) => new URLSearchParams([['', outputText(value)]]).toString().slice(1),
+  none: outputText,
+};

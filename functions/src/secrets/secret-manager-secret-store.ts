@@ -1,0 +1,50 @@
+import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import type { SecretStore } from '../dispatch/ports.ts';
+
+/** Secret Manager secret ids are `hookshape--<accountId>--<NAME>`; templates read `{{ secrets.NAME }}`. */
+export const SECRET_PREFIX = 'hookshape--';
+export const secretId = (accountId: string, name: string): string => `${SECRET_PREFIX}${accountId}--${name}`;
+
+/** How long an account's secrets are kept on a warm instance; a rotated secret is seen after this. */
+const CACHE_MS = 5 * 60_000;
+
+/**
+ * Production secrets. Each account only ever gets the secrets whose id starts with its own prefix;
+ * the runtime service account's accessor role is limited to `hookshape--` secrets by an IAM condition.
+ */
+export class SecretManagerSecretStore implements SecretStore {
+  private readonly projectId: string;
+  private client: Promise<SecretManagerServiceClient> | undefined;
+  private readonly cache = new Map<string, { at: number; value: Promise<Record<string, string>> }>();
+
+  constructor(projectId: string) {
+    this.projectId = projectId;
+  }
+
+  secretsFor(accountId: string): Promise<Record<string, string>> {
+    const hit = this.cache.get(accountId);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+    const value = this.load(accountId);
+    value.catch(() => this.cache.delete(accountId));
+    this.cache.set(accountId, { at: Date.now(), value });
+    return value;
+  }
+
+  private async load(accountId: string): Promise<Record<string, string>> {
+    this.client ??= import('@google-cloud/secret-manager').then(({ SecretManagerServiceClient }) => new SecretManagerServiceClient());
+    const client = await this.client;
+    const prefix = secretId(accountId, '');
+    const [secrets] = await client.listSecrets({ parent: `projects/${this.projectId}`, filter: `name:${prefix}` });
+    const result: Record<string, string> = {};
+    await Promise.all(
+      secrets.map(async (secret) => {
+        const id = secret.name?.split('/').pop() ?? '';
+        if (!id.startsWith(prefix)) return; // the filter matches substrings: keep only this account's own
+        const [version] = await client.accessSecretVersion({ name: `${secret.name}/versions/latest` });
+        const data = version.payload?.data;
+        if (data) result[id.slice(prefix.length)] = Buffer.from(data as Uint8Array).toString('utf8');
+      }),
+    );
+    return result;
+  }
+}

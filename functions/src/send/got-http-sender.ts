@@ -1,0 +1,92 @@
+import type { LookupFunction } from 'node:net';
+import got, { type Got } from 'got';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import type { OutgoingRequest } from '../render/build-request.ts';
+import { DESTINATION_REFUSED, MAX_RESPONSE_READ_BYTES, type HttpSender, type SendResult } from './http-sender.ts';
+
+export interface GotHttpSenderOptions {
+  /** Lets requests reach 127.0.0.0/8 and ::1 — local stack and tests only (ALLOW_LOOPBACK_DESTINATIONS). */
+  allowLoopback: boolean;
+  maxResponseBytes?: number;
+  /** A custom DNS resolver; tests use it to make a public-looking name resolve to a private address. */
+  lookup?: LookupFunction;
+  maxSockets?: number;
+}
+
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+
+/**
+ * Sends with got through agents that refuse non-public addresses at connect time — after DNS, so a
+ * name that resolves (or re-resolves) to a private, loopback, link-local (metadata server), CGNAT,
+ * unique-local, multicast or unspecified address is refused before any byte is sent. Built once per
+ * instance: the agents keep connections alive across invocations.
+ */
+export class GotHttpSender implements HttpSender {
+  private readonly client: Got;
+  private readonly maxResponseBytes: number;
+
+  constructor(options: GotHttpSenderOptions) {
+    this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_READ_BYTES;
+    const filter = {
+      allowPrivateIPAddress: false,
+      allowMetaIPAddress: false,
+      allowIPAddressList: options.allowLoopback ? LOOPBACK : [],
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 256,
+    };
+    this.client = got.extend({
+      agent: { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) },
+      retry: { limit: 0 }, // retries are scheduled by hookshape, minutes apart, as Cloud Tasks
+      throwHttpErrors: false,
+      followRedirect: false,
+      ...(options.lookup ? { dnsLookup: options.lookup } : {}),
+    });
+  }
+
+  async send(request: OutgoingRequest): Promise<SendResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const stream = this.client.stream(request.url, {
+      method: request.method as 'POST',
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      timeout: { request: request.timeoutMs },
+    });
+    let response: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
+    stream.once('response', (res: typeof response) => (response = res));
+    const chunks: Buffer[] = [];
+    let read = 0;
+    let truncated = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const room = this.maxResponseBytes - read;
+        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        read += Math.min(chunk.length, room);
+        if (chunk.length > room) {
+          truncated = true;
+          break; // leaving the loop destroys the stream: the rest is never read
+        }
+      }
+    } catch (error) {
+      // A reset after the status arrived still tells us the status; anything else is a transport error.
+      if (!response) return { kind: 'error', ...describeError(error), durationMs: elapsed() };
+      truncated = true;
+    }
+    if (!response) return { kind: 'error', code: 'ENORESPONSE', message: 'the connection closed without a response', durationMs: elapsed() };
+    return { kind: 'response', status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
+  }
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  const err = error as { code?: string; message?: string; cause?: { message?: string } };
+  const message = err.message ?? String(error);
+  const filterMessage = [message, err.cause?.message].find((text) => text && /^DNS lookup .* is not allowed/.test(text));
+  if (filterMessage) {
+    const address = /^DNS lookup (\S+?)\(/.exec(filterMessage)?.[1];
+    return {
+      code: DESTINATION_REFUSED,
+      message: `destination refused: ${address ?? 'the address'} is not a public address (loopback, private, link-local/metadata, CGNAT, unique-local, multicast and unspecified addresses are never called)`,
+    };
+  }
+  return { code: err.code ?? 'ERR_REQUEST', message };
+}

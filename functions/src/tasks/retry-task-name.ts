@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+import type { RetryTask } from '../dispatch/ports.ts';
+
+/**
+ * The Cloud Tasks task id of a retry: a hash of (delivery, attempt). Deterministic, so a second enqueue
+ * of the same attempt is refused by Cloud Tasks (ALREADY_EXISTS) instead of sending twice; hashed,
+ * because Cloud Tasks advises against sequential name prefixes (they make hot spots).
+ */
+export function retryTaskId(task: RetryTask): string {
+  return createHash('sha256').update(`${task.accountId}/${task.webhookId}/${task.eventId}/${task.attempt}`).digest('hex');
+}
