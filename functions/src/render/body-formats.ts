@@ -1,5 +1,6 @@
 import type { BodyFormat } from '../webhooks/webhook-config.ts';
 import type { EscapeMode } from './output-escapers.ts';
+import { locateJsonError } from './json-syntax.ts';
 
 /** Content-Type sent for each format unless the webhook's own headers set one. */
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
@@ -43,10 +44,9 @@ export async function checkBodySyntax(format: BodyFormat, body: string): Promise
       try {
         JSON.parse(body);
         return undefined;
-      } catch (error) {
-        const message = (error as Error).message;
-        const offset = /position (\d+)/.exec(message)?.[1];
-        return offset === undefined ? { message } : { message, ...lineAndColumn(body, Number(offset)) };
+      } catch {
+        const { offset, message } = locateJsonError(body);
+        return { message, ...lineAndColumn(body, offset) };
       }
     }
     case 'xml': {

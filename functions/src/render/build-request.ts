@@ -60,7 +60,9 @@ function renderUrl(engine: TemplateEngine, field: string, source: string, contex
   try {
     url = new URL(rendered);
   } catch {
-    throw new TemplateError(field, `renders to '${rendered}', which is not an absolute URL`);
+    // Every output is percent-encoded in a URL; a secret holding a base URL needs | raw.
+    const hint = /^https?%3A/i.test(rendered) ? ' (a value holding a whole base URL must be written {{ secrets.BASE_URL | raw }}: outputs in a URL are percent-encoded)' : '';
+    throw new TemplateError(field, `renders to '${rendered}', which is not an absolute URL${hint}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TemplateError(field, `renders to a ${url.protocol.replace(':', '')} URL; only http and https are allowed`);

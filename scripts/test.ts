@@ -1,0 +1,61 @@
+/**
+ * `npm test`: type-checks, builds the functions, starts the real Pub/Sub and Firestore emulators once
+ * (or uses those named by PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), runs every test file against
+ * them with node:test, and stops them. Extra arguments are passed to node --test (e.g. a file).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureEmulators, EmulatorMissingError } from '../functions/dev/emulators.ts';
+import { build, ROOT } from './build.ts';
+
+function banner(text: string): void {
+  const line = '!'.repeat(78);
+  console.error(`\n${line}\n${text}\n${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--noEmit'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('type-check failed');
+    return 1;
+  }
+  build();
+
+  const requested = process.argv.slice(2);
+  const files = requested.length > 0 ? requested : globSync('test/**/*.test.ts', { cwd: ROOT }).sort();
+  console.log(`starting the Pub/Sub and Firestore emulators (about 20 s)...`);
+  let emulators: Awaited<ReturnType<typeof ensureEmulators>>;
+  try {
+    emulators = await ensureEmulators('hookshape-test');
+  } catch (error) {
+    if (error instanceof EmulatorMissingError) {
+      banner(`EMULATORS MISSING — the integration tests cannot run on this machine.\n${error.message}`);
+    } else {
+      banner(`The emulators did not start: ${(error as Error).message}`);
+    }
+    return 1;
+  }
+  console.log(`Pub/Sub emulator ${emulators.hosts.pubsub}, Firestore emulator ${emulators.hosts.firestore}`);
+  const stop = () => void emulators.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=3', ...files], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        PUBSUB_EMULATOR_HOST: emulators.hosts.pubsub,
+        FIRESTORE_EMULATOR_HOST: emulators.hosts.firestore,
+        // Otherwise Google's clients probe for a metadata server first and start several times slower.
+        METADATA_SERVER_DETECTION: 'none',
+      },
+    });
+    return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  } finally {
+    await emulators.stop();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
+import { parse as parseYaml } from 'yaml';
+import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import { buildRequest, type OutgoingRequest } from '../../functions/src/render/build-request.ts';
+import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
+import { parseWebhookConfig, type WebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
+import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
+
+const HOSTILE = 'Ana "A\\B" <b>&amp; \'x\', y\nz\r\tü 日本 😀';
+
+const event: EventMessage = {
+  id: 'evt_1',
+  type: 'call.created',
+  accountId: 'acc_1',
+  occurredAt: '2026-11-23T10:00:00Z',
+  data: { name: HOSTILE, count: 42, ok: true, tags: ['a', 'b "c"'], nothing: null, nested: { x: 1 } },
+};
+
+function webhook(fields: Record<string, unknown>): WebhookConfig {
+  const parsed = parseWebhookConfig('acc_1', 'wh_1', { name: 'Test hook', events: ['call.created'], url: 'https://example.com/hook', ...fields });
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.webhook;
+}
+
+const engine = new TemplateEngine();
+
+async function build(fields: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<OutgoingRequest> {
+  const built = await buildRequest(webhook(fields), event, secrets, engine);
+  if (!built.ok) throw built.error;
+  return built.request;
+}
+
+async function buildError(fields: Record<string, unknown>): Promise<string> {
+  const built = await buildRequest(webhook(fields), event, {}, engine);
+  assert.equal(built.ok, false, 'expected the request to be invalid');
+  return built.ok ? '' : built.error.message;
+}
+
+describe('body formats keep hostile values well-formed', () => {
+  it('json: string values inside quotes, whole values with | json', async () => {
+    const request = await build({
+      body: '{"name": "{{ data.name }}", "greeting": "Hi {{ data.name }}!", "count": {{ data.count }}, "tags": {{ data.tags | json }}, "none": {{ data.nothing | json }}, "nested": {{ data.nested | json }}}',
+    });
+    assert.deepEqual(JSON.parse(request.body!), { name: HOSTILE, greeting: `Hi ${HOSTILE}!`, count: 42, tags: ['a', 'b "c"'], none: null, nested: { x: 1 } });
+  });
+
+  it('xml: text and attributes', async () => {
+    const request = await build({ format: 'xml', body: '<call who="{{ data.name }}"><name>{{ data.name }}</name><n>{{ data.count }}</n></call>' });
+    const parsed = new XMLParser({ ignoreAttributes: false, processEntities: true, trimValues: false, parseTagValue: false }).parse(request.body!);
+    assert.equal(parsed.call.name, HOSTILE.replace(/\r\n?/g, '\n'));
+    assert.equal(parsed.call.n, '42');
+  });
+
+  it('xml: characters XML cannot carry are replaced, not sent', async () => {
+    const built = await buildRequest(webhook({ format: 'xml', body: '<a>{{ data.bad }}</a>' }), { ...event, data: { bad: 'x\u0001y' } }, {}, engine);
+    assert.ok(built.ok);
+    assert.equal(built.request.body, '<a>x\uFFFDy</a>');
+  });
+
+  it('csv: each output is one field, quoted when needed', async () => {
+    const request = await build({ format: 'csv', body: 'name,count\n{{ data.name }},{{ data.count }}\n' });
+    assert.equal(request.body, `name,count\n"${HOSTILE.replace(/"/g, '""')}",42\n`);
+  });
+
+  it('yaml: outputs are whole scalars, type-preserving', async () => {
+    const request = await build({ format: 'yaml', body: 'name: {{ data.name }}\ncount: {{ data.count }}\nok: {{ data.ok }}\ntags: {{ data.tags }}\nnone: {{ data.nothing }}\n' });
+    assert.deepEqual(parseYaml(request.body!), { name: HOSTILE, count: 42, ok: true, tags: ['a', 'b "c"'], none: null });
+  });
+
+  it('form: values are form-encoded', async () => {
+    const request = await build({ format: 'form', body: 'name={{ data.name }}&count={{ data.count }}' });
+    const params = new URLSearchParams(request.body!);
+    assert.equal(params.get('name'), HOSTILE);
+    assert.equal(params.get('count'), '42');
+  });
+
+  it('text: sent exactly as rendered', async () => {
+    const request = await build({ format: 'text', body: 'Call from {{ data.name }}' });
+    assert.equal(request.body, `Call from ${HOSTILE}`);
+  });
+
+  it('raw opts out of escaping', async () => {
+    const request = await build({ body: '{"html": "{{ data.snippet | raw }}"}' });
+    assert.equal(request.body, '{"html": ""}');
+    const xml = await build({ format: 'xml', body: '<a>{{ "<b>bold</b>" | raw }}</a>' });
+    assert.equal(xml.body, '<a><b>bold</b></a>');
+  });
+
+  it('without a body template, a JSON body is the event message itself', async () => {
+    const request = await build({});
+    assert.deepEqual(JSON.parse(request.body!), event);
+  });
+});
+
+describe('content types', () => {
+  const cases = [
+    { format: 'json', expected: 'application/json; charset=utf-8' },
+    { format: 'xml', expected: 'application/xml; charset=utf-8' },
+    { format: 'text', expected: 'text/plain; charset=utf-8' },
+    { format: 'csv', expected: 'text/csv; charset=utf-8' },
+    { format: 'yaml', expected: 'application/yaml; charset=utf-8' },
+    { format: 'form', expected: 'application/x-www-form-urlencoded' },
+  ];
+  for (const { format, expected } of cases) {
+    it(`${format} defaults to ${expected}`, async () => {
+      const request = await build({ format, body: { json: '{}', xml: '<a/>', yaml: 'a: 1' }[format] ?? 'x' });
+      assert.equal(request.headers['Content-Type'], expected);
+    });
+  }
+
+  it("the webhook's own Content-Type wins, whatever its case", async () => {
+    const request = await build({ body: '{}', headers: { 'content-type': 'application/vnd.api+json' } });
+    assert.equal(request.headers['content-type'], 'application/vnd.api+json');
+    assert.equal(request.headers['Content-Type'], undefined);
+  });
+
+  for (const method of ['GET', 'HEAD']) {
+    it(`${method} has no body and no default Content-Type`, async () => {
+      const request = await build({ method, body: '{"ignored": true}' });
+      assert.equal(request.body, undefined);
+      assert.equal(request.headers['Content-Type'], undefined);
+    });
+  }
+});
+
+describe('URL, query and headers', () => {
+  it('percent-encodes values in the URL path', async () => {
+    const request = await build({ url: 'https://example.com/calls/{{ data.name }}/x' });
+    assert.equal(new URL(request.url).pathname, `/calls/${encodeURIComponent(HOSTILE)}/x`);
+    assert.equal(decodeURIComponent(new URL(request.url).pathname.split('/')[2]!), HOSTILE);
+  });
+
+  it('encodes each query value as one whole value and keeps the URL own query', async () => {
+    const request = await build({ url: 'https://example.com/x?fixed=1', query: { who: '{{ data.name }}', n: '{{ data.count }}', 'odd key&': 'a=b' } });
+    const url = new URL(request.url);
+    assert.equal(url.searchParams.get('fixed'), '1');
+    assert.equal(url.searchParams.get('who'), HOSTILE);
+    assert.equal(url.searchParams.get('n'), '42');
+    assert.equal(url.searchParams.get('odd key&'), 'a=b');
+  });
+
+  it('renders header templates and always sends the three standard headers', async () => {
+    const request = await build({ headers: { 'X-Call': '{{ event.id }}-{{ data.count }}', 'User-Agent': 'spoofed' } });
+    assert.equal(request.headers['X-Call'], 'evt_1-42');
+    for (const [name, value] of Object.entries(STANDARD_HEADERS)) assert.equal(request.headers[name], value);
+    assert.match(request.headers['User-Agent']!, /^hookshape\/\d+\.\d+\.\d+/);
+  });
+
+  it('reads secrets and remembers which headers used them', async () => {
+    const request = await build({ headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' } }, { TOKEN: 's3cr3t-value' });
+    assert.equal(request.headers.Authorization, 'Bearer s3cr3t-value');
+    assert.deepEqual(request.secretHeaders, ['Authorization']);
+    assert.deepEqual(request.secretValues, ['s3cr3t-value']);
+  });
+
+  it('sets the timeout from the webhook', async () => {
+    assert.equal((await build({ timeoutSeconds: 3 })).timeoutMs, 3000);
+  });
+});
+
+describe('invalid webhooks get a message that points at the template', () => {
+  const cases: Array<{ name: string; fields: Record<string, unknown>; message: RegExp }> = [
+    { name: 'undefined filter', fields: { url: 'https://example.com/{{ data.name | jsn }}' }, message: /^url: template error at line 1, column \d+: undefined filter 'jsn'/ },
+    { name: 'unclosed tag on line 2', fields: { body: '{\n{% if data.ok %}\n}' }, message: /^body: template error at line 2, column \d+: tag .* not closed/ },
+    { name: 'relative URL', fields: { url: '/just/a/path' }, message: /url: template error: renders to '\/just\/a\/path', which is not an absolute URL/ },
+    { name: 'non-http URL', fields: { url: 'ftp://example.com/x' }, message: /only http and https/ },
+    { name: 'host from event data', fields: { url: 'https://{{ data.name }}.example.com/x' }, message: /scheme, host and port must be literal text or \{\{ secrets.NAME \}\}/ },
+    { name: 'whole URL from event data', fields: { url: '{{ data.url }}' }, message: /scheme, host and port/ },
+    { name: 'host suffix from event data after a secret', fields: { url: '{{ secrets.BASE }}{{ data.path }}' }, message: /scheme, host and port/ },
+    { name: 'CRLF in a header value', fields: { headers: { 'X-Name': '{{ data.name }}' } }, message: /headers\.X-Name: .*U\+000a.*not allowed in a header/ },
+    { name: 'invalid header name', fields: { headers: { 'Bad Name': 'x' } }, message: /not a valid header name/ },
+    { name: 'framing header', fields: { headers: { 'Content-Length': '5' } }, message: /Content-Length is set by the HTTP client/ },
+    { name: 'JSON broken by an unquoted string', fields: { body: '{"name": {{ data.name }}}' }, message: /^body: template error: the rendered body is not valid JSON at line 1, column \d+ of the rendered body: .*\| json/ },
+    { name: 'XML not well-formed', fields: { format: 'xml', body: '<a>{{ data.count }}</b>' }, message: /not valid XML at line 1/ },
+    { name: 'YAML broken', fields: { format: 'yaml', body: 'a: [1,\nb: {{ data.count }}' }, message: /not valid YAML/ },
+    { name: 'include of a file', fields: { body: "{% include '/etc/passwd' %}" }, message: /include tag is not available/ },
+    { name: 'render of a file', fields: { body: "{% render 'x' %}" }, message: /render tag is not available/ },
+    { name: 'layout of a file', fields: { body: "{% layout 'x' %}" }, message: /layout tag is not available/ },
+  ];
+  for (const { name, fields, message } of cases) {
+    it(name, async () => assert.match(await buildError(fields), message));
+  }
+
+  it('a secret holding a base URL without | raw gets a hint', async () => {
+    const built = await buildRequest(webhook({ url: '{{ secrets.BASE_URL }}/x' }), event, { BASE_URL: 'https://b.example.com' }, engine);
+    assert.ok(!built.ok);
+    assert.match(built.error.message, /\{\{ secrets.BASE_URL \| raw \}\}/);
+  });
+
+  it('backupUrl errors name the backupUrl field', async () => {
+    const built = await buildRequest(webhook({ backupUrl: 'https://{{ data.name }}/' }), event, {}, engine, 'backup');
+    assert.ok(!built.ok && /^backupUrl: /.test(built.error.message), built.ok ? 'built' : built.error.message);
+  });
+});
+
+describe('host lock allows what the author controls', () => {
+  const allowed = [
+    'https://api.example.com/v0/{{ data.name }}/records',
+    'https://api.example.com?q={{ data.name }}',
+    'https://{{ secrets.HOST }}/calls/{{ event.id }}',
+    '{{ secrets.BASE_URL | raw }}/calls/{{ event.id }}',
+    '{{- secrets.BASE_URL | raw -}}/x',
+    'http://127.0.0.1:8080/{{ webhook.id }}',
+  ];
+  for (const url of allowed) {
+    it(url, async () => {
+      const built = await buildRequest(webhook({ url }), event, { HOST: 'h.example.com', BASE_URL: 'https://b.example.com' }, engine);
+      assert.ok(built.ok, built.ok ? '' : built.error.message);
+    });
+  }
+});
+
+describe('template sandbox', () => {
+  it('cannot reach prototype properties', async () => {
+    const request = await build({ format: 'text', body: '[{{ data.constructor }}][{{ data.__proto__ }}][{{ data.name.constructor.name }}][{{ data.tags.constructor }}][{{ event.toString }}]' });
+    assert.equal(request.body, '[][][][][]');
+  });
+
+  it('stops an endless loop', async () => {
+    const message = await buildError({ format: 'text', body: '{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}' });
+    assert.match(message, /^body: template error/);
+  });
+
+  it('stops exponential growth', async () => {
+    const message = await buildError({ format: 'text', body: '{% assign s = "xxxxxxxxxx" %}{% for i in (1..64) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}' });
+    assert.match(message, /^body: template error/);
+  });
+
+  it('refuses an oversized template', async () => {
+    assert.match(await buildError({ format: 'text', body: 'x'.repeat(70 * 1024) }), /^body: template error/);
+  });
+
+  it('refuses an oversized rendered body', async () => {
+    const message = await buildError({ format: 'text', body: `{% for i in (1..600) %}${'x'.repeat(1000)}{% endfor %}` });
+    assert.match(message, /^body: template error: the rendered body is 600000 bytes; the limit is 524288/);
+  });
+});
