@@ -1,0 +1,65 @@
+# Firestore in native mode. Layout: functions/src/firestore/firestore-layout.ts.
+resource "google_firestore_database" "default" {
+  count = var.create_firestore_database ? 1 : 0
+
+  project     = var.project_id
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  deletion_policy         = var.firestore_deletion_policy
+  delete_protection_state = var.firestore_deletion_policy == "DELETE" ? "DELETE_PROTECTION_DISABLED" : "DELETE_PROTECTION_ENABLED"
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  firestore_database = "(default)"
+}
+
+# Composite indexes: exactly the queries of INDEXED_QUERIES with needsCompositeIndex = true (npm test
+# compares collection group, scope, fields and their order, and rejects an index no query uses).
+#
+# The dispatcher's own query (WEBHOOKS_BY_EVENT_TYPE: webhooks where events array-contains a type,
+# `enabled` filtered in code) has a single filter, which Firestore's automatic single-field indexes
+# serve: it needs no composite index.
+
+# DELIVERIES_BY_STATUS: one webhook's delivery log, of one status, newest first.
+resource "google_firestore_index" "deliveries_by_status" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  # Firestore appends __name__ (same direction as the last field) itself; the provider ignores it.
+
+  depends_on = [google_firestore_database.default]
+}
+
+# TTL policy of the delivery log: Firestore deletes a deliveries document (in every webhook's
+# deliveries subcollection: the policy is per collection group) some time after its expiresAt has
+# passed. The functions set expiresAt = creation + DELIVERY_RETENTION_DAYS, so the retention is the
+# delivery_retention_days variable. expiresAt is never queried, so its single-field indexes are
+# switched off (index_config {}), as recommended for TTL timestamps that grow monotonically.
+resource "google_firestore_field" "delivery_expiry" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "deliveries"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  index_config {}
+
+  depends_on = [google_firestore_database.default]
+}

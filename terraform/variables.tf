@@ -1,0 +1,255 @@
+# Inputs. Only `project_id` is required; every default is a working production value.
+# test/terraform/terraform.test.ts checks that each variable has a description and that the
+# defaults which mirror the code (topic, queue, region, retry timings) equal the code's own defaults.
+
+# --- Where ---------------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project id to deploy into (billing enabled)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the Cloud Tasks queue, the source bucket and the Artifact Registry repository. Also the functions' TASKS_LOCATION."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database (a multi-region such as nam5 or eur3, or a region). Firestore-triggered functions listen in this location. Cannot be changed once the database exists."
+  type        = string
+  default     = "nam5"
+}
+
+variable "name_prefix" {
+  description = "Prefix of the service accounts, the source bucket and the Artifact Registry repository, so two deployments can share a project. Lowercase letters, digits and hyphens; at most 12 characters."
+  type        = string
+  default     = "hookshape"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,11}$", var.name_prefix))
+    error_message = "name_prefix must start with a lowercase letter and use at most 12 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels put on every resource that takes labels (app = hookshape is always set)."
+  type        = map(string)
+  default     = {}
+}
+
+# --- Pub/Sub -------------------------------------------------------------------------------------
+
+variable "events_topic_name" {
+  description = "Pub/Sub topic the platform publishes events to. Must equal DEFAULT_EVENTS_TOPIC in functions/src/config/runtime-config.ts unless you also change the publishers."
+  type        = string
+  default     = "hookshape-events"
+}
+
+variable "events_message_retention" {
+  description = "How long the events topic keeps published messages (e.g. 604800s = 7 days, at most 31 days), so the dispatcher's subscription can be seeked back to replay events after an incident."
+  type        = string
+  default     = "604800s"
+}
+
+variable "dead_letter_max_delivery_attempts" {
+  description = "Deliveries of one event to the dispatcher before Pub/Sub moves it to the dead-letter topic (5 to 100). The dispatcher only fails an event for transient reasons; webhook delivery failures are retried through Cloud Tasks, not here."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.dead_letter_max_delivery_attempts >= 5 && var.dead_letter_max_delivery_attempts <= 100
+    error_message = "Pub/Sub accepts between 5 and 100 delivery attempts."
+  }
+}
+
+variable "attach_dead_letter_policy" {
+  description = "Attach the dead-letter topic to the dispatcher's Eventarc-managed Pub/Sub subscription during apply. Runs the gcloud CLI (bash) on the machine running Terraform, because that subscription is created by Eventarc and no Terraform resource can manage it. Set false where gcloud is not available and run the command from the dead_letter_attach_command output once."
+  type        = bool
+  default     = true
+}
+
+# --- Cloud Tasks ---------------------------------------------------------------------------------
+
+variable "tasks_queue_name" {
+  description = "Cloud Tasks queue that holds scheduled webhook retries. Must equal DEFAULT_TASKS_QUEUE in functions/src/config/runtime-config.ts. A deleted queue's name cannot be reused for about 7 days."
+  type        = string
+  default     = "hookshape-retries"
+}
+
+variable "tasks_max_dispatches_per_second" {
+  description = "Highest rate at which the queue calls the retry worker (tasks per second)."
+  type        = number
+  default     = 50
+}
+
+variable "tasks_max_concurrent_dispatches" {
+  description = "Most retry-worker calls in flight at once from the queue."
+  type        = number
+  default     = 50
+}
+
+variable "tasks_crash_retry_attempts" {
+  description = "Attempts Cloud Tasks makes for one task when the retry worker itself fails (5xx, timeout, crash). The retry schedule of webhook deliveries is the application's: the worker answers 2xx once it has recorded an attempt and enqueues the next one itself."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.tasks_crash_retry_attempts >= 1 && var.tasks_crash_retry_attempts <= 100
+    error_message = "tasks_crash_retry_attempts must be between 1 and 100 (never unlimited)."
+  }
+}
+
+# --- Functions -----------------------------------------------------------------------------------
+
+variable "dispatch_function_name" {
+  description = "Name of the dispatch function (Cloud Functions gen2, Pub/Sub-triggered)."
+  type        = string
+  default     = "hookshape-dispatch"
+}
+
+variable "retry_worker_function_name" {
+  description = "Name of the retry worker function (Cloud Functions gen2, HTTP, called only by Cloud Tasks)."
+  type        = string
+  default     = "hookshape-retry-worker"
+}
+
+variable "validation_function_name" {
+  description = "Name of the webhook validation function (Firestore-triggered), created only when enable_validation_trigger is true."
+  type        = string
+  default     = "hookshape-validate-webhook"
+}
+
+variable "enable_validation_trigger" {
+  description = "Deploy validateWebhook, triggered when a document under accounts/{accountId}/webhooks/{webhookId} is written. Leave false until the built functions export validateWebhook (the checks in npm test refuse an entry point the build does not export), then switch the default to true."
+  type        = bool
+  default     = false
+}
+
+variable "function_memory" {
+  description = "Memory of each function instance (e.g. 256Mi, 512Mi, 1Gi)."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "function_cpu" {
+  description = "vCPUs of each function instance. Concurrency above 1 needs at least 1 vCPU."
+  type        = string
+  default     = "1"
+}
+
+variable "dispatch_max_instances" {
+  description = "Most dispatch function instances running at once."
+  type        = number
+  default     = 20
+}
+
+variable "dispatch_concurrency" {
+  description = "Events one dispatch instance handles at once (max_instance_request_concurrency). Most of its time is spent waiting on HTTP, so more than 1 is cheap."
+  type        = number
+  default     = 20
+}
+
+variable "dispatch_timeout_seconds" {
+  description = "Time limit of one dispatch invocation, in seconds (at most 540 for event-driven functions)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.dispatch_timeout_seconds >= 1 && var.dispatch_timeout_seconds <= 540
+    error_message = "Event-driven gen2 functions accept a timeout between 1 and 540 seconds."
+  }
+}
+
+variable "worker_max_instances" {
+  description = "Most retry worker instances running at once."
+  type        = number
+  default     = 20
+}
+
+variable "worker_concurrency" {
+  description = "Requests one retry worker instance handles at once (max_instance_request_concurrency)."
+  type        = number
+  default     = 20
+}
+
+variable "worker_timeout_seconds" {
+  description = "Time limit of one retry worker request, in seconds."
+  type        = number
+  default     = 120
+}
+
+variable "worker_ingress" {
+  description = "Network ingress of the retry worker. ALLOW_INTERNAL_ONLY admits Cloud Tasks of the same project; IAM (run.invoker held only by the tasks invoker service account) applies whatever this is."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+
+  validation {
+    condition     = contains(["ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB", "ALLOW_ALL"], var.worker_ingress)
+    error_message = "worker_ingress must be ALLOW_INTERNAL_ONLY, ALLOW_INTERNAL_AND_GCLB or ALLOW_ALL."
+  }
+}
+
+variable "retry_worker_url_override" {
+  description = "RETRY_WORKER_URL given to the functions. Empty (the default) means the worker's own https://REGION-PROJECT.cloudfunctions.net/NAME URL, computed before the worker exists; set it only for a custom domain or load balancer in front of the worker."
+  type        = string
+  default     = ""
+}
+
+# --- Behaviour (environment variables of the functions) ------------------------------------------
+
+variable "retry_base_delay_seconds" {
+  description = "RETRY_BASE_DELAY_SECONDS: first delay of the webhook retry schedule; later delays grow from it."
+  type        = number
+  default     = 60
+}
+
+variable "retry_after_cap_seconds" {
+  description = "RETRY_AFTER_CAP_SECONDS: longest Retry-After header of a receiver that is honoured."
+  type        = number
+  default     = 3600
+}
+
+variable "webhook_cache_seconds" {
+  description = "WEBHOOK_CACHE_SECONDS: how long an instance caches an account's webhook documents (0 disables the cache)."
+  type        = number
+  default     = 10
+}
+
+variable "delivery_retention_days" {
+  description = "DELIVERY_RETENTION_DAYS: days a delivery log entry is kept; the functions set its expiresAt that far ahead and the Firestore TTL policy deletes it afterwards."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.delivery_retention_days >= 1
+    error_message = "delivery_retention_days must be at least 1."
+  }
+}
+
+# --- Firestore -----------------------------------------------------------------------------------
+
+variable "create_firestore_database" {
+  description = "Create the (default) Firestore database in native mode. Set false when the project already has one (it must be in native mode, in firestore_location)."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_deletion_policy" {
+  description = "What terraform destroy does to the Firestore database: ABANDON (default) leaves it and its data in place; DELETE deletes it with all webhooks and the delivery log."
+  type        = string
+  default     = "ABANDON"
+
+  validation {
+    condition     = contains(["ABANDON", "DELETE"], var.firestore_deletion_policy)
+    error_message = "firestore_deletion_policy must be ABANDON or DELETE."
+  }
+}
+
+# --- Google service agents -----------------------------------------------------------------------
+
+variable "grant_pubsub_token_creator" {
+  description = "Let the Pub/Sub service agent mint tokens for the Eventarc trigger service account (only that account). Required on projects whose Pub/Sub service agent dates from 8 April 2021 or earlier, harmless otherwise."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,22 @@
+terraform {
+  # 1.5: `check` blocks (see functions.tf) and `terraform_data` (pubsub.tf).
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.0.0, < 8.0.0"
+    }
+    archive = {
+      source  = "hashicorp/archive"
+      version = ">= 2.5.0, < 3.0.0" # 2.5: glob patterns in archive_file excludes
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = merge({ app = "hookshape" }, var.labels)
+}

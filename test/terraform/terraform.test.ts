@@ -1,0 +1,757 @@
+/**
+ * Offline checks of terraform/ (no terraform binary, no provider download): every file parses, and
+ * the configuration agrees with the code it deploys — environment variables, entry points of the
+ * build, topic/queue names and defaults, Firestore indexes and TTL field, least-privilege IAM.
+ *
+ * The HCL is read with @cdktf/hcl2json, which turns blocks into arrays of objects and expressions into
+ * "${...}" strings; the helpers below resolve the simple references the checks need (variables with
+ * defaults, locals, attributes of other resources) and nothing more.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse } from '@cdktf/hcl2json';
+import {
+  DEFAULT_EVENTS_TOPIC,
+  DEFAULT_TASKS_LOCATION,
+  DEFAULT_TASKS_QUEUE,
+  DEPLOYED_ENV_VARS,
+  SecretsSource,
+  loadConfig,
+} from '../../functions/src/config/runtime-config.ts';
+import {
+  ACCOUNTS,
+  DELIVERIES,
+  DELIVERY_EXPIRY_FIELD,
+  INDEXED_QUERIES,
+  WEBHOOKS,
+  WEBHOOKS_BY_EVENT_TYPE,
+} from '../../functions/src/firestore/firestore-layout.ts';
+import type { IndexedQuery } from '../../functions/src/firestore/firestore-layout.ts';
+import { SECRET_PREFIX } from '../../functions/src/secrets/secret-manager-secret-store.ts';
+
+const TERRAFORM_DIR = fileURLToPath(new URL('../../terraform/', import.meta.url));
+const BUILT_INDEX = fileURLToPath(new URL('../../build/functions/index.js', import.meta.url));
+
+/** Entry points, as registered by the code and named in functions.tf. */
+const DISPATCH_ENTRY = 'dispatchEvent';
+const WORKER_ENTRY = 'retryWorker';
+const VALIDATION_ENTRY = 'validateWebhook';
+
+/** APIs the issue lists as required. */
+const REQUIRED_APIS = [
+  'cloudfunctions.googleapis.com',
+  'run.googleapis.com',
+  'eventarc.googleapis.com',
+  'pubsub.googleapis.com',
+  'firestore.googleapis.com',
+  'cloudtasks.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'artifactregistry.googleapis.com',
+  'secretmanager.googleapis.com',
+  'iam.googleapis.com',
+];
+
+const PRIMITIVE_ROLE = /roles\/(owner|editor|viewer)\b/;
+/** Permissions a custom role may hold: the secret store lists an account's secret ids. */
+const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list'];
+const PUBLIC_MEMBER = /\ball(Authenticated)?Users\b/;
+
+// --- Loading -------------------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+const isObj = (value: unknown): value is Obj =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+interface ParsedFile {
+  file: string;
+  json: Obj | undefined;
+  error: string | undefined;
+}
+
+interface Resource {
+  /** type.name, as Terraform addresses it. */
+  address: string;
+  type: string;
+  name: string;
+  file: string;
+  body: Obj;
+}
+
+async function parseFile(file: string): Promise<ParsedFile> {
+  try {
+    const json = await parse(file, readFileSync(`${TERRAFORM_DIR}${file}`, 'utf8'));
+    return { file, json, error: undefined };
+  } catch (error) {
+    return { file, json: undefined, error: String(error) };
+  }
+}
+
+const tfFiles = readdirSync(TERRAFORM_DIR)
+  .filter((file) => file.endsWith('.tf'))
+  .sort();
+const parsed = await Promise.all(tfFiles.map(parseFile));
+const tfvarsExample = await parseFile('terraform.tfvars.example');
+
+/** The first object of a block list (hcl2json gives every block as an array of objects). */
+function block(body: Obj | undefined, key: string): Obj | undefined {
+  const value = body?.[key];
+  if (Array.isArray(value)) return value.find(isObj);
+  return isObj(value) ? value : undefined;
+}
+
+function blocks(body: Obj | undefined, key: string): Obj[] {
+  const value = body?.[key];
+  if (Array.isArray(value)) return value.filter(isObj);
+  return isObj(value) ? [value] : [];
+}
+
+const resources = new Map<string, Resource>();
+const dataSources = new Map<string, Resource>();
+const variables = new Map<string, Obj>();
+const locals = new Map<string, unknown>();
+const outputs = new Map<string, Obj>();
+const terraformBlocks: Obj[] = [];
+
+for (const { file, json } of parsed) {
+  if (!json) continue;
+  for (const [kind, target] of [
+    ['resource', resources],
+    ['data', dataSources],
+  ] as const) {
+    const byType = json[kind];
+    if (!isObj(byType)) continue;
+    for (const [type, byName] of Object.entries(byType)) {
+      if (!isObj(byName)) continue;
+      for (const name of Object.keys(byName)) {
+        const body = block(byName, name);
+        if (body) target.set(`${type}.${name}`, { address: `${type}.${name}`, type, name, file, body });
+      }
+    }
+  }
+  const variableBlocks = json['variable'];
+  if (isObj(variableBlocks)) {
+    for (const name of Object.keys(variableBlocks)) variables.set(name, block(variableBlocks, name) ?? {});
+  }
+  for (const localsBlock of blocks(json, 'locals')) {
+    for (const [name, value] of Object.entries(localsBlock)) locals.set(name, value);
+  }
+  const outputBlocks = json['output'];
+  if (isObj(outputBlocks)) {
+    for (const name of Object.keys(outputBlocks)) outputs.set(name, block(outputBlocks, name) ?? {});
+  }
+  terraformBlocks.push(...blocks(json, 'terraform'));
+}
+
+// --- Expressions ---------------------------------------------------------------------------------
+
+/** The inside of a value that is one whole "${...}" expression, else undefined. */
+function expression(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^\$\{([^{}]*)\}$/.exec(value);
+  return match?.[1]?.trim();
+}
+
+function variableDefault(name: string): unknown {
+  const variable = variables.get(name);
+  assert.ok(variable, `variable "${name}" is referenced but not declared in terraform/variables.tf`);
+  return variable['default'];
+}
+
+/**
+ * Resolves a value to what it is with every variable at its default: literals, var.X, tostring(var.X),
+ * local.X, and TYPE.NAME.ATTRIBUTE of a resource (its argument of that name). Anything else (computed
+ * attributes, function calls, interpolated strings) gives undefined.
+ */
+function resolve(value: unknown, depth = 0): unknown {
+  if (depth > 10) return undefined;
+  if (typeof value !== 'string') return value;
+  if (!value.includes('${')) return value;
+  const expr = expression(value);
+  if (expr === undefined) return undefined;
+  const variable = /^(?:tostring\()?var\.(\w+)\)?$/.exec(expr);
+  if (variable?.[1]) {
+    const value = variableDefault(variable[1]);
+    return expr.startsWith('tostring(') && value !== undefined ? String(value) : value;
+  }
+  const local = /^local\.(\w+)$/.exec(expr);
+  if (local?.[1]) return locals.has(local[1]) ? resolve(locals.get(local[1]), depth + 1) : undefined;
+  const attribute = /^(\w+)\.(\w+)\.(\w+)$/.exec(expr);
+  if (attribute?.[1] && attribute[2] && attribute[3]) {
+    const resource = resources.get(`${attribute[1]}.${attribute[2]}`);
+    return resource ? resolve(resource.body[attribute[3]], depth + 1) : undefined;
+  }
+  return undefined;
+}
+
+/** A value that is a local map (or a literal map): the map. */
+function resolveMap(value: unknown): Obj | undefined {
+  if (isObj(value)) return value;
+  const local = /^local\.(\w+)$/.exec(expression(value) ?? '');
+  if (local?.[1]) return resolveMap(locals.get(local[1]));
+  return undefined;
+}
+
+/** Replaces ${local.X} inside a string with X's value when X is a literal string. */
+function expandLocals(text: string): string {
+  return text.replace(/\$\{local\.(\w+)\}/g, (whole, name: string) => {
+    const value = locals.get(name);
+    return typeof value === 'string' && !value.includes('${') ? value : whole;
+  });
+}
+
+/** A reference "${TYPE.NAME.ATTR}" (or with [0]) gives "TYPE.NAME". */
+function referencedAddress(value: unknown): string | undefined {
+  const match = /^(\w+\.\w+)(?:\[\d+\])?\.\w+$/.exec(expression(value) ?? '');
+  return match?.[1];
+}
+
+/** Whether a resource exists by default, from its count (absent, a number, or "var.X ? 1 : 0"). */
+function enabledByDefault(resource: Resource): boolean {
+  const count = resource.body['count'];
+  if (count === undefined) return true;
+  if (typeof count === 'number') return count > 0;
+  const flag = /^var\.(\w+) \? 1 : 0$/.exec(expression(count) ?? '');
+  assert.ok(flag?.[1], `${resource.address}: cannot evaluate count = ${JSON.stringify(count)}; write it as "var.X ? 1 : 0"`);
+  const value = variableDefault(flag[1]);
+  assert.equal(typeof value, 'boolean', `${resource.address}: variable ${flag[1]} used as count switch must default to true or false`);
+  return value === true;
+}
+
+function ofType(type: string): Resource[] {
+  return [...resources.values()].filter((resource) => resource.type === type);
+}
+
+// --- Functions -----------------------------------------------------------------------------------
+
+interface DeployedFunction {
+  resource: Resource;
+  entryPoint: string;
+  build: Obj | undefined;
+  service: Obj | undefined;
+  trigger: Obj | undefined;
+}
+
+const functions: DeployedFunction[] = ofType('google_cloudfunctions2_function').map((resource) => {
+  const build = block(resource.body, 'build_config');
+  return {
+    resource,
+    entryPoint: String(build?.['entry_point'] ?? ''),
+    build,
+    service: block(resource.body, 'service_config'),
+    trigger: block(resource.body, 'event_trigger'),
+  };
+});
+
+function functionByEntry(entryPoint: string): DeployedFunction {
+  const found = functions.filter((fn) => fn.entryPoint === entryPoint);
+  assert.equal(found.length, 1, `expected exactly one google_cloudfunctions2_function with entry_point = "${entryPoint}", found ${found.length}`);
+  return found[0]!;
+}
+
+/** The google_service_account address behind a "${google_service_account.X.email}" value. */
+function serviceAccountOf(value: unknown, what: string): string {
+  const address = referencedAddress(value);
+  if (!address?.startsWith('google_service_account.') || !expression(value)?.endsWith('.email') || !resources.has(address)) {
+    assert.fail(`${what} must be the email of a google_service_account declared here (a dedicated identity), got ${JSON.stringify(value)}`);
+  }
+  return address;
+}
+
+const memberOf = (serviceAccountAddress: string): string => `serviceAccount:\${${serviceAccountAddress}.email}`;
+
+/** The permissions of a role that is a google_project_iam_custom_role declared here, else undefined. */
+function customRolePermissions(role: string): string[] | undefined {
+  const address = referencedAddress(role);
+  const custom = address ? resources.get(address) : undefined;
+  if (custom?.type !== 'google_project_iam_custom_role') return undefined;
+  const permissions = custom.body['permissions'];
+  return Array.isArray(permissions) ? permissions.map(String) : [];
+}
+
+// --- IAM -----------------------------------------------------------------------------------------
+
+interface Binding {
+  address: string;
+  type: string;
+  role: string;
+  member: string;
+  body: Obj;
+}
+
+/** Every IAM grant, with for_each expanded (each.value / each.key substituted). */
+function iamBindings(): Binding[] {
+  const bindings: Binding[] = [];
+  for (const resource of resources.values()) {
+    if (!/_iam_(member|binding|policy)$/.test(resource.type)) continue;
+    assert.ok(!resource.type.endsWith('_iam_policy'), `${resource.address}: authoritative *_iam_policy resources would wipe grants made elsewhere; use *_iam_member`);
+    const forEach = resource.body['for_each'];
+    const instances: Array<[string, unknown] | undefined> = [];
+    if (forEach === undefined) instances.push(undefined);
+    else {
+      const map = resolveMap(forEach);
+      assert.ok(map, `${resource.address}: cannot expand for_each = ${JSON.stringify(forEach)}; use a literal map or a local map`);
+      instances.push(...Object.entries(map));
+    }
+    for (const instance of instances) {
+      const substitute = (value: unknown): string => {
+        let text = typeof value === 'string' ? value : JSON.stringify(value);
+        if (instance) {
+          text = text.replaceAll('${each.value}', String(instance[1])).replaceAll('${each.key}', instance[0]);
+        }
+        return text;
+      };
+      const role = substitute(resource.body['role']);
+      const members = resource.type.endsWith('_iam_binding')
+        ? (Array.isArray(resource.body['members']) ? resource.body['members'] : [])
+        : [resource.body['member']];
+      for (const member of members) {
+        bindings.push({ address: resource.address, type: resource.type, role, member: substitute(member), body: resource.body });
+      }
+    }
+  }
+  return bindings;
+}
+
+/** Whether a binding's target (anything but role/member) references the given resource address. */
+function targets(binding: Binding, address: string): boolean {
+  return Object.entries(binding.body).some(
+    ([key, value]) => !['role', 'member', 'members', 'for_each', 'depends_on'].includes(key) && JSON.stringify(value).includes(address),
+  );
+}
+
+/** Every string anywhere in a parsed file. */
+function* strings(value: unknown, path: string): Generator<[string, string]> {
+  if (typeof value === 'string') yield [path, value];
+  else if (Array.isArray(value)) for (const [i, item] of value.entries()) yield* strings(item, `${path}[${i}]`);
+  else if (isObj(value)) for (const [key, item] of Object.entries(value)) yield* strings(item, path ? `${path}.${key}` : key);
+}
+
+// --- Checks --------------------------------------------------------------------------------------
+
+describe('terraform/ parses (HCL via @cdktf/hcl2json)', () => {
+  it('has .tf files', () => {
+    assert.ok(tfFiles.length > 0, `no .tf files in ${TERRAFORM_DIR}`);
+  });
+
+  for (const { file, error } of parsed) {
+    it(`${file} parses`, () => {
+      assert.equal(error, undefined, `terraform/${file} does not parse: ${error}`);
+    });
+  }
+
+  it('terraform.tfvars.example parses and sets only declared variables', () => {
+    assert.equal(tfvarsExample.error, undefined, `terraform/terraform.tfvars.example does not parse: ${tfvarsExample.error}`);
+    const undeclared = Object.keys(tfvarsExample.json ?? {}).filter((name) => !variables.has(name));
+    assert.deepEqual(undeclared, [], `terraform.tfvars.example sets variables variables.tf does not declare: ${undeclared.join(', ')}`);
+    assert.ok(tfvarsExample.json?.['project_id'], 'terraform.tfvars.example must show project_id, the one required input');
+  });
+});
+
+describe('providers and variables', () => {
+  it('pins hashicorp/google and hashicorp/archive', () => {
+    const providers = Object.assign({}, ...terraformBlocks.flatMap((tf) => blocks(tf, 'required_providers'))) as Obj;
+    for (const [name, source] of [
+      ['google', 'hashicorp/google'],
+      ['archive', 'hashicorp/archive'],
+    ] as const) {
+      const provider = providers[name];
+      assert.ok(isObj(provider), `required_providers has no ${name} entry`);
+      assert.equal(provider['source'], source, `provider ${name} must come from ${source}`);
+      assert.match(String(provider['version'] ?? ''), /\d/, `provider ${name} has no version constraint`);
+    }
+    assert.ok(terraformBlocks.some((tf) => typeof tf['required_version'] === 'string'), 'terraform { required_version } is missing');
+  });
+
+  it('every variable has a description and a type', () => {
+    const missing = [...variables].filter(([, body]) => !String(body['description'] ?? '').trim() || body['type'] === undefined);
+    assert.deepEqual(missing.map(([name]) => name), [], 'variables without description or type');
+  });
+
+  it('the only variable without a default is project_id', () => {
+    const required = [...variables].filter(([, body]) => !('default' in body)).map(([name]) => name);
+    assert.deepEqual(required, ['project_id'], `a platform team sets a project id (and optionally a region), nothing else; required: ${required.join(', ')}`);
+  });
+});
+
+describe("names and defaults match the code's", () => {
+  const topic = () => {
+    const topics = ofType('google_pubsub_topic').filter((t) => resolve(t.body['name']) === resolve('${var.events_topic_name}'));
+    assert.equal(topics.length, 1, 'expected one google_pubsub_topic named var.events_topic_name');
+    return topics[0]!;
+  };
+  const queue = () => {
+    const queues = ofType('google_cloud_tasks_queue');
+    assert.equal(queues.length, 1, `expected one google_cloud_tasks_queue, found ${queues.length}`);
+    return queues[0]!;
+  };
+
+  it('events topic default is DEFAULT_EVENTS_TOPIC', () => {
+    assert.equal(resolve(topic().body['name']), DEFAULT_EVENTS_TOPIC, 'the events topic default drifted from DEFAULT_EVENTS_TOPIC in runtime-config.ts');
+  });
+
+  it('tasks queue default is DEFAULT_TASKS_QUEUE', () => {
+    assert.equal(resolve(queue().body['name']), DEFAULT_TASKS_QUEUE, 'the queue name default drifted from DEFAULT_TASKS_QUEUE in runtime-config.ts');
+  });
+
+  it('tasks queue location default is DEFAULT_TASKS_LOCATION', () => {
+    assert.equal(resolve(queue().body['location']), DEFAULT_TASKS_LOCATION, 'the queue location (region default) drifted from DEFAULT_TASKS_LOCATION in runtime-config.ts');
+  });
+
+  it('with every variable at its default, the deployed environment gives the code defaults', () => {
+    const fn = functionByEntry(DISPATCH_ENTRY);
+    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    const baseline = loadConfig({});
+    const drifted: string[] = [];
+    for (const [name, value] of Object.entries(env)) {
+      if (name === 'SECRETS_SOURCE') continue; // deliberately differs: production reads Secret Manager
+      const resolved = resolve(value);
+      if (typeof resolved !== 'string' && typeof resolved !== 'number' && typeof resolved !== 'boolean') continue;
+      try {
+        assert.deepEqual(loadConfig({ [name]: String(resolved) }), baseline);
+      } catch {
+        drifted.push(`${name}=${String(resolved)}`);
+      }
+    }
+    assert.deepEqual(drifted, [], 'Terraform defaults that differ from the defaults in runtime-config.ts (change one or the other)');
+  });
+});
+
+describe('functions', () => {
+  for (const fn of functions) {
+    const label = `${fn.resource.address} (${fn.entryPoint || 'no entry_point'})`;
+
+    it(`${label} sets exactly DEPLOYED_ENV_VARS`, () => {
+      const env = resolveMap(fn.service?.['environment_variables']);
+      assert.ok(env, `${label}: service_config.environment_variables must be a literal map or a local map`);
+      const set = Object.keys(env).sort();
+      const expected: string[] = [...DEPLOYED_ENV_VARS].sort();
+      const missing = expected.filter((name) => !set.includes(name));
+      const extra = set.filter((name) => !expected.includes(name));
+      assert.deepEqual(
+        { missing, extra },
+        { missing: [], extra: [] },
+        `${label}: environment variables drifted from DEPLOYED_ENV_VARS in runtime-config.ts`,
+      );
+      assert.equal(block(fn.build, 'environment_variables'), undefined, `${label}: no build-time environment variables expected`);
+    });
+
+    it(`${label} runs nodejs22 under its own service account`, () => {
+      assert.equal(fn.build?.['runtime'], 'nodejs22', `${label}: runtime must be nodejs22`);
+      assert.ok(fn.entryPoint, `${label}: build_config.entry_point is missing`);
+      assert.ok(block(fn.build, 'source') && block(block(fn.build, 'source'), 'storage_source'), `${label}: source must be the uploaded storage_source`);
+      serviceAccountOf(fn.service?.['service_account_email'], `${label} service_config.service_account_email`);
+    });
+  }
+
+  it('each function runs as a different service account', () => {
+    const accounts = functions.map((fn) => String(fn.service?.['service_account_email']));
+    assert.equal(new Set(accounts).size, accounts.length, `functions share a service account: ${accounts.join(', ')}`);
+  });
+
+  it('the environment is wired to the resources it names', () => {
+    for (const fn of functions) {
+      const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+      const label = fn.resource.address;
+      const topicAddress = referencedAddress(env['EVENTS_TOPIC']);
+      assert.ok(
+        topicAddress?.startsWith('google_pubsub_topic.') && expression(env['EVENTS_TOPIC'])?.endsWith('.name'),
+        `${label}: EVENTS_TOPIC must be a google_pubsub_topic's name`,
+      );
+      assert.equal(
+        referencedAddress(functionByEntry(DISPATCH_ENTRY).trigger?.['pubsub_topic']),
+        topicAddress,
+        `${label}: EVENTS_TOPIC is not the topic the dispatcher is triggered by`,
+      );
+      const queueAddress = referencedAddress(env['TASKS_QUEUE']);
+      if (!queueAddress?.startsWith('google_cloud_tasks_queue.') || !expression(env['TASKS_QUEUE'])?.endsWith('.name')) {
+        assert.fail(`${label}: TASKS_QUEUE must be the google_cloud_tasks_queue's name`);
+      }
+      assert.ok(
+        expression(env['TASKS_LOCATION']) === `${queueAddress}.location` || resolve(env['TASKS_LOCATION']) === resolve(resources.get(queueAddress)?.body['location']),
+        `${label}: TASKS_LOCATION must be the queue's location`,
+      );
+      assert.equal(expression(env['GOOGLE_CLOUD_PROJECT']), 'var.project_id', `${label}: GOOGLE_CLOUD_PROJECT must be var.project_id`);
+      assert.equal(env['ALLOW_LOOPBACK_DESTINATIONS'], 'false', `${label}: ALLOW_LOOPBACK_DESTINATIONS must be "false" in production`);
+      assert.equal(env['SECRETS_SOURCE'], 'secret-manager', `${label}: SECRETS_SOURCE must be "secret-manager" in production`);
+      assert.ok((SecretsSource as readonly string[]).includes('secret-manager'), 'runtime-config.ts no longer knows the secret-manager source');
+      const worker = functionByEntry(WORKER_ENTRY);
+      // Either a reference to the worker (its url/uri) or a local built from the worker's name.
+      const urlLocal = /^local\.(\w+)$/.exec(expression(env['RETRY_WORKER_URL']) ?? '')?.[1];
+      const workerUrl = JSON.stringify(urlLocal ? locals.get(urlLocal) : env['RETRY_WORKER_URL']);
+      assert.ok(
+        workerUrl.includes(worker.resource.address) || workerUrl.includes(String(expression(worker.resource.body['name']))),
+        `${label}: RETRY_WORKER_URL must be the retry worker's URL (reference it, or build it from its name), got ${workerUrl}`,
+      );
+    }
+  });
+
+  it('loadConfig accepts the deployed environment', () => {
+    const env = resolveMap(functionByEntry(DISPATCH_ENTRY).service?.['environment_variables']) ?? {};
+    const sample: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) {
+      const resolved = resolve(value);
+      sample[name] = resolved === undefined ? `computed-${name.toLowerCase()}` : String(resolved);
+    }
+    const config = loadConfig(sample);
+    assert.equal(config.secrets.source, 'secret-manager');
+    assert.equal(config.allowLoopbackDestinations, false);
+  });
+
+  it(`${DISPATCH_ENTRY} is triggered by the events topic with RETRY_POLICY_RETRY`, () => {
+    const fn = functionByEntry(DISPATCH_ENTRY);
+    assert.ok(fn.trigger, `${fn.resource.address}: no event_trigger`);
+    assert.equal(fn.trigger['event_type'], 'google.cloud.pubsub.topic.v1.messagePublished', 'dispatch trigger must be a Pub/Sub messagePublished trigger');
+    const topic = resources.get(referencedAddress(fn.trigger['pubsub_topic']) ?? '');
+    assert.equal(topic?.type, 'google_pubsub_topic', 'dispatch trigger must name a google_pubsub_topic declared here');
+    assert.equal(resolve(topic.body['name']), DEFAULT_EVENTS_TOPIC, 'dispatch trigger is not on the events topic');
+    assert.equal(fn.trigger['retry_policy'], 'RETRY_POLICY_RETRY', 'dispatch trigger must retry failed events (RETRY_POLICY_RETRY)');
+    const trigger = serviceAccountOf(fn.trigger['service_account_email'], 'dispatch event_trigger.service_account_email');
+    const invokers = iamBindings().filter((b) => b.role === 'roles/run.invoker' && targets(b, fn.resource.address));
+    assert.ok(invokers.some((b) => b.member === memberOf(trigger)), `the Eventarc trigger account ${trigger} needs roles/run.invoker on the dispatch function's service`);
+  });
+
+  it(`${WORKER_ENTRY} is HTTP-only and only the tasks invoker may call it`, () => {
+    const fn = functionByEntry(WORKER_ENTRY);
+    assert.equal(fn.trigger, undefined, `${fn.resource.address}: the retry worker is an HTTP function, it must have no event_trigger`);
+    const ingress = resolve(fn.service?.['ingress_settings']);
+    assert.ok(ingress === 'ALLOW_INTERNAL_ONLY' || ingress === 'ALLOW_INTERNAL_AND_GCLB', `${fn.resource.address}: ingress must default to internal (Cloud Tasks), got ${String(ingress)}`);
+    const grants = iamBindings().filter((b) => targets(b, fn.resource.address));
+    assert.equal(grants.length, 1, `exactly one IAM grant may target the retry worker, found: ${grants.map((b) => `${b.address} ${b.role} ${b.member}`).join('; ')}`);
+    const [grant] = grants;
+    assert.equal(grant?.role, 'roles/run.invoker', 'the grant on the retry worker must be roles/run.invoker');
+    const invoker = /^serviceAccount:\$\{(google_service_account\.\w+)\.email\}$/.exec(grant?.member ?? '')?.[1];
+    assert.ok(invoker, `the retry worker's invoker must be a google_service_account declared here, got ${grant?.member}`);
+    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    assert.equal(
+      referencedAddress(env['TASKS_INVOKER_SERVICE_ACCOUNT']),
+      invoker,
+      'TASKS_INVOKER_SERVICE_ACCOUNT (the OIDC identity of the tasks) must be the account holding run.invoker on the retry worker',
+    );
+  });
+
+  it(`${VALIDATION_ENTRY} listens to writes of webhook documents`, () => {
+    const fn = functionByEntry(VALIDATION_ENTRY);
+    assert.ok(fn.trigger, `${fn.resource.address}: no event_trigger`);
+    assert.equal(fn.trigger['event_type'], 'google.cloud.firestore.document.v1.written');
+    const filters = blocks(fn.trigger, 'event_filters');
+    const byAttribute = new Map(filters.map((f) => [String(f['attribute']), f]));
+    assert.equal(resolve(byAttribute.get('database')?.['value']), '(default)', 'the Firestore trigger must filter database = (default)');
+    const document = byAttribute.get('document');
+    assert.equal(document?.['value'], `${ACCOUNTS}/{accountId}/${WEBHOOKS}/{webhookId}`, 'the Firestore trigger path drifted from firestore-layout.ts');
+    assert.equal(document?.['operator'], 'match-path-pattern', 'the document filter needs operator = "match-path-pattern"');
+    assert.equal(expression(fn.trigger['trigger_region']), 'var.firestore_location', 'a Firestore trigger must listen in the database location (var.firestore_location)');
+  });
+
+  it('entry points of the functions enabled by default are exported by build/functions/index.js', async (t) => {
+    assert.ok(existsSync(BUILT_INDEX), 'build/functions/index.js does not exist: run npm run build first');
+    process.env['METADATA_SERVER_DETECTION'] = 'none';
+    const built = (await import(pathToFileURL(BUILT_INDEX).href)) as Record<string, unknown>;
+    const missing: string[] = [];
+    for (const fn of functions) {
+      const exported = typeof built[fn.entryPoint] === 'function';
+      if (enabledByDefault(fn.resource)) {
+        if (!exported) missing.push(`${fn.entryPoint} (${fn.resource.address})`);
+      } else if (exported) {
+        t.diagnostic(`${fn.entryPoint} is exported now: switch on ${fn.resource.address} (its count variable's default) in terraform/variables.tf`);
+      }
+    }
+    assert.deepEqual(missing, [], `entry points Terraform deploys but build/functions/index.js does not export as functions: ${missing.join(', ')}`);
+  });
+});
+
+describe('Cloud Tasks queue and APIs', () => {
+  it('the queue has rate limits from variables and a bounded retry config', () => {
+    const [queue] = ofType('google_cloud_tasks_queue');
+    assert.ok(queue, 'no google_cloud_tasks_queue');
+    const limits = block(queue.body, 'rate_limits');
+    for (const key of ['max_dispatches_per_second', 'max_concurrent_dispatches']) {
+      assert.match(String(expression(limits?.[key]) ?? ''), /^var\./, `rate_limits.${key} must be a variable`);
+    }
+    const retry = block(queue.body, 'retry_config');
+    const attempts = Number(resolve(retry?.['max_attempts']));
+    assert.ok(Number.isInteger(attempts) && attempts >= 1, `retry_config.max_attempts must be a finite number of crash retries (the application owns the schedule), got ${String(retry?.['max_attempts'])}`);
+  });
+
+  it('enables the required APIs', () => {
+    const services = ofType('google_project_service').flatMap((resource) => {
+      const forEach = /^toset\(local\.(\w+)\)$/.exec(expression(resource.body['for_each']) ?? '');
+      if (forEach?.[1]) {
+        const list = locals.get(forEach[1]);
+        return Array.isArray(list) ? list.map(String) : [];
+      }
+      return [String(resolve(resource.body['service']))];
+    });
+    const missing = REQUIRED_APIS.filter((api) => !services.includes(api));
+    assert.deepEqual(missing, [], `APIs not enabled by google_project_service: ${missing.join(', ')}`);
+  });
+
+  it('outputs the topic, the function names and URLs, and the queue', () => {
+    const text = JSON.stringify([...outputs.values()].map((o) => o['value']));
+    const wanted = [
+      ...ofType('google_pubsub_topic').filter((t) => resolve(t.body['name']) === DEFAULT_EVENTS_TOPIC).map((t) => t.address),
+      functionByEntry(DISPATCH_ENTRY).resource.address,
+      functionByEntry(WORKER_ENTRY).resource.address,
+      ...ofType('google_cloud_tasks_queue').map((q) => q.address),
+    ];
+    const missing = wanted.filter((address) => !text.includes(address));
+    assert.deepEqual(missing, [], `no output mentions ${missing.join(', ')}`);
+  });
+});
+
+describe('Firestore', () => {
+  const indexes = ofType('google_firestore_index');
+  const fieldsOf = (index: Resource) => {
+    const fields = blocks(index.body, 'fields').map((f) => ({
+      fieldPath: String(f['field_path']),
+      ...(f['order'] !== undefined ? { order: f['order'] } : {}),
+      ...(f['array_config'] !== undefined ? { arrayConfig: f['array_config'] } : {}),
+    }));
+    // Firestore appends __name__ itself; declaring it explicitly is allowed.
+    if (fields.at(-1)?.fieldPath === '__name__') fields.pop();
+    return fields;
+  };
+  const matches = (query: IndexedQuery, index: Resource): boolean => {
+    try {
+      assert.equal(index.body['collection'], query.collectionGroup);
+      assert.equal(index.body['query_scope'] ?? 'COLLECTION', query.queryScope);
+      assert.deepEqual(fieldsOf(index), query.fields.map((f) => ({ ...f })));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const describeIndex = (index: Resource) =>
+    `${index.address} (${String(index.body['collection'])}, ${String(index.body['query_scope'] ?? 'COLLECTION')}: ${JSON.stringify(fieldsOf(index))})`;
+
+  for (const query of INDEXED_QUERIES.filter((q) => q.needsCompositeIndex)) {
+    it(`composite index for: ${query.usedBy}`, () => {
+      assert.ok(
+        indexes.some((index) => matches(query, index)),
+        `no google_firestore_index on ${query.collectionGroup} (${query.queryScope}) with fields ${JSON.stringify(query.fields)}; declared: ${indexes.map(describeIndex).join('; ') || 'none'}`,
+      );
+    });
+  }
+
+  it('no composite index that no query uses', () => {
+    const unused = indexes.filter((index) => !INDEXED_QUERIES.some((query) => query.needsCompositeIndex && matches(query, index)));
+    assert.deepEqual(unused.map(describeIndex), [], 'composite indexes that match no needsCompositeIndex query of INDEXED_QUERIES (firestore-layout.ts)');
+  });
+
+  it("the dispatcher's query is listed and needs no composite index", () => {
+    assert.ok(INDEXED_QUERIES.includes(WEBHOOKS_BY_EVENT_TYPE), "INDEXED_QUERIES no longer lists the dispatcher's query");
+    assert.equal(WEBHOOKS_BY_EVENT_TYPE.needsCompositeIndex, false, "the dispatcher's query now needs a composite index: declare it (the check above will say which)");
+  });
+
+  it('single-field overrides keep the indexes of single-field queries', () => {
+    for (const query of INDEXED_QUERIES.filter((q) => !q.needsCompositeIndex)) {
+      for (const field of query.fields) {
+        for (const override of ofType('google_firestore_field')) {
+          if (override.body['collection'] !== query.collectionGroup || override.body['field'] !== field.fieldPath) continue;
+          const config = block(override.body, 'index_config');
+          if (!config && !Array.isArray(override.body['index_config'])) continue;
+          const kept = blocks(config, 'indexes').some(
+            (index) =>
+              (index['query_scope'] ?? 'COLLECTION') === query.queryScope &&
+              (field.arrayConfig ? index['array_config'] === field.arrayConfig : index['order'] !== undefined),
+          );
+          assert.ok(kept, `${override.address} drops the single-field index "${query.usedBy}" relies on`);
+        }
+      }
+    }
+  });
+
+  it('TTL policy on the delivery log expiry field', () => {
+    const ttl = ofType('google_firestore_field').filter((f) => f.body['collection'] === DELIVERIES && f.body['field'] === DELIVERY_EXPIRY_FIELD);
+    assert.equal(ttl.length, 1, `expected one google_firestore_field for ${DELIVERIES}.${DELIVERY_EXPIRY_FIELD} (firestore-layout.ts)`);
+    assert.ok(Array.isArray(ttl[0]?.body['ttl_config']), `${ttl[0]?.address}: needs a ttl_config {} block`);
+    const others = ofType('google_firestore_field').filter((f) => f.body['ttl_config'] !== undefined && f !== ttl[0]);
+    assert.deepEqual(others.map((f) => f.address), [], 'TTL policies on fields firestore-layout.ts does not declare as expiry fields');
+  });
+
+  it('the database is the native-mode (default) database', () => {
+    const databases = ofType('google_firestore_database');
+    assert.equal(databases.length, 1, 'expected one google_firestore_database');
+    assert.equal(databases[0]?.body['type'], 'FIRESTORE_NATIVE');
+    assert.equal(databases[0]?.body['name'], '(default)');
+    for (const resource of [...ofType('google_firestore_index'), ...ofType('google_firestore_field')]) {
+      assert.equal(resolve(resource.body['database'] ?? '(default)'), '(default)', `${resource.address} must be on the (default) database`);
+    }
+  });
+});
+
+describe('IAM: least privilege', () => {
+  it('no primitive role (owner/editor/viewer) anywhere', () => {
+    const found: string[] = [];
+    for (const { file, json } of parsed) {
+      for (const [path, text] of strings(json, '')) if (PRIMITIVE_ROLE.test(text)) found.push(`${file}: ${path} = ${text}`);
+    }
+    assert.deepEqual(found, [], 'primitive roles are not allowed');
+  });
+
+  it('no allUsers / allAuthenticatedUsers member anywhere', () => {
+    const found: string[] = [];
+    for (const { file, json } of parsed) {
+      for (const [path, text] of strings(json, '')) if (PUBLIC_MEMBER.test(text)) found.push(`${file}: ${path} = ${text}`);
+    }
+    assert.deepEqual(found, [], 'nothing may be public: the retry worker is called by Cloud Tasks only');
+  });
+
+  it('the dispatcher and the retry worker hold exactly the roles they need', () => {
+    const bindings = iamBindings();
+    const invokerAddress = referencedAddress(resolveMap(functionByEntry(WORKER_ENTRY).service?.['environment_variables'])?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
+    assert.ok(invokerAddress, 'TASKS_INVOKER_SERVICE_ACCOUNT must reference a google_service_account');
+    const queue = ofType('google_cloud_tasks_queue')[0];
+    for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY]) {
+      const fn = functionByEntry(entry);
+      const member = memberOf(serviceAccountOf(fn.service?.['service_account_email'], `${entry} service account`));
+      const held = bindings.filter((b) => b.member === member);
+      const has = (role: string, check: (b: Binding) => boolean = () => true) => held.some((b) => b.role === role && check(b));
+      assert.ok(has('roles/datastore.user'), `${entry}: needs roles/datastore.user (Firestore)`);
+      assert.ok(has('roles/cloudtasks.enqueuer', (b) => !queue || b.type !== 'google_cloud_tasks_queue_iam_member' || targets(b, queue.address)), `${entry}: needs roles/cloudtasks.enqueuer on the retry queue`);
+      assert.ok(
+        has('roles/iam.serviceAccountUser', (b) => b.type === 'google_service_account_iam_member' && targets(b, invokerAddress)),
+        `${entry}: needs roles/iam.serviceAccountUser on the tasks invoker account (service-account-level binding) to put its OIDC token on tasks`,
+      );
+      assert.ok(has('roles/secretmanager.secretAccessor'), `${entry}: needs roles/secretmanager.secretAccessor (conditional) for {{ secrets.NAME }}`);
+      assert.ok(
+        held.some((b) => customRolePermissions(b.role)?.includes('secretmanager.secrets.list')),
+        `${entry}: needs secretmanager.secrets.list (custom role) to find an account's secrets`,
+      );
+      const unexpected = held
+        .map((b) => b.role)
+        .filter((role) => customRolePermissions(role) === undefined)
+        .filter((role) => !['roles/datastore.user', 'roles/cloudtasks.enqueuer', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor'].includes(role));
+      assert.deepEqual(unexpected, [], `${entry}: roles beyond what it needs`);
+    }
+  });
+
+  it('custom roles hold only the permissions the code needs', () => {
+    for (const role of ofType('google_project_iam_custom_role')) {
+      const permissions = role.body['permissions'];
+      assert.ok(Array.isArray(permissions), `${role.address}: permissions must be a literal list`);
+      const extra = permissions.filter((p) => !CUSTOM_ROLE_PERMISSIONS.includes(String(p)));
+      assert.deepEqual(extra, [], `${role.address}: permissions beyond ${CUSTOM_ROLE_PERMISSIONS.join(', ')}`);
+    }
+  });
+
+  it('secret access is limited to hookshape-- secrets by an IAM condition', () => {
+    const grants = iamBindings().filter((b) => b.role === 'roles/secretmanager.secretAccessor');
+    assert.ok(grants.length > 0, 'no secretAccessor grant');
+    for (const grant of grants) {
+      const condition = block(grant.body, 'condition');
+      const text = expandLocals(String(condition?.['expression'] ?? ''));
+      assert.match(text, /resource\.name\.startsWith\("projects\/\$\{local\.\w+\}\/secrets\//, `${grant.address}: the condition must test resource.name.startsWith("projects/<number>/secrets/...")`);
+      assert.ok(text.includes(`/secrets/${SECRET_PREFIX}")`), `${grant.address}: the condition must limit access to secrets named ${SECRET_PREFIX}*, got: ${text}`);
+    }
+  });
+
+  it('acting as / minting tokens for service accounts is granted per account, never project-wide', () => {
+    const projectWide = iamBindings().filter(
+      (b) => b.type === 'google_project_iam_member' && /roles\/iam\.serviceAccount(User|TokenCreator)$/.test(b.role),
+    );
+    assert.deepEqual(projectWide.map((b) => `${b.address} ${b.role}`), [], 'project-level actAs/token-creator lets a principal impersonate every service account');
+  });
+});
