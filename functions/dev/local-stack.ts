@@ -1,0 +1,172 @@
+/**
+ * `npm start`: the whole system on this machine. Starts the Pub/Sub and Firestore emulators (or uses
+ * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, both functions under the
+ * functions framework (built code, as deployed), and a receiver that prints what it gets; seeds a demo
+ * webhook, publishes one sample event and shows the delivered request. Keeps running until Ctrl-C.
+ * Options: --no-build (use build/functions as it is). Dev tooling, not deployed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
+import { build, BUILD_DIR } from '../../scripts/build.ts';
+import { DEFAULT_PROJECT_ID, loadConfig } from '../src/config/runtime-config.ts';
+import { sampleEvent } from '../src/events/event-catalogue.ts';
+import { webhookPath } from '../src/firestore/firestore-layout.ts';
+import { startCloudTasksEmulator } from './cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from './demo-webhook.ts';
+import { createEventsTopic, createRetryQueue } from './emulator-wiring.ts';
+import { ensureEmulators, freePort } from './emulators.ts';
+import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
+
+
+const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\u001b[${code}m${text}\u001b[0m` : text);
+const dim = color(2);
+const green = color(32);
+const cyan = color(36);
+const say = (text: string) => console.log(`${cyan('[hookshape]')} ${text}`);
+
+function startReceiver(port: number): Promise<void> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let shown = body;
+      try {
+        shown = JSON.stringify(JSON.parse(body), null, 2);
+      } catch {
+        // not JSON: print as received
+      }
+      const headers = Object.entries(req.headers).map(([name, value]) => `  ${name}: ${String(value)}`).join('\n');
+      console.log(`\n${green('━━ receiver got a request ━━')}\n${req.method} ${req.url}\n${headers}\n\n${shown}\n${green('━━━━━━━━━━━━━━━━━━━━━━━━━━━')}\n`);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"received":true}');
+    });
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+}
+
+/** Runs one function under the functions framework, as Cloud Functions does, with its logs prefixed. */
+function startFunction(target: string, signature: 'cloudevent' | 'http', port: number, env: NodeJS.ProcessEnv): ChildProcess {
+  // The framework's CLI (its `bin`) sits beside its main module; the package does not export it.
+  const framework = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
+  const child = spawn(process.execPath, [framework, `--target=${target}`, `--signature-type=${signature}`, `--source=${BUILD_DIR}`, `--port=${port}`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = dim(`[${target}]`);
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      try {
+        const entry = JSON.parse(line) as { severity?: string; message?: string };
+        console.log(`${prefix} ${entry.severity ?? ''} ${entry.message ?? line}`);
+      } catch {
+        console.log(`${prefix} ${line}`);
+      }
+    }
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  return child;
+}
+
+/** Waits until something listens on the port (a TCP connect: an HTTP probe would invoke the function). */
+async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`nothing listens on port ${port} after ${timeoutMs / 1000} s`);
+}
+
+async function main(): Promise<void> {
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? DEFAULT_PROJECT_ID;
+  const cleanups: Array<() => unknown> = [];
+  const shutdown = async () => {
+    say('stopping...');
+    await Promise.allSettled(cleanups.reverse().map((cleanup) => cleanup()));
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+
+  if (!process.argv.includes('--no-build')) {
+    say('building the functions (npm run build)...');
+    build();
+  }
+  say('starting the Pub/Sub and Firestore emulators (about 20 s the first time)...');
+  const emulators = await ensureEmulators(projectId);
+  cleanups.push(() => emulators.stop());
+  process.env.PUBSUB_EMULATOR_HOST = emulators.hosts.pubsub;
+  process.env.FIRESTORE_EMULATOR_HOST = emulators.hosts.firestore;
+
+  const tasks = await startCloudTasksEmulator({ log: (line) => console.log(`${dim('[cloud-tasks]')} ${line}`) });
+  cleanups.push(() => tasks.stop());
+  const [dispatchPort, workerPort, receiverPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  await startReceiver(receiverPort);
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  const secretsFile = join(LOCAL_DIR, 'secrets.json');
+  writeFileSync(secretsFile, `${JSON.stringify({ [DEMO_ACCOUNT]: DEMO_SECRETS }, null, 2)}\n`);
+  const workerUrl = `http://127.0.0.1:${workerPort}/`;
+  const env: NodeJS.ProcessEnv = {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    FIRESTORE_EMULATOR_HOST: emulators.hosts.firestore,
+    CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+    RETRY_WORKER_URL: workerUrl,
+    RETRY_BASE_DELAY_SECONDS: process.env.RETRY_BASE_DELAY_SECONDS ?? '5',
+    ALLOW_LOOPBACK_DESTINATIONS: 'true', // the demo receiver is on 127.0.0.1; production refuses loopback
+    LOCAL_SECRETS_FILE: secretsFile,
+    WEBHOOK_CACHE_SECONDS: process.env.WEBHOOK_CACHE_SECONDS ?? '2',
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  const config = loadConfig(env);
+  for (const [target, signature, port] of [['dispatchEvent', 'cloudevent', dispatchPort], ['retryWorker', 'http', workerPort]] as const) {
+    const child = startFunction(target, signature, port, env);
+    cleanups.push(() => child.kill('SIGTERM'));
+  }
+  await Promise.all([waitForPort(dispatchPort), waitForPort(workerPort)]);
+  await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
+  const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
+  cleanups.push(() => pubsub.close());
+
+  const db = new Firestore({ projectId });
+  await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));
+  cleanups.push(() => db.terminate());
+  writeFileSync(STACK_FILE, `${JSON.stringify({ projectId, topic: config.eventsTopic, pubsub: emulators.hosts.pubsub, firestore: emulators.hosts.firestore, receiverUrl }, null, 2)}\n`);
+  say(`demo webhook accounts/${DEMO_ACCOUNT}/webhooks/${DEMO_WEBHOOK_ID} → ${receiverUrl} (Airtable-style JSON on call.created)`);
+
+  const event = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_local_${Date.now().toString(36)}` };
+  await pubsub.topic(config.eventsTopic).publishMessage({ json: event, attributes: { type: event.type, accountId: event.accountId } });
+  say(`published ${event.type} ${event.id}; waiting for the delivery...`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const record = await db.doc(`${webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)}/deliveries/${event.id}`).get();
+    const status = record.get('status') as string | undefined;
+    if (status && status !== 'pending') {
+      say(`${status === 'succeeded' ? green('delivered') : status}: delivery log at accounts/${DEMO_ACCOUNT}/webhooks/${DEMO_WEBHOOK_ID}/deliveries/${event.id} (status ${status})`);
+      break;
+    }
+    if (Date.now() > deadline) throw new Error('the demo event was not delivered within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  say(`ready. Firestore emulator ${emulators.hosts.firestore}, Pub/Sub emulator ${emulators.hosts.pubsub}, project ${projectId}`);
+  say(`publish more from another terminal: npm run publish-sample -- call.created   (any catalogue type)`);
+  say('press Ctrl-C to stop');
+}
+
+main().catch((error: Error) => {
+  console.error(`[hookshape] the local stack failed: ${error.message}`);
+  process.exit(1);
+});
