@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ROOT } from '../../scripts/build.ts';
+
+// The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.
+// It reuses the emulators of this test run (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, as the README
+// allows) and the build npm test just made (--no-build), under its own project id.
+describe('npm start', () => {
+  const child = spawn('npm', ['start', '--', '--no-build'], {
+    cwd: ROOT,
+    env: { ...process.env, GOOGLE_CLOUD_PROJECT: `stack-${randomBytes(3).toString('hex')}`, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  after(async () => {
+    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+  });
+
+  it('starts the stack, delivers the demo event to the local receiver, and stops on Ctrl-C', async () => {
+    const deadline = Date.now() + 90_000;
+    while (!/press Ctrl-C to stop/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`the stack did not become ready:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(output, /receiver got a request/);
+    assert.match(output, /POST \/v0\/appDemo\/Calls/);
+    assert.match(output, /"Customer": "Maria da Conceição"/);
+    assert.match(output, /authorization: Bearer pat_local_demo_token/);
+    assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
+    const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
+    assert.equal(ports.length, 2, 'both functions served');
+    // Ctrl-C reaches the whole process group, npm included.
+    process.kill(-child.pid!, 'SIGINT');
+    const { code, signal } = await exited;
+    assert.ok(code === 0 || signal === 'SIGINT', `stopped cleanly (code ${code}, signal ${signal})`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    for (const port of ports) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
+        socket.once('error', () => resolve(false));
+      });
+      assert.equal(open, false, `the function on port ${port} stopped`);
+    }
+  });
+});
