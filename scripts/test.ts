@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=3', ...files], {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=3', ...files], {
       cwd: ROOT,
       stdio: 'inherit',
       env: {

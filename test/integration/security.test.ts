@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { LookupFunction } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
+import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
+import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
+import { DESTINATION_REFUSED, MAX_RESPONSE_READ_BYTES } from '../../functions/src/send/http-sender.ts';
+import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+const request = (url: string): OutgoingRequest => ({ method: 'POST', url, headers: {}, body: '{}', timeoutMs: 2000, secretValues: [], secretHeaders: [] });
+
+/** Resolves every name to one address: a public-looking name that points inside. */
+const resolveTo = (address: string, family: 4 | 6 = 4): LookupFunction =>
+  ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+    options?.all ? callback(null, [{ address, family }]) : callback(null, address, family)) as unknown as LookupFunction;
+
+describe('destination guard (production setting: loopback not allowed)', () => {
+  let receiver: Receiver;
+  let port: number;
+  before(async () => {
+    receiver = await startReceiver();
+    port = Number(new URL(receiver.url).port);
+  });
+  after(() => receiver.close());
+
+  const hostile = [
+    { name: 'loopback', url: () => `http://127.0.0.1:${port}/x` },
+    { name: 'decimal loopback', url: () => `http://2130706433:${port}/x` },
+    { name: 'octal loopback', url: () => `http://0177.0.0.1:${port}/x` },
+    { name: 'IPv6-mapped loopback', url: () => `http://[::ffff:127.0.0.1]:${port}/x` },
+    { name: 'IPv6 loopback', url: () => `http://[::1]:${port}/x` },
+    { name: 'metadata server IP', url: () => 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token' },
+    { name: 'private 10/8', url: () => 'http://10.0.0.1/' },
+    { name: 'private 192.168/16', url: () => 'http://192.168.1.1/' },
+    { name: 'CGNAT', url: () => 'http://100.64.0.1/' },
+    { name: 'unspecified', url: () => `http://0.0.0.0:${port}/` },
+    { name: 'unique-local IPv6', url: () => 'http://[fd00::1]/' },
+  ];
+  for (const { name, url } of hostile) {
+    it(`refuses ${name} before sending a byte, not retried`, async () => {
+      const sender = new GotHttpSender({ allowLoopback: false });
+      const sent = await sender.send(request(url()));
+      assert.equal(sent.kind, 'error');
+      assert.equal(sent.kind === 'error' && sent.code, DESTINATION_REFUSED, JSON.stringify(sent));
+      assert.equal(classifyOutcome(sent, new Date()).result, 'failed');
+      assert.equal(receiver.requests.length, 0);
+    });
+  }
+
+  it('refuses metadata.google.internal (resolving to the metadata server)', async () => {
+    const sender = new GotHttpSender({ allowLoopback: false, lookup: resolveTo('169.254.169.254') });
+    const sent = await sender.send(request('http://metadata.google.internal/computeMetadata/v1/'));
+    assert.equal(sent.kind === 'error' && sent.code, DESTINATION_REFUSED);
+  });
+
+  it('refuses a public name that resolves to a private address (DNS rebinding)', async () => {
+    const sender = new GotHttpSender({ allowLoopback: false, lookup: resolveTo('127.0.0.1') });
+    const sent = await sender.send(request(`http://api.example.com:${port}/x`));
+    assert.equal(sent.kind === 'error' && sent.code, DESTINATION_REFUSED);
+    assert.match(sent.kind === 'error' ? sent.message : '', /127\.0\.0\.1 is not a public address/);
+    assert.equal(receiver.requests.length, 0);
+  });
+
+  it('does not follow a redirect to a private address', async () => {
+    const sender = new GotHttpSender({ allowLoopback: true });
+    receiver.respond((_r, res) => {
+      res.writeHead(302, { location: 'http://169.254.169.254/computeMetadata/v1/' });
+      res.end();
+    });
+    const sent = await sender.send(request(`${receiver.url}/redirect`));
+    const outcome = classifyOutcome(sent, new Date());
+    assert.equal(outcome.result, 'failed');
+    assert.match(outcome.summary, /redirects are not followed.*169\.254\.169\.254/);
+    assert.equal(receiver.requests.length, 1);
+    receiver.respond((_r, res) => res.end('ok'));
+  });
+});
+
+describe('response limits', () => {
+  let server: Server;
+  let url: string;
+  before(async () => {
+    server = createServer((_req, res) => {
+      // Streams without end until the client goes away.
+      res.writeHead(200);
+      const chunk = Buffer.alloc(16 * 1024, 'a');
+      const pump = () => {
+        while (res.write(chunk)) if (res.destroyed) return;
+        res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('cuts off a receiver that streams without end, keeping the status', async () => {
+    const sent = await new GotHttpSender({ allowLoopback: true }).send(request(url));
+    assert.equal(sent.kind, 'response');
+    assert.ok(sent.kind === 'response' && sent.truncated);
+    assert.equal(sent.kind === 'response' && sent.body.length, MAX_RESPONSE_READ_BYTES);
+    assert.equal(classifyOutcome(sent, new Date()).result, 'succeeded');
+  });
+});
+
+describe('tenant isolation and secrets in the pipeline', () => {
+  let h: Harness;
+  let receiver: Receiver;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookshape-secrets-'));
+    const file = join(dir, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ acc_a: { TOKEN: 'secret-of-a-123' }, acc_b: { TOKEN: 'secret-of-b-456', ONLY_B: 'b-only-789' } }));
+    receiver = await startReceiver();
+    h = await startHarness({ env: { LOCAL_SECRETS_FILE: file } });
+  });
+  after(async () => {
+    await Promise.all([h.close(), receiver.close()]);
+  });
+
+  it("a template reads its own account's secrets and never another's", async () => {
+    await h.setWebhook('acc_a', 'reads', {
+      name: 'reads',
+      events: ['call.created'],
+      url: `${receiver.url}/reads`,
+      headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' },
+      body: '{"mine": "{{ secrets.TOKEN }}", "theirs": "{{ secrets.ONLY_B }}"}',
+    });
+    const event = eventOf('call.created', 'acc_a');
+    await h.publish(event);
+    const record = await h.waitForDelivery('acc_a', 'reads', event.id);
+    assert.equal(record.status, 'succeeded');
+    const sent = receiver.requests.find((r) => r.url === '/reads');
+    assert.equal(sent?.headers.authorization, 'Bearer secret-of-a-123');
+    assert.deepEqual(JSON.parse(sent!.body), { mine: 'secret-of-a-123', theirs: '' });
+  });
+
+  it('a secret echoed in a 4xx response never reaches the delivery log or the logs in clear', async () => {
+    receiver.respond((r, res) => {
+      res.statusCode = r.url.startsWith('/echo') ? 401 : 200;
+      res.setHeader('x-echo', String(r.headers.authorization));
+      res.end(`invalid token: ${r.headers.authorization} (${encodeURIComponent(String(r.headers.authorization))})`);
+    });
+    await h.setWebhook('acc_a', 'echo', {
+      name: 'echo',
+      events: ['call.created'],
+      url: `${receiver.url}/echo?key={{ secrets.TOKEN }}`,
+      headers: { 'X-Key': '{{ secrets.TOKEN }}', Authorization: 'Bearer {{ secrets.TOKEN }}' },
+      body: '{"token": "{{ secrets.TOKEN }}"}',
+    });
+    const event = eventOf('call.created', 'acc_a');
+    await h.publish(event);
+    const record = await h.waitForDelivery('acc_a', 'echo', event.id);
+    assert.equal(record.status, 'failed');
+    const stored = JSON.stringify(record);
+    assert.ok(!stored.includes('secret-of-a-123'), stored);
+    assert.match(record.attempts[0]?.response?.body ?? '', /invalid token: Bearer \[secret\]/);
+    assert.ok(!JSON.stringify(h.logs).includes('secret-of-a-123'));
+  });
+});
