@@ -9,8 +9,11 @@ import type { OutgoingRequest } from '../../functions/src/render/build-request.t
 import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
 import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
 import { DESTINATION_REFUSED, MAX_RESPONSE_READ_BYTES } from '../../functions/src/send/http-sender.ts';
+import { Webhook } from 'standardwebhooks';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+const SIGNING_SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 
 const request = (url: string): OutgoingRequest => ({ method: 'POST', url, headers: {}, body: '{}', timeoutMs: 2000, secretValues: [], secretHeaders: [] });
 
@@ -118,7 +121,7 @@ describe('tenant isolation and secrets in the pipeline', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hookshape-secrets-'));
     const file = join(dir, 'secrets.json');
-    writeFileSync(file, JSON.stringify({ acc_a: { TOKEN: 'secret-of-a-123' }, acc_b: { TOKEN: 'secret-of-b-456', ONLY_B: 'b-only-789' } }));
+    writeFileSync(file, JSON.stringify({ acc_a: { TOKEN: 'secret-of-a-123', SIGNING: SIGNING_SECRET }, acc_b: { TOKEN: 'secret-of-b-456', ONLY_B: 'b-only-789' } }));
     receiver = await startReceiver();
     h = await startHarness({ env: { LOCAL_SECRETS_FILE: file } });
   });
@@ -141,6 +144,27 @@ describe('tenant isolation and secrets in the pipeline', () => {
     const sent = receiver.requests.find((r) => r.url === '/reads');
     assert.equal(sent?.headers.authorization, 'Bearer secret-of-a-123');
     assert.deepEqual(JSON.parse(sent!.body), { mine: 'secret-of-a-123', theirs: '' });
+  });
+
+  it('signs requests with Standard Webhooks headers that the receiver verifies, on every attempt', async () => {
+    let calls = 0;
+    receiver.respond((r, res) => {
+      res.statusCode = r.url === '/signed' && ++calls === 1 ? 500 : 200;
+      res.end();
+    });
+    await h.setWebhook('acc_a', 'signed', { name: 'signed', events: ['call.created'], url: `${receiver.url}/signed`, signingSecretName: 'SIGNING', body: '{"call": "{{ event.id }}"}' });
+    const event = eventOf('call.created', 'acc_a');
+    await h.publish(event);
+    const record = await h.waitForDelivery('acc_a', 'signed', event.id);
+    assert.equal(record.status, 'succeeded');
+    const sent = receiver.requests.filter((r) => r.url === '/signed');
+    assert.equal(sent.length, 2);
+    for (const attempt of sent) {
+      assert.equal(attempt.headers['webhook-id'], event.id);
+      assert.deepEqual(new Webhook(SIGNING_SECRET).verify(attempt.body, attempt.headers as Record<string, string>), { call: event.id });
+    }
+    assert.equal(record.attempts[0]?.request.headers['webhook-signature'], '[redacted]');
+    receiver.respond((_r, res) => res.end('ok'));
   });
 
   it('a secret echoed in a 4xx response never reaches the delivery log or the logs in clear', async () => {

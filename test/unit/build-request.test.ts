@@ -7,6 +7,7 @@ import { buildRequest, type OutgoingRequest } from '../../functions/src/render/b
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import { parseWebhookConfig, type WebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
+import { Webhook } from 'standardwebhooks';
 
 const HOSTILE = 'Ana "A\\B" <b>&amp; \'x\', y\nz\r\tü 日本 😀';
 
@@ -237,4 +238,38 @@ describe('template sandbox', () => {
     const message = await buildError({ format: 'text', body: `{% for i in (1..600) %}${'x'.repeat(1000)}{% endfor %}` });
     assert.match(message, /^body: template error: the rendered body is 600000 bytes; the limit is 524288/);
   });
+});
+
+describe('Standard Webhooks signing', () => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+  it('signs id.timestamp.body so that the standard library verifies it', async () => {
+    const now = new Date();
+    const built = await buildRequest(webhook({ signingSecretName: 'SIGNING', body: '{"n": {{ data.count }}}' }), event, { SIGNING: secret }, engine, 'primary', now);
+    assert.ok(built.ok, built.ok ? '' : built.error.message);
+    const { headers, body } = built.request;
+    assert.equal(headers['webhook-id'], event.id);
+    assert.equal(headers['webhook-timestamp'], String(Math.floor(now.getTime() / 1000)));
+    assert.match(headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=*$/);
+    assert.deepEqual(new Webhook(secret).verify(body!, headers), { n: 42 });
+    assert.throws(() => new Webhook(secret).verify(body!.replace('42', '43'), headers), /No matching signature/);
+  });
+
+  it('sends no signature headers when the webhook has no signing secret', async () => {
+    const request = await build({});
+    assert.equal(request.headers['webhook-signature'], undefined);
+  });
+
+  const bad: Array<{ name: string; secrets: Record<string, string>; message: RegExp }> = [
+    { name: 'a missing secret', secrets: {}, message: /^signingSecretName: template error: the account has no secret named SIGNING/ },
+    { name: 'a key too short', secrets: { SIGNING: 'whsec_c2hvcnQ=' }, message: /the secret SIGNING must be whsec_ followed by the base64 of 24 to 64 random bytes/ },
+    { name: 'a key that is not base64', secrets: { SIGNING: 'not base64 at all!' }, message: /must be whsec_/ },
+  ];
+  for (const { name, secrets, message } of bad) {
+    it(`makes the delivery invalid on ${name}`, async () => {
+      const built = await buildRequest(webhook({ signingSecretName: 'SIGNING' }), event, secrets, engine);
+      assert.ok(!built.ok);
+      assert.match(built.error.message, message);
+    });
+  }
 });

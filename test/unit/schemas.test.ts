@@ -43,7 +43,7 @@ describe('webhook documents', () => {
     assert.ok(parsed.ok);
     assert.deepEqual(
       { ...parsed.webhook },
-      { id: 'wh_1', accountId: 'acc_1', name: 'n', enabled: true, events: ['call.created'], method: 'POST', url: 'https://x.example/', query: {}, headers: {}, format: 'json', body: undefined, backupUrl: undefined, timeoutSeconds: 10 },
+      { id: 'wh_1', accountId: 'acc_1', name: 'n', enabled: true, events: ['call.created'], method: 'POST', url: 'https://x.example/', query: {}, headers: {}, format: 'json', body: undefined, backupUrl: undefined, timeoutSeconds: 10, signingSecretName: undefined },
     );
   });
 
@@ -59,6 +59,7 @@ describe('webhook documents', () => {
     { name: 'bad format', doc: { name: 'n', events: ['call.created'], url: 'u', format: 'toml' }, reason: /format: must be one of json, xml/ },
     { name: 'timeout too long', doc: { name: 'n', events: ['call.created'], url: 'u', timeoutSeconds: 60 }, reason: /timeoutSeconds: must be at most 30/ },
     { name: 'header not a template', doc: { name: 'n', events: ['call.created'], url: 'u', headers: { A: 1 } }, reason: /headers\.A: must be a text template/ },
+    { name: 'a signing key pasted instead of its name', doc: { name: 'n', events: ['call.created'], url: 'u', signingSecretName: 'whsec_abc+/=' }, reason: /signingSecretName: must be the name of a secret .* not the secret itself/ },
     { name: 'xml without body', doc: { name: 'n', events: ['call.created'], url: 'u', format: 'xml' }, reason: /body: is required for format xml/ },
   ];
   for (const { name, doc, reason } of cases) {

@@ -42,7 +42,7 @@ export async function runAttempts(
   const finish = (update: Omit<DeliveryUpdate, 'attempts' | 'updatedAt'>): DeliveryUpdate => ({ ...update, attempts, updatedAt: deps.clock.now() });
   let plan = planned;
   for (;;) {
-    const built = await buildRequest(webhook, record.event, secrets, deps.engine, plan.target);
+    const built = await buildRequest(webhook, record.event, secrets, deps.engine, plan.target, deps.clock.now());
     if (!built.ok) {
       const lastError = `webhook ${webhook.id}: ${built.error.message}`;
       logger.log('WARNING', 'delivery invalid: the webhook does not render to a valid request', { field: built.error.field, error: lastError });

@@ -1,6 +1,7 @@
 import type { EventMessage } from '../events/event-message.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../send/standard-headers.ts';
+import { signatureHeaders, signingKey } from '../send/standard-webhooks-signature.ts';
 import { BODY_ESCAPE, CONTENT_TYPES, checkBodySyntax } from './body-formats.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
 import { TemplateError, type TemplateEngine } from './template-engine.ts';
@@ -125,6 +126,18 @@ async function renderBody(webhook: WebhookConfig, engine: TemplateEngine, contex
   return body;
 }
 
+/** Standard Webhooks headers when the webhook names a signing secret; signed at each attempt's time. */
+function sign(webhook: WebhookConfig, event: EventMessage, secrets: Record<string, string>, body: string | undefined, now: Date): Record<string, string> {
+  const name = webhook.signingSecretName;
+  if (name === undefined) return {};
+  const secret = secrets[name];
+  if (secret === undefined) throw new TemplateError('signingSecretName', `the account has no secret named ${name}`);
+  const key = signingKey(secret);
+  if (!key.ok) throw new TemplateError('signingSecretName', `the secret ${name} ${key.reason}`);
+  // webhook-id is the event id: the same on every retry, so receivers can deduplicate on it.
+  return signatureHeaders(key.key, event.id, Math.floor(now.getTime() / 1000), body ?? '');
+}
+
 /**
  * Renders a webhook for an event into the exact request to send to the primary or backup URL. Expected
  * problems (bad template, bad URL, unsafe header, unparseable body) come back as a TemplateError value.
@@ -135,6 +148,7 @@ export async function buildRequest(
   secrets: Record<string, string>,
   engine: TemplateEngine,
   target: DeliveryTarget = 'primary',
+  now: Date = new Date(),
 ): Promise<BuiltRequest> {
   try {
     const context = templateContext(webhook, event, secrets);
@@ -150,7 +164,7 @@ export async function buildRequest(
       request: {
         method: webhook.method,
         url,
-        headers,
+        headers: { ...headers, ...sign(webhook, event, secrets, body, now) },
         body,
         timeoutMs: webhook.timeoutSeconds * 1000,
         secretValues: Object.values(secrets).filter((value) => value.length > 0),

@@ -29,6 +29,8 @@ export interface WebhookConfig {
   body: string | undefined;
   backupUrl: string | undefined;
   timeoutSeconds: number;
+  /** Name of the account secret holding the Standard Webhooks signing key; unset: unsigned. */
+  signingSecretName: string | undefined;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -62,6 +64,10 @@ const webhookSchema = z.object({
     .positive('must be more than 0')
     .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS}`)
     .default(DEFAULT_TIMEOUT_SECONDS),
+  signingSecretName: z
+    .string({ error: 'must be the name of a secret, e.g. SIGNING_SECRET' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a secret (letters, digits, _), e.g. SIGNING_SECRET, not the secret itself')
+    .optional(),
 });
 
 export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; reason: string };
@@ -90,6 +96,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       body: value.body,
       backupUrl: value.backupUrl,
       timeoutSeconds: value.timeoutSeconds,
+      signingSecretName: value.signingSecretName,
     },
   };
 }
