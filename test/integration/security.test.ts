@@ -167,6 +167,30 @@ describe('tenant isolation and secrets in the pipeline', () => {
     receiver.respond((_r, res) => res.end('ok'));
   });
 
+  it('a runaway template makes its own delivery invalid; the other webhooks of the event are delivered', async () => {
+    await h.setWebhook('acc_a', 'runaway', { name: 'runaway', events: ['user.created'], url: `${receiver.url}/runaway`, format: 'text', body: '{% for i in (1..1000000000) %}{% for j in (1..1000000000) %}x{% endfor %}{% endfor %}' });
+    await h.setWebhook('acc_a', 'healthy', { name: 'healthy', events: ['user.created'], url: `${receiver.url}/healthy` });
+    const event = eventOf('user.created', 'acc_a');
+    await h.publish(event);
+    const runaway = await h.waitForDelivery('acc_a', 'runaway', event.id);
+    assert.equal(runaway.status, 'invalid');
+    assert.match(runaway.lastError ?? '', /^webhook runaway: body: template error/);
+    assert.equal((await h.waitForDelivery('acc_a', 'healthy', event.id)).status, 'succeeded');
+    assert.equal(receiver.requests.filter((r) => r.url === '/runaway').length, 0);
+  });
+
+  it('at most 50 webhooks per event are sent; the rest are recorded as invalid with the reason', async () => {
+    const ids = Array.from({ length: 51 }, (_, i) => `many-${String(i).padStart(2, '0')}`);
+    await Promise.all(ids.map((id) => h.setWebhook('acc_many', id, { name: id, events: ['segment.created'], url: `${receiver.url}/${id}` })));
+    const event = eventOf('segment.created', 'acc_many');
+    await h.publish(event);
+    const records = await Promise.all(ids.map((id) => h.waitForDelivery('acc_many', id, event.id)));
+    assert.deepEqual(records.slice(0, 50).map((r) => r.status), Array(50).fill('succeeded'));
+    assert.equal(records[50]?.status, 'invalid');
+    assert.match(records[50]?.lastError ?? '', /not sent: more than 50 webhooks of the account subscribe to segment.created/);
+    assert.equal(receiver.requests.filter((r) => r.url.startsWith('/many-')).length, 50);
+  });
+
   it('a secret echoed in a 4xx response never reaches the delivery log or the logs in clear', async () => {
     receiver.respond((r, res) => {
       res.statusCode = r.url.startsWith('/echo') ? 401 : 200;
