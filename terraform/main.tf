@@ -50,6 +50,7 @@ locals {
     DELIVERY_RETENTION_DAYS       = tostring(var.delivery_retention_days)
     ALLOW_LOOPBACK_DESTINATIONS   = "false"
     SECRETS_SOURCE                = "secret-manager"
+    AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
   }
 
   # Google-managed service agents this configuration grants something to.

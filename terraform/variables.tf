@@ -121,9 +121,9 @@ variable "validation_function_name" {
 }
 
 variable "enable_validation_trigger" {
-  description = "Deploy validateWebhook, triggered when a document under accounts/{accountId}/webhooks/{webhookId} is written. Leave false until the built functions export validateWebhook (the checks in npm test refuse an entry point the build does not export), then switch the default to true."
+  description = "Deploy validateWebhook, triggered when a document under accounts/{accountId}/webhooks/{webhookId} is written: it writes the result of the checks into the document's validation field, and the dispatcher skips a webhook whose validation failed."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "function_memory" {
@@ -224,6 +224,17 @@ variable "delivery_retention_days" {
   validation {
     condition     = var.delivery_retention_days >= 1
     error_message = "delivery_retention_days must be at least 1."
+  }
+}
+
+variable "auto_disable_after_failures" {
+  description = "AUTO_DISABLE_AFTER_FAILURES: consecutive deliveries ending failed (after retries and backup) after which a webhook is set enabled = false with the reason in its document; 0 never disables."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.auto_disable_after_failures >= 0 && floor(var.auto_disable_after_failures) == var.auto_disable_after_failures
+    error_message = "auto_disable_after_failures must be a whole number, 0 or more."
   }
 }
 

@@ -3,6 +3,7 @@ import { loadConfig } from './config/runtime-config.ts';
 import { createDependencies, type Dependencies } from './entry/dependencies.ts';
 import { createDispatchHandler } from './entry/dispatch-handler.ts';
 import { createRetryWorkerHandler } from './entry/retry-worker-handler.ts';
+import { createValidateWebhookHandler } from './entry/validate-webhook-handler.ts';
 
 // Built on the first invocation and kept for the instance's life (clients, agents, caches).
 let dependencies: Dependencies | undefined;
@@ -10,6 +11,8 @@ const deps = (): Dependencies => (dependencies ??= createDependencies(loadConfig
 
 export const dispatchEvent = createDispatchHandler(deps);
 export const retryWorker = createRetryWorkerHandler(deps);
+export const validateWebhook = createValidateWebhookHandler(deps);
 
 functions.cloudEvent('dispatchEvent', dispatchEvent);
 functions.http('retryWorker', retryWorker);
+functions.cloudEvent('validateWebhook', validateWebhook);

@@ -8,6 +8,8 @@ export const DEFAULT_PROJECT_ID = 'hookshape-local';
 export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
 export const DEFAULT_TASKS_QUEUE = 'hookshape-retries';
 export const DEFAULT_TASKS_LOCATION = 'us-central1';
+/** What Svix and GitHub do, roughly: a receiver that fails this often in a row is switched off. */
+export const DEFAULT_AUTO_DISABLE_AFTER_FAILURES = 15;
 
 /** Variables set on the deployed functions. */
 export const DEPLOYED_ENV_VARS = [
@@ -23,6 +25,7 @@ export const DEPLOYED_ENV_VARS = [
   'DELIVERY_RETENTION_DAYS',
   'ALLOW_LOOPBACK_DESTINATIONS',
   'SECRETS_SOURCE',
+  'AUTO_DISABLE_AFTER_FAILURES',
 ] as const;
 
 /**
@@ -61,6 +64,8 @@ export interface RuntimeConfig {
   /** Lets deliveries reach 127.0.0.1/::1 — for the local stack and tests only. */
   allowLoopbackDestinations: boolean;
   secrets: { source: SecretsSource; localFile: string | undefined };
+  /** Consecutive finally-failed deliveries after which a webhook is disabled; 0: never. */
+  autoDisableAfterFailures: number;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +79,12 @@ function positiveNumber(env: Env, name: DeployedEnvVar, fallback: number): numbe
   if (!Number.isFinite(value) || value < 0) {
     throw new ConfigError(`${name} must be a non-negative number, got '${raw}'`);
   }
+  return value;
+}
+
+function count(env: Env, name: DeployedEnvVar, fallback: number): number {
+  const value = positiveNumber(env, name, fallback);
+  if (!Number.isInteger(value)) throw new ConfigError(`${name} must be a whole number, got '${env[name]}'`);
   return value;
 }
 
@@ -114,5 +125,6 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     deliveryRetentionDays: positiveNumber(env, 'DELIVERY_RETENTION_DAYS', 30),
     allowLoopbackDestinations: flag(env, 'ALLOW_LOOPBACK_DESTINATIONS'),
     secrets: { source: secretsSource as SecretsSource, localFile: secretsLocalFile },
+    autoDisableAfterFailures: count(env, 'AUTO_DISABLE_AFTER_FAILURES', DEFAULT_AUTO_DISABLE_AFTER_FAILURES),
   };
 }

@@ -1,9 +1,11 @@
 import { parseEventMessage, type EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
+import { failedValidation } from '../validation/validate-stored-webhook.ts';
+import { summariseIssues } from '../validation/validate-webhook.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import { mapConcurrent } from './map-concurrent.ts';
 import type { InvalidEventLog, SecretStore, StoredDelivery, StoredWebhook, WebhookStore } from './ports.ts';
-import { commitUpdate, deliveryKey, ensureRetryScheduled, FIRST_ATTEMPT, runAttempts, type DeliveryDeps } from './run-attempts.ts';
+import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, FIRST_ATTEMPT, recordWebhookHealth, runAttempts, type DeliveryDeps } from './run-attempts.ts';
 
 export interface DispatchDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -55,11 +57,22 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   const stored = (await deps.webhooks.subscribed(event.accountId, event.type)).sort((a, b) => a.id.localeCompare(b.id));
   const enabled = stored.filter((webhook) => (webhook.data as { enabled?: unknown } | undefined)?.enabled !== false);
   logger.log('INFO', `event received: ${enabled.length} enabled webhook(s) subscribed`, { webhooks: enabled.length, disabled: stored.length - enabled.length });
-  if (enabled.length === 0) return [];
+  // A webhook whose stored validation failed for its current configuration would only produce invalid
+  // deliveries: skipped, without a delivery record (its document shows why).
+  const skipped: DeliveryOutcome[] = [];
+  const deliverable = enabled.filter((webhook) => {
+    const failed = failedValidation(webhook.data);
+    if (!failed) return true;
+    const note = `its last validation failed: ${summariseIssues(failed.errors)}`;
+    logger.log('WARNING', `webhook ${webhook.id} skipped: ${note}`, { webhookId: webhook.id, skipped: 'validation' });
+    skipped.push({ webhookId: webhook.id, status: 'skipped', note });
+    return false;
+  });
+  if (deliverable.length === 0) return skipped;
 
   const secrets = await deps.secrets.secretsFor(event.accountId);
   const failures: unknown[] = [];
-  const outcomes = await mapConcurrent(enabled, deps.concurrency, async (webhook, index) => {
+  const outcomes = await mapConcurrent(deliverable, deps.concurrency, async (webhook, index) => {
     try {
       return await deliverToWebhook(deps, event, webhook, secrets, index < MAX_WEBHOOKS_PER_EVENT, logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}` }));
     } catch (error) {
@@ -71,7 +84,7 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   if (failures.length > 0) {
     throw new RedeliverError(`event ${event.id}: ${failures.length} delivery(ies) interrupted: ${failures.map((error) => (error as Error).message).join('; ')}`, { cause: failures[0] });
   }
-  return outcomes;
+  return [...skipped, ...outcomes];
 }
 
 async function deliverToWebhook(
@@ -131,5 +144,6 @@ async function deliverToWebhook(
   }
   const update = await runAttempts(deps, record, parsed.webhook, secrets, FIRST_ATTEMPT, logger);
   await commitUpdate(deps, key, update);
+  await recordWebhookHealth(deps, key, update.status, consecutiveFailures(stored.data), update.lastError, logger);
   return { webhookId: stored.id, status: update.status };
 }

@@ -1,6 +1,7 @@
 import type { EventType } from '../events/event-catalogue.ts';
 import type { DeliveryTarget } from '../render/build-request.ts';
 import type { AttemptRecord, DeliveryRecord, DeliveryStatus } from '../log/delivery-record.ts';
+import type { StoredValidation } from '../validation/validate-webhook.ts';
 
 /** A webhook document as stored, not yet validated. */
 export interface StoredWebhook {
@@ -25,6 +26,12 @@ export interface PlannedAttempt {
   number: number;
   target: DeliveryTarget;
   attemptOfTarget: number;
+  /**
+   * The replay this attempt belongs to (1 for the first replay); absent for the original series. It is
+   * part of the retry task's name, so a replay never collides with a task (or a Cloud Tasks tombstone)
+   * of an earlier series of the same delivery.
+   */
+  series?: number;
 }
 
 export interface DeliveryUpdate {
@@ -36,7 +43,17 @@ export interface DeliveryUpdate {
   updatedAt: Date;
 }
 
-export type StoredDelivery = DeliveryRecord & { next: PlannedAttempt | null; inFlight: { attempt: number; since: Date } | null };
+/** A replay asked for by an operator (`hookshape replay`): the attempts before it are kept. */
+export interface ReplayEntry {
+  at: Date;
+  previousStatus: DeliveryStatus;
+}
+
+export type StoredDelivery = DeliveryRecord & {
+  next: PlannedAttempt | null;
+  inFlight: { attempt: number; since: Date } | null;
+  replays?: ReplayEntry[];
+};
 
 export type ClaimResult = { created: true } | { created: false; existing: StoredDelivery };
 export type AttemptClaim = 'claimed' | 'done' | 'busy' | 'missing';
@@ -68,11 +85,40 @@ export interface RetryTask {
   webhookId: string;
   eventId: string;
   attempt: number;
+  /** PlannedAttempt.series: set for the attempts of a replay. */
+  series?: number;
 }
 
 export interface RetryScheduler {
   /** Schedules the task; scheduling the same (delivery, attempt) twice is a no-op, never a second task. */
   schedule(task: RetryTask, at: Date): Promise<void>;
+}
+
+/** A webhook document with the version (update time) it was read at. */
+export interface WebhookDocument {
+  data: Record<string, unknown>;
+  version: string;
+}
+
+/** What the validation trigger reads and writes. */
+export interface WebhookDocumentStore {
+  read(accountId: string, webhookId: string): Promise<WebhookDocument | undefined>;
+  /** Writes the `validation` map unless the document changed since `version`; false when it did. */
+  writeValidation(accountId: string, webhookId: string, validation: StoredValidation, version: string): Promise<boolean>;
+}
+
+/** The consecutive-failure counter kept on the webhook document (`health`), and auto-disable. */
+export interface WebhookHealthStore {
+  /** One more delivery that ended `failed` (an atomic increment: no read). */
+  countFailure(accountId: string, webhookId: string, at: Date): Promise<void>;
+  /** A delivery succeeded: the count starts again. */
+  resetFailures(accountId: string, webhookId: string): Promise<void>;
+  /**
+   * Sets `enabled: false` and `disabled: { reason, at, consecutiveFailures }` if the count has reached
+   * `threshold` and the webhook is still enabled (read and written in one transaction), and starts the
+   * count again. Returns the count when it disabled the webhook.
+   */
+  disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined>;
 }
 
 export interface Clock {

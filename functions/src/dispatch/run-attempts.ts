@@ -1,12 +1,12 @@
 import type { Logger } from '../log/logger.ts';
-import { attemptRecord } from '../log/delivery-record.ts';
+import { attemptRecord, type DeliveryStatus } from '../log/delivery-record.ts';
 import { buildRequest } from '../render/build-request.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import { nextStep, type RetrySettings } from '../retry/retry-policy.ts';
 import { classifyOutcome } from '../send/classify-outcome.ts';
 import type { HttpSender } from '../send/http-sender.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
-import type { Clock, DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery } from './ports.ts';
+import type { Clock, DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery, WebhookHealthStore } from './ports.ts';
 
 export interface DeliveryDeps {
   engine: TemplateEngine;
@@ -16,6 +16,8 @@ export interface DeliveryDeps {
   clock: Clock;
   logger: Logger;
   retry: RetrySettings;
+  /** Auto-disable after consecutive failed deliveries; absent (or 0): never. */
+  autoDisable?: { afterFailures: number; health: WebhookHealthStore };
 }
 
 export const FIRST_ATTEMPT: PlannedAttempt = { number: 1, target: 'primary', attemptOfTarget: 1 };
@@ -66,12 +68,15 @@ export async function runAttempts(
     }
     if (step.action === 'retry') {
       const nextAttemptAt = new Date(deps.clock.now().getTime() + step.delaySeconds * 1000);
-      const next = { number: plan.number + 1, target: step.target, attemptOfTarget: plan.attemptOfTarget + 1 };
+      const next = { number: plan.number + 1, target: step.target, attemptOfTarget: plan.attemptOfTarget + 1, ...series(plan) };
       return finish({ status: 'retrying', lastError: entry.summary, nextAttemptAt, next });
     }
-    plan = { number: plan.number + 1, target: 'backup', attemptOfTarget: 1 };
+    plan = { number: plan.number + 1, target: 'backup', attemptOfTarget: 1, ...series(plan) };
   }
 }
+
+// Firestore refuses undefined fields: a series is only written when there is one.
+const series = (plan: PlannedAttempt) => (plan.series ? { series: plan.series } : {});
 
 /** Writes the new state, then makes sure the planned retry exists as a task (idempotent per attempt). */
 export async function commitUpdate(deps: DeliveryDeps, key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
@@ -89,5 +94,46 @@ export async function ensureRetryScheduled(
   state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'>,
 ): Promise<void> {
   if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
-  await deps.scheduler.schedule({ ...key, attempt: state.next.number }, state.nextAttemptAt);
+  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...series(state.next) }, state.nextAttemptAt);
+}
+
+/** `health.consecutiveFailures` as the caller read it with the webhook document. */
+export function consecutiveFailures(webhookData: unknown): number {
+  const value = (webhookData as { health?: { consecutiveFailures?: unknown } } | undefined)?.health?.consecutiveFailures;
+  return typeof value === 'number' && value > 0 ? value : 0;
+}
+
+/**
+ * Counts a delivery that ended `failed` on its webhook and disables the webhook once the count reaches
+ * the threshold; a success starts the count again. On the success path it writes only when the count
+ * it read was not zero, so a healthy webhook's deliveries cost no extra write. `invalid` does not
+ * count: the document's validation shows those. The count read by the dispatcher may be up to
+ * WEBHOOK_CACHE_SECONDS old; the transaction that disables re-reads it. Never throws: bookkeeping must
+ * not turn a recorded delivery into a redelivered event.
+ */
+export async function recordWebhookHealth(
+  deps: DeliveryDeps,
+  key: DeliveryKey,
+  status: DeliveryStatus,
+  seenFailures: number,
+  lastError: string | null,
+  logger: Logger,
+): Promise<void> {
+  const autoDisable = deps.autoDisable;
+  if (!autoDisable || autoDisable.afterFailures <= 0) return;
+  try {
+    if (status === 'succeeded') {
+      if (seenFailures > 0) await autoDisable.health.resetFailures(key.accountId, key.webhookId);
+      return;
+    }
+    if (status !== 'failed') return;
+    const now = deps.clock.now();
+    await autoDisable.health.countFailure(key.accountId, key.webhookId, now);
+    if (seenFailures + 1 < autoDisable.afterFailures) return;
+    const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${lastError ?? 'failed'}`;
+    const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
+    if (disabledAfter !== undefined) logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
+  } catch (error) {
+    logger.log('ERROR', `could not update the failure count of webhook ${key.webhookId}: ${(error as Error).message}`);
+  }
 }

@@ -14,9 +14,10 @@ import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store
 import { GotHttpSender } from '../send/got-http-sender.ts';
 import type { HttpSender } from '../send/http-sender.ts';
 import { CloudTasksRetryScheduler } from '../tasks/cloud-tasks-retry-scheduler.ts';
+import type { ValidationDeps } from '../validation/validate-stored-webhook.ts';
 import { CachedWebhookStore } from '../webhooks/cached-webhook-store.ts';
 
-export type Dependencies = DispatchDeps & RetryWorkerDeps;
+export type Dependencies = DispatchDeps & RetryWorkerDeps & ValidationDeps;
 
 /** Replaceable parts, for tests that need a custom resolver, clock or logger. */
 export interface DependencyOverrides {
@@ -48,12 +49,15 @@ function secretStore(config: RuntimeConfig): SecretStore {
 export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): Dependencies {
   const clock = overrides.clock ?? systemClock;
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const webhookDocuments = new FirestoreWebhookStore(db);
   return {
     engine: new TemplateEngine(),
     sender: overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) }),
     deliveries: new FirestoreDeliveryLog(db),
     invalidEvents: new FirestoreInvalidEventLog(db),
-    webhooks: new CachedWebhookStore(new FirestoreWebhookStore(db), config.webhookCacheSeconds * 1000, clock),
+    webhooks: new CachedWebhookStore(webhookDocuments, config.webhookCacheSeconds * 1000, clock),
+    webhookDocuments,
+    autoDisable: { afterFailures: config.autoDisableAfterFailures, health: webhookDocuments },
     secrets: overrides.secrets ?? secretStore(config),
     scheduler:
       overrides.scheduler ??

@@ -1,11 +1,24 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { EventType } from '../events/event-catalogue.ts';
-import type { StoredWebhook, WebhookStore } from '../dispatch/ports.ts';
+import type { StoredWebhook, WebhookDocument, WebhookDocumentStore, WebhookHealthStore, WebhookStore } from '../dispatch/ports.ts';
+import type { StoredValidation } from '../validation/validate-webhook.ts';
 import { webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
+import { fromFirestore } from './firestore-values.ts';
 
 const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
 
-export class FirestoreWebhookStore implements WebhookStore {
+/** gRPC FAILED_PRECONDITION: the document changed since the update time given as precondition. */
+const FAILED_PRECONDITION = 9;
+
+// An update time as an exact string: a Date would lose Firestore's microseconds, and the
+// precondition compares exactly.
+const versionOf = (time: Timestamp) => `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
+function timestampOf(version: string): Timestamp {
+  const [seconds, nanos] = version.split('.');
+  return new Timestamp(Number(seconds), Number(nanos));
+}
+
+export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore, WebhookHealthStore {
   private readonly db: Firestore;
 
   constructor(db: Firestore) {
@@ -22,5 +35,48 @@ export class FirestoreWebhookStore implements WebhookStore {
   async get(accountId: string, webhookId: string): Promise<StoredWebhook | undefined> {
     const doc = await this.db.doc(webhookPath(accountId, webhookId)).get();
     return doc.exists ? { id: doc.id, data: doc.data() } : undefined;
+  }
+
+  async read(accountId: string, webhookId: string): Promise<WebhookDocument | undefined> {
+    const doc = await this.db.doc(webhookPath(accountId, webhookId)).get();
+    if (!doc.exists || !doc.updateTime) return undefined;
+    return { data: doc.data() ?? {}, version: versionOf(doc.updateTime) };
+  }
+
+  async writeValidation(accountId: string, webhookId: string, validation: StoredValidation, version: string): Promise<boolean> {
+    try {
+      // Only the `validation` field: whatever else the document holds is the editor's.
+      await this.db.doc(webhookPath(accountId, webhookId)).update({ validation }, { lastUpdateTime: timestampOf(version) });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === FAILED_PRECONDITION) return false;
+      throw error;
+    }
+  }
+
+  async countFailure(accountId: string, webhookId: string, at: Date): Promise<void> {
+    await this.db.doc(webhookPath(accountId, webhookId)).update({ 'health.consecutiveFailures': FieldValue.increment(1), 'health.lastFailureAt': at });
+  }
+
+  async resetFailures(accountId: string, webhookId: string): Promise<void> {
+    await this.db.doc(webhookPath(accountId, webhookId)).update({ 'health.consecutiveFailures': 0 });
+  }
+
+  async disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined> {
+    const ref = this.db.doc(webhookPath(accountId, webhookId));
+    return this.db.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      if (!snapshot.exists) return undefined;
+      const data = fromFirestore<{ enabled?: unknown; health?: { consecutiveFailures?: unknown } }>(snapshot.data());
+      const count = typeof data.health?.consecutiveFailures === 'number' ? data.health.consecutiveFailures : 0;
+      if (data.enabled === false || count < threshold) return undefined;
+      tx.update(ref, {
+        enabled: false,
+        disabled: { reason: reason(count), at, consecutiveFailures: count },
+        // Re-enabling starts from zero, not one failure away from the next disable.
+        'health.consecutiveFailures': 0,
+      });
+      return count;
+    });
   }
 }

@@ -3,7 +3,7 @@ import { describeIssues } from '../webhooks/describe-issues.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import { CLAIM_LEASE_MS } from '../dispatch/dispatch-event.ts';
 import type { RetryTask, SecretStore, WebhookStore } from '../dispatch/ports.ts';
-import { commitUpdate, deliveryKey, ensureRetryScheduled, runAttempts, type DeliveryDeps } from '../dispatch/run-attempts.ts';
+import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, recordWebhookHealth, runAttempts, type DeliveryDeps } from '../dispatch/run-attempts.ts';
 
 export interface RetryWorkerDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -13,7 +13,8 @@ export interface RetryWorkerDeps extends DeliveryDeps {
 }
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/);
-const taskSchema = z.object({ accountId: id, webhookId: id, eventId: id, attempt: z.number().int().min(2).max(100) });
+// Attempt 1 comes from a task only in a replay of a delivery that has no attempt (it was invalid).
+const taskSchema = z.object({ accountId: id, webhookId: id, eventId: id, attempt: z.number().int().min(1).max(1000), series: z.number().int().min(1).max(1000).optional() });
 
 export function parseRetryTask(body: unknown): { ok: true; task: RetryTask } | { ok: false; reason: string } {
   const result = taskSchema.safeParse(body);
@@ -39,7 +40,7 @@ export async function handleRetryTask(deps: RetryWorkerDeps, task: RetryTask): P
     logger.log('WARNING', 'retry task for a delivery that does not exist (expired or deleted): ignored');
     return { httpStatus: 200, note: 'no such delivery' };
   }
-  if (record.status !== 'retrying' || record.attempts.length >= task.attempt || record.next?.number !== task.attempt) {
+  if (record.status !== 'retrying' || record.attempts.length >= task.attempt || record.next?.number !== task.attempt || (record.next.series ?? 0) !== (task.series ?? 0)) {
     await ensureRetryScheduled(deps, key, record); // a task re-run after a failed enqueue repairs the chain
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${record.attempts.length} attempt(s) recorded)`);
     return { httpStatus: 200, note: 'already handled' };
@@ -64,5 +65,6 @@ export async function handleRetryTask(deps: RetryWorkerDeps, task: RetryTask): P
   const secrets = await deps.secrets.secretsFor(task.accountId);
   const update = await runAttempts(deps, record, parsed.webhook, secrets, record.next, logger);
   await commitUpdate(deps, key, update);
+  await recordWebhookHealth(deps, key, update.status, consecutiveFailures(stored.data), update.lastError, logger);
   return { httpStatus: 200, note: update.status };
 }

@@ -7,5 +7,7 @@ import type { RetryTask } from '../dispatch/ports.ts';
  * because Cloud Tasks advises against sequential name prefixes (they make hot spots).
  */
 export function retryTaskId(task: RetryTask): string {
-  return createHash('sha256').update(`${task.accountId}/${task.webhookId}/${task.eventId}/${task.attempt}`).digest('hex');
+  // A replay's tasks add their series, so they never meet a task name (or tombstone) of an earlier series.
+  const series = task.series ? `/replay-${task.series}` : '';
+  return createHash('sha256').update(`${task.accountId}/${task.webhookId}/${task.eventId}/${task.attempt}${series}`).digest('hex');
 }

@@ -1,0 +1,319 @@
+/**
+ * The checks of a webhook document, shared by the Firestore trigger (validateWebhook) and the CLI
+ * (`hookshape validate`). Pure: no cloud clients. It needs no secret values: templates render with a
+ * placeholder for each secret they name, so a document can be checked before its secrets exist.
+ */
+import { Liquid, type Template } from 'liquidjs';
+import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import { BODY_ESCAPE } from '../render/body-formats.ts';
+import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
+import type { EscapeMode } from '../render/output-escapers.ts';
+import { TemplateError, type TemplateEngine } from '../render/template-engine.ts';
+import { checkUrlHostLock } from '../render/url-host-lock.ts';
+import { BodyFormat, parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { NON_CONFIG_FIELDS } from './config-hash.ts';
+
+/** One problem, placed where the person editing the document can find it. */
+export interface ValidationIssue {
+  /** `url`, `headers.Authorization`, `body`, `events[1]`...; empty for the document as a whole. */
+  field: string;
+  /** Line and column in the field's template (1-based), when known. */
+  line: number | null;
+  column: number | null;
+  message: string;
+  /** The catalogue sample whose rendering failed; null when the template fails on its own. */
+  eventType: string | null;
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  /** Why deliveries would be `invalid`: while there are any, the dispatcher skips the webhook. */
+  errors: ValidationIssue[];
+  /** Likely mistakes that do not stop deliveries (a misspelt field, a variable the event lacks). */
+  warnings: ValidationIssue[];
+}
+
+/** The `validation` map written into the webhook document. */
+export interface StoredValidation extends ValidationReport {
+  checkedAt: Date;
+  /** webhookConfigHash of the document this result is about. */
+  configHash: string;
+}
+
+export interface ValidateOptions {
+  accountId: string;
+  webhookId: string;
+  engine: TemplateEngine;
+  now?: Date;
+}
+
+const CONFIG_FIELDS = ['name', 'enabled', 'events', 'method', 'url', 'query', 'headers', 'format', 'body', 'backupUrl', 'timeoutSeconds', 'signingSecretName'] as const;
+const KNOWN_FIELDS = new Set<string>([...CONFIG_FIELDS, ...NON_CONFIG_FIELDS]);
+
+/** A dummy Standard Webhooks key: a signing secret is checked for its name, never read. */
+const PLACEHOLDER_SIGNING_KEY = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const secretPlaceholder = (name: string) => `placeholder-${name}`;
+/** For a secret that starts a URL template (a base URL kept in a secret). */
+const urlSecretPlaceholder = (name: string) => `https://placeholder-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`;
+const LEADING_SECRET = /^\s*\{\{-?\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)/;
+
+const issue = (field: string, message: string, extra: Partial<ValidationIssue> = {}): ValidationIssue => ({ field, line: null, column: null, message, eventType: null, ...extra });
+
+function fromTemplateError(error: TemplateError, eventType: EventType | null): ValidationIssue {
+  return {
+    field: error.field,
+    line: error.line ?? null,
+    column: error.column ?? null,
+    message: eventType ? `${error.message} (rendering the ${eventType} sample)` : error.message,
+    eventType,
+  };
+}
+
+/**
+ * parseWebhookConfig reports schema problems as one sentence, `webhook W: a: ...; b: ...`: split it
+ * back into one issue per field.
+ */
+function schemaIssues(webhookId: string, reason: string): ValidationIssue[] {
+  const text = reason.startsWith(`webhook ${webhookId}: `) ? reason.slice(`webhook ${webhookId}: `.length) : reason;
+  return text.split('; ').map((part) => {
+    const match = /^([A-Za-z_$][\w$]*(?:\[\d+\]|\.[^\s:]+)*): ([\s\S]*)$/.exec(part);
+    return match ? issue(match[1]!, part) : issue('', part);
+  });
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** A field hookshape does not read is most often a typo of one it does ("heders"). */
+function unknownFieldWarnings(document: Record<string, unknown>): ValidationIssue[] {
+  return Object.keys(document)
+    .filter((field) => !KNOWN_FIELDS.has(field))
+    .map((field) => {
+      const guess = CONFIG_FIELDS.find((known) => known.toLowerCase() === field.toLowerCase() || editDistance(known.toLowerCase(), field.toLowerCase()) <= 2);
+      return issue(field, `${field}: is not a webhook field and is ignored${guess ? ` (did you mean ${guess}?)` : ''}`);
+    });
+}
+
+interface TemplateField {
+  field: string;
+  source: string;
+  mode: EscapeMode;
+}
+
+/** Every template of the document that is a text, with the escaping it renders with. */
+function templateFields(document: Record<string, unknown>): TemplateField[] {
+  const fields: TemplateField[] = [];
+  const format = typeof document.format === 'string' && (BodyFormat as readonly string[]).includes(document.format.toLowerCase()) ? (document.format.toLowerCase() as BodyFormat) : 'json';
+  for (const name of ['url', 'backupUrl'] as const) {
+    const source = document[name];
+    if (typeof source === 'string') fields.push({ field: name, source, mode: 'url' });
+  }
+  for (const map of ['query', 'headers'] as const) {
+    const value = document[map];
+    if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const [name, source] of Object.entries(value)) if (typeof source === 'string') fields.push({ field: `${map}.${name}`, source, mode: 'none' });
+  }
+  if (typeof document.body === 'string') fields.push({ field: 'body', source: document.body, mode: BODY_ESCAPE[format] });
+  return fields;
+}
+
+// Only for static analysis (which variables a parsed template reads); rendering uses the engine's.
+const analyser = new Liquid();
+
+interface VariableUse {
+  field: string;
+  segments: Array<string | number | unknown[]>;
+  line: number | null;
+  column: number | null;
+}
+
+function variableUses(field: string, templates: Template[]): VariableUse[] {
+  try {
+    const analysis = analyser.analyzeSync(templates);
+    return Object.values(analysis.globals).flatMap((variables) =>
+      variables.map((variable) => ({
+        field,
+        segments: variable.segments as VariableUse['segments'],
+        line: variable.location?.row ?? null,
+        column: variable.location?.col ?? null,
+      })),
+    );
+  } catch {
+    return []; // analysis is a help for warnings; rendering still checks the template
+  }
+}
+
+const ENVELOPE_KEYS: Record<string, Set<string>> = { event: new Set(), webhook: new Set() };
+for (const variable of EVENT_ENVELOPE_VARIABLES) {
+  const [root, key] = variable.path.split('.');
+  ENVELOPE_KEYS[root!]?.add(key!);
+}
+const ARRAY_PROPERTIES = new Set(['size', 'first', 'last']);
+
+/** Whether `data.<segments>` reads something the event type carries (its sample, or its documentation). */
+function isDataVariable(type: EventType, segments: VariableUse['segments']): boolean {
+  let value: unknown = EVENT_CATALOGUE[type].sample;
+  let documented = 'data';
+  let resolvable = true;
+  for (const segment of segments) {
+    if (typeof segment === 'object') return true; // data[expression]: decided at render time
+    documented += typeof segment === 'number' ? '[]' : `.${segment}`;
+    if (!resolvable) continue;
+    if (Array.isArray(value)) {
+      if (typeof segment === 'number' || segment === 'first' || segment === 'last') value = value[0];
+      else if (segment === 'size') value = value.length;
+      else resolvable = false;
+    } else if (typeof value === 'string' && segment === 'size') {
+      value = value.length;
+    } else if (value && typeof value === 'object' && Object.hasOwn(value, segment)) {
+      value = (value as Record<string, unknown>)[String(segment)];
+    } else {
+      resolvable = false;
+    }
+  }
+  if (resolvable) return true;
+  return EVENT_CATALOGUE[type].variables.some((variable) => variable.path === documented || variable.path.startsWith(`${documented}.`) || variable.path.startsWith(`${documented}[]`));
+}
+
+const printPath = (segments: VariableUse['segments']) =>
+  segments.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : typeof segment === 'object' ? '[…]' : index === 0 ? segment : `.${segment}`)).join('');
+
+function variableWarnings(uses: VariableUse[], events: readonly EventType[]): ValidationIssue[] {
+  const warnings: ValidationIssue[] = [];
+  for (const use of uses) {
+    const [root, key] = use.segments;
+    const at = { line: use.line, column: use.column };
+    const where = use.line === null ? '' : ` at line ${use.line}, column ${use.column}`;
+    const path = printPath(use.segments);
+    if (root === 'secrets') continue;
+    if (root === 'data') {
+      const lacking = events.filter((type) => !isDataVariable(type, use.segments.slice(1)));
+      if (lacking.length > 0) {
+        const all = lacking.length === events.length;
+        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable of ${lacking.join(', ')}: it renders empty${all ? '' : ' for those events'} (hookshape events ${lacking[0]} lists the variables)`, { ...at, eventType: lacking[0]! }));
+      }
+    } else if (typeof root === 'string' && root in ENVELOPE_KEYS) {
+      if (typeof key === 'string' && !ENVELOPE_KEYS[root]!.has(key)) {
+        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: ${root} has ${[...ENVELOPE_KEYS[root]!].join(', ')}`, at));
+      }
+    } else {
+      warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: templates see event, data, webhook and secrets (e.g. data.${path})`, at));
+    }
+  }
+  return warnings;
+}
+
+/** Placeholder values for the secrets the templates name (and a usable dummy signing key). */
+function placeholderSecrets(uses: VariableUse[], document: Record<string, unknown>, signingSecretName: string | undefined): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const use of uses) {
+    const [root, name] = use.segments;
+    if (root === 'secrets' && typeof name === 'string') secrets[name] = secretPlaceholder(name);
+  }
+  for (const field of ['url', 'backupUrl']) {
+    const source = document[field];
+    const leading = typeof source === 'string' ? LEADING_SECRET.exec(source)?.[1] : undefined;
+    if (leading) secrets[leading] = urlSecretPlaceholder(leading);
+  }
+  if (signingSecretName) secrets[signingSecretName] = PLACEHOLDER_SIGNING_KEY;
+  return secrets;
+}
+
+/** The secret names a webhook's templates read, with the placeholders the checks render them with. */
+export function webhookPlaceholderSecrets(document: Record<string, unknown>, engine: TemplateEngine): Record<string, string> {
+  const uses = templateFields(document).flatMap(({ field, source, mode }) => {
+    try {
+      return variableUses(field, engine.compile(field, source, mode));
+    } catch {
+      return [];
+    }
+  });
+  const signing = typeof document.signingSecretName === 'string' ? document.signingSecretName : undefined;
+  return placeholderSecrets(uses, document, signing);
+}
+
+const issueKey = (value: ValidationIssue) => `${value.field}\u0000${value.line}\u0000${value.column}\u0000${value.message.replace(/ \(rendering the [^)]+ sample\)$/, '')}`;
+
+/**
+ * Checks a webhook document as the dispatcher will use it: the schema; every template compiles (and
+ * the URL's host lock); and for every subscribed event, the catalogue's sample renders through the real
+ * buildRequest into a valid request (absolute http(s) URL, safe headers, a body that parses for its
+ * format), for `url` and for `backupUrl`. Reports every problem found, not only the first.
+ */
+export async function validateWebhookDocument(document: unknown, options: ValidateOptions): Promise<ValidationReport> {
+  const { accountId, webhookId, engine } = options;
+  if (!document || typeof document !== 'object' || Array.isArray(document)) {
+    return { ok: false, errors: [issue('', 'the webhook document must be a map of fields (name, events, url...)')], warnings: [] };
+  }
+  const doc = document as Record<string, unknown>;
+  const errors: ValidationIssue[] = [];
+  const warnings = unknownFieldWarnings(doc);
+
+  const parsed = parseWebhookConfig(accountId, webhookId, doc);
+  if (!parsed.ok) errors.push(...schemaIssues(webhookId, parsed.reason));
+
+  // Compile every template even when the schema fails, so one save shows every mistake.
+  const uses: VariableUse[] = [];
+  let compiled = true;
+  for (const { field, source, mode } of templateFields(doc)) {
+    if (mode === 'url') {
+      const hostLock = checkUrlHostLock(source);
+      if (hostLock) {
+        errors.push(fromTemplateError(new TemplateError(field, hostLock), null));
+        compiled = false;
+      }
+    }
+    try {
+      uses.push(...variableUses(field, engine.compile(field, source, mode)));
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      errors.push(fromTemplateError(error, null));
+      compiled = false;
+    }
+  }
+  if (!parsed.ok || !compiled) return { ok: false, errors, warnings };
+
+  const webhook = parsed.webhook;
+  const events = [...new Set(webhook.events)];
+  warnings.push(...variableWarnings(uses, events));
+  const secrets = placeholderSecrets(uses, doc, webhook.signingSecretName);
+  const seen = new Set<string>();
+  for (const type of events) {
+    for (const target of webhook.backupUrl === undefined ? (['primary'] as const) : (['primary', 'backup'] as const)) {
+      const built = await renderSample(webhook, type, accountId, secrets, engine, target, options.now);
+      if (built) {
+        const found = fromTemplateError(built, type);
+        const key = issueKey(found);
+        if (!seen.has(key)) {
+          seen.add(key);
+          errors.push(found);
+        }
+      }
+    }
+  }
+  return { ok: errors.length === 0, errors, warnings };
+}
+
+async function renderSample(webhook: WebhookConfig, type: EventType, accountId: string, secrets: Record<string, string>, engine: TemplateEngine, target: DeliveryTarget, now: Date | undefined): Promise<TemplateError | undefined> {
+  const event: EventMessage = sampleEvent(type, accountId);
+  const built = await buildRequest(webhook, event, secrets, engine, target, now ?? new Date());
+  return built.ok ? undefined : built.error;
+}
+
+/** One line per problem, for logs and the console: "url: template error at line 1...; body: ...". */
+export function summariseIssues(issues: readonly ValidationIssue[], limit = 3): string {
+  const shown = issues.slice(0, limit).map((value) => value.message);
+  return issues.length > limit ? `${shown.join('; ')}; and ${issues.length - limit} more` : shown.join('; ');
+}
