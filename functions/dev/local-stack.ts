@@ -6,7 +6,7 @@
  * Options: --no-build (use build/functions as it is). Dev tooling, not deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
@@ -144,7 +144,22 @@ async function main(): Promise<void> {
   const db = new Firestore({ projectId });
   await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));
   cleanups.push(() => db.terminate());
-  writeFileSync(STACK_FILE, `${JSON.stringify({ projectId, topic: config.eventsTopic, pubsub: emulators.hosts.pubsub, firestore: emulators.hosts.firestore, receiverUrl }, null, 2)}\n`);
+  // What the hookshape CLI and publish-sample need to work against this stack (LocalStackFile).
+  const stack = {
+    projectId,
+    topic: config.eventsTopic,
+    pubsub: emulators.hosts.pubsub,
+    firestore: emulators.hosts.firestore,
+    tasks: tasks.address,
+    tasksLocation: config.tasks.location,
+    tasksQueue: config.tasks.queue,
+    retryWorkerUrl: workerUrl,
+    secretsFile,
+    receiverUrl,
+  };
+  writeFileSync(STACK_FILE, `${JSON.stringify(stack, null, 2)}\n`);
+  // A stale file would send the CLI to emulators that are gone.
+  cleanups.push(() => rmSync(STACK_FILE, { force: true }));
   say(`demo webhook accounts/${DEMO_ACCOUNT}/webhooks/${DEMO_WEBHOOK_ID} → ${receiverUrl} (Airtable-style JSON on call.created)`);
 
   const event = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_local_${Date.now().toString(36)}` };

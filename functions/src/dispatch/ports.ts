@@ -69,6 +69,31 @@ export interface DeliveryLog {
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
 }
 
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  /** Created at or after. */
+  since?: Date;
+  limit: number;
+}
+
+export type ReplayStart =
+  | { started: true; record: StoredDelivery; next: PlannedAttempt & { series: number } }
+  | { started: false; reason: string };
+
+/** What operators do with the log (the CLI): list it, and replay deliveries. */
+export interface DeliveryHistory {
+  /** A webhook's deliveries, newest first (DELIVERIES_BY_STATUS when filtered by status). */
+  list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<StoredDelivery[]>;
+  /**
+   * Turns a finished delivery into a retrying one whose next attempt is the first of a new series to
+   * the primary, due now; the attempts so far are kept and `{ at, previousStatus }` is pushed onto
+   * `replays`. Refused (in one transaction) while the delivery is pending or retrying.
+   */
+  startReplay(key: DeliveryKey, now: Date): Promise<ReplayStart>;
+  /** Puts back a replay whose task could not be enqueued, unless an attempt of it already ran. */
+  undoReplay(key: DeliveryKey, series: number): Promise<void>;
+}
+
 export interface InvalidEventLog {
   /** Records an unreadable message once (keyed by message id) for operators. */
   record(messageId: string, reason: string, message: { data: string | null; attributes: Record<string, string> }): Promise<void>;

@@ -82,7 +82,8 @@ function schemaIssues(webhookId: string, reason: string): ValidationIssue[] {
   });
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance: how far a typo is from the word meant. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0]!;
