@@ -1,0 +1,414 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT } from '../../scripts/build.ts';
+import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
+import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { validateStoredWebhook } from '../../functions/src/validation/validate-stored-webhook.ts';
+import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+// Every command run as a process (node functions/cli/hookshape.ts ...), as an operator runs it, against
+// the emulators of this test run, the harness's functions and project, and a loopback receiver.
+let h: Harness;
+let receiver: Receiver;
+let dir: string;
+const scripts = new Map<string, number[]>();
+
+before(async () => {
+  [h, receiver] = await Promise.all([startHarness(), startReceiver()]);
+  receiver.respond((request, res) => {
+    res.statusCode = scripts.get(request.url.split('?')[0]!)?.shift() ?? 200;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ answer: `status ${res.statusCode}`, path: request.url }));
+  });
+  dir = mkdtempSync(join(tmpdir(), 'hookshape-cli-'));
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await Promise.all([h.close(), receiver.close()]);
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function hookshape(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const childEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
+    CLOUD_TASKS_EMULATOR_HOST: h.tasks.address,
+    GOOGLE_CLOUD_PROJECT: h.projectId,
+    RETRY_WORKER_URL: h.workerUrl,
+    METADATA_SERVER_DETECTION: 'none',
+    ...env,
+  };
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
+  const child = spawn(process.execPath, [join(ROOT, 'functions/cli/hookshape.ts'), ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+function expectExit(run: Run, code: number) {
+  assert.equal(run.code, code, show(run));
+}
+
+const ACCOUNT = 'acc_cli';
+const BROKEN_YAML = `name: CRM calls
+events: [call.created]
+url: ${'$'}{RECEIVER}/crm/{{ data.call.id }}
+headers:
+  Authorization: Bearer {{ secrets.CRM_TOKEN }}
+body: |
+  {
+    "call": "{{ data.call.id }}",
+    "tags": {{ data.tags | jsn }}
+  }
+`;
+const GOOD_BODY = '{"call": "{{ data.call.id }}", "customer": "{{ data.customer.name }}", "tags": {{ data.tags | json }}}';
+
+async function webhook(id: string, statuses: number[] = [], fields: Record<string, unknown> = {}) {
+  scripts.set(`/${id}`, [...statuses]);
+  await h.setWebhook(ACCOUNT, id, { name: `Webhook ${id}`, events: ['call.created'], url: `${receiver.url}/${id}`, body: GOOD_BODY, ...fields });
+}
+
+describe('hookshape: help and usage errors', { concurrency: true }, () => {
+  it('hookshape --help lists the commands (exit 0); no command is a usage error (exit 2)', async () => {
+    const help = await hookshape(['--help']);
+    expectExit(help, 0);
+    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+    assert.match(help.stdout, /Exit codes: 0 ok, 1 what was checked failed, 2 usage error, 3 cannot reach/);
+    expectExit(await hookshape([]), 2);
+  });
+
+  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay']) {
+    it(`hookshape ${command} --help`, async () => {
+      const run = await hookshape([command, '--help']);
+      expectExit(run, 0);
+      assert.match(run.stdout, new RegExp(`^hookshape ${command}`, 'm'));
+      assert.match(run.stdout, /--json/);
+      assert.equal(run.stderr, '');
+    });
+  }
+
+  const usage: Array<{ args: string[]; message: RegExp }> = [
+    { args: ['bogus'], message: /unknown command 'bogus'/ },
+    { args: ['events', '--bogus'], message: /Unknown option '--bogus'[\s\S]*see hookshape events --help/ },
+    { args: ['events', 'call.creatd'], message: /unknown event type 'call.creatd' \(did you mean call.created\?\)/ },
+    { args: ['deliveries', 'just-an-account'], message: /expected <account>\/<webhook>, e.g. acc_42\/crm-calls, got 'just-an-account'/ },
+    { args: ['deliveries', 'a/b', '--status', 'lost'], message: /--status must be one of pending, succeeded, retrying, failed, invalid, got 'lost'/ },
+    { args: ['deliveries', 'a/b', '--since', 'yesterday'], message: /--since must be a duration like 30m, 1h, 7d or an ISO date/ },
+    { args: ['replay', 'a/b'], message: /which deliveries\? give an event id, or --status failed/ },
+    { args: ['replay', 'a/b', 'evt_1', '--status', 'failed'], message: /either an event id or --status, not both/ },
+    { args: ['replay', 'a/b', '--status', 'retrying'], message: /--status must be one of failed, invalid, succeeded/ },
+    { args: ['validate', join('/nonexistent', 'hook.yaml')], message: /cannot read \/nonexistent\/hook.yaml: no such file/ },
+    { args: ['preview', 'x.json', '--target', 'side'], message: /--target must be primary or backup/ },
+    { args: ['send-test', 'a/b', '--timeout', 'soon'], message: /--timeout must be a whole number/ },
+  ];
+  for (const { args, message } of usage) {
+    it(`usage error (exit 2): hookshape ${args.join(' ')}`, async () => {
+      const run = await hookshape(args);
+      expectExit(run, 2);
+      assert.match(run.stderr, message);
+      assert.equal(run.stdout, '');
+    });
+  }
+
+  it('a usage error with --json also prints the error as JSON', async () => {
+    const run = await hookshape(['deliveries', 'nope', '--json']);
+    expectExit(run, 2);
+    assert.deepEqual(JSON.parse(run.stdout), { error: "expected <account>/<webhook>, e.g. acc_42/crm-calls, got 'nope'", exitCode: 2 });
+  });
+
+  it('cannot reach the emulators: exit 3, saying which', async () => {
+    const run = await hookshape(['deliveries', 'a/b'], { FIRESTORE_EMULATOR_HOST: '127.0.0.1:9' });
+    expectExit(run, 3);
+    assert.match(run.stderr, /cannot reach the Firestore emulator at 127.0.0.1:9/);
+  });
+});
+
+describe('hookshape events', { concurrency: true }, () => {
+  it('lists the catalogue', async () => {
+    const run = await hookshape(['events']);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^EVENT +PLATFORM NAME +WHEN$/m);
+    for (const type of EVENT_TYPES) assert.match(run.stdout, new RegExp(`^${type.replace('.', '\\.')} `, 'm'));
+    const json = JSON.parse((await hookshape(['events', '--json'])).stdout);
+    assert.equal(json.length, EVENT_TYPES.length);
+    assert.deepEqual(Object.keys(json[0]), ['type', 'platformName', 'description']);
+  });
+
+  it('events call.created: its variables and sample', async () => {
+    const run = await hookshape(['events', 'call.created']);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^call\.created — Llamada creada$/m);
+    assert.match(run.stdout, /^\{\{ data\.call\.id \}\} +string +Id of the call/m);
+    assert.match(run.stdout, /^\{\{ event\.id \}\} +string/m);
+    assert.match(run.stdout, /"id": "evt_sample_call_created"/);
+    const json = JSON.parse((await hookshape(['events', 'call.created', '--json'])).stdout);
+    assert.equal(json.sample.type, 'call.created');
+    assert.ok(json.variables.some((variable: { path: string }) => variable.path === 'data.customer.name'));
+  });
+});
+
+describe('hookshape validate and preview (files and stored documents)', { concurrency: true }, () => {
+  it('validate: a broken template is reported with field, line and column (exit 1); fixed, it is valid (exit 0)', async () => {
+    const file = join(dir, 'crm.yaml');
+    writeFileSync(file, BROKEN_YAML.replace('${RECEIVER}', 'https://crm.example.com'));
+    const broken = await hookshape(['validate', file]);
+    expectExit(broken, 1);
+    assert.match(broken.stdout, /crm\.yaml: 1 error\(s\)\n  ✗ body: template error at line 3, column 11: undefined filter 'jsn'/);
+    const json = JSON.parse((await hookshape(['validate', file, '--json'])).stdout);
+    assert.equal(json.ok, false);
+    assert.deepEqual({ field: json.errors[0].field, line: json.errors[0].line, column: json.errors[0].column }, { field: 'body', line: 3, column: 11 });
+
+    const fixed = join(dir, 'crm-fixed.json');
+    writeFileSync(fixed, JSON.stringify({ name: 'CRM', events: ['call.created'], url: 'https://crm.example.com/calls', heders: {}, body: GOOD_BODY }));
+    const ok = await hookshape(['validate', fixed]);
+    expectExit(ok, 0);
+    assert.match(ok.stdout, /✓ .*crm-fixed\.json: valid \(checked with the samples of call\.created\)/);
+    assert.match(ok.stdout, /! heders: is not a webhook field and is ignored \(did you mean headers\?\)/);
+  });
+
+  it('validate: a file that is not YAML is a failed check (exit 1) with the reason', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: [unclosed\n');
+    const run = await hookshape(['validate', file]);
+    expectExit(run, 1);
+    assert.match(run.stderr, /bad\.yaml is not valid YAML/);
+  });
+
+  it('validate <account>/<webhook>: the stored document, with its state', async () => {
+    await webhook('stored-broken', [], { body: '{"x": {{ data.x | nope }}}' });
+    await validateStoredWebhook(h.deps, ACCOUNT, 'stored-broken');
+    const run = await hookshape(['validate', `${ACCOUNT}/stored-broken`]);
+    expectExit(run, 1);
+    assert.match(run.stdout, /validation: FAILED \(checked .*\): deliveries are skipped until it is fixed/);
+    assert.match(run.stdout, /✗ body: template error at line 1, column 7: undefined filter 'nope'/);
+  });
+
+  it('preview a file: the exact request, secrets masked, nothing sent', async () => {
+    const file = join(dir, 'preview.yaml');
+    writeFileSync(file, BROKEN_YAML.replace('${RECEIVER}', receiver.url).replace('jsn', 'json'));
+    const before = receiver.requests.length;
+    const run = await hookshape(['preview', file, '--event', 'call.created']);
+    expectExit(run, 0);
+    assert.equal(
+      run.stdout,
+      [
+        `POST ${receiver.url}/crm/call_8GkT2pXq`,
+        'Authorization: Bearer [secret:CRM_TOKEN]',
+        'Content-Type: application/json; charset=utf-8',
+        'User-Agent: hookshape/0.1.0 (+webhooks)',
+        'X-Powered-By: hookshape/0.1.0',
+        'X-Requested-With: hookshape',
+        '',
+        '{\n  "call": "call_8GkT2pXq",\n  "tags": ["venta","hogar-plus"]\n}\n',
+      ].join('\n') + '\n',
+    );
+    assert.match(run.stderr, /nothing sent/);
+    assert.equal(receiver.requests.length, before, 'nothing was sent');
+
+    const data = join(dir, 'data.json');
+    writeFileSync(data, JSON.stringify({ call: { id: 'call_custom' }, tags: ['x'] }));
+    const json = JSON.parse((await hookshape(['preview', file, '--data', data, '--json'])).stdout);
+    assert.equal(json.url, `${receiver.url}/crm/call_custom`);
+    assert.equal(json.headers.Authorization, 'Bearer [secret:CRM_TOKEN]');
+    assert.deepEqual(JSON.parse(json.body), { call: 'call_custom', tags: ['x'] });
+
+    const broken = join(dir, 'preview-broken.yaml');
+    writeFileSync(broken, BROKEN_YAML.replace('${RECEIVER}', receiver.url));
+    const failed = await hookshape(['preview', broken]);
+    expectExit(failed, 1);
+    assert.match(failed.stderr, /undefined filter 'jsn'/);
+  });
+
+  it("preview <account>/<webhook>: the stored webhook with the local secrets file's values, masked", async () => {
+    await webhook('with-secret', [], { headers: { Authorization: 'Bearer {{ secrets.TOKEN }}', 'X-Sig': '{{ secrets.TOKEN | base64_encode }}' } });
+    const secrets = join(dir, 'secrets.json');
+    writeFileSync(secrets, JSON.stringify({ [ACCOUNT]: { TOKEN: 's3cr3t-value-42' } }));
+    const run = await hookshape(['preview', `${ACCOUNT}/with-secret`], { LOCAL_SECRETS_FILE: secrets });
+    expectExit(run, 0);
+    assert.match(run.stdout, /^Authorization: Bearer \[secret:TOKEN\]$/m);
+    assert.match(run.stdout, /^X-Sig: \[secret:TOKEN\]$/m);
+    assert.doesNotMatch(run.stdout + run.stderr, /s3cr3t/);
+    assert.match(run.stderr, /the local secrets file for TOKEN/);
+  });
+});
+
+describe('hookshape send-test, deliveries and replay', () => {
+  let failedEvent = '';
+
+  it('send-test: publishes the sample, waits, prints the outcome (exit 0 when delivered)', async () => {
+    await webhook('ok-hook');
+    const run = await hookshape(['send-test', `${ACCOUNT}/ok-hook`]);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^delivery accounts\/acc_cli\/webhooks\/ok-hook\/deliveries\/evt_test_\w+: succeeded$/m);
+    assert.match(run.stdout, /^  #1 primary HTTP 200 .*POST http:\/\/127\.0\.0\.1:\d+\/ok-hook$/m);
+    assert.match(run.stdout, /response: \{"answer":"status 200","path":"\/ok-hook"\}/);
+    assert.match(run.stderr, /published call\.created evt_test_\w+ for acc_cli to hookshape-events/);
+    const request = receiver.requests.find((r) => r.url === '/ok-hook');
+    assert.deepEqual(JSON.parse(request!.body), { call: 'call_8GkT2pXq', customer: 'Maria da Conceição', tags: ['venta', 'hogar-plus'] });
+  });
+
+  it('send-test: a 404 is a failed delivery (exit 1), with the response; --json for scripts', async () => {
+    await webhook('not-found', [404, 404]);
+    const run = await hookshape(['send-test', `${ACCOUNT}/not-found`, '--event', 'call.created']);
+    expectExit(run, 1);
+    assert.match(run.stdout, /: failed\n  last error: HTTP 404/);
+    assert.match(run.stdout, /#1 primary HTTP 404/);
+    assert.match(run.stdout, /response: \{"answer":"status 404"/);
+    failedEvent = /deliveries\/(evt_test_\w+): failed/.exec(run.stdout)![1]!;
+
+    const json = await hookshape(['send-test', `${ACCOUNT}/not-found`, '--json']);
+    expectExit(json, 1);
+    const parsed = JSON.parse(json.stdout);
+    assert.equal(parsed.delivery.status, 'failed');
+    assert.equal(parsed.delivery.attempts[0].response.status, 404);
+    assert.equal(parsed.timedOut, false);
+  });
+
+  it('send-test refuses a disabled webhook (exit 1) and an event it does not subscribe to (exit 2)', async () => {
+    await webhook('off', [], { enabled: false });
+    const disabled = await hookshape(['send-test', `${ACCOUNT}/off`]);
+    expectExit(disabled, 1);
+    assert.match(disabled.stderr, /is disabled \(enabled: false\)/);
+    const other = await hookshape(['send-test', `${ACCOUNT}/ok-hook`, '--event', 'queue.created']);
+    expectExit(other, 2);
+    assert.match(other.stderr, /does not subscribe to queue\.created \(its events: call\.created\)/);
+    const missing = await hookshape(['send-test', `${ACCOUNT}/no-such-hook`]);
+    expectExit(missing, 1);
+    assert.match(missing.stderr, /no webhook at accounts\/acc_cli\/webhooks\/no-such-hook/);
+  });
+
+  it('deliveries: the state and a table of the log, newest first; --status, --since, --json', async () => {
+    const run = await hookshape(['deliveries', `${ACCOUNT}/not-found`]);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^webhook accounts\/acc_cli\/webhooks\/not-found "Webhook not-found" on call\.created\n  enabled$/m);
+    assert.match(run.stdout, /^CREATED +EVENT +TYPE +STATUS +ATTEMPTS +NEXT ATTEMPT +LAST RESULT$/m);
+    const rows = run.stdout.split('\n').filter((line) => /evt_test_/.test(line));
+    assert.equal(rows.length, 2);
+    assert.match(rows[1]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ +${failedEvent} +call\\.created +failed +1 +HTTP 404$`));
+    assert.match(run.stdout, /consecutive failed deliveries: 2/);
+
+    await webhook('mixed', [200, 404]);
+    const ok = eventOf('call.created', ACCOUNT, { n: 1 });
+    await h.publish(ok);
+    await h.waitForDelivery(ACCOUNT, 'mixed', ok.id);
+    const bad = eventOf('call.created', ACCOUNT, { n: 2 });
+    await h.publish(bad);
+    await h.waitForDelivery(ACCOUNT, 'mixed', bad.id);
+    const failedOnly = await hookshape(['deliveries', `${ACCOUNT}/mixed`, '--status', 'failed', '--since', '1h']);
+    expectExit(failedOnly, 0);
+    assert.match(failedOnly.stdout, new RegExp(bad.id));
+    assert.doesNotMatch(failedOnly.stdout, new RegExp(ok.id));
+    assert.match(failedOnly.stdout, /1 delivery \(status failed, since .*\), newest first/);
+    const json = JSON.parse((await hookshape(['deliveries', `${ACCOUNT}/mixed`, '--json'])).stdout);
+    assert.deepEqual(json.deliveries.map((record: { eventId: string }) => record.eventId), [bad.id, ok.id]);
+    assert.equal(json.webhook.enabled, true);
+    const none = await hookshape(['deliveries', `${ACCOUNT}/mixed`, '--status', 'invalid']);
+    assert.match(none.stdout, /no deliveries \(status invalid\)/);
+  });
+
+  it('deliveries shows a disabled webhook with the reason, and a failed validation', async () => {
+    await webhook('auto-off', [], { body: '{"x": {{ data.x | nope }}}' });
+    await validateStoredWebhook(h.deps, ACCOUNT, 'auto-off');
+    await h.db.doc(webhookPath(ACCOUNT, 'auto-off')).update({ enabled: false, disabled: { reason: 'disabled automatically after 15 consecutive failed deliveries; the last (event evt_9): HTTP 404', at: new Date('2026-03-01T10:00:00Z'), consecutiveFailures: 15 } });
+    const run = await hookshape(['deliveries', `${ACCOUNT}/auto-off`]);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^  DISABLED \(enabled: false\) since 2026-03-01 10:00:00Z: disabled automatically after 15 consecutive failed deliveries; the last \(event evt_9\): HTTP 404$/m);
+    assert.match(run.stdout, /validation: FAILED/);
+    assert.match(run.stdout, /no deliveries/);
+    const json = JSON.parse((await hookshape(['deliveries', `${ACCOUNT}/auto-off`, '--json'])).stdout);
+    assert.equal(json.webhook.enabled, false);
+    assert.match(json.webhook.disabled.reason, /after 15 consecutive/);
+    assert.equal(json.webhook.validation.state, 'failed');
+    const replay = await hookshape(['replay', `${ACCOUNT}/auto-off`, '--status', 'failed']);
+    expectExit(replay, 1);
+    assert.match(replay.stderr, /is disabled \(enabled: false\): the retry worker would end every replay as failed/);
+  });
+
+  it('replay <eventId>: a new attempt series sent by the retry worker, recorded as a replay', async () => {
+    assert.ok(failedEvent, 'the send-test above recorded a failed delivery');
+    scripts.set('/not-found', [200]); // the receiver is fixed
+    const run = await hookshape(['replay', `${ACCOUNT}/not-found`, failedEvent, '--wait', '--timeout', '30']);
+    expectExit(run, 0);
+    assert.match(run.stdout, /replayed 1 of 1 delivery of accounts\/acc_cli\/webhooks\/not-found: the retry worker sends them now/);
+    assert.match(run.stderr, new RegExp(`\\[1/1\\] ${failedEvent}: failed → retrying \\(attempt #2, replay 1\\)`));
+    const record = await h.delivery(ACCOUNT, 'not-found', failedEvent);
+    assert.equal(record?.status, 'succeeded');
+    assert.deepEqual(record?.attempts.map((attempt) => [attempt.number, attempt.target, attempt.response?.status]), [[1, 'primary', 404], [2, 'primary', 200]]);
+    assert.equal(record?.replays?.length, 1);
+    assert.equal(record?.replays?.[0]?.previousStatus, 'failed');
+    assert.match(run.stdout, /replayed at .* \(was failed\)/);
+  });
+
+  it('replay --status failed --since: --dry-run changes nothing; then all of them, with progress', async () => {
+    await webhook('batch', [404, 404]);
+    const events = [eventOf('call.created', ACCOUNT, { n: 1 }), eventOf('call.created', ACCOUNT, { n: 2 }), eventOf('call.created', ACCOUNT, { n: 3 })];
+    for (const event of events) {
+      await h.publish(event);
+      await h.waitForDelivery(ACCOUNT, 'batch', event.id);
+    }
+    const failedIds = [];
+    for (const event of events) if ((await h.delivery(ACCOUNT, 'batch', event.id))?.status === 'failed') failedIds.push(event.id);
+    assert.equal(failedIds.length, 2, 'two failed with 404, the third succeeded');
+
+    const dry = await hookshape(['replay', `${ACCOUNT}/batch`, '--status', 'failed', '--since', '1h', '--dry-run']);
+    expectExit(dry, 0);
+    for (const id of failedIds) assert.match(dry.stdout, new RegExp(id));
+    assert.match(dry.stdout, /dry run: would replay 2 deliveries; nothing changed/);
+    for (const id of failedIds) assert.equal((await h.delivery(ACCOUNT, 'batch', id))?.status, 'failed');
+    const dryJson = JSON.parse((await hookshape(['replay', `${ACCOUNT}/batch`, '--status', 'failed', '--dry-run', '--json'])).stdout);
+    assert.equal(dryJson.deliveries.length, 2);
+
+    const run = await hookshape(['replay', `${ACCOUNT}/batch`, '--status', 'failed', '--since', '1h', '--json']);
+    expectExit(run, 0);
+    const result = JSON.parse(run.stdout);
+    assert.deepEqual(result.replayed.map((item: { eventId: string }) => item.eventId).sort(), [...failedIds].sort());
+    assert.deepEqual(result.skipped, []);
+    assert.match(run.stderr, /\[1\/2\] evt_\w+: failed → retrying/);
+    assert.match(run.stderr, /\[2\/2\] evt_\w+: failed → retrying/);
+    for (const id of failedIds) {
+      const record = await h.waitForDelivery(ACCOUNT, 'batch', id, (value) => value.status === 'succeeded');
+      assert.equal(record.attempts.length, 2);
+    }
+    const again = await hookshape(['replay', `${ACCOUNT}/batch`, '--status', 'failed']);
+    expectExit(again, 0);
+    assert.match(again.stdout, /nothing to replay/);
+  });
+
+  it('replay of a delivery that is retrying is refused (exit 1); an invalid one (no attempt yet) is sent after the fix', async () => {
+    await webhook('slow', [503, 503, 503, 503]);
+    const retrying = eventOf('call.created', ACCOUNT, {});
+    await h.publish(retrying);
+    await h.waitForDelivery(ACCOUNT, 'slow', retrying.id, (record) => record.status === 'retrying');
+    const refused = await hookshape(['replay', `${ACCOUNT}/slow`, retrying.id]);
+    expectExit(refused, 1);
+    assert.match(refused.stderr, /is retrying: it is already being delivered; nothing to replay/);
+
+    // The sample renders, this event's data does not: invalid, nothing sent, no attempt recorded.
+    await webhook('fragile', [], { body: '{"n": {{ data.n }}}' });
+    const invalid = eventOf('call.created', ACCOUNT, { n: 'many' });
+    await h.publish(invalid);
+    assert.equal((await h.waitForDelivery(ACCOUNT, 'fragile', invalid.id)).status, 'invalid');
+    await h.db.doc(webhookPath(ACCOUNT, 'fragile')).update({ body: '{"n": "{{ data.n }}"}' });
+    const run = await hookshape(['replay', `${ACCOUNT}/fragile`, invalid.id, '--wait']);
+    expectExit(run, 0);
+    const record = await h.delivery(ACCOUNT, 'fragile', invalid.id);
+    assert.equal(record?.status, 'succeeded');
+    assert.deepEqual(record?.attempts.map((attempt) => attempt.number), [1]);
+    assert.equal(record?.replays?.[0]?.previousStatus, 'invalid');
+  });
+});
