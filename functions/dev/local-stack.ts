@@ -21,6 +21,8 @@ import { DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from './demo
 import { createEventsTopic, createRetryQueue } from './emulator-wiring.ts';
 import { ensureEmulators, freePort } from './emulators.ts';
 import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
+import { startLocalValidationTrigger } from './local-validation-trigger.ts';
+import { createJsonLogger } from '../src/log/logger.ts';
 
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -142,8 +144,21 @@ async function main(): Promise<void> {
   cleanups.push(() => pubsub.close());
 
   const db = new Firestore({ projectId });
-  await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));
   cleanups.push(() => db.terminate());
+  // validateWebhook, fed by a listener standing in for Eventarc's Firestore trigger: every webhook
+  // written to the emulator gets its `validation` field, as in the cloud.
+  const validationPrefix = dim('[validateWebhook]');
+  const stopValidation = await startLocalValidationTrigger({
+    db,
+    projectId,
+    logger: createJsonLogger((line) => {
+      const entry = JSON.parse(line) as { severity: string; message: string };
+      if (entry.severity !== 'DEBUG') console.log(`${validationPrefix} ${entry.severity} ${entry.message}`);
+    }),
+    onError: (message) => console.log(`${validationPrefix} ${message}`),
+  });
+  cleanups.push(stopValidation);
+  await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));
   // What the hookshape CLI and publish-sample need to work against this stack (LocalStackFile).
   const stack = {
     projectId,
