@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../scripts/build.ts';
 import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { validateStoredWebhook } from '../../functions/src/validation/validate-stored-webhook.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -410,5 +411,27 @@ describe('hookshape send-test, deliveries and replay', () => {
     assert.equal(record?.status, 'succeeded');
     assert.deepEqual(record?.attempts.map((attempt) => attempt.number), [1]);
     assert.equal(record?.replays?.[0]?.previousStatus, 'invalid');
+  });
+
+  it('replay after a series the retry worker stopped: the replay has task names of its own, never an old tombstone', async () => {
+    await webhook('paused', [503, 200]);
+    const event = eventOf('call.created', ACCOUNT, {});
+    await h.publish(event);
+    await h.waitForDelivery(ACCOUNT, 'paused', event.id, (record) => record.status === 'retrying');
+    // Disabled while attempt 2 waits: its task runs, finds the webhook disabled and ends the delivery.
+    await h.db.doc(webhookPath(ACCOUNT, 'paused')).update({ enabled: false });
+    const stopped = await h.waitForDelivery(ACCOUNT, 'paused', event.id);
+    assert.equal(stopped.status, 'failed');
+    assert.match(String(stopped.lastError), /was disabled before attempt 2/);
+    const key = { accountId: ACCOUNT, webhookId: 'paused', eventId: event.id };
+    const taskNames = () => [...h.tasks.state.tasks.keys(), ...h.tasks.state.tombstones.keys()];
+    assert.ok(taskNames().some((name) => name.endsWith(retryTaskId({ ...key, attempt: 2 }))), 'the first series used the name of attempt 2');
+
+    await h.db.doc(webhookPath(ACCOUNT, 'paused')).update({ enabled: true });
+    const run = await hookshape(['replay', `${ACCOUNT}/paused`, event.id, '--wait', '--timeout', '30']);
+    expectExit(run, 0);
+    const record = await h.delivery(ACCOUNT, 'paused', event.id);
+    assert.deepEqual(record?.attempts.map((attempt) => [attempt.number, attempt.response?.status]), [[1, 503], [2, 200]]);
+    assert.ok(taskNames().some((name) => name.endsWith(retryTaskId({ ...key, attempt: 2, series: 1 }))), 'the replay enqueued attempt 2 under its own name');
   });
 });
