@@ -41,7 +41,6 @@ export const out = (text = '') => void process.stdout.write(`${text}\n`);
 export const note = (text: string) => void process.stderr.write(`${text}\n`);
 export const printJson = (value: unknown) => out(JSON.stringify(value, null, 2));
 
-// eslint-disable-next-line no-control-regex
 const visibleLength = (text: string) => [...text.replace(/\u001b\[\d+m/g, '')].length;
 const cut = (text: string, width: number) => ([...text].length > width ? `${[...text].slice(0, Math.max(1, width - 1)).join('')}…` : text);
 
