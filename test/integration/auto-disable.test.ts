@@ -73,7 +73,10 @@ describe('auto-disable after consecutive failed deliveries', () => {
     assert.equal(disabled.disabled?.reason, `disabled automatically after 2 consecutive failed deliveries; the last (event ${second.eventId}): HTTP 404`);
     assert.ok(disabled.disabled.at instanceof Date && disabled.disabled.at.getTime() >= before - 1000);
     assert.equal(disabled.health?.consecutiveFailures, 0, 're-enabling starts the count again');
-    assert.ok(h.logs.some((entry) => entry.severity === 'NOTICE' && entry.message === `webhook dead ${disabled.disabled!.reason}`));
+    // Logged right after the write that disabled it.
+    const logged = () => h.logs.some((entry) => entry.severity === 'NOTICE' && entry.message === `webhook dead ${disabled.disabled!.reason}`);
+    for (let waited = 0; !logged() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(logged(), 'the disable is logged with its reason');
 
     // Disabled: the next event is not delivered at all.
     const third = eventOf('call.created', ACCOUNT, { n: 3 });
