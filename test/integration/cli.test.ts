@@ -294,6 +294,11 @@ describe('hookshape send-test, deliveries and replay', () => {
   });
 
   it('deliveries: the state and a table of the log, newest first; --status, --since, --json', async () => {
+    // The failure count is written just after each delivery record: wait for the second.
+    for (let waited = 0; waited < 5000; waited += 50) {
+      if ((await h.db.doc(webhookPath(ACCOUNT, 'not-found')).get()).get('health.consecutiveFailures') === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const run = await hookshape(['deliveries', `${ACCOUNT}/not-found`]);
     expectExit(run, 0);
     assert.match(run.stdout, /^webhook accounts\/acc_cli\/webhooks\/not-found "Webhook not-found" on call\.created\n  enabled$/m);
