@@ -340,6 +340,10 @@ describe('hookshape send-test, deliveries and replay', () => {
     assert.equal(json.webhook.enabled, false);
     assert.match(json.webhook.disabled.reason, /after 15 consecutive/);
     assert.equal(json.webhook.validation.state, 'failed');
+    const preview = await hookshape(['preview', `${ACCOUNT}/auto-off`]);
+    expectExit(preview, 1);
+    assert.match(preview.stderr, /note: accounts\/acc_cli\/webhooks\/auto-off is DISABLED \(enabled: false\): disabled automatically after 15/);
+    assert.match(preview.stderr, /undefined filter 'nope'/);
     const replay = await hookshape(['replay', `${ACCOUNT}/auto-off`, '--status', 'failed']);
     expectExit(replay, 1);
     assert.match(replay.stderr, /is disabled \(enabled: false\): the retry worker would end every replay as failed/);

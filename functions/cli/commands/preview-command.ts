@@ -8,7 +8,7 @@ import { validateWebhookDocument, webhookPlaceholderSecrets } from '../../src/va
 import { parseWebhookConfig } from '../../src/webhooks/webhook-config.ts';
 import { COMMON_HELP, parseCommand } from '../cli-args.ts';
 import { bold, checkFailed, dim, note, out, printJson, usageError } from '../cli-output.ts';
-import { loadWebhook, maskSecrets } from '../cli-webhooks.ts';
+import { loadWebhook, maskSecrets, webhookState } from '../cli-webhooks.ts';
 import type { CommandContext } from './command.ts';
 import { requireEventType } from './events-command.ts';
 
@@ -59,6 +59,10 @@ export async function previewCommand(args: string[], context: CommandContext): P
     throw checkFailed(`${webhook.source} is not a valid webhook:\n${report.errors.map((error) => `  ✗ ${error.message}`).join('\n')}`);
   }
   const config = parsed.webhook;
+  if (!webhook.fromFile) {
+    const state = webhookState(webhook.accountId, webhook.webhookId, webhook.data);
+    if (!state.enabled) note(`note: ${state.path} is DISABLED (enabled: false): ${state.disabled?.reason ?? 'set by hand'}; nothing is delivered until it is enabled`);
+  }
   if (target === 'backup' && config.backupUrl === undefined) throw usageError(`${webhook.source} has no backupUrl`, 'preview');
   const type = requireEventType(values.event ?? config.events[0]!, 'preview');
   if (!config.events.includes(type)) note(`note: the webhook does not subscribe to ${type} (its events: ${config.events.join(', ')}): it would never receive it`);
