@@ -191,8 +191,9 @@ describe('Cloud Tasks emulator', () => {
       task: { scheduleTime: inSeconds(60), httpRequest: { url: `${receiver.base}/run`, body } },
     });
     assert.match(later.name ?? '', new RegExp(`^${QUEUE}/tasks/[A-Za-z0-9_-]+$`), 'a name is generated');
-    const [deleted] = await client.createTask({ parent: QUEUE, task: { scheduleTime: inSeconds(0.3), httpRequest: { url: `${receiver.base}/deleted` } } });
-    const [kept] = await client.createTask({ parent: QUEUE, task: { scheduleTime: inSeconds(0.5), httpRequest: { url: `${receiver.base}/kept` } } });
+    // A few seconds ahead: on a loaded machine the RPCs below must all run before these are due.
+    const [deleted] = await client.createTask({ parent: QUEUE, task: { scheduleTime: inSeconds(3), httpRequest: { url: `${receiver.base}/deleted` } } });
+    const [kept] = await client.createTask({ parent: QUEUE, task: { scheduleTime: inSeconds(3.5), httpRequest: { url: `${receiver.base}/kept` } } });
 
     const [basic] = await client.getTask({ name: later.name });
     assert.equal(basic.httpRequest?.body?.length ?? 0, 0);
@@ -208,7 +209,7 @@ describe('Cloud Tasks emulator', () => {
     assert.deepEqual(listed.map((t) => t.name), [deleted.name, kept.name, later.name], 'in schedule order');
 
     await client.deleteTask({ name: deleted.name });
-    await receiver.waitFor('/kept'); // scheduled after the deleted one
+    await receiver.waitFor('/kept', 1, 10_000); // scheduled after the deleted one
     assert.equal(receiver.requestsTo('/deleted').length, 0, 'a deleted task is never dispatched');
 
     const [run] = await client.runTask({ name: later.name });
