@@ -1,0 +1,103 @@
+/**
+ * Bench-only variants of the production sender (functions/src/send/got-http-sender.ts), each differing
+ * from it in one design choice, so the bench can show what that choice is worth. `productionReplica`
+ * is a copy of the production sender itself: its rate next to the real GotHttpSender checks the copy.
+ * Nothing here is used by the functions.
+ */
+import { Agent } from 'node:http';
+import got, { type Got } from 'got';
+import { RequestFilteringHttpAgent } from 'request-filtering-agent';
+import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
+import { MAX_RESPONSE_READ_BYTES, type HttpSender, type SendResult } from '../../functions/src/send/http-sender.ts';
+
+export interface SenderVariant {
+  /** The SSRF-guarding agent of production, or a plain node:http agent. */
+  agent: 'filtering' | 'plain';
+  keepAlive: boolean;
+  /** true: options given once to got.extend; false: the same options passed with every request. */
+  extend: boolean;
+  /** true: got's defaults for retry, redirects and HTTP errors; false: production's (none, none, none). */
+  gotDefaults: boolean;
+  /** 'stream': production's capped stream read; 'promise': got's promise API (reads the whole body, no cap). */
+  api: 'stream' | 'promise';
+}
+
+export const PRODUCTION_VARIANT: SenderVariant = { agent: 'filtering', keepAlive: true, extend: true, gotDefaults: false, api: 'stream' };
+
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+
+export class VariantSender implements HttpSender {
+  private readonly client: Got;
+  private readonly perRequest: Record<string, unknown>;
+  private readonly variant: SenderVariant;
+
+  constructor(variant: SenderVariant) {
+    this.variant = variant;
+    const agent =
+      variant.agent === 'filtering'
+        ? new RequestFilteringHttpAgent({ allowPrivateIPAddress: false, allowMetaIPAddress: false, allowIPAddressList: LOOPBACK, keepAlive: variant.keepAlive, maxSockets: 256 })
+        : new Agent({ keepAlive: variant.keepAlive, maxSockets: 256 });
+    const options: Record<string, unknown> = variant.gotDefaults
+      ? { agent: { http: agent } }
+      : { agent: { http: agent }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false };
+    this.client = variant.extend ? got.extend(options) : got;
+    this.perRequest = variant.extend ? {} : options;
+  }
+
+  async send(request: OutgoingRequest): Promise<SendResult> {
+    return this.variant.api === 'stream' ? this.sendStream(request) : this.sendPromise(request);
+  }
+
+  private async sendPromise(request: OutgoingRequest): Promise<SendResult> {
+    const started = performance.now();
+    try {
+      const response = await this.client(request.url, {
+        ...this.perRequest,
+        method: request.method as 'POST',
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        timeout: { request: request.timeoutMs },
+        responseType: 'buffer',
+      });
+      const body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+      return { kind: 'response', status: response.statusCode, headers: response.headers, body, truncated: false, durationMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      const err = error as { code?: string; message?: string };
+      return { kind: 'error', code: err.code ?? 'ERR_REQUEST', message: err.message ?? String(error), durationMs: Math.round(performance.now() - started) };
+    }
+  }
+
+  /** The production sender's code, verbatim but for the options. */
+  private async sendStream(request: OutgoingRequest): Promise<SendResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const stream = this.client.stream(request.url, {
+      ...this.perRequest,
+      method: request.method as 'POST',
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      timeout: { request: request.timeoutMs },
+    });
+    let response: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
+    stream.once('response', (res: typeof response) => (response = res));
+    const chunks: Buffer[] = [];
+    let read = 0;
+    let truncated = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const room = MAX_RESPONSE_READ_BYTES - read;
+        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        read += Math.min(chunk.length, room);
+        if (chunk.length > room) {
+          truncated = true;
+          break;
+        }
+      }
+    } catch (error) {
+      if (!response) return { kind: 'error', code: (error as { code?: string }).code ?? 'ERR_REQUEST', message: (error as Error).message, durationMs: elapsed() };
+      truncated = true;
+    }
+    if (!response) return { kind: 'error', code: 'ENORESPONSE', message: 'the connection closed without a response', durationMs: elapsed() };
+    return { kind: 'response', status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
+  }
+}

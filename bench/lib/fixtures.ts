@@ -1,0 +1,84 @@
+/**
+ * The realistic delivery every section measures: the Airtable-style demo webhook of `npm start`
+ * (17 outputs, filters, dates, a loop, a secret header) and the catalogue's call.created sample with
+ * five tags, so the loop runs five times. The rendered JSON body is about 0.9 KB.
+ */
+import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
+import type { Clock, DeliveryLog, StoredDelivery, WebhookStore, InvalidEventLog, RetryScheduler } from '../../functions/src/dispatch/ports.ts';
+import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
+import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import type { Logger } from '../../functions/src/log/logger.ts';
+import { parseWebhookConfig, type WebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
+
+export { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook };
+
+export const TAGS = ['venta', 'hogar-plus', 'renovacion', 'prioridad', 'nps-9'];
+
+/** The call.created sample with five tags (the template's loop runs five times). */
+export function benchEvent(id = 'evt_bench_call_created', accountId = DEMO_ACCOUNT): EventMessage {
+  const event = sampleEvent('call.created', accountId);
+  return { ...event, id, data: { ...event.data, tags: [...TAGS] } };
+}
+
+/** The demo webhook document, validated as the dispatcher validates it. */
+export function benchWebhook(url: string, id = DEMO_WEBHOOK_ID, accountId = DEMO_ACCOUNT): WebhookConfig {
+  const parsed = parseWebhookConfig(accountId, id, demoWebhook(url));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.webhook;
+}
+
+/** The fields a delivery renders: the URL, each header, the body. */
+export function templatesOf(webhook: WebhookConfig): { url: string; headers: Record<string, string>; body: string } {
+  return { url: webhook.url, headers: webhook.headers, body: webhook.body ?? '' };
+}
+
+export const noopLogger: Logger = {
+  log() {},
+  child() {
+    return noopLogger;
+  },
+};
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A fresh pending record, as dispatchEvent builds one per delivery. */
+export function pendingRecord(event: EventMessage, webhook: WebhookConfig, now = new Date()): StoredDelivery {
+  return {
+    accountId: event.accountId,
+    webhookId: webhook.id,
+    webhookName: webhook.name,
+    eventId: event.id,
+    eventType: event.type,
+    event,
+    status: 'pending',
+    attempts: [],
+    lastError: null,
+    nextAttemptAt: null,
+    next: null,
+    inFlight: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: new Date(now.getTime() + 30 * 86_400_000),
+  };
+}
+
+/** In-memory ports: the dispatcher's own code without Firestore (a claim always succeeds). */
+export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
+  webhooks: WebhookStore;
+  deliveries: DeliveryLog;
+  invalidEvents: InvalidEventLog;
+  scheduler: RetryScheduler;
+} {
+  return {
+    webhooks: { subscribed: async () => documents, get: async (_account, id) => documents.find((doc) => doc.id === id) },
+    deliveries: {
+      claim: async () => ({ created: true }),
+      takeOver: async () => true,
+      claimAttempt: async () => 'claimed',
+      update: async () => {},
+      get: async () => undefined,
+    },
+    invalidEvents: { record: async () => {} },
+    scheduler: { schedule: async () => {} },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Runs a function directory under the functions framework in a child process, as Cloud Functions
+ * (gen2) runs it, and sends it Pub/Sub push requests, which the framework turns into CloudEvents.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { EventMessage } from '../../functions/src/events/event-message.ts';
+
+export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(BENCH_DIR, '..');
+export const OUT = join(BENCH_DIR, '.out');
+export const BUILD_DIR = join(ROOT, 'build', 'functions');
+export const BARE_DIR = join(BENCH_DIR, 'cold-start', 'bare-function');
+export const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface FunctionProcess {
+  child: ChildProcess;
+  port: number;
+  /** performance.now() just before the spawn. */
+  startedAt: number;
+  stderr(): string;
+  waitForPort(timeoutMs?: number): Promise<void>;
+  /** Posts the event as a Pub/Sub push; resolves with the HTTP status once the function answered. */
+  push(event: EventMessage, agent?: Agent | false): Promise<number>;
+  /** Resident set size now and at most so far, from /proc (Linux), in bytes. */
+  memory(): { rss: number; hwm: number };
+  /** CPU time used so far (user + system, all threads), ms, from /proc (Linux). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+export async function startFunction(source: string, env: NodeJS.ProcessEnv, options: { preload?: string; nodeFlags?: string[] } = {}): Promise<FunctionProcess> {
+  const port = await freePort();
+  const args = [...(options.nodeFlags ?? []), ...(options.preload ? ['--import', pathToFileURL(options.preload).href] : []), FRAMEWORK_MAIN, '--target=dispatchEvent', '--signature-type=cloudevent', `--source=${source}`, `--port=${port}`];
+  const projectId = env.GOOGLE_CLOUD_PROJECT ?? 'bench';
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  return {
+    child,
+    port,
+    startedAt,
+    stderr: () => stderr,
+    async waitForPort(timeoutMs = 30_000) {
+      const deadline = performance.now() + timeoutMs;
+      while (performance.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`the function exited with code ${child.exitCode} before listening:\n${stderr}`);
+        const open = await new Promise<boolean>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
+          socket.once('error', () => resolve(false));
+        });
+        if (open) return;
+        await sleep(2);
+      }
+      throw new Error(`the function did not listen on ${port} within ${timeoutMs} ms:\n${stderr}`);
+    },
+    push(event, agent = false) {
+      const body = JSON.stringify({
+        message: {
+          data: Buffer.from(JSON.stringify(event)).toString('base64'),
+          attributes: { type: event.type, accountId: event.accountId },
+          messageId: `msg_${event.id}`,
+          publishTime: new Date().toISOString(),
+        },
+        subscription: `projects/${projectId}/subscriptions/hookshape-dispatch`,
+      });
+      return new Promise((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: `/projects/${projectId}/topics/hookshape-events`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+      return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name), in clock ticks.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM'); // graceful: Node writes its compile cache on exit
+      await Promise.race([exited, sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** The environment of a function process: the production variables, pointed at the emulator and loopback. */
+export function functionEnv(projectId: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const { NODE_COMPILE_CACHE: _cache, NODE_OPTIONS: _options, ...base } = process.env;
+  return {
+    ...base,
+    GOOGLE_CLOUD_PROJECT: projectId,
+    ALLOW_LOOPBACK_DESTINATIONS: 'true',
+    METADATA_SERVER_DETECTION: 'none',
+    NODE_ENV: 'production',
+    ...extra,
+  };
+}

@@ -1,0 +1,534 @@
+/**
+ * `npm run bench`: what one delivery costs, side by side with the libraries it is made of. Prints a
+ * table of the issue's figures, each with its target and whether it holds, then the details;
+ * `npm run bench -- --json` prints only one JSON object with the same figures.
+ *
+ * Options:
+ *   --json        print only the JSON object on stdout (progress goes to stderr); npm prints its own
+ *                 banner on stdout first, so use `npm run -s bench -- --json` for clean JSON
+ *   --json=FILE   print the table and also write the JSON object to FILE
+ *   --quick       fewer and shorter rounds (about 2 minutes; the figures are noisier)
+ *   --only=a,b    run some sections: send, render, firestore, cold, rss
+ *   --no-bundle   do not bundle the function with esbuild (otherwise installed under bench/.out/tools)
+ *
+ * Sections run in their own processes; absolute times on a shared 2-core machine are noise, so every
+ * figure is a ratio of runs taken side by side (alternating), or a count. See bench/README.md.
+ */
+import { cpus, loadavg } from 'node:os';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from '../scripts/build.ts';
+import { startEmulator } from '../functions/dev/emulators.ts';
+import { runSection } from './lib/child.ts';
+import { round } from './lib/measure.ts';
+import type { SendPathOptions, SendPathResult } from './sections/send-path.ts';
+import type { RenderOptions, RenderResult } from './sections/render.ts';
+import type { FirestoreOpsOptions, FirestoreOpsResult } from './sections/firestore-ops.ts';
+import type { ColdStartOptions, ColdStartResult } from './sections/cold-start.ts';
+import type { RssOptions, RssResult } from './sections/rss.ts';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(BENCH_DIR, '..');
+const SRC_DIR = join(ROOT, 'functions', 'src');
+const BUILT_INDEX = join(ROOT, 'build', 'functions', 'index.js');
+const section = (name: string) => join(BENCH_DIR, 'sections', `${name}.ts`);
+
+const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const jsonFile = args.find((arg) => arg.startsWith('--json='))?.slice('--json='.length);
+const quick = args.includes('--quick');
+const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',') as SectionName[] | undefined;
+const unknown = only?.filter((name) => !SECTIONS.includes(name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
+  process.exit(2);
+}
+const wanted = (name: SectionName) => !only || only.includes(name);
+
+const say = (text: string) => void process.stderr.write(`[bench] ${text}\n`);
+
+export const TARGETS = {
+  sendOverhead: 0.85,
+  sendRatio: 0.4,
+  coldStartRatio: 1.1,
+  renderVsGotCpu: 0.6,
+  parseVsCache: 1.5,
+  rssMB: 200,
+  writesPerDelivery: 2,
+} as const;
+
+const SIZES = {
+  send: (quick
+    ? { concurrencies: [1, 16, 64], rounds: 3, windowMs: 400, warmupMs: 250, ablationConcurrency: 16, ablationRounds: 2, ablationWindowMs: 300 }
+    : { concurrencies: [1, 16, 64], rounds: 8, windowMs: 450, warmupMs: 300, ablationConcurrency: 16, ablationRounds: 8, ablationWindowMs: 250 }) satisfies SendPathOptions,
+  render: (quick ? { batches: 5, minBatchMs: 40 } : { batches: 11, minBatchMs: 80 }) satisfies RenderOptions,
+  firestore: { cacheSeconds: 10 } satisfies FirestoreOpsOptions,
+  cold: { runs: quick ? 2 : 5, importRuns: 1, bundle: args.includes('--no-bundle') ? 'off' : 'auto' } satisfies ColdStartOptions,
+  rss: { inFlight: 1000, bare: true } satisfies RssOptions,
+};
+
+/**
+ * The whole run stays under 5 minutes even on a busy machine: the memory section drops its bare
+ * comparison when the run is late, and the send section (last) gets as many rounds as time allows.
+ */
+const BUDGET_SECONDS = quick ? 170 : 285;
+const SEND_ROUND_SECONDS = quick ? 5 : 9.5;
+const SEND_FIXED_SECONDS = 16;
+
+/** The newest modification time under a directory (to tell whether the build is stale). */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+interface Results {
+  send?: SendPathResult;
+  render?: RenderResult;
+  firestore?: FirestoreOpsResult;
+  cold?: ColdStartResult;
+  rss?: RssResult;
+  errors: Partial<Record<SectionName, string>>;
+  /** Seconds each step took. */
+  timings: Record<string, number>;
+  notes: string[];
+}
+
+async function runAll(started: number): Promise<Results> {
+  const results: Results = { errors: {}, timings: {}, notes: [] };
+  const elapsed = () => (performance.now() - started) / 1000;
+  const timed = async <T>(name: string, step: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await step();
+    } finally {
+      results.timings[name] = Math.round((performance.now() - t0) / 100) / 10;
+    }
+  };
+  const attempt = async <K extends SectionName>(name: K, run: () => Promise<Results[K]>) => {
+    try {
+      (results as unknown as Record<string, unknown>)[name] = await timed(name, run);
+    } catch (error) {
+      results.errors[name] = (error as Error).message.split('\n')[0];
+      say(`section ${name} failed: ${(error as Error).message}`);
+    }
+  };
+
+  // The cold-start and memory sections run the built function, as deployed.
+  if ((wanted('cold') || wanted('rss')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
+    say('building the functions (build/functions is missing or older than functions/src)...');
+    await timed('build', build);
+  }
+
+  // Sections that need Firestore run first, then the emulator (if we started it) stops, so that it
+  // does not share the CPU with the throughput windows.
+  if (wanted('firestore') || wanted('cold') || wanted('rss')) {
+    let host = process.env.FIRESTORE_EMULATOR_HOST;
+    let stop: (() => Promise<void>) | undefined;
+    if (!host) {
+      say('starting the Firestore emulator (about 20 s)...');
+      try {
+        const emulator = await timed('emulator', () => startEmulator('firestore', { projectId: 'hookshape-bench' }));
+        host = emulator.host;
+        stop = emulator.stop;
+      } catch (error) {
+        const message = `the Firestore emulator did not start: ${(error as Error).message.split('\n')[0]}`;
+        for (const name of ['firestore', 'cold', 'rss'] as const) if (wanted(name)) results.errors[name] = message;
+        say(message);
+      }
+    }
+    if (host) {
+      const env = { FIRESTORE_EMULATOR_HOST: host };
+      try {
+        if (wanted('firestore')) {
+          say('Firestore operations per event...');
+          await attempt('firestore', () => runSection<FirestoreOpsResult>(section('firestore-ops'), SIZES.firestore, env));
+        }
+        if (wanted('cold')) {
+          say('cold start...');
+          await attempt('cold', () => runSection<ColdStartResult>(section('cold-start'), SIZES.cold, env));
+        }
+        if (wanted('rss')) {
+          say('memory with 1,000 deliveries in flight...');
+          const bare = elapsed() < BUDGET_SECONDS * 0.45;
+          if (!bare) results.notes.push(`memory: the bare function was not measured (the run was late: ${Math.round(elapsed())} s)`);
+          await attempt('rss', () => runSection<RssResult>(section('rss'), { ...SIZES.rss, bare }, env));
+        }
+      } finally {
+        await stop?.();
+      }
+    }
+  }
+  if (wanted('render')) {
+    say('render cost...');
+    await attempt('render', () => runSection<RenderResult>(section('render'), SIZES.render));
+  }
+  if (wanted('send')) {
+    say('send path throughput...');
+    const fit = Math.floor((BUDGET_SECONDS - elapsed() - SEND_FIXED_SECONDS) / SEND_ROUND_SECONDS);
+    const rounds = Math.max(3, Math.min(SIZES.send.rounds, fit));
+    if (rounds < SIZES.send.rounds) results.notes.push(`send path: ${rounds} rounds instead of ${SIZES.send.rounds} to stay within ${BUDGET_SECONDS} s`);
+    await attempt('send', () => runSection<SendPathResult>(section('send-path'), { ...SIZES.send, rounds, ablationRounds: rounds }));
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures: the JSON object of the issue, each figure with its target and whether it holds.
+
+type Holds = boolean | null;
+
+interface Figure {
+  target: string;
+  holds: Holds;
+  [key: string]: unknown;
+}
+
+const all = (values: boolean[]): Holds => (values.length === 0 ? null : values.every(Boolean));
+const r2 = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? null : round(value, 2));
+const r3 = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? null : round(value, 3));
+
+function figures(results: Results): Record<string, Figure> {
+  const out: Record<string, Figure> = {};
+  const missing = (name: SectionName, target: string): Figure => ({ target, holds: null, error: results.errors[name] ?? 'not run (--only)' });
+  const send = results.send;
+  const byC = (pick: (ratios: Record<string, number>) => number | undefined) =>
+    send ? Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, r3(pick(entry.ratios))])) : {};
+
+  const overheadTarget = `>= ${TARGETS.sendOverhead} at every concurrency`;
+  out.sendOverhead = send
+    ? {
+        target: overheadTarget,
+        holds: all(Object.values(send.byConcurrency).map((entry) => entry.ratios.sendOverhead! >= TARGETS.sendOverhead)),
+        byConcurrency: byC((ratios) => ratios.sendOverhead),
+        fromCpu: byC((ratios) => ratios.sendOverheadCpu),
+        perRound: Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, entry.ratiosPerRound.sendOverhead!.map((v) => round(v, 3))])),
+        deliveriesPerSecond: Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, { real: entry.series.real!.rate, bare: entry.series.bare!.rate }])),
+        cpuUsPerDelivery: Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, { real: entry.series.real!.cpuUs, bare: entry.series.bare!.cpuUs, ours: entry.series.real!.cpuUs - entry.series.bare!.cpuUs }])),
+      }
+    : missing('send', overheadTarget);
+
+  const ratioTarget = `>= ${TARGETS.sendRatio} at concurrency 16 and 64`;
+  out.sendRatio = send
+    ? {
+        target: ratioTarget,
+        holds: all(Object.entries(send.byConcurrency).filter(([c]) => c !== '1').map(([, entry]) => entry.ratios.sendRatio! >= TARGETS.sendRatio)),
+        byConcurrency: byC((ratios) => ratios.sendRatio),
+        fromCpu: byC((ratios) => ratios.sendRatioCpu),
+        bareRenderPlusGotVsGot: byC((ratios) => ratios.bareVsGot),
+        designChoices: {
+          concurrency: send.ablation.concurrency,
+          note: 'deliveries/s of a variant that undoes one design choice ÷ the real path (below 1: the choice pays)',
+          relativeToReal: Object.fromEntries(Object.entries(send.ablation.relativeToReal).map(([name, value]) => [name, r3(value)])),
+          cpuRelativeToBare: Object.fromEntries(Object.entries(send.ablation.cpuRelativeToBare).map(([name, value]) => [name, r3(value)])),
+          deliveriesPerSecond: Object.fromEntries(Object.entries(send.ablation.series).map(([name, s]) => [name, s.rate])),
+          cpuUsPerDelivery: Object.fromEntries(Object.entries(send.ablation.series).map(([name, s]) => [name, s.cpuUs])),
+        },
+      }
+    : missing('send', ratioTarget);
+
+  out.gotVsHttp = send
+    ? {
+        target: 'context: this machine\'s physical limit (no target)',
+        holds: null,
+        byConcurrency: byC((ratios) => ratios.gotVsHttp),
+        fromCpu: byC((ratios) => ratios.gotVsHttpCpu),
+        requestsPerSecond: Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, { got: entry.series.got!.rate, http: entry.series.http!.rate }])),
+        cpuUsPerRequest: Object.fromEntries(Object.entries(send.byConcurrency).map(([c, entry]) => [c, { got: entry.series.got!.cpuUs, http: entry.series.http!.cpuUs }])),
+        fetchVsGot: r3(send.ablation.relativeToReal.fetch! / send.ablation.relativeToReal.got!),
+        bodyBytes: send.bodyBytes,
+      }
+    : missing('send', 'context');
+
+  const fsTarget = `1 query per (account, event type) per cache period on a warm instance; <= ${TARGETS.writesPerDelivery} writes per delivery on the success path`;
+  const fs = results.firestore;
+  if (fs) {
+    const warm = Object.values(fs.fanOut).map((scenarios) => scenarios.withinCachePeriod!);
+    const success = Object.values(fs.fanOut).flatMap((scenarios) => [scenarios.firstEvent!, scenarios.withinCachePeriod!, scenarios.afterCachePeriod!]);
+    const compact = (s: FirestoreOpsResult['fanOut'][string][string]) => ({
+      deliveries: s.deliveries,
+      statuses: s.statuses,
+      queries: s.queries,
+      reads: s.reads,
+      writes: s.writes,
+      writesPerDelivery: round(s.writesPerDelivery, 2),
+      transactions: s.transactions,
+      rpcs: s.rpcs,
+    });
+    out.firestoreOpsPerEvent = {
+      target: fsTarget,
+      holds: all([
+        ...warm.map((s) => s.queries === 0 && s.reads === 0),
+        ...Object.values(fs.fanOut).map((s) => s.firstEvent!.queries === 1 && s.afterCachePeriod!.queries === 1),
+        ...success.map((s) => s.writesPerDelivery <= TARGETS.writesPerDelivery && s.statuses.every((status) => status === 'succeeded')),
+      ]),
+      cacheSeconds: fs.cacheSeconds,
+      fanOut: Object.fromEntries(Object.entries(fs.fanOut).map(([n, scenarios]) => [n, Object.fromEntries(Object.entries(scenarios).map(([name, s]) => [name, compact(s)]))])),
+      staleness: fs.staleness,
+      invalidation: `CachedWebhookStore keeps each (account, event type) query result for WEBHOOK_CACHE_SECONDS (${fs.cacheSeconds} s by default) per instance; there is no push invalidation, so an edited, disabled or deleted webhook is seen by each warm instance at most ${fs.cacheSeconds} s later (measured: an edit within the period was ${fs.staleness.editedWithinPeriodSeenOld ? 'not yet seen' : 'seen at once'}, and ${fs.staleness.seenAfterPeriod ? 'seen' : 'NOT seen'} after it). WEBHOOK_CACHE_SECONDS=0 disables the cache (one query per event).`,
+    };
+  } else out.firestoreOpsPerEvent = missing('firestore', fsTarget);
+
+  const coldTarget = `dispatch <= ${TARGETS.coldStartRatio} x the bare function with the needed libraries`;
+  const cold = results.cold;
+  out.coldStartMs = cold
+    ? {
+        target: coldTarget,
+        holds: cold.ratios.dispatchVsBare! <= TARGETS.coldStartRatio,
+        dispatch: cold.variants.dispatch!.deliveredMs,
+        bare: cold.variants.bare!.deliveredMs,
+        ratio: cold.ratios.dispatchVsBare,
+        variants: Object.fromEntries(Object.entries(cold.variants).map(([name, v]) => [name, { deliveredMs: v.deliveredMs, listenMs: v.listenMs, firstEventMs: v.firstEventMs, cpuMs: v.cpuMs }])),
+        ratios: cold.ratios,
+        perRound: Object.fromEntries(Object.entries(cold.ratiosPerRound).map(([name, values]) => [name, values.map((v) => round(v, 3))])),
+        bundle: cold.bundle,
+        modulesBeforeFirstEvent: cold.modules.beforeFirstEvent,
+        modulesByFirstDelivery: cold.modules.byFirstDelivery,
+        notLoadedBeforeFirstEvent: cold.modules.notLoaded,
+        bareModulesBeforeFirstEvent: cold.modules.bareBeforeFirstEvent,
+        packagesOnlyInDispatch: cold.modules.onlyInDispatch,
+        moduleFilesBeforeFirstEvent: cold.modules.loadedBeforeFirstEvent,
+        importMs: cold.importMs,
+        importRssMB: cold.importRssMB,
+      }
+    : missing('cold', coldTarget);
+
+  const renderTarget = `from the cache <= ${TARGETS.renderVsGotCpu} x bare got's CPU µs per request, and >= ${TARGETS.parseVsCache} x faster than parsing`;
+  const render = results.render;
+  if (render) {
+    // Bare got's CPU per request at concurrency 16, from the send section of the same run (steady state:
+    // got's CPU per request halves over its first seconds of use while V8 optimises it).
+    const gotCpu = send?.byConcurrency['16']?.series.got?.cpuUs;
+    const vsGot = gotCpu ? render.cachedUs / gotCpu : undefined;
+    const speedup = render.parsedUs / render.cachedUs;
+    out.renderUs = {
+      target: renderTarget,
+      holds: vsGot === undefined ? null : vsGot <= TARGETS.renderVsGotCpu && speedup >= TARGETS.parseVsCache,
+      cached: render.cachedUs,
+      parsed: render.parsedUs,
+      parsedVsCached: r2(speedup),
+      gotCpuUsPerRequest: gotCpu ?? null,
+      cachedVsGotCpu: r3(vsGot),
+      // Our synchronous code per delivery: the production engine over bare liquidjs, buildRequest's checks
+      // over the render, and the outcome + log record.
+      ourSyncCodeUs: round(render.cachedUs - render.bareLiquidUs + render.buildOverRenderUs + render.classifyAndRecordUs, 1),
+      bodyOnly: { cached: render.bodyCachedUs, parsed: render.bodyParsedUs },
+      context: {
+        bareLiquid: render.bareLiquidUs,
+        liquidWithProductionLimits: render.liquidWithLimitsUs,
+        liquidWithJsonEscaping: render.liquidWithEscapeUs,
+        buildRequest: render.buildRequestUs,
+        buildRequestOverRender: render.buildOverRenderUs,
+        classifyAndRecord: render.classifyAndRecordUs,
+        parseEvent: render.parseEventUs,
+        parseWebhook: render.parseWebhookUs,
+      },
+      outputs: render.outputs,
+    };
+  } else out.renderUs = missing('render', renderTarget);
+
+  const rssTarget = `<= ${TARGETS.rssMB} MB`;
+  const rss = results.rss;
+  out.rssAt1000InFlight = rss
+    ? {
+        target: rssTarget,
+        holds: rss.dispatch.atInFlightMB <= TARGETS.rssMB,
+        mb: rss.dispatch.atInFlightMB,
+        inFlight: rss.inFlight,
+        dispatch: rss.dispatch,
+        dispatchSmallYoungGen: rss.dispatchSmallYoungGen,
+        bare: rss.bare,
+      }
+    : missing('rss', rssTarget);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+const mark = (holds: Holds) => (holds === null ? '—' : holds ? 'yes' : 'NO');
+const byConcurrencyText = (values: unknown) =>
+  Object.entries((values ?? {}) as Record<string, number | null>)
+    .map(([c, v]) => `c${c} ${v ?? '?'}`)
+    .join(' · ');
+
+function print(out: Record<string, Figure>, results: Results, seconds: number): void {
+  const f = out as Record<string, Figure & Record<string, any>>;
+  const rows: string[][] = [['figure', 'measured', 'target', 'holds']];
+  const error = (figure: Figure) => `not measured: ${String(figure.error)}`;
+  const withCpu = (figure: Figure & Record<string, any>) => (figure.error ? error(figure) : `${byConcurrencyText(figure.byConcurrency)} (CPU: ${byConcurrencyText(figure.fromCpu)})`);
+  rows.push(['sendOverhead', withCpu(f.sendOverhead!), f.sendOverhead!.target, mark(f.sendOverhead!.holds)]);
+  rows.push(['sendRatio', withCpu(f.sendRatio!), f.sendRatio!.target, mark(f.sendRatio!.holds)]);
+  rows.push(['gotVsHttp', withCpu(f.gotVsHttp!), 'context', '—']);
+  const fs = f.firestoreOpsPerEvent!;
+  rows.push([
+    'firestoreOpsPerEvent',
+    fs.error
+      ? error(fs)
+      : Object.entries(fs.fanOut as Record<string, Record<string, { queries: number; reads: number; writesPerDelivery: number }>>)
+          .map(([n, s]) => `fan-out ${n}: first ${s.firstEvent!.queries}q/${s.firstEvent!.reads}r, warm ${s.withinCachePeriod!.queries}q/${s.withinCachePeriod!.reads}r, ${s.withinCachePeriod!.writesPerDelivery} w/delivery`)
+          .join(' · '),
+    '1 query per (account, type) per period; <= 2 writes/delivery',
+    mark(fs.holds),
+  ]);
+  const cold = f.coldStartMs!;
+  rows.push(['coldStartMs', cold.error ? error(cold) : `dispatch ${cold.dispatch} ms vs bare ${cold.bare} ms = ${cold.ratio}x (CPU: ${cold.ratios.dispatchVsBareCpu}x)`, `<= ${TARGETS.coldStartRatio}x bare`, mark(cold.holds)]);
+  const render = f.renderUs!;
+  rows.push([
+    'renderUs',
+    render.error ? error(render) : `cached ${render.cached} µs (${render.cachedVsGotCpu ?? '?'}x got CPU ${render.gotCpuUsPerRequest ?? '?'} µs), parsed ${render.parsed} µs (${render.parsedVsCached}x)`,
+    `<= ${TARGETS.renderVsGotCpu}x got CPU; parse >= ${TARGETS.parseVsCache}x`,
+    mark(render.holds),
+  ]);
+  const rss = f.rssAt1000InFlight!;
+  rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
+  console.log(`\nhookshape benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores${quick ? ', --quick' : ''}, ${Math.round(seconds)} s\n`);
+  console.log(table(rows));
+
+  const send = results.send;
+  if (send) {
+    console.log('\nSend path (deliveries or requests per second, median; CPU µs per delivery in this process; receiver in its own process)');
+    const names = ['real', 'bare', 'got', 'http'];
+    const label: Record<string, string> = { real: 'real send path (runAttempts)', bare: 'bare liquidjs render + got POST', got: 'bare got POST', http: 'node:http, keep-alive' };
+    const rowsSend = [['', ...Object.keys(send.byConcurrency).flatMap((c) => [`c${c}/s`, `c${c} CPU µs`])]];
+    for (const name of names) rowsSend.push([label[name]!, ...Object.values(send.byConcurrency).flatMap((entry) => [String(entry.series[name]!.rate), String(entry.series[name]!.cpuUs)])]);
+    console.log(table(rowsSend));
+    console.log(`\nDesign choices at concurrency ${send.ablation.concurrency} (each variant undoes one choice; rate ÷ the real path's, and CPU per delivery ÷ the bare loop's, per round, median)`);
+    const explain: Record<string, string> = {
+      real: 'production (GotHttpSender, cached templates)',
+      replica: 'bench copy of the production sender (control)',
+      parsedEachTime: 'templates parsed on every delivery',
+      optionsPerRequest: 'got options passed per request (no got.extend)',
+      noKeepAlive: 'no keep-alive (agent not reused)',
+      gotDefaults: "got's defaults (retry, redirects, HTTP errors)",
+      plainAgent: 'plain keep-alive agent (no SSRF guard)',
+      promiseApi: "got promise API (no byte cap) instead of stream",
+      dispatchEvent: 'whole dispatchEvent, in-memory ports',
+      bare: 'bare liquidjs render + got POST (reference)',
+      ourBuildBareGot: 'our buildRequest + bare got POST',
+      bareRenderOurSender: 'bare render + our GotHttpSender',
+      got: 'bare got POST (context)',
+      fetch: "Node's fetch (undici) POST (context)",
+      http: 'node:http POST (context)',
+    };
+    console.log(
+      table([
+        ['variant', 'rate vs real', 'CPU vs bare', '/s', 'CPU µs'],
+        ...Object.entries(send.ablation.series).map(([name, s]) => [
+          explain[name] ?? name,
+          String(round(send.ablation.relativeToReal[name]!, 3)),
+          String(round(send.ablation.cpuRelativeToBare[name]!, 3)),
+          String(s.rate),
+          String(s.cpuUs),
+        ]),
+      ]),
+    );
+  }
+  const renderResult = results.render;
+  if (renderResult) {
+    console.log(`\nRender (µs per call, median of alternating batches; ${renderResult.outputs} outputs in the body)`);
+    console.log(
+      table([
+        ['what', 'µs'],
+        ['production engine, URL + headers + body, cached', String(renderResult.cachedUs)],
+        ['production engine, URL + headers + body, parsed each time', String(renderResult.parsedUs)],
+        ['body only, cached / parsed', `${renderResult.bodyCachedUs} / ${renderResult.bodyParsedUs}`],
+        ['bare liquidjs (defaults), parsed once', String(renderResult.bareLiquidUs)],
+        ['liquidjs with the production limits', String(renderResult.liquidWithLimitsUs)],
+        ['liquidjs with JSON output escaping', String(renderResult.liquidWithEscapeUs)],
+        ['buildRequest (render + URL, header, JSON checks), cached', String(renderResult.buildRequestUs)],
+        ['  of which the checks (buildRequest − render, side by side)', String(renderResult.buildOverRenderUs)],
+        ['classifyOutcome + attemptRecord', String(renderResult.classifyAndRecordUs)],
+        ['dispatchEvent only: event schema check (zod), per event', String(renderResult.parseEventUs)],
+        ['dispatchEvent only: webhook schema check (zod), per delivery', String(renderResult.parseWebhookUs)],
+      ]),
+    );
+  }
+  const fsResult = results.firestore;
+  if (fsResult) {
+    console.log(`\nFirestore operations (real dispatchEvent, production adapters, emulator; cache ${fsResult.cacheSeconds} s)`);
+    const rowsFs = [['fan-out', 'event', 'deliveries', 'queries', 'reads', 'writes', 'writes/delivery', 'RPCs']];
+    for (const [n, scenarios] of Object.entries(fsResult.fanOut)) {
+      for (const [name, s] of Object.entries(scenarios)) rowsFs.push([n, name, String(s.deliveries), String(s.queries), String(s.reads), String(s.writes), String(round(s.writesPerDelivery, 2)), Object.entries(s.rpcs).map(([m, c]) => `${m} ${c}`).join(', ')]);
+    }
+    console.log(table(rowsFs));
+    console.log(`Staleness: ${String(f.firestoreOpsPerEvent!.invalidation)}`);
+  }
+  const coldResult = results.cold;
+  if (coldResult) {
+    console.log('\nCold start (ms from process start, median of alternating runs; +cache: NODE_COMPILE_CACHE primed)');
+    console.log(
+      table([
+        ['variant', 'first delivery', 'listening', 'event → delivery', 'CPU ms until delivery'],
+        ...Object.entries(coldResult.variants).map(([name, v]) => [name, String(v.deliveredMs), String(v.listenMs), String(v.firstEventMs), String(v.cpuMs)]),
+      ]),
+    );
+    console.log(`Ratios (per round, median): ${Object.entries(coldResult.ratios).map(([name, v]) => `${name} ${v}`).join(' · ')}`);
+    console.log(`Bundle: ${coldResult.bundle.built ? `${round((coldResult.bundle.bytes ?? 0) / 1048576, 1)} MB from ${coldResult.bundle.inputs} files (${coldResult.bundle.note})` : coldResult.bundle.note}`);
+    const packages = Object.entries(coldResult.modules.beforeFirstEvent.packages);
+    console.log(`Modules before the first event: ${coldResult.modules.beforeFirstEvent.files} files; by the first delivery: ${coldResult.modules.byFirstDelivery.files}. Not loaded before the first event: ${coldResult.modules.notLoaded.join(', ') || 'none of the lazy ones!'}`);
+    console.log(`  by package: ${packages.slice(0, 16).map(([name, count]) => `${name} ${count}`).join(', ')}${packages.length > 16 ? `, and ${packages.length - 16} more packages` : ''}`);
+    console.log(`  the bare function loads ${coldResult.modules.bareBeforeFirstEvent.files} files; only the dispatch function loads: ${Object.entries(coldResult.modules.onlyInDispatch).map(([name, count]) => `${name} ${count}`).join(', ')}`);
+    console.log(`Import, fresh process (ms / RSS MB): ${Object.keys(coldResult.importMs).map((name) => `${name} ${coldResult.importMs[name]} / ${coldResult.importRssMB[name]}`).join(' · ')}`);
+  }
+  const rssResult = results.rss;
+  if (rssResult) {
+    console.log(`\nMemory with ${rssResult.inFlight} deliveries waiting on the receiver (function under the functions framework; MB)`);
+    console.log(
+      table([
+        ['function', 'idle', 'in flight', 'peak', 'receiver sockets', 'CPU ms/delivery'],
+        ...(
+          [
+            ['dispatch (as deployed)', rssResult.dispatch],
+            ['dispatch, --max-semi-space-size=2', rssResult.dispatchSmallYoungGen],
+            ...(rssResult.bare ? [['bare function (Firestore, got, liquidjs)', rssResult.bare] as const] : []),
+          ] as const
+        ).map(([name, run]) => [name, String(run.idleMB), String(run.atInFlightMB), String(run.peakMB), String(run.receiverOpen), String(run.cpuMsPerDelivery)]),
+      ]),
+    );
+  }
+  for (const note of results.notes) console.log(`\nNote: ${note}`);
+  console.log('\nHow to read these: bench/README.md');
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const load = loadavg()[0]!;
+  const results = await runAll(started);
+  const seconds = (performance.now() - started) / 1000;
+  const out = figures(results);
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.versions.node,
+    cores: cpus().length,
+    quick,
+    sections: only ?? [...SECTIONS],
+    seconds: Math.round(seconds),
+    loadAverage: { atStart: round(load, 2), atEnd: round(loadavg()[0]!, 2) },
+    errors: results.errors,
+    timings: results.timings,
+    notes: results.notes,
+  };
+  say(`done in ${Math.round(seconds)} s (${Object.entries(results.timings).map(([name, t]) => `${name} ${t} s`).join(', ')})`);
+  const text = JSON.stringify({ ...out, meta }, null, 2);
+  if (json) console.log(text);
+  else print(out, results, seconds);
+  if (jsonFile) writeFileSync(jsonFile, `${text}\n`);
+  process.exitCode = Object.keys(results.errors).length > 0 ? 1 : 0;
+}
+
+await main();

@@ -1,0 +1,234 @@
+/**
+ * Section: the send path. Deliveries per second of the real send path (runAttempts: render, escape,
+ * build and check the request, send with the production got instance, classify, build the log record)
+ * next to bare loops of the two libraries, at several concurrencies, in alternating windows. Then, at
+ * one concurrency, variants that each undo one design choice, to show what each choice is worth.
+ */
+import { Agent, request as httpRequest } from 'node:http';
+import got from 'got';
+import { Liquid } from 'liquidjs';
+import { dispatchEvent, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
+import { FIRST_ATTEMPT, runAttempts, type DeliveryDeps } from '../../functions/src/dispatch/run-attempts.ts';
+import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
+import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
+import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
+import type { HttpSender } from '../../functions/src/send/http-sender.ts';
+import { PRODUCTION_VARIANT, VariantSender, type SenderVariant } from '../lib/bench-senders.ts';
+import { progress, sectionOptions, writeResult } from '../lib/child.ts';
+import { benchEvent, benchWebhook, DEMO_SECRETS, demoWebhook, memoryPorts, noopLogger, pendingRecord, systemClock, DEMO_WEBHOOK_ID } from '../lib/fixtures.ts';
+import { alternate, median, runWindow, type Op, type WindowResult } from '../lib/measure.ts';
+import { startReceiverProcess } from '../lib/receiver.ts';
+
+export interface SendPathOptions {
+  concurrencies: number[];
+  rounds: number;
+  windowMs: number;
+  warmupMs: number;
+  ablationConcurrency: number;
+  ablationRounds: number;
+  ablationWindowMs: number;
+}
+
+export interface Series {
+  /** Median deliveries (requests) per second. */
+  rate: number;
+  /** Median CPU µs per delivery (request), this process only (the receiver runs in another). */
+  cpuUs: number;
+  rates: number[];
+}
+
+export interface SendPathResult {
+  byConcurrency: Record<string, { series: Record<string, Series>; ratios: Record<string, number>; ratiosPerRound: Record<string, number[]> }>;
+  ablation: { concurrency: number; series: Record<string, Series>; relativeToReal: Record<string, number>; cpuRelativeToBare: Record<string, number> };
+  bodyBytes: number;
+}
+
+/** Templates parsed on every delivery: the engine's cache emptied before each use. */
+class UncachedTemplateEngine extends TemplateEngine {
+  override compile(...args: Parameters<TemplateEngine['compile']>) {
+    (this as unknown as { cache: Map<string, unknown> }).cache.clear();
+    return super.compile(...args);
+  }
+}
+
+const summarise = (windows: WindowResult[]): Series => ({
+  rate: Math.round(median(windows.map((w) => w.rate))),
+  cpuUs: Math.round(median(windows.map((w) => w.cpuUs))),
+  rates: windows.map((w) => Math.round(w.rate)),
+});
+
+/** Per-round ratio a/b (the two windows of a round ran side by side), then the median over rounds. */
+const ratioPerRound = (a: WindowResult[], b: WindowResult[]): number[] => a.map((w, i) => w.rate / b[i]!.rate);
+/** The same from CPU per operation (b's CPU ÷ a's): less sensitive to other processes taking the CPU. */
+const cpuRatioPerRound = (a: WindowResult[], b: WindowResult[]): number[] => a.map((w, i) => b[i]!.cpuUs / w.cpuUs);
+
+async function main(): Promise<void> {
+  const options = sectionOptions<SendPathOptions>();
+  const receiver = await startReceiverProcess();
+  const url = `${receiver.url}/v0/appDemo/Calls`;
+  const webhook = benchWebhook(url);
+  const event = benchEvent();
+  const secrets = DEMO_SECRETS;
+  const ports = memoryPorts([{ id: DEMO_WEBHOOK_ID, data: demoWebhook(url) }]);
+  const retry = { baseDelaySeconds: 60, retryAfterCapSeconds: 3600 };
+
+  const deliveryDeps = (sender: HttpSender, engine: TemplateEngine = new TemplateEngine()): DeliveryDeps => ({
+    engine,
+    sender,
+    deliveries: ports.deliveries,
+    scheduler: ports.scheduler,
+    clock: systemClock,
+    logger: noopLogger,
+    retry,
+  });
+  const failed = (what: string, detail: string) => {
+    throw new Error(`${what}: a delivery did not succeed (${detail}); the bench measures the success path only`);
+  };
+  /** The real send path: exactly what dispatchEvent runs per delivery, minus Firestore. */
+  const realPath = (deps: DeliveryDeps): Op => async () => {
+    const update = await runAttempts(deps, pendingRecord(event, webhook), webhook, secrets, FIRST_ATTEMPT, noopLogger);
+    if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
+  };
+  const realProduction = realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })));
+  const realVariant = (changes: Partial<SenderVariant>, engine?: TemplateEngine) => realPath(deliveryDeps(new VariantSender({ ...PRODUCTION_VARIANT, ...changes }), engine));
+
+  // The bare libraries: liquidjs with its defaults rendering the same templates from parsed templates,
+  // and got with a keep-alive agent posting the result.
+  const bareAgent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const bareGot = got.extend({ agent: { http: bareAgent } });
+  const liquid = new Liquid();
+  const parsed = {
+    url: liquid.parse(webhook.url),
+    headers: Object.entries(webhook.headers).map(([name, source]) => [name, liquid.parse(source)] as const),
+    body: liquid.parse(webhook.body!),
+  };
+  const context = templateContext(webhook, event, secrets);
+  const render = () => {
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    for (const [name, template] of parsed.headers) headers[name] = liquid.renderSync(template, context) as string;
+    return { url: liquid.renderSync(parsed.url, context) as string, headers, body: liquid.renderSync(parsed.body, context) as string };
+  };
+  const fixed = render();
+  const bodyBytes = Buffer.byteLength(fixed.body);
+  const bareRenderAndGot: Op = async () => {
+    const { url: target, headers, body } = render();
+    const response = await bareGot.post(target, { headers, body });
+    if (response.statusCode !== 200) failed('bare', String(response.statusCode));
+  };
+  const bareGotOnly: Op = async () => {
+    const response = await bareGot.post(fixed.url, { headers: fixed.headers, body: fixed.body });
+    if (response.statusCode !== 200) failed('got', String(response.statusCode));
+  };
+  const httpAgent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const httpHeaders = { ...fixed.headers, 'content-length': String(bodyBytes) };
+  const nodeHttp: Op = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = httpRequest(fixed.url, { method: 'POST', agent: httpAgent, headers: httpHeaders }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) reject(new Error(`node:http got ${res.statusCode}`));
+          else resolve();
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(fixed.body);
+    });
+  const fetchOnly: Op = async () => {
+    const response = await fetch(fixed.url, { method: 'POST', headers: fixed.headers, body: fixed.body });
+    await response.text();
+    if (response.status !== 200) failed('fetch', String(response.status));
+  };
+  // The whole dispatcher (event JSON + schema, webhook schema, record, claim, runAttempts, update) with
+  // in-memory ports: what our code adds beyond the send path, still without Firestore.
+  const dispatchDeps: DispatchDeps = {
+    ...deliveryDeps(new GotHttpSender({ allowLoopback: true })),
+    webhooks: ports.webhooks,
+    invalidEvents: ports.invalidEvents,
+    secrets: { secretsFor: async () => secrets },
+    retentionDays: 30,
+    concurrency: 16,
+  };
+  const message = { messageId: 'bench', data: Buffer.from(JSON.stringify(event)), attributes: { type: event.type, accountId: event.accountId } };
+  const fullDispatch: Op = async () => {
+    const [outcome] = await dispatchEvent(dispatchDeps, message);
+    if (outcome?.status !== 'succeeded') failed('dispatchEvent', JSON.stringify(outcome));
+  };
+
+  // V8 needs seconds of use to optimise got and liquidjs (got's CPU per request halves meanwhile):
+  // warm every path up before the first measured window.
+  progress('send path: warming up');
+  for (let i = 0; i < 3; i++) for (const op of [realProduction, bareRenderAndGot, bareGotOnly, nodeHttp]) await runWindow(op, 16, options.warmupMs);
+
+  const byConcurrency: SendPathResult['byConcurrency'] = {};
+  for (const concurrency of options.concurrencies) {
+    progress(`send path at concurrency ${concurrency}: real path, bare render+got, bare got, node:http (${options.rounds} alternating rounds of ${options.windowMs} ms)`);
+    const windows = await alternate(
+      { real: realProduction, bare: bareRenderAndGot, got: bareGotOnly, http: nodeHttp },
+      { concurrency, rounds: options.rounds, windowMs: options.windowMs, warmupMs: options.warmupMs },
+    );
+    const ratiosPerRound = {
+      sendOverhead: ratioPerRound(windows.real, windows.bare),
+      sendRatio: ratioPerRound(windows.real, windows.got),
+      bareVsGot: ratioPerRound(windows.bare, windows.got),
+      gotVsHttp: ratioPerRound(windows.got, windows.http),
+      sendOverheadCpu: cpuRatioPerRound(windows.real, windows.bare),
+      sendRatioCpu: cpuRatioPerRound(windows.real, windows.got),
+      gotVsHttpCpu: cpuRatioPerRound(windows.got, windows.http),
+    };
+    byConcurrency[String(concurrency)] = {
+      series: Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, summarise(w as WindowResult[])])),
+      ratios: Object.fromEntries(Object.entries(ratiosPerRound).map(([name, values]) => [name, median(values)])),
+      ratiosPerRound,
+    };
+  }
+
+  // Where our overhead goes: our request building with bare got, and bare rendering with our sender.
+  const splitEngine = new TemplateEngine();
+  const ourBuildBareGot: Op = async () => {
+    const built = await buildRequest(webhook, event, secrets, splitEngine);
+    if (!built.ok) throw built.error;
+    const response = await bareGot.post(built.request.url, { headers: built.request.headers, body: built.request.body });
+    if (response.statusCode !== 200) failed('buildRequest + bare got', String(response.statusCode));
+  };
+  const splitSender = new GotHttpSender({ allowLoopback: true });
+  const bareRenderOurSender: Op = async () => {
+    const { url: target, headers, body } = render();
+    const sent = await splitSender.send({ method: 'POST', url: target, headers, body, timeoutMs: 10_000, secretValues: [], secretHeaders: [] });
+    if (sent.kind !== 'response' || sent.status !== 200) failed('bare render + GotHttpSender', JSON.stringify(sent));
+  };
+
+  const c = options.ablationConcurrency;
+  progress(`design choices at concurrency ${c}: each variant undoes one choice (${options.ablationRounds} alternating rounds of ${options.ablationWindowMs} ms)`);
+  const variants: Record<string, Op> = {
+    real: realProduction,
+    replica: realVariant({}),
+    parsedEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), new UncachedTemplateEngine())),
+    optionsPerRequest: realVariant({ extend: false }),
+    noKeepAlive: realVariant({ keepAlive: false }),
+    gotDefaults: realVariant({ gotDefaults: true }),
+    plainAgent: realVariant({ agent: 'plain' }),
+    promiseApi: realVariant({ api: 'promise' }),
+    dispatchEvent: fullDispatch,
+    bare: bareRenderAndGot,
+    ourBuildBareGot,
+    bareRenderOurSender,
+    got: bareGotOnly,
+    fetch: fetchOnly,
+    http: nodeHttp,
+  };
+  const windows = await alternate(variants, { concurrency: c, rounds: options.ablationRounds, windowMs: options.ablationWindowMs, warmupMs: options.warmupMs });
+  const series = Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, summarise(w as WindowResult[])]));
+  const relativeToReal = Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, median(ratioPerRound(w as WindowResult[], windows.real!))]));
+  // CPU per delivery of each variant ÷ the bare loop's, per round: what each part adds.
+  const cpuRelativeToBare = Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, median((w as WindowResult[]).map((x, i) => x.cpuUs / windows.bare![i]!.cpuUs))]));
+
+  receiver.stop();
+  const result: SendPathResult = { byConcurrency, ablation: { concurrency: c, series, relativeToReal, cpuRelativeToBare }, bodyBytes };
+  writeResult(result);
+  process.exit(0);
+}
+
+await main();
