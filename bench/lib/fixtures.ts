@@ -4,7 +4,8 @@
  * five tags, so the loop runs five times. The rendered JSON body is about 0.9 KB.
  */
 import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
-import type { Clock, DeliveryLog, StoredDelivery, WebhookStore, InvalidEventLog, RetryScheduler } from '../../functions/src/dispatch/ports.ts';
+import { pendingDelivery } from '../../functions/src/dispatch/dispatch-event.ts';
+import { systemClock, type DeliveryLog, type StoredDelivery, type WebhookStore, type InvalidEventLog, type RetryScheduler } from '../../functions/src/dispatch/ports.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import type { Logger } from '../../functions/src/log/logger.ts';
@@ -39,27 +40,11 @@ export const noopLogger: Logger = {
   },
 };
 
-export const systemClock: Clock = { now: () => new Date() };
+export { systemClock };
 
 /** A fresh pending record, as dispatchEvent builds one per delivery. */
 export function pendingRecord(event: EventMessage, webhook: WebhookConfig, now = new Date()): StoredDelivery {
-  return {
-    accountId: event.accountId,
-    webhookId: webhook.id,
-    webhookName: webhook.name,
-    eventId: event.id,
-    eventType: event.type,
-    event,
-    status: 'pending',
-    attempts: [],
-    lastError: null,
-    nextAttemptAt: null,
-    next: null,
-    inFlight: null,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: new Date(now.getTime() + 30 * 86_400_000),
-  };
+  return pendingDelivery(event, webhook.id, webhook.name, now, 30);
 }
 
 /** In-memory ports: the dispatcher's own code without Firestore (a claim always succeeds). */

@@ -87,20 +87,12 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   return [...skipped, ...outcomes];
 }
 
-async function deliverToWebhook(
-  deps: DispatchDeps,
-  event: EventMessage,
-  stored: StoredWebhook,
-  secrets: Record<string, string>,
-  withinLimit: boolean,
-  logger: Logger,
-): Promise<DeliveryOutcome> {
-  const now = deps.clock.now();
-  const parsed = parseWebhookConfig(event.accountId, stored.id, stored.data);
-  const record: StoredDelivery = {
+/** The record a delivery starts as, claimed before anything is sent. */
+export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
+  return {
     accountId: event.accountId,
-    webhookId: stored.id,
-    webhookName: parsed.ok ? parsed.webhook.name : null,
+    webhookId,
+    webhookName,
     eventId: event.id,
     eventType: event.type,
     event,
@@ -112,8 +104,21 @@ async function deliverToWebhook(
     inFlight: null,
     createdAt: now,
     updatedAt: now,
-    expiresAt: new Date(now.getTime() + deps.retentionDays * 86_400_000),
+    expiresAt: new Date(now.getTime() + retentionDays * 86_400_000),
   };
+}
+
+async function deliverToWebhook(
+  deps: DispatchDeps,
+  event: EventMessage,
+  stored: StoredWebhook,
+  secrets: Record<string, string>,
+  withinLimit: boolean,
+  logger: Logger,
+): Promise<DeliveryOutcome> {
+  const now = deps.clock.now();
+  const parsed = parseWebhookConfig(event.accountId, stored.id, stored.data);
+  const record = pendingDelivery(event, stored.id, parsed.ok ? parsed.webhook.name : null, now, deps.retentionDays);
   const key = deliveryKey(record);
   const claim = await deps.deliveries.claim(record);
   if (!claim.created) {
