@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
+import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/dispatch/dispatch-event.ts';
+import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { HttpMethod } from '../../functions/src/webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -239,6 +241,19 @@ describe('bad input gets a clear recorded error and loses nothing', () => {
       assert.equal(doc.get('data'), data);
     });
   }
+
+  it('a delivery left pending by an instance that died is taken over and delivered', async () => {
+    await h.setWebhook('acc_dup', 'orphan', { name: 'orphan', events: ['call.created'], url: `${receiver.url}/orphan` });
+    const event = eventOf('call.created', 'acc_dup');
+    // What a crashed instance leaves behind: a claim, no attempt, older than the lease.
+    const crashedAt = new Date(Date.now() - CLAIM_LEASE_MS - 5_000);
+    await h.db.doc(deliveryPath('acc_dup', 'orphan', event.id)).create(pendingDelivery(event, 'orphan', 'orphan', crashedAt, 30));
+    await h.publish(event); // Pub/Sub redelivers the message the dead instance never acknowledged
+    const record = await h.waitForDelivery('acc_dup', 'orphan', event.id);
+    assert.equal(record.status, 'succeeded');
+    assert.equal(receiver.requests.filter((r) => r.url === '/orphan').length, 1);
+    assert.ok(h.logs.some((entry) => entry.eventId === event.id && /took over/.test(entry.message)));
+  });
 
   it('the same event published twice is sent once', async () => {
     await h.setWebhook('acc_dup', 'once', { name: 'once', events: ['call.created'], url: `${receiver.url}/once` });
