@@ -11,7 +11,7 @@ import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
 import type { EscapeMode } from '../render/output-escapers.ts';
 import { TemplateError, type TemplateEngine } from '../render/template-engine.ts';
 import { checkUrlHostLock } from '../render/url-host-lock.ts';
-import { BodyFormat, parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { BodyFormat, parseWebhookConfig, WEBHOOK_FIELDS, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { NON_CONFIG_FIELDS } from './config-hash.ts';
 
 /** One problem, placed where the person editing the document can find it. */
@@ -48,8 +48,7 @@ export interface ValidateOptions {
   now?: Date;
 }
 
-const CONFIG_FIELDS = ['name', 'enabled', 'events', 'method', 'url', 'query', 'headers', 'format', 'body', 'backupUrl', 'timeoutSeconds', 'signingSecretName'] as const;
-const KNOWN_FIELDS = new Set<string>([...CONFIG_FIELDS, ...NON_CONFIG_FIELDS]);
+const KNOWN_FIELDS = new Set<string>([...WEBHOOK_FIELDS, ...NON_CONFIG_FIELDS]);
 
 /** A dummy Standard Webhooks key: a signing secret is checked for its name, never read. */
 const PLACEHOLDER_SIGNING_KEY = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -68,18 +67,6 @@ function fromTemplateError(error: TemplateError, eventType: EventType | null): V
     message: eventType ? `${error.message} (rendering the ${eventType} sample)` : error.message,
     eventType,
   };
-}
-
-/**
- * parseWebhookConfig reports schema problems as one sentence, `webhook W: a: ...; b: ...`: split it
- * back into one issue per field.
- */
-function schemaIssues(webhookId: string, reason: string): ValidationIssue[] {
-  const text = reason.startsWith(`webhook ${webhookId}: `) ? reason.slice(`webhook ${webhookId}: `.length) : reason;
-  return text.split('; ').map((part) => {
-    const match = /^([A-Za-z_$][\w$]*(?:\[\d+\]|\.[^\s:]+)*): ([\s\S]*)$/.exec(part);
-    return match ? issue(match[1]!, part) : issue('', part);
-  });
 }
 
 /** Levenshtein distance: how far a typo is from the word meant. */
@@ -102,7 +89,7 @@ function unknownFieldWarnings(document: Record<string, unknown>): ValidationIssu
   return Object.keys(document)
     .filter((field) => !KNOWN_FIELDS.has(field))
     .map((field) => {
-      const guess = CONFIG_FIELDS.find((known) => known.toLowerCase() === field.toLowerCase() || editDistance(known.toLowerCase(), field.toLowerCase()) <= 2);
+      const guess = WEBHOOK_FIELDS.find((known) => known.toLowerCase() === field.toLowerCase() || editDistance(known.toLowerCase(), field.toLowerCase()) <= 2);
       return issue(field, `${field}: is not a webhook field and is ignored${guess ? ` (did you mean ${guess}?)` : ''}`);
     });
 }
@@ -263,7 +250,7 @@ export async function validateWebhookDocument(document: unknown, options: Valida
   const warnings = unknownFieldWarnings(doc);
 
   const parsed = parseWebhookConfig(accountId, webhookId, doc);
-  if (!parsed.ok) errors.push(...schemaIssues(webhookId, parsed.reason));
+  if (!parsed.ok) errors.push(...parsed.issues.map(({ field, message }) => issue(field, field ? `${field}: ${message}` : message)));
 
   // Compile every template even when the schema fails, so one save shows every mistake.
   const uses: VariableUse[] = [];

@@ -1,13 +1,21 @@
 import type { z } from 'zod';
 
-/** Turns schema issues into one sentence a console user can act on: "events[0]: ...; method: ...". */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path
-        .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
-        .join('');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
+/** One schema problem: the field path as a console user sees it (`events[0]`, `headers.X`) and why. */
+export interface FieldIssue {
+  field: string;
+  message: string;
 }
+
+export function fieldIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
+  return issues.map((issue) => ({
+    field: issue.path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`)).join(''),
+    message: issue.message,
+  }));
+}
+
+/** One sentence a console user can act on: "events[0]: ...; method: ...". */
+export function describeFieldIssues(issues: readonly FieldIssue[]): string {
+  return issues.map(({ field, message }) => (field ? `${field}: ${message}` : message)).join('; ');
+}
+
+export const describeIssues = (issues: readonly z.core.$ZodIssue[]): string => describeFieldIssues(fieldIssues(issues));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/event-catalogue.ts';
-import { describeIssues } from './describe-issues.ts';
+import { describeFieldIssues, fieldIssues, type FieldIssue } from './describe-issues.ts';
 
 export const HttpMethod = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const;
 export type HttpMethod = (typeof HttpMethod)[number];
@@ -70,15 +70,20 @@ const webhookSchema = z.object({
     .optional(),
 });
 
-export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; reason: string };
+/** The fields a webhook document configures (the schema's own keys). */
+export const WEBHOOK_FIELDS: readonly string[] = Object.keys(webhookSchema.shape);
+
+export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; reason: string; issues: FieldIssue[] };
+
+const refused = (id: string, issues: FieldIssue[]): ParsedWebhook => ({ ok: false, reason: `webhook ${id}: ${describeFieldIssues(issues)}`, issues });
 
 /** Validates a webhook document; the reason names the webhook and the fields at fault. */
 export function parseWebhookConfig(accountId: string, id: string, document: unknown): ParsedWebhook {
   const result = webhookSchema.safeParse(document ?? {});
-  if (!result.success) return { ok: false, reason: `webhook ${id}: ${describeIssues(result.error.issues)}` };
+  if (!result.success) return refused(id, fieldIssues(result.error.issues));
   const value = result.data;
   if (value.body === undefined && value.format !== 'json' && value.method !== 'GET' && value.method !== 'HEAD') {
-    return { ok: false, reason: `webhook ${id}: body: is required for format ${value.format} (without a body, the event is sent as JSON)` };
+    return refused(id, [{ field: 'body', message: `is required for format ${value.format} (without a body, the event is sent as JSON)` }]);
   }
   return {
     ok: true,
