@@ -1,13 +1,14 @@
 /**
  * Bench-only variants of the production sender (functions/src/send/got-http-sender.ts), each differing
- * from it in one design choice, so the bench can show what that choice is worth. `productionReplica`
- * is a copy of the production sender itself: its rate next to the real GotHttpSender checks the copy.
+ * from it in one design choice, so the bench can show what that choice is worth. Streaming
+ * variants call the production send function itself (sendThroughGot) with their own got instance.
  * Nothing here is used by the functions.
  */
 import { Agent } from 'node:http';
 import got, { type Got } from 'got';
 import { RequestFilteringHttpAgent } from 'request-filtering-agent';
 import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
+import { sendThroughGot } from '../../functions/src/send/got-http-sender.ts';
 import { MAX_RESPONSE_READ_BYTES, type HttpSender, type SendResult } from '../../functions/src/send/http-sender.ts';
 
 export interface SenderVariant {
@@ -67,37 +68,8 @@ export class VariantSender implements HttpSender {
     }
   }
 
-  /** The production sender's code, verbatim but for the options. */
-  private async sendStream(request: OutgoingRequest): Promise<SendResult> {
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    const stream = this.client.stream(request.url, {
-      ...this.perRequest,
-      method: request.method as 'POST',
-      headers: request.headers,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      timeout: { request: request.timeoutMs },
-    });
-    let response: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
-    stream.once('response', (res: typeof response) => (response = res));
-    const chunks: Buffer[] = [];
-    let read = 0;
-    let truncated = false;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const room = MAX_RESPONSE_READ_BYTES - read;
-        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-        read += Math.min(chunk.length, room);
-        if (chunk.length > room) {
-          truncated = true;
-          break;
-        }
-      }
-    } catch (error) {
-      if (!response) return { kind: 'error', code: (error as { code?: string }).code ?? 'ERR_REQUEST', message: (error as Error).message, durationMs: elapsed() };
-      truncated = true;
-    }
-    if (!response) return { kind: 'error', code: 'ENORESPONSE', message: 'the connection closed without a response', durationMs: elapsed() };
-    return { kind: 'response', status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
+  /** The production sender's own send function, with this variant's got instance and options. */
+  private sendStream(request: OutgoingRequest): Promise<SendResult> {
+    return sendThroughGot(this.client, request, MAX_RESPONSE_READ_BYTES, this.perRequest);
   }
 }

@@ -43,38 +43,48 @@ export class GotHttpSender implements HttpSender {
     });
   }
 
-  async send(request: OutgoingRequest): Promise<SendResult> {
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    const stream = this.client.stream(request.url, {
-      method: request.method as 'POST',
-      headers: request.headers,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      timeout: { request: request.timeoutMs },
-    });
-    let response: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
-    stream.once('response', (res: typeof response) => (response = res));
-    const chunks: Buffer[] = [];
-    let read = 0;
-    let truncated = false;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const room = this.maxResponseBytes - read;
-        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-        read += Math.min(chunk.length, room);
-        if (chunk.length > room) {
-          truncated = true;
-          break; // leaving the loop destroys the stream: the rest is never read
-        }
-      }
-    } catch (error) {
-      // A reset after the status arrived still tells us the status; anything else is a transport error.
-      if (!response) return { kind: 'error', ...describeError(error), durationMs: elapsed() };
-      truncated = true;
-    }
-    if (!response) return { kind: 'error', code: 'ENORESPONSE', message: 'the connection closed without a response', durationMs: elapsed() };
-    return { kind: 'response', status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
+  send(request: OutgoingRequest): Promise<SendResult> {
+    return sendThroughGot(this.client, request, this.maxResponseBytes);
   }
+}
+
+/**
+ * One request through a got instance, reading at most `maxResponseBytes` of the answer (a receiver
+ * streaming without end is cut off; the status still counts). `perRequest` options are merged into
+ * this request only (the bench compares them with options given once to got.extend).
+ */
+export async function sendThroughGot(client: Got, request: OutgoingRequest, maxResponseBytes: number, perRequest: Record<string, unknown> = {}): Promise<SendResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const stream = client.stream(request.url, {
+    ...perRequest,
+    method: request.method as 'POST',
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    timeout: { request: request.timeoutMs },
+  });
+  let response: { statusCode: number; headers: Record<string, string | string[] | undefined> } | undefined;
+  stream.once('response', (res: typeof response) => (response = res));
+  const chunks: Buffer[] = [];
+  let read = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const room = maxResponseBytes - read;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      read += Math.min(chunk.length, room);
+      if (chunk.length > room) {
+        truncated = true;
+        break; // leaving the loop destroys the stream: the rest is never read
+      }
+    }
+  } catch (error) {
+    // A reset after the status arrived still tells us the status; anything else is a transport error.
+    if (!response) return { kind: 'error', ...describeError(error), durationMs: elapsed() };
+    truncated = true;
+  }
+  if (!response) return { kind: 'error', code: 'ENORESPONSE', message: 'the connection closed without a response', durationMs: elapsed() };
+  return { kind: 'response', status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), truncated, durationMs: elapsed() };
 }
 
 function describeError(error: unknown): { code: string; message: string } {
