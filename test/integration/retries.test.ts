@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { CloudTasksRetryScheduler } from '../../functions/src/tasks/cloud-tasks-retry-scheduler.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -140,6 +141,20 @@ describe('delayed retries through Cloud Tasks', () => {
     const record = await h.waitForDelivery('acc_r', 'rflaky', event.id);
     assert.equal(record.status, 'succeeded');
     assert.deepEqual(record.attempts.map((a) => a.error?.code ?? a.response?.status), ['ETIMEDOUT', 'ECONNRESET', 200]);
+  });
+});
+
+describe('the worker reloads the webhook before each retry', () => {
+  it('a webhook deleted while a retry waits ends the delivery as failed, without another request', async () => {
+    script(primary, '/rdeleted', 500, 200);
+    const event = await webhook('rdeleted');
+    await h.waitForDelivery('acc_r', 'rdeleted', event.id, (r) => r.status === 'retrying');
+    await h.db.doc(webhookPath('acc_r', 'rdeleted')).delete();
+    const record = await h.waitForDelivery('acc_r', 'rdeleted', event.id);
+    assert.equal(record.status, 'failed');
+    assert.match(record.lastError ?? '', /webhook rdeleted was deleted before attempt 2/);
+    assert.equal(record.attempts.length, 1);
+    assert.equal(requestsTo(primary, 'rdeleted').length, 1);
   });
 });
 
