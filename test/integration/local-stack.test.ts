@@ -22,7 +22,13 @@ describe('npm start', () => {
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
   after(async () => {
-    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+    // Only if the test failed before stopping it; a stopped stack (exit code or signal) has no group left.
+    if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // already gone
+    }
   });
 
   it('starts the stack, delivers the demo event to the local receiver, and stops on Ctrl-C', async () => {
