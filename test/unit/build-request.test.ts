@@ -273,3 +273,72 @@ describe('Standard Webhooks signing', () => {
     });
   }
 });
+
+describe('a webhook version is prepared once and rendered per event', () => {
+  const other: EventMessage = { ...event, id: 'evt_2', data: { ...event.data, name: 'Bo', count: 7 } };
+
+  it('the same webhook object renders each event with its own data, headers and signature', async () => {
+    const secrets = { TOKEN: 'tok_secret_1', SIGNING: `whsec_${Buffer.alloc(32, 7).toString('base64')}` };
+    const config = webhook({
+      url: 'https://example.com/calls/{{ data.count }}',
+      query: { who: '{{ data.name }}' },
+      headers: { Authorization: 'Bearer {{ secrets.TOKEN }}', 'X-Count': '{{ data.count }}' },
+      body: '{"name": "{{ data.name }}"}',
+      signingSecretName: 'SIGNING',
+    });
+    const first = await buildRequest(config, event, secrets, engine);
+    const second = await buildRequest(config, other, secrets, engine);
+    assert.ok(first.ok && second.ok);
+    assert.equal(second.request.url, 'https://example.com/calls/7?who=Bo');
+    assert.equal(second.request.headers['X-Count'], '7');
+    assert.deepEqual(JSON.parse(second.request.body!), { name: 'Bo' });
+    assert.equal(second.request.headers['webhook-id'], 'evt_2');
+    assert.notEqual(first.request.headers['webhook-signature'], second.request.headers['webhook-signature']);
+    assert.deepEqual(second.request.secretHeaders, ['Authorization']);
+    // Each request owns its headers: building another must not change one already built.
+    assert.equal(first.request.headers['X-Count'], '42');
+  });
+
+  it('a changed document (a new object) renders its new templates', async () => {
+    const before = await buildRequest(webhook({ body: '{"v": 1}' }), event, {}, engine);
+    const after = await buildRequest(webhook({ body: '{"v": 2}' }), event, {}, engine);
+    assert.ok(before.ok && after.ok);
+    assert.equal(after.request.body, '{"v": 2}');
+  });
+
+  it('a problem found once is reported again, with the same words, on every build', async () => {
+    const config = webhook({ headers: { 'Bad Name': 'x' }, body: '{"a": {{ data.name | jsn }}}' });
+    const first = await buildRequest(config, event, {}, engine);
+    const second = await buildRequest(config, other, {}, engine);
+    assert.ok(!first.ok && !second.ok);
+    assert.equal(second.error.message, first.error.message);
+    assert.match(second.error.message, /^headers\.Bad Name: template error: 'Bad Name' is not a valid header name$/);
+  });
+
+  it('problems are reported in the order the request is built: a header value before a later header name', async () => {
+    const message = await buildError({ headers: { 'X-First': '{{ data.name }}', 'Bad Name': 'x' } });
+    assert.match(message, /^headers\.X-First: .*U\+000a/);
+  });
+
+  it('the backup URL of a webhook already built for its primary is prepared on its own', async () => {
+    const config = webhook({ backupUrl: 'https://backup.example.com/{{ data.count }}' });
+    const primary = await buildRequest(config, event, {}, engine, 'primary');
+    const backup = await buildRequest(config, event, {}, engine, 'backup');
+    assert.ok(primary.ok && backup.ok);
+    assert.equal(primary.request.url, 'https://example.com/hook');
+    assert.equal(backup.request.url, 'https://backup.example.com/42');
+    const missing = await buildRequest(webhook({}), event, {}, engine, 'backup');
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.message, 'backupUrl: template error: is not set');
+  });
+
+  it('an engine other than the one that prepared the webhook renders with its own templates', async () => {
+    const config = webhook({ body: '{"n": "{{ data.name }}"}' });
+    const fresh = new TemplateEngine();
+    await buildRequest(config, event, {}, engine);
+    const built = await buildRequest(config, other, {}, fresh);
+    assert.ok(built.ok);
+    assert.equal(built.request.body, '{"n": "Bo"}');
+    assert.equal(fresh.cachedTemplates > 0, true);
+  });
+});

@@ -34,38 +34,50 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - before.lastIndexOf('\n') };
 }
 
+export type BodySyntaxCheck = (body: string) => SyntaxProblem | undefined;
+
+function checkJson(body: string): SyntaxProblem | undefined {
+  try {
+    JSON.parse(body);
+    return undefined;
+  } catch {
+    const { offset, message } = locateJsonError(body);
+    return { message, ...lineAndColumn(body, offset) };
+  }
+}
+
+const noCheck: BodySyntaxCheck = () => undefined;
+
 /**
- * Checks that a rendered body parses as its format; returns the problem or undefined. The parsers are
- * loaded on first use so that webhooks that never send XML or YAML do not pay for them at cold start.
+ * The check that a rendered body parses as its format. The XML and YAML parsers are loaded on first use
+ * so that webhooks that never send XML or YAML do not pay for them at cold start; once loaded, checking
+ * is synchronous.
  */
-export async function checkBodySyntax(format: BodyFormat, body: string): Promise<SyntaxProblem | undefined> {
+export async function bodySyntaxCheck(format: BodyFormat): Promise<BodySyntaxCheck> {
   switch (format) {
-    case 'json': {
-      try {
-        JSON.parse(body);
-        return undefined;
-      } catch {
-        const { offset, message } = locateJsonError(body);
-        return { message, ...lineAndColumn(body, offset) };
-      }
-    }
+    case 'json':
+      return checkJson;
     case 'xml': {
       const { XMLValidator } = await import('fast-xml-parser');
-      const result = XMLValidator.validate(body);
-      return result === true ? undefined : { message: result.err.msg, line: result.err.line, column: result.err.col };
+      return (body) => {
+        const result = XMLValidator.validate(body);
+        return result === true ? undefined : { message: result.err.msg, line: result.err.line, column: result.err.col };
+      };
     }
     case 'yaml': {
       const { parseAllDocuments } = await import('yaml');
-      for (const document of parseAllDocuments(body)) {
-        const error = 'errors' in document ? document.errors[0] : undefined;
-        if (error) {
-          const position = error.linePos?.[0];
-          return { message: error.message.split('\n')[0] ?? error.message, ...(position ? { line: position.line, column: position.col } : {}) };
+      return (body) => {
+        for (const document of parseAllDocuments(body)) {
+          const error = 'errors' in document ? document.errors[0] : undefined;
+          if (error) {
+            const position = error.linePos?.[0];
+            return { message: error.message.split('\n')[0] ?? error.message, ...(position ? { line: position.line, column: position.col } : {}) };
+          }
         }
-      }
-      return undefined;
+        return undefined;
+      };
     }
     default:
-      return undefined;
+      return noCheck;
   }
 }

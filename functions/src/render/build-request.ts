@@ -2,9 +2,9 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../send/standard-headers.ts';
 import { signatureHeaders, signingKey } from '../send/standard-webhooks-signature.ts';
-import { BODY_ESCAPE, CONTENT_TYPES, checkBodySyntax } from './body-formats.ts';
+import { BODY_ESCAPE, CONTENT_TYPES, bodySyntaxCheck, type BodySyntaxCheck } from './body-formats.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
-import { TemplateError, type TemplateEngine } from './template-engine.ts';
+import { TemplateError, type PreparedTemplate, type TemplateEngine } from './template-engine.ts';
 import { checkUrlHostLock } from './url-host-lock.ts';
 
 export type DeliveryTarget = 'primary' | 'backup';
@@ -44,16 +44,89 @@ export type BuiltRequest = { ok: true; request: OutgoingRequest } | { ok: false;
 // Framing and routing headers belong to the HTTP client: a template must not be able to desynchronise
 // the request (smuggling) or re-route it.
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+const STANDARD_HEADER_NAMES = new Set(Object.keys(STANDARD_HEADERS).map((name) => name.toLowerCase()));
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // What Node's http module accepts in a header value; anything else (CR, LF, NUL...) never reaches the socket.
 const HEADER_VALUE_INVALID = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 
 const usesSecrets = (source: string): boolean => /\bsecrets\b/.test(source);
 
-function renderUrl(engine: TemplateEngine, field: string, source: string, context: TemplateContext): URL {
-  const hostLockProblem = checkUrlHostLock(source);
-  if (hostLockProblem) throw new TemplateError(field, hostLockProblem);
-  const rendered = engine.render(field, source, 'url', context).trim();
+/**
+ * What a webhook version needs for every request, worked out once: its templates parsed, and every
+ * check that does not depend on the event (host lock, header names). A problem found here is kept and
+ * thrown at the same point of building as it would be if checked per delivery, so errors read the same.
+ */
+interface RequestPlan {
+  engine: TemplateEngine;
+  targets: Partial<Record<DeliveryTarget, UrlPlan>>;
+  query: Array<{ encodedName: string; template: PreparedTemplate }>;
+  headers: Array<{ problem: TemplateError } | { problem: undefined; name: string; template: PreparedTemplate }>;
+  secretHeaders: string[];
+  /** Content-Type to add: the format's, when the request has a body and the webhook sets none. */
+  contentType: string | undefined;
+  /** Absent for GET and HEAD. */
+  body: { template: PreparedTemplate | undefined; check: BodySyntaxCheck } | undefined;
+}
+
+type UrlPlan = { field: string; problem: TemplateError } | { field: string; problem: undefined; template: PreparedTemplate };
+
+// Keyed by the webhook object: the webhook cache hands out the same object for a whole cache period,
+// and a changed document becomes a new object, so a plan never outlives the version it describes.
+const plans = new WeakMap<WebhookConfig, RequestPlan>();
+
+async function requestPlan(webhook: WebhookConfig, engine: TemplateEngine): Promise<RequestPlan> {
+  const cached = plans.get(webhook);
+  if (cached?.engine === engine) return cached;
+  const hasBody = webhook.method !== 'GET' && webhook.method !== 'HEAD';
+  const headers: RequestPlan['headers'] = [];
+  const secretHeaders: string[] = [];
+  let setsContentType = false;
+  for (const [name, source] of Object.entries(webhook.headers)) {
+    const field = `headers.${name}`;
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) {
+      headers.push({ problem: new TemplateError(field, `'${name}' is not a valid header name`) });
+    } else if (RESERVED_HEADERS.has(lower)) {
+      headers.push({ problem: new TemplateError(field, `${name} is set by the HTTP client and cannot be configured`) });
+    } else if (!STANDARD_HEADER_NAMES.has(lower)) {
+      // The standard headers always name the product (seed 001): a webhook's own are ignored.
+      headers.push({ problem: undefined, name, template: engine.prepare(field, source, 'none') });
+      if (usesSecrets(source)) secretHeaders.push(name);
+      if (lower === 'content-type') setsContentType = true;
+    }
+  }
+  const plan: RequestPlan = {
+    engine,
+    targets: {},
+    query: Object.entries(webhook.query).map(([name, source]) => ({ encodedName: encodeURIComponent(name), template: engine.prepare(`query.${name}`, source, 'none') })),
+    headers,
+    secretHeaders,
+    contentType: hasBody && !setsContentType ? CONTENT_TYPES[webhook.format] : undefined,
+    body: hasBody
+      ? { template: webhook.body === undefined ? undefined : engine.prepare('body', webhook.body, BODY_ESCAPE[webhook.format]), check: await bodySyntaxCheck(webhook.format) }
+      : undefined,
+  };
+  plans.set(webhook, plan);
+  return plan;
+}
+
+function urlPlan(plan: RequestPlan, webhook: WebhookConfig, target: DeliveryTarget): UrlPlan {
+  const known = plan.targets[target];
+  if (known) return known;
+  const field = target === 'primary' ? 'url' : 'backupUrl';
+  const source = target === 'primary' ? webhook.url : webhook.backupUrl;
+  const hostLockProblem = source === undefined ? 'is not set' : checkUrlHostLock(source);
+  const made: UrlPlan = hostLockProblem || source === undefined
+    ? { field, problem: new TemplateError(field, hostLockProblem ?? 'is not set') }
+    : { field, problem: undefined, template: plan.engine.prepare(field, source, 'url') };
+  plan.targets[target] = made;
+  return made;
+}
+
+function renderUrl(plan: RequestPlan, urlPlan: UrlPlan, context: TemplateContext): URL {
+  if (urlPlan.problem) throw urlPlan.problem;
+  const field = urlPlan.field;
+  const rendered = plan.engine.renderPrepared(urlPlan.template, context).trim();
   if (rendered.length > RENDER_LIMITS.urlChars) {
     throw new TemplateError(field, `the rendered URL is ${rendered.length} characters; the limit is ${RENDER_LIMITS.urlChars}`);
   }
@@ -71,16 +144,20 @@ function renderUrl(engine: TemplateEngine, field: string, source: string, contex
   return url;
 }
 
-function renderHeaders(webhook: WebhookConfig, engine: TemplateEngine, context: TemplateContext, hasBody: boolean) {
+/** Appends the `query` map: each rendered value is encoded as one whole value. */
+function appendQuery(url: URL, plan: RequestPlan, context: TemplateContext): string {
+  if (plan.query.length === 0) return url.href;
+  const pairs = plan.query.map(({ encodedName, template }) => `${encodedName}=${encodeURIComponent(plan.engine.renderPrepared(template, context))}`);
+  url.search = url.search ? `${url.search}&${pairs.join('&')}` : `?${pairs.join('&')}`;
+  return url.href;
+}
+
+function renderHeaders(plan: RequestPlan, context: TemplateContext): Record<string, string> {
   const headers: Record<string, string> = {};
-  const secretHeaders: string[] = [];
-  const standard = new Set(Object.keys(STANDARD_HEADERS).map((name) => name.toLowerCase()));
-  for (const [name, source] of Object.entries(webhook.headers)) {
-    const field = `headers.${name}`;
-    if (!HEADER_NAME.test(name)) throw new TemplateError(field, `'${name}' is not a valid header name`);
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new TemplateError(field, `${name} is set by the HTTP client and cannot be configured`);
-    if (standard.has(name.toLowerCase())) continue; // the standard headers always name the product (seed 001)
-    const value = engine.render(field, source, 'none', context).trim();
+  for (const step of plan.headers) {
+    if (step.problem) throw step.problem;
+    const field = step.template.field;
+    const value = plan.engine.renderPrepared(step.template, context).trim();
     const bad = HEADER_VALUE_INVALID.exec(value);
     if (bad) {
       const code = bad[0].codePointAt(0)?.toString(16).padStart(4, '0');
@@ -89,34 +166,21 @@ function renderHeaders(webhook: WebhookConfig, engine: TemplateEngine, context: 
     if (value.length > RENDER_LIMITS.headerValueChars) {
       throw new TemplateError(field, `the rendered value is ${value.length} characters; the limit is ${RENDER_LIMITS.headerValueChars}`);
     }
-    headers[name] = value;
-    if (usesSecrets(source)) secretHeaders.push(name);
+    headers[step.name] = value;
   }
-  if (hasBody && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
-    headers['Content-Type'] = CONTENT_TYPES[webhook.format];
-  }
-  return { headers: { ...headers, ...STANDARD_HEADERS }, secretHeaders };
+  if (plan.contentType !== undefined) headers['Content-Type'] = plan.contentType;
+  return headers;
 }
 
-/** Appends the `query` map: each rendered value is encoded as one whole value. */
-function appendQuery(url: URL, webhook: WebhookConfig, engine: TemplateEngine, context: TemplateContext): string {
-  const pairs = Object.entries(webhook.query).map(([name, source]) => {
-    const value = engine.render(`query.${name}`, source, 'none', context);
-    return `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
-  });
-  if (pairs.length === 0) return url.href;
-  url.search = url.search ? `${url.search}&${pairs.join('&')}` : `?${pairs.join('&')}`;
-  return url.href;
-}
-
-async function renderBody(webhook: WebhookConfig, engine: TemplateEngine, context: TemplateContext, event: EventMessage) {
-  if (webhook.body === undefined) return JSON.stringify(event);
-  const body = engine.render('body', webhook.body, BODY_ESCAPE[webhook.format], context);
+function renderBody(webhook: WebhookConfig, plan: RequestPlan, context: TemplateContext, event: EventMessage): string | undefined {
+  if (!plan.body) return undefined;
+  if (!plan.body.template) return JSON.stringify(event);
+  const body = plan.engine.renderPrepared(plan.body.template, context);
   const bytes = Buffer.byteLength(body);
   if (bytes > RENDER_LIMITS.bodyBytes) {
     throw new TemplateError('body', `the rendered body is ${bytes} bytes; the limit is ${RENDER_LIMITS.bodyBytes}`);
   }
-  const problem = await checkBodySyntax(webhook.format, body);
+  const problem = plan.body.check(body);
   if (problem) {
     const where = problem.line === undefined ? '' : ` at line ${problem.line}, column ${problem.column ?? 0} of the rendered body`;
     const line = problem.line === undefined ? '' : ` (rendered line: ${JSON.stringify(body.split('\n')[problem.line - 1] ?? '')})`;
@@ -127,9 +191,9 @@ async function renderBody(webhook: WebhookConfig, engine: TemplateEngine, contex
 }
 
 /** Standard Webhooks headers when the webhook names a signing secret; signed at each attempt's time. */
-function sign(webhook: WebhookConfig, event: EventMessage, secrets: Record<string, string>, body: string | undefined, now: Date): Record<string, string> {
+function sign(webhook: WebhookConfig, event: EventMessage, secrets: Record<string, string>, body: string | undefined, now: Date): Record<string, string> | undefined {
   const name = webhook.signingSecretName;
-  if (name === undefined) return {};
+  if (name === undefined) return undefined;
   const secret = secrets[name];
   if (secret === undefined) throw new TemplateError('signingSecretName', `the account has no secret named ${name}`);
   const key = signingKey(secret);
@@ -151,24 +215,22 @@ export async function buildRequest(
   now: Date = new Date(),
 ): Promise<BuiltRequest> {
   try {
+    const plan = await requestPlan(webhook, engine);
     const context = templateContext(webhook, event, secrets);
-    const urlField = target === 'primary' ? 'url' : 'backupUrl';
-    const urlSource = target === 'primary' ? webhook.url : webhook.backupUrl;
-    if (urlSource === undefined) throw new TemplateError(urlField, 'is not set');
-    const url = appendQuery(renderUrl(engine, urlField, urlSource, context), webhook, engine, context);
-    const hasBody = webhook.method !== 'GET' && webhook.method !== 'HEAD';
-    const { headers, secretHeaders } = renderHeaders(webhook, engine, context, hasBody);
-    const body = hasBody ? await renderBody(webhook, engine, context, event) : undefined;
+    const url = appendQuery(renderUrl(plan, urlPlan(plan, webhook, target), context), plan, context);
+    const headers = renderHeaders(plan, context);
+    const body = renderBody(webhook, plan, context, event);
+    Object.assign(headers, STANDARD_HEADERS, sign(webhook, event, secrets, body, now));
     return {
       ok: true,
       request: {
         method: webhook.method,
         url,
-        headers: { ...headers, ...sign(webhook, event, secrets, body, now) },
+        headers,
         body,
         timeoutMs: webhook.timeoutSeconds * 1000,
         secretValues: Object.values(secrets).filter((value) => value.length > 0),
-        secretHeaders,
+        secretHeaders: plan.secretHeaders,
       },
     };
   } catch (error) {

@@ -70,6 +70,11 @@ function toTemplateError(field: string, error: unknown): TemplateError {
   });
 }
 
+/** A template parsed by TemplateEngine.prepare: ready to render, or the error its parse gave. */
+export type PreparedTemplate =
+  | { field: string; liquid: Liquid; templates: Template[]; error: undefined }
+  | { field: string; liquid: undefined; templates: undefined; error: TemplateError };
+
 const CACHE_ENTRIES = 2000;
 
 /**
@@ -112,11 +117,30 @@ export class TemplateEngine {
 
   /** Renders one template against the context; throws TemplateError. */
   render(field: string, source: string, mode: EscapeMode, context: object): string {
-    const templates = this.compile(field, source, mode);
+    return this.renderPrepared(this.prepare(field, source, mode), context);
+  }
+
+  /**
+   * Parses one template for repeated rendering: the caller keeps the result for as long as the webhook
+   * version lives, so each render skips the cache lookup (a key as long as the template). A template
+   * that does not parse is kept as its error, thrown at each render like a fresh parse would.
+   */
+  prepare(field: string, source: string, mode: EscapeMode): PreparedTemplate {
     try {
-      return String(this.liquid(mode).renderSync(templates, context));
+      return { field, liquid: this.liquid(mode), templates: this.compile(field, source, mode), error: undefined };
     } catch (error) {
-      throw toTemplateError(field, error);
+      if (!(error instanceof TemplateError)) throw error;
+      return { field, liquid: undefined, templates: undefined, error };
+    }
+  }
+
+  /** Renders a prepared template against the context; throws TemplateError. */
+  renderPrepared(prepared: PreparedTemplate, context: object): string {
+    if (prepared.error) throw prepared.error;
+    try {
+      return String(prepared.liquid.renderSync(prepared.templates, context));
+    } catch (error) {
+      throw toTemplateError(prepared.field, error);
     }
   }
 
