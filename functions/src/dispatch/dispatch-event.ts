@@ -2,7 +2,7 @@ import { parseEventMessage, type EventMessage } from '../events/event-message.ts
 import type { Logger } from '../log/logger.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
-import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, type ParsedWebhook } from '../webhooks/webhook-config.ts';
 import { mapConcurrent } from './map-concurrent.ts';
 import type { InvalidEventLog, SecretStore, StoredDelivery, StoredWebhook, WebhookStore } from './ports.ts';
 import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, FIRST_ATTEMPT, recordWebhookHealth, runAttempts, type DeliveryDeps } from './run-attempts.ts';
@@ -108,6 +108,19 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
   };
 }
 
+// The webhook cache hands out the same StoredWebhook for a whole cache period. Parsing it once keeps one
+// WebhookConfig object per webhook version, which buildRequest prepares once (templates, header checks)
+// instead of at every event.
+const parsedWebhooks = new WeakMap<StoredWebhook, { accountId: string; parsed: ParsedWebhook }>();
+
+function parseStoredWebhook(accountId: string, stored: StoredWebhook): ParsedWebhook {
+  const known = parsedWebhooks.get(stored);
+  if (known?.accountId === accountId) return known.parsed;
+  const parsed = parseWebhookConfig(accountId, stored.id, stored.data);
+  parsedWebhooks.set(stored, { accountId, parsed });
+  return parsed;
+}
+
 async function deliverToWebhook(
   deps: DispatchDeps,
   event: EventMessage,
@@ -117,7 +130,7 @@ async function deliverToWebhook(
   logger: Logger,
 ): Promise<DeliveryOutcome> {
   const now = deps.clock.now();
-  const parsed = parseWebhookConfig(event.accountId, stored.id, stored.data);
+  const parsed = parseStoredWebhook(event.accountId, stored);
   const record = pendingDelivery(event, stored.id, parsed.ok ? parsed.webhook.name : null, now, deps.retentionDays);
   const key = deliveryKey(record);
   const claim = await deps.deliveries.claim(record);
