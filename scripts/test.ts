@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     console.error('type-check failed');
     return 1;
   }
-  build();
+  await build();
 
   const requested = process.argv.slice(2);
   const files = requested.length > 0 ? requested : globSync('test/**/*.test.ts', { cwd: ROOT }).sort();

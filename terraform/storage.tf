@@ -1,13 +1,14 @@
-# The functions' source: `npm run build` writes build/functions/ (compiled JavaScript, package.json
-# with the runtime dependencies); it is zipped here and uploaded, and Cloud Build installs the
-# dependencies and builds the image (nodejs22) when a function is deployed.
+# The functions' source: `npm run build` writes build/functions/ (an esbuild bundle, and a package.json
+# listing the few packages left outside it); it is zipped here and uploaded, and Cloud Build installs
+# those and builds the image (nodejs22) when a function is deployed.
 
 data "archive_file" "functions" {
   type        = "zip"
   source_dir  = "${path.module}/../build/functions"
   output_path = "${path.module}/.build/hookshape-functions.zip"
-  # Cloud Build runs npm itself; a local node_modules would only bloat the upload (globs: archive >= 2.5).
-  excludes = ["node_modules", "node_modules/**"]
+  # Cloud Build runs npm itself; a local node_modules would only bloat the upload, and the source maps
+  # are for local debugging (globs: archive >= 2.5).
+  excludes = ["node_modules", "node_modules/**", "*.map"]
 
   lifecycle {
     precondition {

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
   if (!process.argv.includes('--no-build')) {
     say('building the functions (npm run build)...');
-    build();
+    await build();
   }
   say('starting the Pub/Sub and Firestore emulators (about 20 s the first time)...');
   const emulators = await ensureEmulators(projectId);

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { XMLParser } from 'fast-xml-parser';
+import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
+import { BUILD_DIR, EXTERNAL_PACKAGES } from '../../scripts/build.ts';
+import { eventOf } from '../support/harness.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+// The deployable itself: build/functions is an esbuild bundle, and bundling can break what only runs
+// later (a lazily imported chunk, a library reading its own files). Each entry point runs here from the
+// bundle under the functions framework, as Cloud Functions runs it, and each lazy path is taken once.
+// npm test builds first; run `npm run build` before running this file alone.
+
+const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
+const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
+interface FunctionProcess {
+  url: string;
+  output(): string;
+  stop(): void;
+}
+
+async function serveBuilt(target: string, signature: 'cloudevent' | 'http', env: NodeJS.ProcessEnv, port?: number): Promise<FunctionProcess> {
+  const listenOn = port ?? (await freePort());
+  const child: ChildProcess = spawn(process.execPath, [FRAMEWORK_MAIN, `--target=${target}`, `--signature-type=${signature}`, `--source=${BUILD_DIR}`, `--port=${listenOn}`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await until(`${target} to listen`, async () => {
+    if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode}:\n${output}`);
+    return new Promise<true | undefined>((resolve) => {
+      const socket = connect(listenOn, '127.0.0.1', () => socket.end(() => resolve(true)));
+      socket.once('error', () => resolve(undefined));
+    });
+  });
+  return { url: `http://127.0.0.1:${listenOn}/`, output: () => output, stop: () => child.kill('SIGKILL') };
+}
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000, detail: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the deployable bundle (build/functions)', () => {
+  const projectId = `built-${randomBytes(4).toString('hex')}`;
+  const work = mkdtempSync(join(tmpdir(), 'hookshape-built-'));
+  const running: FunctionProcess[] = [];
+  let db: Firestore;
+  let receiver: Receiver;
+  let tasks: CloudTasksEmulator;
+  let pubsub: PubSub | undefined;
+
+  before(async () => {
+    assert.ok(existsSync(join(BUILD_DIR, 'index.js')), 'build/functions/index.js is missing: run npm run build');
+    db = new Firestore({ projectId });
+    [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
+  });
+  after(async () => {
+    for (const fn of running) fn.stop();
+    await Promise.allSettled([receiver.close(), tasks.stop(), pubsub?.close(), db.terminate()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('is a bundle that depends only on the packages it leaves external', () => {
+    const deployed = JSON.parse(readFileSync(join(BUILD_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; main: string };
+    assert.deepEqual(Object.keys(deployed.dependencies).sort(), [...EXTERNAL_PACKAGES].sort());
+    assert.equal(deployed.main, 'index.js');
+    const sources = readdirSync(BUILD_DIR).filter((name) => name.endsWith('.js'));
+    for (const name of sources) {
+      const text = readFileSync(join(BUILD_DIR, name), 'utf8');
+      const imports = [...text.matchAll(/^import\s[^'"]*from\s*["']([^"']+)["']/gm), ...text.matchAll(/\bimport\(["']([^"']+)["']\)/g)].map((match) => match[1]!);
+      const packages = imports.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('node:') && !builtinModules.includes(specifier));
+      const undeployed = packages.filter((specifier) => !(specifier in deployed.dependencies));
+      assert.deepEqual(undeployed, [], `${name} imports packages that are not deployed`);
+    }
+  });
+
+  it('dispatches, retries through Cloud Tasks to the retry worker, signs, and renders XML', async () => {
+    const secretsFile = join(work, 'secrets.json');
+    writeFileSync(secretsFile, JSON.stringify({ acc_built: { SIGNING: SIGNING_SECRET, TOKEN: 'tok_built' } }));
+    const workerPort = await freePort();
+    const env = {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
+      RETRY_BASE_DELAY_SECONDS: '1',
+      ALLOW_LOOPBACK_DESTINATIONS: 'true',
+      LOCAL_SECRETS_FILE: secretsFile,
+      METADATA_SERVER_DETECTION: 'none',
+    };
+    const retryWorker = await serveBuilt('retryWorker', 'http', env, workerPort);
+    running.push(retryWorker);
+    const dispatch = await serveBuilt('dispatchEvent', 'cloudevent', env);
+    running.push(dispatch);
+    const config = loadConfig(env);
+    await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
+    pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
+
+    await db.doc(webhookPath('acc_built', 'wh_xml')).set({
+      name: 'xml',
+      events: ['call.created'],
+      url: `${receiver.url}/soap/{{ data.n }}`,
+      format: 'xml',
+      headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' },
+      body: '<call><n>{{ data.n }}</n><who>{{ data.who }}</who></call>',
+      signingSecretName: 'SIGNING',
+    });
+    receiver.statuses(503);
+    const event = eventOf('call.created', 'acc_built', { n: 5, who: 'Ann & <Bo>' });
+    await pubsub.topic(config.eventsTopic).publishMessage({ json: event, attributes: { type: event.type, accountId: event.accountId } });
+
+    let seen: unknown;
+    const record = await until('the delivery to succeed', async () => {
+      const data = (await db.doc(deliveryPath('acc_built', 'wh_xml', event.id)).get()).data();
+      seen = data;
+      return data?.status === 'succeeded' || data?.status === 'failed' || data?.status === 'invalid' ? data : undefined;
+    }, 30_000, () => `record: ${JSON.stringify(seen)}\ndispatch: ${dispatch.output()}\nworker: ${retryWorker.output()}`);
+    assert.equal(record.status, 'succeeded', `${String(record.lastError)}\n${dispatch.output()}\n${retryWorker.output()}`);
+    assert.equal(record.attempts.length, 2, 'the first attempt got 503; the second came from the retry worker');
+    assert.ok(tasks.dispatched.some((entry) => entry.url.startsWith(retryWorker.url) && entry.status === 200), 'the task reached the bundled retry worker');
+    const requests = receiver.requests.filter((request) => request.url === '/soap/5');
+    assert.equal(requests.length, 2);
+    const last = requests[1]!;
+    assert.deepEqual(new XMLParser().parse(last.body), { call: { n: 5, who: 'Ann & <Bo>' } });
+    assert.equal(last.headers.authorization, 'Bearer tok_built');
+    // The Standard Webhooks signature over the XML body (the standard's library only verifies JSON bodies).
+    const signed = `${String(last.headers['webhook-id'])}.${String(last.headers['webhook-timestamp'])}.${last.body}`;
+    const expected = createHmac('sha256', Buffer.from(SIGNING_SECRET.slice('whsec_'.length), 'base64')).update(signed).digest('base64');
+    assert.equal(last.headers['webhook-signature'], `v1,${expected}`);
+    assert.equal(last.headers['webhook-id'], event.id);
+  });
+
+  it('validates a webhook document written in the console (validateWebhook)', async () => {
+    const validate = await serveBuilt('validateWebhook', 'cloudevent', { GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' });
+    running.push(validate);
+    const document = webhookPath('acc_built', 'wh_typo');
+    await db.doc(document).set({ name: 'typo', events: ['call.created'], url: 'https://example.com/x', body: '{"a": {{ data.n | jsn }}}', format: 'yaml' });
+    // What Eventarc's Firestore trigger sends (binary mode; the function reads the document itself).
+    const response = await fetch(validate.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/protobuf',
+        'ce-specversion': '1.0',
+        'ce-id': randomBytes(8).toString('hex'),
+        'ce-source': `//firestore.googleapis.com/projects/${projectId}/databases/(default)`,
+        'ce-type': 'google.cloud.firestore.document.v1.written',
+        'ce-time': new Date().toISOString(),
+        'ce-subject': `documents/${document}`,
+      },
+      body: Buffer.alloc(0),
+    });
+    assert.ok(response.ok, `validateWebhook answered ${response.status}: ${await response.text()}\n${validate.output()}`);
+    const validation = await until('the validation field', async () => (await db.doc(document).get()).get('validation') as { ok: boolean; errors: Array<{ field: string; message: string }> } | undefined);
+    assert.equal(validation.ok, false);
+    assert.ok(validation.errors.some((error) => error.field === 'body' && /undefined filter 'jsn'/.test(error.message)), JSON.stringify(validation.errors));
+  });
+
+  it('loads the Secret Manager client from the bundle when secrets come from Secret Manager', async () => {
+    // No credentials here: the bundled client must get as far as asking for them. A bundling fault
+    // (a missing chunk or proto file) would fail earlier, with a different error.
+    const dispatch = await serveBuilt('dispatchEvent', 'cloudevent', {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      SECRETS_SOURCE: 'secret-manager',
+      METADATA_SERVER_DETECTION: 'none',
+      GOOGLE_APPLICATION_CREDENTIALS: '',
+      ALLOW_LOOPBACK_DESTINATIONS: 'true',
+      RETRY_WORKER_URL: 'http://127.0.0.1:9/',
+    });
+    running.push(dispatch);
+    await db.doc(webhookPath('acc_sm', 'wh_sm')).set({ name: 'sm', events: ['call.created'], url: `${receiver.url}/sm` });
+    const event = eventOf('call.created', 'acc_sm', {});
+    const response = await fetch(`${dispatch.url}projects/${projectId}/topics/hookshape-events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        message: { data: Buffer.from(JSON.stringify(event)).toString('base64'), attributes: { type: event.type, accountId: event.accountId }, messageId: `msg_${event.id}`, publishTime: new Date().toISOString() },
+        subscription: `projects/${projectId}/subscriptions/hookshape-events-dispatch`,
+      }),
+    });
+    await response.text();
+    assert.ok(response.status >= 500, 'without secrets the event is refused, so Pub/Sub redelivers it');
+    const output = await until('the credentials error in the log', async () => (/default credentials/i.test(dispatch.output()) ? dispatch.output() : undefined), 15_000, () => dispatch.output());
+    assert.doesNotMatch(output, /Cannot find (module|package)|ENOENT|is not a function|is not a constructor/);
+  });
+});
+
