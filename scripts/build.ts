@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_DIR = join(ROOT, 'build', 'functions');
 export const FUNCTIONS_ENTRY = join(ROOT, 'functions', 'src', 'index.ts');
+/** esbuild's record of which source files went into which output file (read by the bench); not deployed. */
+export const BUILD_METAFILE = join(ROOT, 'build', 'functions-metafile.json');
 
 const FRAMEWORK = '@google-cloud/functions-framework';
 const GRPC = '@grpc/grpc-js';
@@ -47,7 +49,8 @@ const COMMONJS_SHIM = [
   'const __dirname = __hookshapeDir(__filename);',
 ].join(' ');
 
-export async function build(outdir: string = BUILD_DIR): Promise<void> {
+export async function build(): Promise<void> {
+  const outdir = BUILD_DIR;
   rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild({
     entryPoints: { index: FUNCTIONS_ENTRY },
@@ -66,6 +69,7 @@ export async function build(outdir: string = BUILD_DIR): Promise<void> {
     sourcesContent: false,
     legalComments: 'linked',
     logLevel: 'error',
+    metafile: true,
   });
   if (result.errors.length > 0) throw new Error(`bundling failed: ${result.errors.map((error) => error.text).join('; ')}`);
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -79,6 +83,7 @@ export async function build(outdir: string = BUILD_DIR): Promise<void> {
     dependencies: Object.fromEntries(EXTERNAL_PACKAGES.map((name) => [name, root.dependencies[name]])),
   };
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(deployed, null, 2)}\n`);
+  writeFileSync(BUILD_METAFILE, JSON.stringify(result.metafile));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -30,8 +30,10 @@ const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 interface FunctionProcess {
   url: string;
   output(): string;
-  stop(): void;
 }
+
+/** Every function process started, stopped after the tests even when a start failed half-way. */
+const children = new Set<ChildProcess>();
 
 async function serveBuilt(target: string, signature: 'cloudevent' | 'http', env: NodeJS.ProcessEnv, port?: number): Promise<FunctionProcess> {
   const listenOn = port ?? (await freePort());
@@ -39,6 +41,7 @@ async function serveBuilt(target: string, signature: 'cloudevent' | 'http', env:
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -48,8 +51,8 @@ async function serveBuilt(target: string, signature: 'cloudevent' | 'http', env:
       const socket = connect(listenOn, '127.0.0.1', () => socket.end(() => resolve(true)));
       socket.once('error', () => resolve(undefined));
     });
-  });
-  return { url: `http://127.0.0.1:${listenOn}/`, output: () => output, stop: () => child.kill('SIGKILL') };
+  }, 60_000, () => output);
+  return { url: `http://127.0.0.1:${listenOn}/`, output: () => output };
 }
 
 async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000, detail: () => string = () => ''): Promise<T> {
@@ -65,7 +68,6 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
 describe('the deployable bundle (build/functions)', () => {
   const projectId = `built-${randomBytes(4).toString('hex')}`;
   const work = mkdtempSync(join(tmpdir(), 'hookshape-built-'));
-  const running: FunctionProcess[] = [];
   let db: Firestore;
   let receiver: Receiver;
   let tasks: CloudTasksEmulator;
@@ -77,7 +79,7 @@ describe('the deployable bundle (build/functions)', () => {
     [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
   });
   after(async () => {
-    for (const fn of running) fn.stop();
+    for (const child of children) child.kill('SIGKILL');
     await Promise.allSettled([receiver.close(), tasks.stop(), pubsub?.close(), db.terminate()]);
     rmSync(work, { recursive: true, force: true });
   });
@@ -110,9 +112,7 @@ describe('the deployable bundle (build/functions)', () => {
       METADATA_SERVER_DETECTION: 'none',
     };
     const retryWorker = await serveBuilt('retryWorker', 'http', env, workerPort);
-    running.push(retryWorker);
     const dispatch = await serveBuilt('dispatchEvent', 'cloudevent', env);
-    running.push(dispatch);
     const config = loadConfig(env);
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
     pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
@@ -135,7 +135,7 @@ describe('the deployable bundle (build/functions)', () => {
       const data = (await db.doc(deliveryPath('acc_built', 'wh_xml', event.id)).get()).data();
       seen = data;
       return data?.status === 'succeeded' || data?.status === 'failed' || data?.status === 'invalid' ? data : undefined;
-    }, 30_000, () => `record: ${JSON.stringify(seen)}\ndispatch: ${dispatch.output()}\nworker: ${retryWorker.output()}`);
+    }, 60_000, () => `record: ${JSON.stringify(seen)}\ndispatch: ${dispatch.output()}\nworker: ${retryWorker.output()}`);
     assert.equal(record.status, 'succeeded', `${String(record.lastError)}\n${dispatch.output()}\n${retryWorker.output()}`);
     assert.equal(record.attempts.length, 2, 'the first attempt got 503; the second came from the retry worker');
     assert.ok(tasks.dispatched.some((entry) => entry.url.startsWith(retryWorker.url) && entry.status === 200), 'the task reached the bundled retry worker');
@@ -153,7 +153,6 @@ describe('the deployable bundle (build/functions)', () => {
 
   it('validates a webhook document written in the console (validateWebhook)', async () => {
     const validate = await serveBuilt('validateWebhook', 'cloudevent', { GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' });
-    running.push(validate);
     const document = webhookPath('acc_built', 'wh_typo');
     await db.doc(document).set({ name: 'typo', events: ['call.created'], url: 'https://example.com/x', body: '{"a": {{ data.n | jsn }}}', format: 'yaml' });
     // What Eventarc's Firestore trigger sends (binary mode; the function reads the document itself).
@@ -187,7 +186,6 @@ describe('the deployable bundle (build/functions)', () => {
       ALLOW_LOOPBACK_DESTINATIONS: 'true',
       RETRY_WORKER_URL: 'http://127.0.0.1:9/',
     });
-    running.push(dispatch);
     await db.doc(webhookPath('acc_sm', 'wh_sm')).set({ name: 'sm', events: ['call.created'], url: `${receiver.url}/sm` });
     const event = eventOf('call.created', 'acc_sm', {});
     const response = await fetch(`${dispatch.url}projects/${projectId}/topics/hookshape-events`, {
