@@ -339,12 +339,17 @@ function figures(results: Results): Record<string, Figure> {
   out.rssAt1000InFlight = rss
     ? {
         target: rssTarget,
-        holds: rss.dispatch.atInFlightMB <= TARGETS.rssMB,
+        holds: !rss.dispatch.oomKilled && rss.dispatch.atInFlightMB !== null && rss.dispatch.atInFlightMB <= TARGETS.rssMB,
         mb: rss.dispatch.atInFlightMB,
+        oomKilled: rss.dispatch.oomKilled,
         inFlight: rss.inFlight,
+        // The figure is the function as an instance of this memory runs it; `instance` says how it was emulated.
+        instanceMiB: rss.instance.memoryBytes / 1048576,
+        emulatedBy: rss.instance.method,
+        instance: rss.instance,
         dispatch: rss.dispatch,
-        dispatchSmallYoungGen: rss.dispatchSmallYoungGen,
         bare: rss.bare,
+        dispatchHostDefaultHeap: rss.dispatchHostDefaultHeap,
       }
     : missing('rss', rssTarget);
   return out;
@@ -394,7 +399,8 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     mark(render.holds),
   ]);
   const rss = f.rssAt1000InFlight!;
-  rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
+  const rssMeasured = () => (rss.oomKilled ? `OOM-killed (highest RSS read ${rss.dispatch.peakMB} MB)` : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`);
+  rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rssMeasured()} as a ${rss.instanceMiB} MiB instance (${rss.emulatedBy})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
   console.log(`\nhookshape benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores${quick ? ', --quick' : ''}, ${Math.round(seconds)} s\n`);
   console.log(table(rows));
 
@@ -486,19 +492,40 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
   }
   const rssResult = results.rss;
   if (rssResult) {
-    console.log(`\nMemory with ${rssResult.inFlight} deliveries waiting on the receiver (function under the functions framework; MB)`);
+    const instance = rssResult.instance;
+    const mib = `${instance.memoryBytes / 1048576} MiB`;
+    const cell = (value: number | null) => (value === null ? '—' : String(value));
+    console.log(`\nMemory with ${rssResult.inFlight} deliveries waiting on the receiver (function under the functions framework; MB; heap: V8's heap limit / largest new space, seen inside the function)`);
     console.log(
       table([
-        ['function', 'idle', 'in flight', 'peak', 'receiver sockets', 'CPU ms/delivery'],
+        ['function', 'heap', 'idle', 'in flight', 'peak', 'cgroup peak', 'receiver sockets', 'CPU ms/delivery'],
         ...(
           [
-            ['dispatch (as deployed)', rssResult.dispatch],
-            ['dispatch, --max-semi-space-size=2', rssResult.dispatchSmallYoungGen],
-            ...(rssResult.bare ? [['bare function (Firestore, got, liquidjs)', rssResult.bare] as const] : []),
+            [`dispatch, ${mib} instance`, rssResult.dispatch],
+            ...(rssResult.bare ? [[`bare function (Firestore, got, liquidjs), ${mib} instance`, rssResult.bare] as const] : []),
+            ["dispatch, this machine's default heap", rssResult.dispatchHostDefaultHeap],
           ] as const
-        ).map(([name, run]) => [name, String(run.idleMB), String(run.atInFlightMB), String(run.peakMB), String(run.receiverOpen), String(run.cpuMsPerDelivery)]),
+        ).map(([name, run]) => [
+          name,
+          run.heap ? `${run.heap.heapSizeLimitMB} / ${run.heap.maxNewSpaceMB}` : '?',
+          cell(run.idleMB),
+          run.oomKilled ? 'OOM-killed' : cell(run.atInFlightMB),
+          cell(run.peakMB),
+          cell(run.cgroupPeakMB),
+          cell(run.receiverOpen),
+          cell(run.cpuMsPerDelivery),
+        ]),
       ]),
     );
+    const sizing = (s: { heapSizeLimit: number; maxNewSpace: number }) => `heap limit ${round(s.heapSizeLimit / 1048576, 1)} MiB, new space up to ${round(s.maxNewSpace / 1048576, 1)} MiB`;
+    const check = instance.check;
+    console.log(`${mib} instance: ${instance.description}`);
+    console.log(
+      check.cgroup
+        ? `Check: in the cgroup ${sizing(check.cgroup)}; with ${check.flags.join(' ')} outside it ${sizing(check.withFlags)}: ${check.agree ? 'the same' : 'DIFFERENT'}`
+        : `Check: no cgroup to compare with; ${check.flags.join(' ')} give ${sizing(check.withFlags)}`,
+    );
+    console.log(`The ${mib} instance already has ${check.flags.find((flag) => flag.startsWith('--max-semi-space-size='))?.split('=')[1]} MiB semi-spaces: the --max-semi-space-size=2 variant is no longer measured.`);
   }
   for (const note of results.notes) console.log(`\nNote: ${note}`);
   console.log('\nHow to read these: bench/README.md');

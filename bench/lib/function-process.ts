@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../../functions/dev/emulators.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import { HEAP_REPORT_IMPORT, type InstanceMemory, type InstanceOutcome } from './instance-memory.ts';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = join(BENCH_DIR, '..');
@@ -39,15 +40,31 @@ export interface FunctionProcess {
   memory(): { rss: number; hwm: number };
   /** CPU time used so far (user + system, all threads), ms, from /proc (Linux). */
   cpuMs(): number;
+  /** Whether the process has exited (on its own, e.g. OOM-killed, or stopped). */
+  exited(): boolean;
   stop(): Promise<void>;
+  /** With options.instance, once stopped: what the instance's cgroup saw (OOM kills, peak charge). */
+  instanceOutcome(): InstanceOutcome | null;
 }
 
-export async function startFunction(source: string, env: NodeJS.ProcessEnv, options: { preload?: string; nodeFlags?: string[] } = {}): Promise<FunctionProcess> {
+export interface StartOptions {
+  preload?: string;
+  nodeFlags?: string[];
+  /** Run as an instance with this memory (its own cgroup, or V8 flags): see instance-memory.ts. */
+  instance?: InstanceMemory;
+  /** Write how V8 sized the heap to this file (read it with readHeapReport). */
+  heapReport?: string;
+}
+
+export async function startFunction(source: string, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<FunctionProcess> {
   const port = await freePort();
-  const args = [...(options.nodeFlags ?? []), ...(options.preload ? ['--import', pathToFileURL(options.preload).href] : []), FRAMEWORK_MAIN, '--target=dispatchEvent', '--signature-type=cloudevent', `--source=${source}`, `--port=${port}`];
+  const args = [...(options.nodeFlags ?? []), ...(options.preload ? ['--import', pathToFileURL(options.preload).href] : []), ...(options.heapReport ? ['--import', HEAP_REPORT_IMPORT] : []), FRAMEWORK_MAIN, '--target=dispatchEvent', '--signature-type=cloudevent', `--source=${source}`, `--port=${port}`];
   const projectId = env.GOOGLE_CLOUD_PROJECT ?? 'bench';
+  const instance = options.instance?.launch(args);
+  let outcome: InstanceOutcome | null = null;
   const startedAt = performance.now();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(instance?.file ?? process.execPath, instance?.args ?? args, { env: options.heapReport ? { ...env, BENCH_HEAP_OUT: options.heapReport } : env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return {
@@ -58,7 +75,7 @@ export async function startFunction(source: string, env: NodeJS.ProcessEnv, opti
     async waitForPort(timeoutMs = 30_000) {
       const deadline = performance.now() + timeoutMs;
       while (performance.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`the function exited with code ${child.exitCode} before listening:\n${stderr}`);
+        if (exited()) throw new Error(`the function exited with ${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode} before listening:\n${stderr}`);
         const open = await new Promise<boolean>((resolve) => {
           const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
           socket.once('error', () => resolve(false));
@@ -101,13 +118,19 @@ export async function startFunction(source: string, env: NodeJS.ProcessEnv, opti
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
     },
+    exited,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM'); // graceful: Node writes its compile cache on exit
-      await Promise.race([exited, sleep(5000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (!exited()) {
+        const exit = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM'); // graceful: Node writes its compile cache on exit
+        await Promise.race([exit, sleep(5000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+        // A cgroup can only be removed once its process is gone.
+        if (instance) await Promise.race([exit, sleep(5000)]);
+      }
+      if (instance) outcome = await instance.finish();
     },
+    instanceOutcome: () => outcome,
   };
 }
 

@@ -1,12 +1,19 @@
 /**
- * Section: memory with 1,000 deliveries in flight. The built dispatch function runs under the functions
- * framework (the deployed shape, plain JavaScript) against the Firestore emulator; it receives 1,000
- * Pub/Sub pushes at once for a webhook whose receiver holds every answer. Once all 1,000 delivery
- * records exist (each delivery is then in the sender: on a socket or queued for one), the function's
- * resident set size is read from /proc several times; then the receiver answers them all. The bare
- * function of the cold-start section goes through the same, for comparison.
+ * Section: memory with 1,000 deliveries in flight, as a 512 MiB Cloud Functions instance (terraform's
+ * `function_memory`) holds them. The built dispatch function runs under the functions framework (the
+ * deployed shape, plain JavaScript) against the Firestore emulator, in a memory cgroup with the
+ * instance's limit so that Node sizes V8's heap as on the instance (or, where no cgroup can be made,
+ * with the V8 flags that give that sizing: see lib/instance-memory.ts). It receives 1,000 Pub/Sub
+ * pushes at once for a webhook whose receiver holds every answer. Once all 1,000 delivery records exist
+ * (each delivery is then in the sender: on a socket or queued for one), the function's resident set
+ * size is read from /proc several times; then the receiver answers them all. The bare function of the
+ * cold-start section goes through the same, for comparison; so does the dispatch function with this
+ * machine's default heap sizing (4144 MiB heap, 16 MiB semi-spaces), which is what this figure used to be.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'node:http';
 import { Firestore } from '@google-cloud/firestore';
@@ -14,6 +21,7 @@ import { webhookPath, webhooksPath } from '../../functions/src/firestore/firesto
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { benchEvent, DEMO_ACCOUNT, DEMO_WEBHOOK_ID, demoWebhook } from '../lib/fixtures.ts';
 import { BARE_DIR, BUILD_DIR, functionEnv, sleep, startFunction } from '../lib/function-process.ts';
+import { type Emulation, type HeapSizing, INSTANCE_MEMORY_BYTES, type InstanceMemory, prepareInstanceMemory, readHeapReport } from '../lib/instance-memory.ts';
 import { round } from '../lib/measure.ts';
 import { startReceiverProcess } from '../lib/receiver.ts';
 
@@ -21,37 +29,51 @@ export interface RssOptions {
   inFlight: number;
   /** Also measure the bare function (skipped when the run is short of time). */
   bare: boolean;
+  /** The instance's memory, MiB (default: terraform's 512Mi). */
+  instanceMiB?: number;
 }
 
+/** Figures a run did not reach (the function was OOM-killed first) are null. */
 export interface RssRun {
+  /** The kernel's OOM killer killed the function: it outgrew the instance's memory. */
+  oomKilled: boolean;
   /** RSS after one warm-up delivery, before the burst. */
-  idleMB: number;
+  idleMB: number | null;
   /** Highest RSS read while every delivery was waiting on the receiver. */
-  atInFlightMB: number;
-  /** The process's high-water mark once every delivery was recorded. */
-  peakMB: number;
+  atInFlightMB: number | null;
+  /** The process's high-water mark at the end (when OOM-killed: the highest RSS read before). */
+  peakMB: number | null;
+  /** The cgroup's peak charge (null without a cgroup); not RSS: see InstanceOutcome.cgroupPeakBytes. */
+  cgroupPeakMB: number | null;
+  /** How V8 sized the heap, seen from inside the function process (new space: the largest it grew to). */
+  heap: { constrainedMemory: number | null; heapSizeLimitMB: number; maxNewSpaceMB: number } | null;
   /** Requests open at the receiver at most (the others wait in the agent for one of its sockets). */
-  receiverOpen: number;
+  receiverOpen: number | null;
   answered: number;
-  seconds: number;
+  seconds: number | null;
   /** CPU of the function process per delivery over the burst (Firestore client included), ms. */
-  cpuMsPerDelivery: number;
+  cpuMsPerDelivery: number | null;
 }
 
 export interface RssResult {
   inFlight: number;
-  /** The built dispatch function as deployed. */
+  /** How the instance was emulated (cgroup or V8 flags, and why), with the check that both size the heap alike. */
+  instance: Emulation;
+  /** The built dispatch function as the instance runs it: the headline figure. */
   dispatch: RssRun;
-  /** The same with V8's young generation capped (NODE_OPTIONS=--max-semi-space-size=2). */
-  dispatchSmallYoungGen: RssRun;
+  /** The bare function, as the instance runs it. */
   bare: RssRun | null;
+  /** The dispatch function with this machine's default heap sizing (context: no cgroup, no flags). */
+  dispatchHostDefaultHeap: RssRun;
 }
 
-export const SMALL_YOUNG_GEN = '--max-semi-space-size=2';
-
 const MB = 1024 * 1024;
+const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / MB, 1));
+const heapFigures = (heap: HeapSizing | null): RssRun['heap'] =>
+  heap && { constrainedMemory: heap.constrainedMemory, heapSizeLimitMB: mb(heap.heapSizeLimit)!, maxNewSpaceMB: mb(heap.maxNewSpace)! };
 
-export async function measure(source: string, inFlight: number, nodeFlags: string[] = []): Promise<RssRun> {
+/** Without an instance: this machine's default heap sizing. */
+export async function measure(source: string, inFlight: number, instance?: InstanceMemory): Promise<RssRun> {
   const firestoreHost = process.env.FIRESTORE_EMULATOR_HOST!;
   const receiver = await startReceiverProcess();
   const projectId = `bench-rss-${randomBytes(4).toString('hex')}`;
@@ -62,62 +84,115 @@ export async function measure(source: string, inFlight: number, nodeFlags: strin
   await db.doc(webhookPath(accountId, DEMO_WEBHOOK_ID)).set({ ...demoWebhook(`${receiver.url}/hold/v0/appDemo/Calls`), timeoutSeconds: 30 });
   const deliveries = db.collection(`${webhooksPath(accountId)}/${DEMO_WEBHOOK_ID}/deliveries`);
 
-  const fn = await startFunction(source, functionEnv(projectId, { FIRESTORE_EMULATOR_HOST: firestoreHost }), { nodeFlags });
+  const heapReport = join(tmpdir(), `hookshape-rss-heap-${randomBytes(4).toString('hex')}.json`);
+  const fn = await startFunction(source, functionEnv(projectId, { FIRESTORE_EMULATOR_HOST: firestoreHost }), { instance, heapReport });
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  // Every RSS read also counts towards the highest seen, the only peak left when the process is OOM-killed.
+  let highest = 0;
+  const rss = () => {
+    const now = fn.memory().rss;
+    // A process that died but is not reaped yet has no VmRSS.
+    if (!Number.isFinite(now)) throw new Error(`the function exited\n${fn.stderr()}`);
+    highest = Math.max(highest, now);
+    return now;
+  };
+  let idle: number | null = null;
+  let atInFlight: number | null = null;
+  let hwm: number | null = null;
+  let receiverOpen: number | null = null;
+  let answered = 0;
+  let seconds: number | null = null;
+  let cpuMs: number | null = null;
+  let failure: unknown;
+  let diedOnItsOwn = false;
   try {
     await fn.waitForPort();
     // Warm up with one delivery answered at once: clients connected, modules loaded.
     const warm = await fn.push(benchEvent(`evt_rss_warm_${randomBytes(3).toString('hex')}`, warmAccount), agent);
     if (warm >= 300) throw new Error(`warm-up push answered ${warm}\n${fn.stderr()}`);
     await sleep(300);
-    const idle = fn.memory().rss;
+    idle = rss();
     const cpu0 = fn.cpuMs();
 
     const t0 = performance.now();
     const pushes = Array.from({ length: inFlight }, (_, i) => fn.push(benchEvent(`evt_rss_${randomBytes(4).toString('hex')}_${i}`, accountId), agent));
-    const all = Promise.all(pushes);
+    // Settled, not all: a process killed mid-burst fails its pushes, and that is a result, not a crash.
+    const all = Promise.allSettled(pushes);
+    // A push answered before the receiver is released failed (its delivery may never be recorded): say so at once.
+    const failures: string[] = [];
+    for (const push of pushes) push.then((status) => void (status >= 300 && failures.push(`HTTP ${status}`)), (error: NodeJS.ErrnoException) => void failures.push(error.code ?? error.message));
     const deadline = performance.now() + 60_000;
     for (;;) {
+      if (fn.exited()) throw new Error(`the function exited while the deliveries were being recorded\n${fn.stderr()}`);
+      rss();
       const count = (await deliveries.count().get()).data().count;
       if (count >= inFlight) break;
+      if (failures.length > 0 && count + failures.length >= inFlight) {
+        const kinds = new Map<string, number>();
+        for (const failure of failures) kinds.set(failure, (kinds.get(failure) ?? 0) + 1);
+        throw new Error(`${count} of ${inFlight} deliveries were recorded; ${failures.length} pushes failed (${[...kinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')})\n${fn.stderr()}`);
+      }
       if (performance.now() > deadline) throw new Error(`only ${count} of ${inFlight} deliveries were recorded within 60 s\n${fn.stderr()}`);
       await sleep(200);
     }
-    let atInFlight = 0;
+    let highestInFlight = 0;
     for (let i = 0; i < 10; i++) {
       await sleep(50);
-      atInFlight = Math.max(atInFlight, fn.memory().rss);
+      highestInFlight = Math.max(highestInFlight, rss());
     }
-    const { maxOpen } = await receiver.stats();
+    atInFlight = highestInFlight;
+    receiverOpen = (await receiver.stats()).maxOpen;
     await receiver.release();
     const statuses = await all;
-    const seconds = (performance.now() - t0) / 1000;
-    const cpuMs = fn.cpuMs() - cpu0;
-    return {
-      idleMB: round(idle / MB, 1),
-      atInFlightMB: round(atInFlight / MB, 1),
-      peakMB: round(fn.memory().hwm / MB, 1),
-      receiverOpen: maxOpen,
-      answered: statuses.filter((status) => status < 300).length,
-      seconds: round(seconds, 1),
-      cpuMsPerDelivery: round(cpuMs / inFlight, 2),
-    };
+    seconds = (performance.now() - t0) / 1000;
+    answered = statuses.filter((status) => status.status === 'fulfilled' && status.value < 300).length;
+    if (!fn.exited()) {
+      cpuMs = fn.cpuMs() - cpu0;
+      const { hwm: mark } = fn.memory();
+      if (Number.isFinite(mark)) hwm = mark;
+    }
+  } catch (error) {
+    failure = error;
   } finally {
     agent.destroy();
+    diedOnItsOwn = fn.exited();
     await fn.stop();
     receiver.stop();
     await db.terminate();
   }
+  const oomKilled = (fn.instanceOutcome()?.oomKills ?? 0) > 0;
+  const heap = readHeapReport(heapReport);
+  rmSync(heapReport, { force: true });
+  if (!oomKilled && failure) throw failure;
+  if (!oomKilled && diedOnItsOwn) throw new Error(`the function exited during the run, not OOM-killed\n${fn.stderr()}`);
+  const cgroupPeak = fn.instanceOutcome()?.cgroupPeakBytes ?? null;
+  return {
+    oomKilled,
+    idleMB: mb(idle),
+    atInFlightMB: mb(atInFlight),
+    peakMB: mb(hwm ?? (oomKilled ? highest : null)),
+    cgroupPeakMB: mb(cgroupPeak),
+    heap: heapFigures(heap),
+    receiverOpen,
+    answered,
+    seconds: seconds === null ? null : round(seconds, 1),
+    cpuMsPerDelivery: cpuMs === null ? null : round(cpuMs / inFlight, 2),
+  };
 }
 
 async function main(): Promise<void> {
   const options = sectionOptions<RssOptions>();
   if (!process.env.FIRESTORE_EMULATOR_HOST) throw new Error('FIRESTORE_EMULATOR_HOST is not set');
-  progress(`rss: ${options.inFlight} deliveries waiting on a receiver that holds its answers: the dispatch function, the same with ${SMALL_YOUNG_GEN}${options.bare ? ', the bare function' : ''}`);
-  const dispatch = await measure(BUILD_DIR, options.inFlight);
-  const dispatchSmallYoungGen = await measure(BUILD_DIR, options.inFlight, [SMALL_YOUNG_GEN]);
-  const bare = options.bare ? await measure(BARE_DIR, options.inFlight) : null;
-  writeResult({ inFlight: options.inFlight, dispatch, dispatchSmallYoungGen, bare } satisfies RssResult);
+  const instance = await prepareInstanceMemory(options.instanceMiB ? options.instanceMiB * MB : INSTANCE_MEMORY_BYTES);
+  const { emulation } = instance;
+  const as = `a ${emulation.memoryBytes / MB} MiB instance`;
+  progress(`rss: ${options.inFlight} deliveries waiting on a receiver that holds its answers: the dispatch function${options.bare ? ' and the bare function' : ''} as ${as}, the dispatch function with this machine's default heap`);
+  progress(`rss: ${as} = ${emulation.description}`);
+  if (emulation.check.agree === false) progress(`rss: the cgroup and ${emulation.check.flags.join(' ')} size the heap differently (see instance.check)`);
+  const dispatch = await measure(BUILD_DIR, options.inFlight, instance);
+  const dispatchHostDefaultHeap = await measure(BUILD_DIR, options.inFlight);
+  const bare = options.bare ? await measure(BARE_DIR, options.inFlight, instance) : null;
+  writeResult({ inFlight: options.inFlight, instance: emulation, dispatch, bare, dispatchHostDefaultHeap } satisfies RssResult);
   process.exit(0);
 }
 
