@@ -9,7 +9,6 @@
  *   --json=FILE   print the table and also write the JSON object to FILE
  *   --quick       fewer and shorter rounds (about 2 minutes; the figures are noisier)
  *   --only=a,b    run some sections: send, render, firestore, cold, rss
- *   --no-bundle   do not bundle the function with esbuild (otherwise installed under bench/.out/tools)
  *
  * Sections run in their own processes; absolute times on a shared 2-core machine are noise, so every
  * figure is a ratio of runs taken side by side (alternating), or a count. See bench/README.md.
@@ -67,7 +66,7 @@ const SIZES = {
     : { concurrencies: [1, 16, 64], rounds: 8, windowMs: 450, warmupMs: 300, ablationConcurrency: 16, ablationRounds: 8, ablationWindowMs: 250 }) satisfies SendPathOptions,
   render: (quick ? { batches: 5, minBatchMs: 40 } : { batches: 11, minBatchMs: 80 }) satisfies RenderOptions,
   firestore: { cacheSeconds: 10 } satisfies FirestoreOpsOptions,
-  cold: { runs: quick ? 2 : 5, importRuns: 1, bundle: args.includes('--no-bundle') ? 'off' : 'auto' } satisfies ColdStartOptions,
+  cold: { runs: quick ? 2 : 5, importRuns: 1 } satisfies ColdStartOptions,
   rss: { inFlight: 1000, bare: true } satisfies RssOptions,
 };
 
@@ -483,7 +482,7 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
       ]),
     );
     console.log(`Ratios (per round, median): ${Object.entries(coldResult.ratios).map(([name, v]) => `${name} ${v}`).join(' · ')}`);
-    console.log(`Bundle: ${coldResult.bundle.built ? `${round((coldResult.bundle.bytes ?? 0) / 1048576, 1)} MB from ${coldResult.bundle.inputs} files (${coldResult.bundle.note})` : coldResult.bundle.note}`);
+    console.log(`Deployed bundle (dispatch): ${round(coldResult.bundle.bytes / 1048576, 1)} MB of JavaScript from ${coldResult.bundle.inputs} source files; compared with 'unbundled': ${coldResult.bundle.unbundled}`);
     const packages = Object.entries(coldResult.modules.beforeFirstEvent.packages);
     console.log(`Modules before the first event: ${coldResult.modules.beforeFirstEvent.files} files; by the first delivery: ${coldResult.modules.byFirstDelivery.files}. Not loaded before the first event: ${coldResult.modules.notLoaded.join(', ') || 'none of the lazy ones!'}`);
     console.log(`  by package: ${packages.slice(0, 16).map(([name, count]) => `${name} ${count}`).join(', ')}${packages.length > 16 ? `, and ${packages.length - 16} more packages` : ''}`);

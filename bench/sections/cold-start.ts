@@ -1,9 +1,11 @@
 /**
  * Section: cold start. Time from process start to the first delivered request for the dispatch entry
  * point under the functions framework (as Cloud Functions runs it), next to a bare function importing
- * only the client libraries the dispatch path needs; each also with Node's module compile cache, and
- * the dispatch function bundled with esbuild when esbuild can be found or installed. Runs alternate.
- * One more run, with a resolve hook preloaded, lists the modules loaded before the first event.
+ * only the client libraries the dispatch path needs; each also with Node's module compile cache. The
+ * dispatch function runs as deployed (build/functions, the esbuild bundle) and, to show what bundling
+ * gives, compiled file by file with tsc. Runs alternate. One more run, with a resolve hook preloaded,
+ * lists the modules loaded before the first event (for the bundle: the source files inside the chunks
+ * it loaded, from esbuild's metafile).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,14 +18,13 @@ import { Firestore } from '@google-cloud/firestore';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { benchEvent, DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../lib/fixtures.ts';
+import { BUILD_METAFILE } from '../../scripts/build.ts';
 import { BARE_DIR, BENCH_DIR, BUILD_DIR, functionEnv, OUT, ROOT, sleep, startFunction } from '../lib/function-process.ts';
 import { median, round } from '../lib/measure.ts';
 
 export interface ColdStartOptions {
   runs: number;
   importRuns: number;
-  /** Bundle with esbuild: 'auto' installs it under bench/.out/tools when it is not in node_modules. */
-  bundle: 'auto' | 'off';
 }
 
 export interface ColdRun {
@@ -51,15 +52,15 @@ export interface ColdStartResult {
   /** Fresh process importing one library: ms for the import, and the process's RSS after it (MB). */
   importMs: Record<string, number>;
   importRssMB: Record<string, number>;
-  bundle: { built: boolean; note: string; bytes?: number; inputs?: number };
+  /** The deployed bundle, and the file-by-file build it is compared with. */
+  bundle: { bytes: number; inputs: number; unbundled: string };
 }
 
-const BUNDLE_DIR = join(OUT, 'bundle');
+const UNBUNDLED_DIR = join(OUT, 'unbundled');
 const TRACE = join(BENCH_DIR, 'cold-start', 'trace-modules.ts');
-const ESBUILD_VERSION = '0.28.2';
 
 /** The libraries whose import cost the issue lists, plus the built function as a whole. */
-const IMPORTS = ['node:os', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/tasks', 'got', 'liquidjs', '@google-cloud/functions-framework', 'zod', 'request-filtering-agent', './build/functions/index.js', './bench/cold-start/bare-function/index.js'];
+const IMPORTS = ['node:os', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/tasks', 'got', 'liquidjs', '@google-cloud/functions-framework', 'zod', 'request-filtering-agent', './build/functions/index.js', './bench/.out/unbundled/index.js', './bench/cold-start/bare-function/index.js'];
 /** Modules the dispatch path must not load before the first event. */
 const MUST_NOT_LOAD = ['@google-cloud/pubsub', '@google-cloud/tasks', '@google-cloud/secret-manager', 'yaml', 'fast-xml-parser'];
 
@@ -67,7 +68,7 @@ function packageOf(url: string): string {
   if (!url.startsWith('file:')) return '(node builtins)';
   const path = fileURLToPath(url);
   const at = path.lastIndexOf('/node_modules/');
-  if (at < 0) return path.startsWith(BUILD_DIR) || path.startsWith(BUNDLE_DIR) ? '(hookshape)' : path.startsWith(BENCH_DIR) ? '(bench)' : `(${relative(ROOT, path)})`;
+  if (at < 0) return path.startsWith(BUILD_DIR) || path.startsWith(UNBUNDLED_DIR) ? '(hookshape)' : path.startsWith(BENCH_DIR) ? '(bench)' : `(${relative(ROOT, path)})`;
   const parts = path.slice(at + '/node_modules/'.length).split('/');
   return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }
@@ -79,58 +80,45 @@ function summariseModules(urls: string[]): { files: number; packages: Record<str
   return { files: files.length, packages: Object.fromEntries(Object.entries(packages).sort((a, b) => b[1] - a[1])) };
 }
 
-/** Finds esbuild in node_modules or under bench/.out/tools, installing it there if allowed. */
-async function findEsbuild(mode: 'auto' | 'off'): Promise<{ build: (options: Record<string, unknown>) => Promise<{ metafile?: { inputs: Record<string, unknown> } }> } | string> {
-  if (mode === 'off') return 'bundling skipped (--no-bundle)';
-  const local = join(OUT, 'tools', 'node_modules', 'esbuild', 'lib', 'main.js');
-  for (const candidate of ['esbuild', pathToFileURL(local).href]) {
-    try {
-      return (await import(candidate)) as never;
-    } catch {
-      // not there
-    }
-  }
-  progress(`cold start: installing esbuild ${ESBUILD_VERSION} under bench/.out/tools (bench-only, not a project dependency)...`);
-  mkdirSync(join(OUT, 'tools'), { recursive: true });
-  const npm = spawnSync('npm', ['install', '--prefix', join(OUT, 'tools'), `esbuild@${ESBUILD_VERSION}`, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'], { encoding: 'utf8', timeout: 120_000 });
-  if (npm.status !== 0) return `esbuild could not be installed (${(npm.stderr || npm.error?.message || '').trim().split('\n')[0]}); bundle not measured`;
-  try {
-    return (await import(pathToFileURL(local).href)) as never;
-  } catch (error) {
-    return `esbuild could not be loaded: ${(error as Error).message}`;
-  }
+interface Metafile {
+  outputs: Record<string, { inputs: Record<string, unknown> }>;
+}
+
+/** The package a source file of the bundle came from (paths relative to the repository root). */
+function packageOfInput(path: string): string {
+  const at = path.lastIndexOf('node_modules/');
+  if (at < 0) return path.startsWith('functions/') ? '(hookshape)' : `(${path})`;
+  const parts = path.slice(at + 'node_modules/'.length).split('/');
+  return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }
 
 /**
- * Bundles build/functions/index.js into bench/.out/bundle: ESM with code splitting (the lazily imported
- * Cloud Tasks, Secret Manager, YAML and XML modules stay lazy), the functions framework left external
- * (the host process owns its function registry).
+ * Modules of a traced run of the bundle: a loaded chunk counts as the source files esbuild put in it;
+ * files outside the bundle (the external packages) count as themselves.
  */
-async function buildBundle(mode: 'auto' | 'off'): Promise<ColdStartResult['bundle']> {
-  const esbuild = await findEsbuild(mode);
-  if (typeof esbuild === 'string') return { built: false, note: esbuild };
-  rmSync(BUNDLE_DIR, { recursive: true, force: true });
-  mkdirSync(BUNDLE_DIR, { recursive: true });
-  const result = await esbuild.build({
-    entryPoints: [join(BUILD_DIR, 'index.js')],
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    outdir: BUNDLE_DIR,
-    external: ['@google-cloud/functions-framework'],
-    // CommonJS dependencies inside an ES module bundle still call require and read __dirname.
-    banner: {
-      js: "import { createRequire as __hsRequire } from 'node:module'; import { fileURLToPath as __hsPath } from 'node:url'; import { dirname as __hsDir } from 'node:path'; const require = __hsRequire(import.meta.url); const __filename = __hsPath(import.meta.url); const __dirname = __hsDir(__filename);",
-    },
-    metafile: true,
-    logLevel: 'error',
-    legalComments: 'none',
-  });
-  writeFileSync(join(BUNDLE_DIR, 'package.json'), '{ "private": true, "type": "module", "main": "index.js" }\n');
-  const bytes = readdirSync(BUNDLE_DIR).filter((name) => name.endsWith('.js')).reduce((sum, name) => sum + statSync(join(BUNDLE_DIR, name)).size, 0);
-  return { built: true, note: `esbuild, ESM with splitting, functions framework external`, bytes, inputs: Object.keys(result.metafile?.inputs ?? {}).length };
+function summariseBundleModules(urls: string[], metafile: Metafile): { files: number; packages: Record<string, number> } {
+  const packages: Record<string, number> = {};
+  let files = 0;
+  for (const url of urls.filter((entry) => entry.startsWith('file:'))) {
+    const path = fileURLToPath(url);
+    const output = path.startsWith(BUILD_DIR) ? metafile.outputs[relative(ROOT, path)] : undefined;
+    const inputs = output ? Object.keys(output.inputs) : [relative(ROOT, path)];
+    for (const input of inputs) {
+      const name = output ? packageOfInput(input) : packageOf(url);
+      packages[name] = (packages[name] ?? 0) + 1;
+      files++;
+    }
+  }
+  return { files, packages: Object.fromEntries(Object.entries(packages).sort((a, b) => b[1] - a[1])) };
+}
+
+/** The same functions compiled file by file (tsc), loading the libraries from node_modules: what the bundle is compared with. */
+function buildUnbundled(): string {
+  rmSync(UNBUNDLED_DIR, { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', UNBUNDLED_DIR], { encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  writeFileSync(join(UNBUNDLED_DIR, 'package.json'), '{ "private": true, "type": "module", "main": "index.js" }\n');
+  return 'tsc, file by file, libraries from node_modules';
 }
 
 async function main(): Promise<void> {
@@ -157,11 +145,15 @@ async function main(): Promise<void> {
   const secretsFile = join(work, 'secrets.json');
   writeFileSync(secretsFile, JSON.stringify({ [DEMO_ACCOUNT]: DEMO_SECRETS }));
 
-  progress('cold start: bundling the built function...');
-  const bundle = await buildBundle(options.bundle);
-  if (!bundle.built) progress(`cold start: ${bundle.note}`);
+  progress('cold start: compiling the functions file by file (tsc) to compare with the bundle...');
+  const metafile = JSON.parse(readFileSync(BUILD_METAFILE, 'utf8')) as Metafile;
+  const bundle = {
+    bytes: readdirSync(BUILD_DIR).filter((name) => name.endsWith('.js')).reduce((sum, name) => sum + statSync(join(BUILD_DIR, name)).size, 0),
+    inputs: new Set(Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs))).size,
+    unbundled: buildUnbundled(),
+  };
 
-  const sources: Record<string, string> = { dispatch: BUILD_DIR, bare: BARE_DIR, ...(bundle.built ? { bundle: BUNDLE_DIR } : {}) };
+  const sources: Record<string, string> = { dispatch: BUILD_DIR, bare: BARE_DIR, unbundled: UNBUNDLED_DIR };
   const cacheDirs: Record<string, string> = {};
   let sequence = 0;
 
@@ -211,7 +203,7 @@ async function main(): Promise<void> {
   await coldRun(BUILD_DIR, { trace });
   const before = JSON.parse(readFileSync(`${trace}.before.json`, 'utf8')) as string[];
   const after = existsSync(`${trace}.after.json`) ? (JSON.parse(readFileSync(`${trace}.after.json`, 'utf8')) as string[]) : before;
-  const beforeSummary = summariseModules(before);
+  const beforeSummary = summariseBundleModules(before, metafile);
   const bareTrace = join(work, 'trace-bare');
   await coldRun(BARE_DIR, { trace: bareTrace });
   const bareSummary = summariseModules(JSON.parse(readFileSync(`${bareTrace}.before.json`, 'utf8')) as string[]);
@@ -247,7 +239,9 @@ async function main(): Promise<void> {
     cachedDispatchVsBare: perRound('dispatch+cache', 'bare'),
     cachedDispatchVsCachedBare: perRound('dispatch+cache', 'bare+cache'),
     cacheGain: perRound('dispatch+cache', 'dispatch'),
-    ...(bundle.built ? { bundleVsBare: perRound('bundle', 'bare'), cachedBundleVsBare: perRound('bundle+cache', 'bare'), bundleGain: perRound('bundle', 'dispatch') } : {}),
+    unbundledVsBare: perRound('unbundled', 'bare'),
+    cachedUnbundledVsBare: perRound('unbundled+cache', 'bare'),
+    bundleGain: perRound('dispatch', 'unbundled'),
   };
   const result: ColdStartResult = {
     variants,
@@ -255,7 +249,7 @@ async function main(): Promise<void> {
     ratiosPerRound,
     modules: {
       beforeFirstEvent: beforeSummary,
-      byFirstDelivery: summariseModules(after),
+      byFirstDelivery: summariseBundleModules(after, metafile),
       notLoaded: MUST_NOT_LOAD.filter((name) => !(name in beforeSummary.packages)),
       loadedBeforeFirstEvent: before.filter((url) => url.startsWith('file:')).map((url) => relative(ROOT, fileURLToPath(url))),
       bareBeforeFirstEvent: bareSummary,
