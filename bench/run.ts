@@ -348,6 +348,7 @@ function figures(results: Results): Record<string, Figure> {
         instance: rss.instance,
         dispatch: rss.dispatch,
         bare: rss.bare,
+        bareError: rss.bareError,
         dispatchHostDefaultHeap: rss.dispatchHostDefaultHeap,
       }
     : missing('rss', rssTarget);
@@ -518,6 +519,7 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     );
     const sizing = (s: { heapSizeLimit: number; maxNewSpace: number }) => `heap limit ${round(s.heapSizeLimit / 1048576, 1)} MiB, new space up to ${round(s.maxNewSpace / 1048576, 1)} MiB`;
     const check = instance.check;
+    if (rssResult.bareError) console.log(`The bare function was not measured: ${rssResult.bareError}`);
     console.log(`${mib} instance: ${instance.description}`);
     console.log(
       check.cgroup

@@ -61,8 +61,10 @@ export interface RssResult {
   instance: Emulation;
   /** The built dispatch function as the instance runs it: the headline figure. */
   dispatch: RssRun;
-  /** The bare function, as the instance runs it. */
+  /** The bare function, as the instance runs it (null when not measured, or it failed: bareError). */
   bare: RssRun | null;
+  /** Why the bare comparison failed; it does not take the headline figure down with it. */
+  bareError: string | null;
   /** The dispatch function with this machine's default heap sizing (context: no cgroup, no flags). */
   dispatchHostDefaultHeap: RssRun;
 }
@@ -191,8 +193,15 @@ async function main(): Promise<void> {
   if (emulation.check.agree === false) progress(`rss: the cgroup and ${emulation.check.flags.join(' ')} size the heap differently (see instance.check)`);
   const dispatch = await measure(BUILD_DIR, options.inFlight, instance);
   const dispatchHostDefaultHeap = await measure(BUILD_DIR, options.inFlight);
-  const bare = options.bare ? await measure(BARE_DIR, options.inFlight, instance) : null;
-  writeResult({ inFlight: options.inFlight, instance: emulation, dispatch, bare, dispatchHostDefaultHeap } satisfies RssResult);
+  let bare: RssRun | null = null;
+  let bareError: string | null = null;
+  try {
+    if (options.bare) bare = await measure(BARE_DIR, options.inFlight, instance);
+  } catch (error) {
+    bareError = (error as Error).message.split('\n')[0]!;
+    progress(`rss: the bare function failed: ${(error as Error).message}`);
+  }
+  writeResult({ inFlight: options.inFlight, instance: emulation, dispatch, bare, bareError, dispatchHostDefaultHeap } satisfies RssResult);
   process.exit(0);
 }
 
