@@ -414,9 +414,10 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     console.log(table(rowsSend));
     console.log(`\nDesign choices at concurrency ${send.ablation.concurrency} (each variant undoes one choice; rate ÷ the real path's, and CPU per delivery ÷ the bare loop's, per round, median)`);
     const explain: Record<string, string> = {
-      real: 'production (GotHttpSender, cached templates)',
+      real: 'production (GotHttpSender, plan per webhook version)',
       replica: 'bench copy of the production sender (control)',
-      parsedEachTime: 'templates parsed on every delivery',
+      parsedEachTime: 'templates parsed and plan built on every delivery',
+      planEachTime: 'plan built on every delivery (templates from the cache)',
       optionsPerRequest: 'got options passed per request (no got.extend)',
       noKeepAlive: 'no keep-alive (agent not reused)',
       gotDefaults: "got's defaults (retry, redirects, HTTP errors)",

@@ -84,9 +84,14 @@ async function main(): Promise<void> {
   const failed = (what: string, detail: string) => {
     throw new Error(`${what}: a delivery did not succeed (${detail}); the bench measures the success path only`);
   };
-  /** The real send path: exactly what dispatchEvent runs per delivery, minus Firestore. */
-  const realPath = (deps: DeliveryDeps): Op => async () => {
-    const update = await runAttempts(deps, pendingRecord(event, webhook), webhook, secrets, FIRST_ATTEMPT, noopLogger);
+  /**
+   * The real send path: exactly what dispatchEvent runs per delivery, minus Firestore. `perDelivery`
+   * hands each delivery a new copy of the webhook, as if every delivery saw a new version of it: the
+   * request plan (prepared templates, header checks) is then built again every time.
+   */
+  const realPath = (deps: DeliveryDeps, perDelivery?: 'newWebhookVersion'): Op => async () => {
+    const version = perDelivery ? { ...webhook } : webhook;
+    const update = await runAttempts(deps, pendingRecord(event, version), version, secrets, FIRST_ATTEMPT, noopLogger);
     if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
   };
   const realProduction = realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })));
@@ -205,7 +210,8 @@ async function main(): Promise<void> {
   const variants: Record<string, Op> = {
     real: realProduction,
     replica: realVariant({}),
-    parsedEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), new UncachedTemplateEngine())),
+    parsedEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), new UncachedTemplateEngine()), 'newWebhookVersion'),
+    planEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })), 'newWebhookVersion'),
     optionsPerRequest: realVariant({ extend: false }),
     noKeepAlive: realVariant({ keepAlive: false }),
     gotDefaults: realVariant({ gotDefaults: true }),
