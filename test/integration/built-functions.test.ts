@@ -15,7 +15,7 @@ import { deliveryPath, webhookPath } from '../../functions/src/firestore/firesto
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
-import { BUILD_DIR, EXTERNAL_PACKAGES } from '../../scripts/build.ts';
+import { BUILD_DIR, BUILD_METAFILE, EXTERNAL_PACKAGES } from '../../scripts/build.ts';
 import { eventOf } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
@@ -95,6 +95,38 @@ describe('the deployable bundle (build/functions)', () => {
       const packages = imports.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('node:') && !builtinModules.includes(specifier));
       const undeployed = packages.filter((specifier) => !(specifier in deployed.dependencies));
       assert.deepEqual(undeployed, [], `${name} imports packages that are not deployed`);
+    }
+  });
+
+  it('loads at start only what every event needs: no Pub/Sub client, and Tasks, Secret Manager, YAML and XML on first use', () => {
+    // esbuild's metafile says which output files import which, and how: what a cold instance loads
+    // before its first event is the entry file and everything it imports statically.
+    const { outputs } = JSON.parse(readFileSync(BUILD_METAFILE, 'utf8')) as {
+      outputs: Record<string, { entryPoint?: string; inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string; external?: boolean }> }>;
+    };
+    const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint?.endsWith('functions/src/index.ts'));
+    assert.ok(entry, 'the metafile names the entry point');
+    const loadedAtStart = new Set<string>();
+    const visit = (name: string) => {
+      if (loadedAtStart.has(name)) return;
+      loadedAtStart.add(name);
+      for (const imported of outputs[name]!.imports) if (!imported.external && imported.kind === 'import-statement') visit(imported.path);
+    };
+    visit(entry);
+    const packageOf = (input: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+    const packagesIn = (names: Iterable<string>) => new Set([...names].flatMap((name) => Object.keys(outputs[name]!.inputs).map(packageOf)));
+    const bundled = packagesIn(Object.keys(outputs));
+    assert.ok(!bundled.has('@google-cloud/pubsub'), 'the Pub/Sub client is not in the deployable at all (events arrive over HTTP)');
+    const atStart = packagesIn(loadedAtStart);
+    for (const lazy of ['yaml', 'fast-xml-parser']) {
+      assert.ok(bundled.has(lazy), `${lazy} is bundled`);
+      assert.ok(!atStart.has(lazy), `${lazy} is loaded before the first event`);
+    }
+    assert.ok(atStart.has('@google-cloud/firestore') && atStart.has('got') && atStart.has('liquidjs'), 'the static graph is the one every event uses');
+    const externalImports = Object.values(outputs).flatMap((output) => output.imports.filter((imported) => imported.external));
+    for (const lazy of ['@google-cloud/tasks', '@google-cloud/secret-manager']) {
+      const kinds = new Set(externalImports.filter((imported) => imported.path === lazy).map((imported) => imported.kind));
+      assert.deepEqual([...kinds], ['dynamic-import'], `${lazy} is imported only on first use`);
     }
   });
 
