@@ -332,6 +332,21 @@ describe('a webhook version is prepared once and rendered per event', () => {
     assert.equal(missing.error.message, 'backupUrl: template error: is not set');
   });
 
+  it('deliveries of one new version that start together share one preparation', async () => {
+    class CountingEngine extends TemplateEngine {
+      prepares = 0;
+      override prepare(...args: Parameters<TemplateEngine['prepare']>) {
+        this.prepares++;
+        return super.prepare(...args);
+      }
+    }
+    const counting = new CountingEngine();
+    const config = webhook({ headers: { 'X-Count': '{{ data.count }}' }, body: '{"n": {{ data.count }}}' });
+    const built = await Promise.all(Array.from({ length: 20 }, () => buildRequest(config, event, {}, counting)));
+    assert.ok(built.every((result) => result.ok && result.request.body === '{"n": 42}' && result.request.headers['X-Count'] === '42'));
+    assert.equal(counting.prepares, 3); // the URL, one header, the body: once for all 20
+  });
+
   it('an engine other than the one that prepared the webhook renders with its own templates', async () => {
     const config = webhook({ body: '{"n": "{{ data.name }}"}' });
     const fresh = new TemplateEngine();

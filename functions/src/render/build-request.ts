@@ -72,11 +72,22 @@ type UrlPlan = { field: string; problem: TemplateError } | { field: string; prob
 
 // Keyed by the webhook object: the webhook cache hands out the same object for a whole cache period,
 // and a changed document becomes a new object, so a plan never outlives the version it describes.
-const plans = new WeakMap<WebhookConfig, RequestPlan>();
+// The promise is kept, not the plan, so that the deliveries of a burst that start together share one.
+const plans = new WeakMap<WebhookConfig, { engine: TemplateEngine; plan: Promise<RequestPlan> }>();
 
-async function requestPlan(webhook: WebhookConfig, engine: TemplateEngine): Promise<RequestPlan> {
-  const cached = plans.get(webhook);
-  if (cached?.engine === engine) return cached;
+function requestPlan(webhook: WebhookConfig, engine: TemplateEngine): Promise<RequestPlan> {
+  const known = plans.get(webhook);
+  if (known?.engine === engine) return known.plan;
+  const plan = makeRequestPlan(webhook, engine);
+  plans.set(webhook, { engine, plan });
+  // A plan that could not be made (a parser failed to load) is not kept: the next delivery tries again.
+  plan.catch(() => {
+    if (plans.get(webhook)?.plan === plan) plans.delete(webhook);
+  });
+  return plan;
+}
+
+async function makeRequestPlan(webhook: WebhookConfig, engine: TemplateEngine): Promise<RequestPlan> {
   const hasBody = webhook.method !== 'GET' && webhook.method !== 'HEAD';
   const headers: RequestPlan['headers'] = [];
   const secretHeaders: string[] = [];
@@ -95,7 +106,7 @@ async function requestPlan(webhook: WebhookConfig, engine: TemplateEngine): Prom
       if (lower === 'content-type') setsContentType = true;
     }
   }
-  const plan: RequestPlan = {
+  return {
     engine,
     targets: {},
     query: Object.entries(webhook.query).map(([name, source]) => ({ encodedName: encodeURIComponent(name), template: engine.prepare(`query.${name}`, source, 'none') })),
@@ -106,8 +117,6 @@ async function requestPlan(webhook: WebhookConfig, engine: TemplateEngine): Prom
       ? { template: webhook.body === undefined ? undefined : engine.prepare('body', webhook.body, BODY_ESCAPE[webhook.format]), check: await bodySyntaxCheck(webhook.format) }
       : undefined,
   };
-  plans.set(webhook, plan);
-  return plan;
 }
 
 function urlPlan(plan: RequestPlan, webhook: WebhookConfig, target: DeliveryTarget): UrlPlan {
