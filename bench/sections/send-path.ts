@@ -43,11 +43,35 @@ export interface SendPathResult {
   bodyBytes: number;
 }
 
-/** Templates parsed on every delivery: the engine's cache emptied before each use. */
-class UncachedTemplateEngine extends TemplateEngine {
+/**
+ * The production engine, counting what it does, so that the run can check each variant still undoes
+ * what it says it undoes (a production change once made a "parsed every time" variant a silent copy of
+ * production). A counter per call costs nanoseconds against a delivery's millisecond. With
+ * `parseEveryTime` the template cache is emptied before each use.
+ */
+class CountingTemplateEngine extends TemplateEngine {
+  prepares = 0;
+  parses = 0;
+  renders = 0;
+  private readonly parseEveryTime: boolean;
+  constructor(parseEveryTime = false) {
+    super();
+    this.parseEveryTime = parseEveryTime;
+  }
+  override prepare(...args: Parameters<TemplateEngine['prepare']>) {
+    this.prepares++;
+    return super.prepare(...args);
+  }
   override compile(...args: Parameters<TemplateEngine['compile']>) {
-    (this as unknown as { cache: Map<string, unknown> }).cache.clear();
-    return super.compile(...args);
+    if (this.parseEveryTime) (this as unknown as { cache: Map<string, unknown> }).cache.clear();
+    const before = this.cachedTemplates;
+    const templates = super.compile(...args);
+    if (this.cachedTemplates > before) this.parses++; // a miss: parsed and added (a hit keeps the size)
+    return templates;
+  }
+  override renderPrepared(...args: Parameters<TemplateEngine['renderPrepared']>) {
+    this.renders++;
+    return super.renderPrepared(...args);
   }
 }
 
@@ -72,7 +96,10 @@ async function main(): Promise<void> {
   const ports = memoryPorts([{ id: DEMO_WEBHOOK_ID, data: demoWebhook(url) }]);
   const retry = { baseDelaySeconds: 60, retryAfterCapSeconds: 3600 };
 
-  const deliveryDeps = (sender: HttpSender, engine: TemplateEngine = new TemplateEngine()): DeliveryDeps => ({
+  // One engine for the process, as in production (one per instance): variants given an engine of their
+  // own with the same webhook object would replace each other's request plan at every window.
+  const productionEngine = new CountingTemplateEngine();
+  const deliveryDeps = (sender: HttpSender, engine: TemplateEngine = productionEngine): DeliveryDeps => ({
     engine,
     sender,
     deliveries: ports.deliveries,
@@ -85,17 +112,17 @@ async function main(): Promise<void> {
     throw new Error(`${what}: a delivery did not succeed (${detail}); the bench measures the success path only`);
   };
   /**
-   * The real send path: exactly what dispatchEvent runs per delivery, minus Firestore. `perDelivery`
-   * hands each delivery a new copy of the webhook, as if every delivery saw a new version of it: the
-   * request plan (prepared templates, header checks) is then built again every time.
+   * The real send path: exactly what dispatchEvent runs per delivery, minus Firestore.
+   * `newVersionEachDelivery` hands each delivery a new copy of the webhook, as if every delivery saw a
+   * new version of it: the request plan (prepared templates, header checks) is then built every time.
    */
-  const realPath = (deps: DeliveryDeps, perDelivery?: 'newWebhookVersion'): Op => async () => {
-    const version = perDelivery ? { ...webhook } : webhook;
+  const realPath = (deps: DeliveryDeps, newVersionEachDelivery = false): Op => async () => {
+    const version = newVersionEachDelivery ? { ...webhook } : webhook;
     const update = await runAttempts(deps, pendingRecord(event, version), version, secrets, FIRST_ATTEMPT, noopLogger);
     if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
   };
   const realProduction = realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })));
-  const realVariant = (changes: Partial<SenderVariant>, engine?: TemplateEngine) => realPath(deliveryDeps(new VariantSender({ ...PRODUCTION_VARIANT, ...changes }), engine));
+  const realVariant = (changes: Partial<SenderVariant>) => realPath(deliveryDeps(new VariantSender({ ...PRODUCTION_VARIANT, ...changes })));
 
   // The bare libraries: liquidjs with its defaults rendering the same templates from parsed templates,
   // and got with a keep-alive agent posting the result.
@@ -149,7 +176,8 @@ async function main(): Promise<void> {
   // The whole dispatcher (event JSON + schema, webhook schema, record, claim, runAttempts, update) with
   // in-memory ports: what our code adds beyond the send path, still without Firestore.
   const dispatchDeps: DispatchDeps = {
-    ...deliveryDeps(new GotHttpSender({ allowLoopback: true })),
+    // Its own engine: dispatchEvent parses the stored document into a webhook version of its own.
+    ...deliveryDeps(new GotHttpSender({ allowLoopback: true }), new TemplateEngine()),
     webhooks: ports.webhooks,
     invalidEvents: ports.invalidEvents,
     secrets: { secretsFor: async () => secrets },
@@ -191,9 +219,8 @@ async function main(): Promise<void> {
   }
 
   // Where our overhead goes: our request building with bare got, and bare rendering with our sender.
-  const splitEngine = new TemplateEngine();
   const ourBuildBareGot: Op = async () => {
-    const built = await buildRequest(webhook, event, secrets, splitEngine);
+    const built = await buildRequest(webhook, event, secrets, productionEngine);
     if (!built.ok) throw built.error;
     const response = await bareGot.post(built.request.url, { headers: built.request.headers, body: built.request.body });
     if (response.statusCode !== 200) failed('buildRequest + bare got', String(response.statusCode));
@@ -207,11 +234,13 @@ async function main(): Promise<void> {
 
   const c = options.ablationConcurrency;
   progress(`design choices at concurrency ${c}: each variant undoes one choice (${options.ablationRounds} alternating rounds of ${options.ablationWindowMs} ms)`);
+  const parsingEngine = new CountingTemplateEngine(true);
+  const planningEngine = new CountingTemplateEngine();
   const variants: Record<string, Op> = {
     real: realProduction,
     replica: realVariant({}),
-    parsedEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), new UncachedTemplateEngine()), 'newWebhookVersion'),
-    planEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })), 'newWebhookVersion'),
+    parsedEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), parsingEngine), true),
+    planEachTime: realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true }), planningEngine), true),
     optionsPerRequest: realVariant({ extend: false }),
     noKeepAlive: realVariant({ keepAlive: false }),
     gotDefaults: realVariant({ gotDefaults: true }),
@@ -230,6 +259,17 @@ async function main(): Promise<void> {
   const relativeToReal = Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, median(ratioPerRound(w as WindowResult[], windows.real!))]));
   // CPU per delivery of each variant ÷ the bare loop's, per round: what each part adds.
   const cpuRelativeToBare = Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, median((w as WindowResult[]).map((x, i) => x.cpuUs / windows.bare![i]!.cpuUs))]));
+
+  // Each variant must have done what its name says, over the whole run (warm-ups included): otherwise
+  // its figure measures something else, and the run fails rather than print it.
+  const templatesPerDelivery = 2 + Object.keys(webhook.headers).length; // URL, body, headers
+  const engineChecks: Array<[string, boolean, CountingTemplateEngine]> = [
+    ['production: templates prepared once per webhook version, never parsed again', productionEngine.prepares <= templatesPerDelivery && productionEngine.parses <= templatesPerDelivery, productionEngine],
+    ['parsedEachTime: every rendered template parsed for its delivery', parsingEngine.parses >= parsingEngine.renders && parsingEngine.renders > 0, parsingEngine],
+    ['planEachTime: every rendered template prepared for its delivery, from the cache', planningEngine.prepares >= planningEngine.renders && planningEngine.renders > 0 && planningEngine.parses <= templatesPerDelivery, planningEngine],
+  ];
+  const broken = engineChecks.filter(([, holds]) => !holds).map(([claim, , engine]) => `${claim} (${engine.renders} renders, ${engine.prepares} prepares, ${engine.parses} parses)`);
+  if (broken.length > 0) throw new Error(`send path: variants that do not do what they claim: ${broken.join('; ')}`);
 
   receiver.stop();
   const result: SendPathResult = { byConcurrency, ablation: { concurrency: c, series, relativeToReal, cpuRelativeToBare }, bodyBytes };
