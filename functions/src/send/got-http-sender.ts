@@ -11,7 +11,17 @@ export interface GotHttpSenderOptions {
   /** A custom DNS resolver; tests use it to make a public-looking name resolve to a private address. */
   lookup?: LookupFunction;
   maxSockets?: number;
+  /** How long an idle keep-alive connection is kept when the receiver announces no shorter timeout. */
+  idleSocketMs?: number;
 }
+
+/**
+ * Idle keep-alive connections are closed after this long, or 1 s before the receiver's announced
+ * `Keep-Alive: timeout=N` if that is sooner. Without it Node keeps them until the receiver closes
+ * them, and a delivery sent on a connection the receiver is closing at that moment fails with
+ * ECONNRESET (a Node receiver closes after 5 s idle). 4 s is undici's default for the same reason.
+ */
+export const IDLE_SOCKET_MS = 4000;
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
@@ -33,6 +43,9 @@ export class GotHttpSender implements HttpSender {
       allowIPAddressList: options.allowLoopback ? LOOPBACK : [],
       keepAlive: true,
       maxSockets: options.maxSockets ?? 256,
+      // Node applies the receiver's Keep-Alive hint only below an agent timeout. On a busy socket the
+      // timeout only emits an event nobody listens to: got's own request timeout governs requests.
+      timeout: options.idleSocketMs ?? IDLE_SOCKET_MS,
     };
     this.client = got.extend({
       agent: { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) },
