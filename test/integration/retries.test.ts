@@ -197,7 +197,9 @@ describe('no duplicate, no loss', () => {
     await h.stopTasks();
     let restarted = false;
     try {
-      const event = await webhook('rdown');
+      // This test is about the Tasks outage, not the receiver's timeout: the file's 1 s timeout would let a
+      // busy machine turn attempt 2 into a timeout (the event also fans out to every webhook made before).
+      const event = await webhook('rdown', { timeoutSeconds: 10 });
       const retrying = await h.waitForDelivery('acc_r', 'rdown', event.id, (r) => r.status === 'retrying');
       assert.equal(retrying.attempts.length, 1);
       // The dispatcher failed to enqueue and threw: wait for Pub/Sub to redeliver at least once.
