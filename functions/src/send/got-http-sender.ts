@@ -11,13 +11,13 @@ export interface GotHttpSenderOptions {
   /** A custom DNS resolver; tests use it to make a public-looking name resolve to a private address. */
   lookup?: LookupFunction;
   maxSockets?: number;
-  /** How long an idle keep-alive connection is kept when the receiver announces no shorter timeout. */
+  /** The longest an idle keep-alive connection is kept (a receiver's shorter Keep-Alive hint wins). */
   idleSocketMs?: number;
 }
 
 /**
  * Idle keep-alive connections are closed after this long, or 1 s before the receiver's announced
- * `Keep-Alive: timeout=N` if that is sooner. Without it Node keeps them until the receiver closes
+ * `Keep-Alive: timeout=N` if that is sooner (a longer announced timeout does not extend it). Without it Node keeps them until the receiver closes
  * them, and a delivery sent on a connection the receiver is closing at that moment fails with
  * ECONNRESET (a Node receiver closes after 5 s idle). 4 s is undici's default for the same reason.
  */
