@@ -17,9 +17,10 @@ export interface GotHttpSenderOptions {
 
 /**
  * Idle keep-alive connections are closed after this long, or 1 s before the receiver's announced
- * `Keep-Alive: timeout=N` if that is sooner (a longer announced timeout does not extend it). Without it Node keeps them until the receiver closes
- * them, and a delivery sent on a connection the receiver is closing at that moment fails with
- * ECONNRESET (a Node receiver closes after 5 s idle). 4 s is undici's default for the same reason.
+ * `Keep-Alive: timeout=N` if that is sooner (a longer announced timeout does not extend it). Without
+ * it Node keeps them until the receiver closes them, and a delivery sent on a connection the receiver
+ * is closing at that moment fails with ECONNRESET (a Node receiver closes after 5 s idle). 4 s is
+ * undici's default for the same reason.
  */
 export const IDLE_SOCKET_MS = 4000;
 
