@@ -347,6 +347,23 @@ describe('a webhook version is prepared once and rendered per event', () => {
     assert.equal(counting.prepares, 3); // the URL, one header, the body: once for all 20
   });
 
+  it('a preparation that failed is not kept: the next delivery of the version prepares again', async () => {
+    // Not a template error (those are kept and reported): the engine itself failing, e.g. a parser
+    // that could not be loaded. The first delivery fails with it; a shared broken plan would fail all.
+    class FailingOnceEngine extends TemplateEngine {
+      failures = 1;
+      override prepare(...args: Parameters<TemplateEngine['prepare']>) {
+        if (this.failures-- > 0) throw new Error('the engine could not load');
+        return super.prepare(...args);
+      }
+    }
+    const failing = new FailingOnceEngine();
+    const config = webhook({ body: '{"n": {{ data.count }}}' });
+    await assert.rejects(buildRequest(config, event, {}, failing), /the engine could not load/);
+    const retried = await buildRequest(config, event, {}, failing);
+    assert.ok(retried.ok && retried.request.body === '{"n": 42}');
+  });
+
   it('an engine other than the one that prepared the webhook renders with its own templates', async () => {
     const config = webhook({ body: '{"n": "{{ data.name }}"}' });
     const fresh = new TemplateEngine();
