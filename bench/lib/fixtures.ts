@@ -4,8 +4,11 @@
  * five tags, so the loop runs five times. The rendered JSON body is about 0.9 KB.
  */
 import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
-import { pendingDelivery } from '../../functions/src/dispatch/dispatch-event.ts';
-import { systemClock, type DeliveryLog, type StoredDelivery, type WebhookStore, type InvalidEventLog, type RetryScheduler } from '../../functions/src/dispatch/ports.ts';
+import { pendingDelivery } from '../../functions/src/delivery/pending-delivery.ts';
+import { systemClock } from '../../functions/src/core/ports.ts';
+import { type DeliveryLog, type StoredDelivery, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
+import { type WebhookStore } from '../../functions/src/webhooks/webhook-store.ts';
+import { type InvalidEventLog } from '../../functions/src/dispatch/ports.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import type { Logger } from '../../functions/src/log/logger.ts';

@@ -5,7 +5,7 @@
  */
 import { Liquid } from 'liquidjs';
 import { parseEventMessage } from '../../functions/src/events/event-message.ts';
-import { attemptRecord } from '../../functions/src/log/delivery-record.ts';
+import { attemptRecord } from '../../functions/src/delivery/delivery-record.ts';
 import { parseWebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
 import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
 import { escapers } from '../../functions/src/render/output-escapers.ts';

@@ -8,7 +8,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import got from 'got';
 import { Liquid } from 'liquidjs';
 import { dispatchEvent, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
-import { FIRST_ATTEMPT, runAttempts, type DeliveryDeps } from '../../functions/src/dispatch/run-attempts.ts';
+import { FIRST_ATTEMPT, runAttempts, type DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
 import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';

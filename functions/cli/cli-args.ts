@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DeliveryStatus } from '../src/log/delivery-record.ts';
+import { DeliveryStatus } from '../src/delivery/delivery-record.ts';
 import { usageError } from './cli-output.ts';
 
 /** Options every command takes. */

@@ -1,5 +1,5 @@
 /** Delivery records as the CLI prints them, and waiting for them to finish. */
-import type { DeliveryKey, StoredDelivery } from '../src/dispatch/ports.ts';
+import type { DeliveryKey, StoredDelivery } from '../src/delivery/ports.ts';
 import { deliveryPath } from '../src/firestore/firestore-layout.ts';
 import { FirestoreDeliveryLog } from '../src/firestore/firestore-delivery-log.ts';
 import type { CliEnvironment } from './cli-environment.ts';

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { Firestore } from '@google-cloud/firestore';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { systemClock } from '../src/dispatch/ports.ts';
+import { systemClock } from '../src/core/ports.ts';
 import { createValidateWebhookHandler } from '../src/entry/validate-webhook-handler.ts';
 import { WEBHOOKS } from '../src/firestore/firestore-layout.ts';
 import { FirestoreWebhookStore } from '../src/firestore/firestore-webhook-store.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/dispatch/dispatch-event.ts';
+import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/pending-delivery.ts';
 import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { HttpMethod } from '../../functions/src/webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';

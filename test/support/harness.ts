@@ -21,7 +21,7 @@ import { createRetryWorkerHandler } from '../../functions/src/entry/retry-worker
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
-import type { StoredDelivery } from '../../functions/src/dispatch/ports.ts';
+import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 
 for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST']) {

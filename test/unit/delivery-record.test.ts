@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attemptRecord, LOG_REQUEST_BODY_BYTES, LOG_RESPONSE_BODY_BYTES } from '../../functions/src/log/delivery-record.ts';
+import { attemptRecord, LOG_REQUEST_BODY_BYTES, LOG_RESPONSE_BODY_BYTES } from '../../functions/src/delivery/delivery-record.ts';
 import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
 import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
 import type { SendResult } from '../../functions/src/send/http-sender.ts';

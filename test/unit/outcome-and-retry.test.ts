@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyOutcome, parseRetryAfter } from '../../functions/src/send/classify-outcome.ts';
 import { DESTINATION_REFUSED, type SendResult } from '../../functions/src/send/http-sender.ts';
-import { nextStep, retryDelaySeconds } from '../../functions/src/retry/retry-policy.ts';
+import { nextStep, retryDelaySeconds } from '../../functions/src/delivery/retry-policy.ts';
 
 const now = new Date('2026-11-23T10:00:00Z');
 const response = (status: number, headers: Record<string, string> = {}, body = ''): SendResult => ({ kind: 'response', status, headers, body: Buffer.from(body), truncated: false, durationMs: 5 });

@@ -1,4 +1,4 @@
-import type { DeliveryKey, StoredDelivery } from '../../src/dispatch/ports.ts';
+import type { DeliveryKey, StoredDelivery } from '../../src/delivery/ports.ts';
 import { FirestoreDeliveryLog } from '../../src/firestore/firestore-delivery-log.ts';
 import { COMMON_HELP, parseCommand, parsePositiveInteger, parseSince, parseStatus, parseWebhookRef } from '../cli-args.ts';
 import { deliveriesTable, describeDelivery, isFinal, waitForDeliveries } from '../cli-deliveries.ts';

@@ -4,8 +4,12 @@ import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
 import { parseWebhookConfig, type ParsedWebhook } from '../webhooks/webhook-config.ts';
 import { mapConcurrent } from './map-concurrent.ts';
-import type { InvalidEventLog, SecretStore, StoredDelivery, StoredWebhook, WebhookStore } from './ports.ts';
-import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, FIRST_ATTEMPT, recordWebhookHealth, runAttempts, type DeliveryDeps } from './run-attempts.ts';
+import type { InvalidEventLog } from './ports.ts';
+import type { SecretStore } from '../core/ports.ts';
+import type { StoredDelivery } from '../delivery/ports.ts';
+import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
+import { CLAIM_LEASE_MS, pendingDelivery } from '../delivery/pending-delivery.ts';
+import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, FIRST_ATTEMPT, recordWebhookHealth, runAttempts, type DeliveryDeps } from '../delivery/run-attempts.ts';
 
 export interface DispatchDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -18,12 +22,6 @@ export interface DispatchDeps extends DeliveryDeps {
 
 /** More webhooks than this on one event are recorded as invalid instead of sent: one event, bounded work. */
 export const MAX_WEBHOOKS_PER_EVENT = 50;
-
-/**
- * A pending claim older than this belongs to an instance that died: its delivery is taken over. It
- * covers the longest invocation: a primary and a backup attempt at the 30 s timeout each, plus margin.
- */
-export const CLAIM_LEASE_MS = 90_000;
 
 export interface PubSubMessage {
   messageId: string;
@@ -85,27 +83,6 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     throw new RedeliverError(`event ${event.id}: ${failures.length} delivery(ies) interrupted: ${failures.map((error) => (error as Error).message).join('; ')}`, { cause: failures[0] });
   }
   return [...skipped, ...outcomes];
-}
-
-/** The record a delivery starts as, claimed before anything is sent. */
-export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
-  return {
-    accountId: event.accountId,
-    webhookId,
-    webhookName,
-    eventId: event.id,
-    eventType: event.type,
-    event,
-    status: 'pending',
-    attempts: [],
-    lastError: null,
-    nextAttemptAt: null,
-    next: null,
-    inFlight: null,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: new Date(now.getTime() + retentionDays * 86_400_000),
-  };
 }
 
 // The webhook cache hands out the same StoredWebhook for a whole cache period. Parsing it once keeps one

@@ -1,5 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import type { AttemptClaim, ClaimResult, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ReplayStart, StoredDelivery } from '../dispatch/ports.ts';
+import type { AttemptClaim, ClaimResult, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ReplayStart, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, webhookPath } from './firestore-layout.ts';
 import { fromFirestore, isAlreadyExists } from './firestore-values.ts';
 

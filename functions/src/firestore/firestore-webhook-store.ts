@@ -1,6 +1,8 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { EventType } from '../events/event-catalogue.ts';
-import type { StoredWebhook, WebhookDocument, WebhookDocumentStore, WebhookHealthStore, WebhookStore } from '../dispatch/ports.ts';
+import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
+import type { WebhookDocument, WebhookDocumentStore } from '../validation/webhook-document-store.ts';
+import type { WebhookHealthStore } from '../delivery/ports.ts';
 import type { StoredValidation } from '../validation/validate-webhook.ts';
 import { webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
 import { fromFirestore } from './firestore-values.ts';

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { describeIssues } from '../webhooks/describe-issues.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
-import { CLAIM_LEASE_MS } from '../dispatch/dispatch-event.ts';
-import type { RetryTask, SecretStore, WebhookStore } from '../dispatch/ports.ts';
-import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, recordWebhookHealth, runAttempts, type DeliveryDeps } from '../dispatch/run-attempts.ts';
+import { CLAIM_LEASE_MS } from '../delivery/pending-delivery.ts';
+import type { RetryTask } from '../delivery/ports.ts';
+import type { SecretStore } from '../core/ports.ts';
+import type { WebhookStore } from '../webhooks/webhook-store.ts';
+import { commitUpdate, consecutiveFailures, deliveryKey, ensureRetryScheduled, recordWebhookHealth, runAttempts, type DeliveryDeps } from '../delivery/run-attempts.ts';
 
 export interface RetryWorkerDeps extends DeliveryDeps {
   webhooks: WebhookStore;

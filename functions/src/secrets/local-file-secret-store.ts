@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { SecretStore } from '../dispatch/ports.ts';
+import type { SecretStore } from '../core/ports.ts';
 
 /**
  * Secrets for the local stack and tests: a JSON file `{ "<accountId>": { "NAME": "value" } }`, read on

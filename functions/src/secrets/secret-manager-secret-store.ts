@@ -1,5 +1,5 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
-import type { SecretStore } from '../dispatch/ports.ts';
+import type { SecretStore } from '../core/ports.ts';
 
 /** Secret Manager secret ids are `hookshape--<accountId>--<NAME>`; templates read `{{ secrets.NAME }}`. */
 export const SECRET_PREFIX = 'hookshape--';

@@ -1,5 +1,5 @@
 import type { CloudTasksClient } from '@google-cloud/tasks';
-import type { RetryScheduler, RetryTask } from '../dispatch/ports.ts';
+import type { RetryScheduler, RetryTask } from '../delivery/ports.ts';
 import { retryTaskId } from './retry-task-name.ts';
 
 export interface CloudTasksSchedulerOptions {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RetryTask } from '../dispatch/ports.ts';
+import type { RetryTask } from '../delivery/ports.ts';
 
 /**
  * The Cloud Tasks task id of a retry: a hash of (delivery, attempt). Deterministic, so a second enqueue

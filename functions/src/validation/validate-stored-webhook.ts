@@ -1,4 +1,5 @@
-import type { Clock, WebhookDocumentStore } from '../dispatch/ports.ts';
+import type { Clock } from '../core/ports.ts';
+import type { WebhookDocumentStore } from './webhook-document-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import { webhookConfigHash } from './config-hash.ts';

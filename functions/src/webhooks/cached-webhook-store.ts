@@ -1,5 +1,6 @@
 import type { EventType } from '../events/event-catalogue.ts';
-import type { Clock, StoredWebhook, WebhookStore } from '../dispatch/ports.ts';
+import type { Clock } from '../core/ports.ts';
+import type { StoredWebhook, WebhookStore } from './webhook-store.ts';
 
 const MAX_ENTRIES = 10_000;
 

@@ -1,12 +1,13 @@
 import type { Logger } from '../log/logger.ts';
-import { attemptRecord, type DeliveryStatus } from '../log/delivery-record.ts';
+import { attemptRecord, type DeliveryStatus } from './delivery-record.ts';
 import { buildRequest } from '../render/build-request.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
-import { nextStep, type RetrySettings } from '../retry/retry-policy.ts';
+import { nextStep, type RetrySettings } from './retry-policy.ts';
 import { classifyOutcome } from '../send/classify-outcome.ts';
 import type { HttpSender } from '../send/http-sender.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
-import type { Clock, DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery, WebhookHealthStore } from './ports.ts';
+import type { Clock } from '../core/ports.ts';
+import type { DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery, WebhookHealthStore } from './ports.ts';
 
 export interface DeliveryDeps {
   engine: TemplateEngine;

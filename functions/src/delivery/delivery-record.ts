@@ -2,7 +2,7 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { DeliveryTarget, OutgoingRequest } from '../render/build-request.ts';
 import type { Outcome } from '../send/classify-outcome.ts';
 import type { SendResult } from '../send/http-sender.ts';
-import { Redactor } from './redact.ts';
+import { Redactor } from '../log/redact.ts';
 
 export const DeliveryStatus = ['pending', 'succeeded', 'retrying', 'failed', 'invalid'] as const;
 export type DeliveryStatus = (typeof DeliveryStatus)[number];
