@@ -4,7 +4,7 @@
  * five tags, so the loop runs five times. The rendered JSON body is about 0.9 KB.
  */
 import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
-import { pendingDelivery } from '../../functions/src/delivery/pending-delivery.ts';
+import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import { systemClock } from '../../functions/src/core/ports.ts';
 import { type DeliveryLog, type StoredDelivery, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
 import { type WebhookStore } from '../../functions/src/webhooks/webhook-store.ts';
@@ -61,8 +61,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
     webhooks: { subscribed: async () => documents, get: async (_account, id) => documents.find((doc) => doc.id === id) },
     deliveries: {
       claim: async () => ({ created: true }),
-      takeOver: async () => true,
-      claimAttempt: async () => 'claimed',
+      modify: async (_key, change) => change(undefined).result,
       update: async () => {},
       get: async () => undefined,
     },

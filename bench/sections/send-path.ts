@@ -8,7 +8,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import got from 'got';
 import { Liquid } from 'liquidjs';
 import { dispatchEvent, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
-import { FIRST_ATTEMPT, runAttempts, type DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
+import { deliveryKey, runAttempts, type DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
+import { DEFAULT_LEASE_TIMING } from '../../functions/src/delivery/lease.ts';
+import { FIRST_ATTEMPT } from '../../functions/src/delivery/next-attempt.ts';
 import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     logger: noopLogger,
     retry,
+    timing: DEFAULT_LEASE_TIMING,
   });
   const failed = (what: string, detail: string) => {
     throw new Error(`${what}: a delivery did not succeed (${detail}); the bench measures the success path only`);
@@ -118,7 +121,9 @@ async function main(): Promise<void> {
    */
   const realPath = (deps: DeliveryDeps, newVersionEachDelivery = false): Op => async () => {
     const version = newVersionEachDelivery ? { ...webhook } : webhook;
-    const update = await runAttempts(deps, pendingRecord(event, version), version, secrets, FIRST_ATTEMPT, noopLogger);
+    const record = pendingRecord(event, version);
+    const progress = { status: 'pending' as const, attempts: [], attemptsDropped: 0, takeovers: 0, repairs: 0, inFlight: undefined };
+    const update = await runAttempts(deps, deliveryKey(record), event, version, secrets, FIRST_ATTEMPT, progress, noopLogger);
     if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
   };
   const realProduction = realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })));

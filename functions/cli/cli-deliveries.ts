@@ -29,7 +29,7 @@ export function deliveriesTable(records: readonly StoredDelivery[]): string {
       record.eventId,
       record.eventType,
       colourStatus(record.status),
-      `${record.attempts.length}${record.replays?.length ? ` (${record.replays.length} replay${record.replays.length > 1 ? 's' : ''})` : ''}`,
+      `${record.attempts.length + (record.attemptsDropped ?? 0)}${record.replays?.length ? ` (${record.replays.length} replay${record.replays.length > 1 ? 's' : ''})` : ''}`,
       record.status === 'retrying' ? shortTime(record.nextAttemptAt) : '',
       lastResult(record).replace(/\s+/g, ' '),
     ]),
@@ -39,11 +39,12 @@ export function deliveriesTable(records: readonly StoredDelivery[]): string {
 /** The outcome of one delivery: status, then each attempt with its target, result and response. */
 export function describeDelivery(record: StoredDelivery): string {
   const lines = [`delivery ${deliveryPath(record.accountId, record.webhookId, record.eventId)}: ${colourStatus(record.status)}`];
-  if (record.status !== 'succeeded' && record.lastError) lines.push(`  last error: ${record.lastError}`);
+  if (record.status !== 'succeeded' && record.lastError) lines.push(`  last error: ${record.lastError}${record.errorCode ? ` (${record.errorCode})` : ''}`);
+  if (record.attemptsDropped) lines.push(dim(`  ${record.attemptsDropped} earlier attempt(s) not kept (the record keeps the first and the latest)`));
   if (record.status === 'retrying' && record.nextAttemptAt) lines.push(`  next attempt at ${shortTime(record.nextAttemptAt)}`);
   for (const replay of record.replays ?? []) lines.push(dim(`  replayed at ${shortTime(replay.at)} (was ${replay.previousStatus})`));
   for (const attempt of record.attempts) {
-    lines.push(`  #${attempt.number} ${attempt.target} ${attempt.summary} ${dim(`${attempt.durationMs} ms, ${attempt.request.method} ${attempt.request.url}`)}`);
+    lines.push(`  #${attempt.number} ${attempt.target} ${attempt.summary} ${dim(`${attempt.durationMs} ms${attempt.request ? `, ${attempt.request.method} ${attempt.request.url}` : ''}`)}`);
     if (attempt.error) lines.push(`     error: ${attempt.error.code}: ${attempt.error.message}`);
     if (attempt.response?.body) lines.push(`     response: ${excerpt(attempt.response.body).split('\n').join('\n               ')}${attempt.response.bodyTruncated ? dim(` (${attempt.response.bodyBytes} bytes, cut)`) : ''}`);
   }

@@ -112,7 +112,7 @@ describe('hookshape: help and usage errors', { concurrency: true }, () => {
     { args: ['deliveries', 'a/b', '--since', 'yesterday'], message: /--since must be a duration like 30m, 1h, 7d or an ISO date/ },
     { args: ['replay', 'a/b'], message: /which deliveries\? give an event id, or --status failed/ },
     { args: ['replay', 'a/b', 'evt_1', '--status', 'failed'], message: /either an event id or --status, not both/ },
-    { args: ['replay', 'a/b', '--status', 'retrying'], message: /--status must be one of failed, invalid, succeeded/ },
+    { args: ['replay', 'a/b', '--status', 'skipped'], message: /--status must be one of failed, invalid, succeeded, pending, retrying/ },
     { args: ['validate', join('/nonexistent', 'hook.yaml')], message: /cannot read \/nonexistent\/hook.yaml: no such file/ },
     { args: ['preview', 'x.json', '--target', 'side'], message: /--target must be primary or backup/ },
     { args: ['send-test', 'a/b', '--timeout', 'soon'], message: /--timeout must be a whole number/ },
@@ -406,7 +406,7 @@ describe('hookshape send-test, deliveries and replay', () => {
     await h.waitForDelivery(ACCOUNT, 'slow', retrying.id, (record) => record.status === 'retrying');
     const refused = await hookshape(['replay', `${ACCOUNT}/slow`, retrying.id]);
     expectExit(refused, 1);
-    assert.match(refused.stderr, /is retrying: it is already being delivered; nothing to replay/);
+    assert.match(refused.stderr, /is retrying \(its next attempt is due at [^)]+\): it is already being delivered; nothing to replay/);
 
     // The sample renders, this event's data does not: invalid, nothing sent, no attempt recorded.
     await webhook('fragile', [], { body: '{"n": {{ data.n }}}' });

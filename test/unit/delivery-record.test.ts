@@ -28,9 +28,9 @@ describe('attempt records', () => {
     assert.ok(!text.includes(SECRET), text);
     assert.ok(!text.includes(Buffer.from(SECRET).toString('base64')));
     assert.ok(!text.includes(':pw@'));
-    assert.equal(entry.request.headers.Authorization, '[redacted]');
-    assert.equal(entry.request.headers['X-Custom'], '[redacted]');
-    assert.equal(entry.request.headers['X-Plain'], 'hello');
+    assert.equal(entry.request!.headers.Authorization, '[redacted]');
+    assert.equal(entry.request!.headers['X-Custom'], '[redacted]');
+    assert.equal(entry.request!.headers['X-Plain'], 'hello');
     assert.equal(entry.response?.headers['set-cookie'], '[redacted]');
     assert.match(entry.response?.body ?? '', /bad token \[secret\]/);
     assert.equal(entry.outcome, 'failed');
@@ -38,9 +38,9 @@ describe('attempt records', () => {
 
   it('cut bodies at the documented sizes and say so', () => {
     const entry = record({ kind: 'response', status: 200, headers: {}, body: Buffer.alloc(LOG_RESPONSE_BODY_BYTES + 10, 'y'), truncated: true, durationMs: 3 });
-    assert.equal(entry.request.body, Buffer.from(request.body!).subarray(0, LOG_REQUEST_BODY_BYTES).toString().replace(SECRET, '[secret]'));
-    assert.equal(entry.request.bodyTruncated, true);
-    assert.equal(entry.request.bodyBytes, Buffer.byteLength(request.body!));
+    assert.equal(entry.request!.body, Buffer.from(request.body!).subarray(0, LOG_REQUEST_BODY_BYTES).toString().replace(SECRET, '[secret]'));
+    assert.equal(entry.request!.bodyTruncated, true);
+    assert.equal(entry.request!.bodyBytes, Buffer.byteLength(request.body!));
     assert.equal(entry.response?.body?.length, LOG_RESPONSE_BODY_BYTES);
     assert.equal(entry.response?.bodyTruncated, true);
   });

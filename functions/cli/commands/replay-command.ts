@@ -1,4 +1,7 @@
+import { loadConfig } from '../../src/config/runtime-config.ts';
+import { staleness } from '../../src/delivery/lease.ts';
 import type { DeliveryKey, StoredDelivery } from '../../src/delivery/ports.ts';
+import { startReplay, undoReplay } from '../../src/delivery/transitions.ts';
 import { FirestoreDeliveryLog } from '../../src/firestore/firestore-delivery-log.ts';
 import { COMMON_HELP, parseCommand, parsePositiveInteger, parseSince, parseStatus, parseWebhookRef } from '../cli-args.ts';
 import { deliveriesTable, describeDelivery, isFinal, waitForDeliveries } from '../cli-deliveries.ts';
@@ -11,14 +14,17 @@ import type { CommandContext } from './command.ts';
 export const REPLAY_HELP = `hookshape replay <account>/<webhook> <eventId>
 hookshape replay <account>/<webhook> --status failed [--since 24h] [--dry-run] — send deliveries again
 
-Starts a new attempt series for finished deliveries: the record keeps its attempts, gets
-{ at, previousStatus } appended to its replays, becomes retrying with its next attempt due now, and a
-retry task is enqueued on the retry queue. The retry worker in the cloud then sends it, with the
+Starts a new attempt series for finished deliveries, and for pending or retrying ones that are stale
+(no live owner: a claim or an attempt in flight past DELIVERY_LEASE_SECONDS, or a retry overdue by
+RETRY_OVERDUE_SECONDS — the repair sweep's rule; an attempt left in flight is recorded as outcome
+unknown): the record keeps its attempts, gets { at, previousStatus, previousErrorCode } appended to its
+replays, becomes retrying with its next attempt due now, and a retry task is enqueued on the retry queue. The retry worker in the cloud then sends it, with the
 current webhook document and secrets, from the same addresses and with the same logging as any
 delivery (and the usual retries and backup). Fix the webhook or the receiver first.
 
 Options:
-  --status S       replay the deliveries with this status: failed, invalid or succeeded
+  --status S       replay the deliveries with this status: failed, invalid or succeeded; or pending
+                   or retrying (only the stale ones are replayed)
   --since T        with --status: only those created in the last T (30m, 1h, 24h, 7d) or since a date
   --limit N        with --status: at most N, newest first (default 100)
   --dry-run        list what would be replayed; change nothing
@@ -53,7 +59,7 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
   if (positionals.length < 1 || positionals.length > 2) throw usageError('give <account>/<webhook> and an event id, or <account>/<webhook> --status S', 'replay');
   const { accountId, webhookId } = parseWebhookRef(positionals[0], 'replay');
   const eventId = positionals[1];
-  const status = parseStatus(values.status, 'replay', ['failed', 'invalid', 'succeeded']);
+  const status = parseStatus(values.status, 'replay', ['failed', 'invalid', 'succeeded', 'pending', 'retrying']);
   if (eventId !== undefined && status) throw usageError('give either an event id or --status, not both', 'replay');
   if (eventId === undefined && !status) throw usageError('which deliveries? give an event id, or --status failed (with --since 24h...)', 'replay');
   if (eventId !== undefined && (values.since !== undefined || values.limit !== undefined)) throw usageError('--since and --limit go with --status', 'replay');
@@ -73,20 +79,28 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
   if (blocked && !dryRun) throw checkFailed(blocked);
 
   const log = new FirestoreDeliveryLog(await environment.firestore());
+  const timing = loadConfig().timing;
   let candidates: StoredDelivery[];
   if (eventId !== undefined) {
     const record = await environment.call('read the delivery log', () => log.get({ accountId, webhookId, eventId }));
     if (!record) throw checkFailed(`no delivery of event ${eventId} for ${state.path}`);
-    if (record.status === 'pending' || record.status === 'retrying') throw checkFailed(`delivery ${eventId} is ${record.status}: it is already being delivered; nothing to replay`);
+    const stale = staleness(record, new Date(), timing);
+    if ((record.status === 'pending' || record.status === 'retrying') && !stale.stale) throw checkFailed(`delivery ${eventId} is ${record.status} (${stale.reason}): it is already being delivered; nothing to replay`);
     candidates = [record];
   } else {
     const found = await environment.call('read the delivery log', () => log.list(accountId, webhookId, { status: status!, ...(since ? { since } : {}), limit: limit + 1 }));
     if (found.length > limit) note(`more than ${limit} deliveries match: only the newest ${limit} (raise --limit, or narrow --since)`);
     candidates = found.slice(0, limit);
+    if (status === 'pending' || status === 'retrying') {
+      const now = new Date();
+      const live = candidates.filter((record) => !staleness(record, now, timing).stale);
+      if (live.length) note(`${live.length} ${status} deliver${live.length === 1 ? 'y is' : 'ies are'} still being delivered: left alone`);
+      candidates = candidates.filter((record) => staleness(record, now, timing).stale);
+    }
   }
 
   if (dryRun) {
-    if (values.json) printJson({ dryRun: true, webhook: state.path, blocked: blocked ?? null, deliveries: candidates.map((record) => ({ eventId: record.eventId, eventType: record.eventType, status: record.status, createdAt: record.createdAt, attempts: record.attempts.length })) });
+    if (values.json) printJson({ dryRun: true, webhook: state.path, blocked: blocked ?? null, deliveries: candidates.map((record) => ({ eventId: record.eventId, eventType: record.eventType, status: record.status, createdAt: record.createdAt, attempts: record.attempts.length + (record.attemptsDropped ?? 0) })) });
     else {
       if (blocked) note(`note: ${blocked}`);
       out(candidates.length ? `${deliveriesTable(candidates)}\n${dim(`\ndry run: would replay ${candidates.length} deliver${candidates.length === 1 ? 'y' : 'ies'}; nothing changed`)}` : 'dry run: nothing to replay');
@@ -107,7 +121,7 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
   for (const candidate of candidates) {
     const key: DeliveryKey = { accountId, webhookId, eventId: candidate.eventId };
     const now = new Date();
-    const start = await environment.call('start the replay', () => log.startReplay(key, now));
+    const start = await environment.call('start the replay', () => log.modify(key, startReplay(now, timing)));
     if (!start.started) {
       skipped.push({ eventId: key.eventId, reason: start.reason });
       progress.step(`${key.eventId}: skipped: ${start.reason}`);
@@ -117,7 +131,7 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
       await scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now);
     } catch (error) {
       // Without its task the record would wait forever: put it back as it was.
-      await environment.call('undo the replay', () => log.undoReplay(key, start.next.series));
+      await environment.call('undo the replay', () => log.modify(key, undoReplay(start.next.series, new Date())));
       const reason = `could not enqueue the retry task: ${(error as Error).message.split('\n')[0]}`;
       if (isUnreachable(error)) unreachable = reason;
       skipped.push({ eventId: key.eventId, reason });

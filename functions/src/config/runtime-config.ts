@@ -4,6 +4,8 @@
  * means adding it to terraform/ as well.
  */
 
+import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../delivery/lease.ts';
+
 export const DEFAULT_PROJECT_ID = 'hookshape-local';
 export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
 export const DEFAULT_TASKS_QUEUE = 'hookshape-retries';
@@ -26,6 +28,8 @@ export const DEPLOYED_ENV_VARS = [
   'ALLOW_LOOPBACK_DESTINATIONS',
   'SECRETS_SOURCE',
   'AUTO_DISABLE_AFTER_FAILURES',
+  'DELIVERY_LEASE_SECONDS',
+  'RETRY_OVERDUE_SECONDS',
 ] as const;
 
 /**
@@ -66,6 +70,8 @@ export interface RuntimeConfig {
   secrets: { source: SecretsSource; localFile: string | undefined };
   /** Consecutive finally-failed deliveries after which a webhook is disabled; 0: never. */
   autoDisableAfterFailures: number;
+  /** When a claim has no live owner, and when a waiting retry is overdue (delivery/lease.ts). */
+  timing: LeaseTiming;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +91,13 @@ function positiveNumber(env: Env, name: DeployedEnvVar, fallback: number): numbe
 function count(env: Env, name: DeployedEnvVar, fallback: number): number {
   const value = positiveNumber(env, name, fallback);
   if (!Number.isInteger(value)) throw new ConfigError(`${name} must be a whole number, got '${env[name]}'`);
+  return value;
+}
+
+/** A duration that must not be zero: a lease of 0 s would make every claim look abandoned. */
+function seconds(env: Env, name: DeployedEnvVar, fallback: number): number {
+  const value = positiveNumber(env, name, fallback);
+  if (value <= 0) throw new ConfigError(`${name} must be more than 0 seconds, got '${env[name]}'`);
   return value;
 }
 
@@ -126,5 +139,9 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     allowLoopbackDestinations: flag(env, 'ALLOW_LOOPBACK_DESTINATIONS'),
     secrets: { source: secretsSource as SecretsSource, localFile: secretsLocalFile },
     autoDisableAfterFailures: count(env, 'AUTO_DISABLE_AFTER_FAILURES', DEFAULT_AUTO_DISABLE_AFTER_FAILURES),
+    timing: {
+      leaseMs: seconds(env, 'DELIVERY_LEASE_SECONDS', DEFAULT_LEASE_TIMING.leaseMs / 1000) * 1000,
+      overdueMs: seconds(env, 'RETRY_OVERDUE_SECONDS', DEFAULT_LEASE_TIMING.overdueMs / 1000) * 1000,
+    },
   };
 }

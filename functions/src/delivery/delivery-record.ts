@@ -2,6 +2,7 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { DeliveryTarget, OutgoingRequest } from '../render/build-request.ts';
 import type { Outcome } from '../send/classify-outcome.ts';
 import type { SendResult } from '../send/http-sender.ts';
+import type { ErrorCode } from '../core/failures.ts';
 import { Redactor } from '../log/redact.ts';
 
 export const DeliveryStatus = ['pending', 'succeeded', 'retrying', 'failed', 'invalid'] as const;
@@ -25,10 +26,15 @@ export interface AttemptRecord {
   attemptOfTarget: number;
   startedAt: Date;
   durationMs: number;
-  request: { method: string; url: string; headers: Record<string, string> } & LoggedBody;
+  /** Null when the attempt's request was not recorded (its outcome is unknown). */
+  request: ({ method: string; url: string; headers: Record<string, string> } & LoggedBody) | null;
   response: ({ status: number; headers: Record<string, string> } & LoggedBody) | null;
   error: { code: string; message: string } | null;
-  outcome: Outcome['result'];
+  /**
+   * `unknown`: the instance sending it stopped before recording the answer, so the receiver may or may
+   * not have it; it counts as a retryable failure, and the next attempt may be a duplicate.
+   */
+  outcome: Outcome['result'] | 'unknown';
   summary: string;
 }
 
@@ -42,9 +48,14 @@ export interface DeliveryRecord {
   /** The event itself, so retries and replays render from the same input. */
   event: EventMessage;
   status: DeliveryStatus;
+  /** The first attempt and the latest ones (MAX_KEPT_ATTEMPTS): Firestore refuses documents over 1 MiB. */
   attempts: AttemptRecord[];
+  /** Attempts left out of `attempts` (after the first); absent when none were. */
+  attemptsDropped?: number;
   /** The error of the last attempt or of rendering; null once delivered. */
   lastError: string | null;
+  /** Why a delivery ended `failed` or `invalid` (core/failures.ts ErrorCode); null otherwise; absent on older records. */
+  errorCode?: ErrorCode | null;
   nextAttemptAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

@@ -1,4 +1,5 @@
 import type { DeliveryTarget } from '../render/build-request.ts';
+import type { ErrorCode } from '../core/failures.ts';
 import type { AttemptRecord, DeliveryRecord, DeliveryStatus } from './delivery-record.ts';
 
 export interface DeliveryKey {
@@ -20,12 +21,25 @@ export interface PlannedAttempt {
   series?: number;
 }
 
+/** An attempt whose request may be leaving now: written before the send, cleared with its result. */
+export interface InFlightAttempt extends PlannedAttempt {
+  since: Date;
+}
+
+/** A delivery's whole state after a step; every field is written. */
 export interface DeliveryUpdate {
   status: DeliveryStatus;
   attempts: AttemptRecord[];
+  attemptsDropped: number;
   lastError: string | null;
+  errorCode: ErrorCode | null;
   nextAttemptAt: Date | null;
   next: PlannedAttempt | null;
+  inFlight: InFlightAttempt | null;
+  /** Takeovers since the last attempt with a known outcome; past MAX_TAKEOVERS the delivery is `stalled`. */
+  takeovers: number;
+  /** Times a recovery enqueued the next attempt again (StoredDelivery.repairs), carried along. */
+  repairs: number;
   updatedAt: Date;
 }
 
@@ -33,26 +47,56 @@ export interface DeliveryUpdate {
 export interface ReplayEntry {
   at: Date;
   previousStatus: DeliveryStatus;
+  /** Absent on older records. */
+  previousErrorCode?: ErrorCode | null;
 }
 
 export type StoredDelivery = DeliveryRecord & {
   next: PlannedAttempt | null;
-  inFlight: { attempt: number; since: Date } | null;
+  /** Older records hold only { attempt, since }. */
+  inFlight: InFlightAttempt | { attempt: number; since: Date } | null;
+  takeovers?: number;
   replays?: ReplayEntry[];
+  /** The replays left out of `replays` (the oldest), absent when none were. */
+  replaysDropped?: number;
+  /** Times the repair sweep re-enqueued the next attempt; part of its task name. */
+  repairs?: number;
 };
 
 export type ClaimResult = { created: true } | { created: false; existing: StoredDelivery };
-export type AttemptClaim = 'claimed' | 'done' | 'busy' | 'missing';
+/**
+ * `claimed`: marked in flight by this caller; `stale`: in flight by an owner whose lease expired (the
+ * caller recovers it); `busy`: in flight by a live owner; `done`: already recorded or no longer due.
+ */
+export type AttemptClaim = 'claimed' | 'done' | 'busy' | 'stale' | 'missing';
+
+export type ModifyChange<T> = { write?: Partial<StoredDelivery>; result: T };
 
 export interface DeliveryLog {
   /** Creates the record unless one exists (the idempotency key is the document path). */
   claim(record: StoredDelivery): Promise<ClaimResult>;
-  /** Takes over a pending record whose owner went silent; false when it changed meanwhile. */
-  takeOver(key: DeliveryKey, seenUpdatedAt: Date, now: Date): Promise<boolean>;
-  /** Marks attempt `number` as in flight unless it is recorded or freshly in flight elsewhere. */
-  claimAttempt(key: DeliveryKey, number: number, now: Date, leaseMs: number): Promise<AttemptClaim>;
+  /**
+   * Reads the record and writes the fields `change` returns, in one transaction. The store may run
+   * `change` again on contention, so it must be a pure function of the record (delivery/transitions.ts).
+   */
+  modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T>;
+  /** Writes the whole new state (no read): the owner of a claim records a step. */
   update(key: DeliveryKey, update: DeliveryUpdate): Promise<void>;
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
+}
+
+export interface StaleQuery {
+  /** `pending` records last updated at or before this. */
+  pendingBefore: Date;
+  /** `retrying` records whose next attempt was due at or before this. */
+  dueBefore: Date;
+  /** Of each kind. */
+  limit: number;
+}
+
+/** The repair sweep's query, across every account (collection group, oldest first). */
+export interface StaleDeliveryFinder {
+  candidates(query: StaleQuery): Promise<StoredDelivery[]>;
 }
 
 export interface DeliveryQuery {
@@ -66,18 +110,10 @@ export type ReplayStart =
   | { started: true; record: StoredDelivery; next: PlannedAttempt & { series: number } }
   | { started: false; reason: string };
 
-/** What operators do with the log (the CLI): list it, and replay deliveries. */
+/** What operators read of the log (the CLI). */
 export interface DeliveryHistory {
   /** A webhook's deliveries, newest first (DELIVERIES_BY_STATUS when filtered by status). */
   list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<StoredDelivery[]>;
-  /**
-   * Turns a finished delivery into a retrying one whose next attempt is the first of a new series to
-   * the primary, due now; the attempts so far are kept and `{ at, previousStatus }` is pushed onto
-   * `replays`. Refused (in one transaction) while the delivery is pending or retrying.
-   */
-  startReplay(key: DeliveryKey, now: Date): Promise<ReplayStart>;
-  /** Puts back a replay whose task could not be enqueued, unless an attempt of it already ran. */
-  undoReplay(key: DeliveryKey, series: number): Promise<void>;
 }
 
 /** What a retry task carries: identifiers only. Secrets and bodies never travel in tasks. */
@@ -88,6 +124,8 @@ export interface RetryTask {
   attempt: number;
   /** PlannedAttempt.series: set for the attempts of a replay. */
   series?: number;
+  /** StoredDelivery.repairs: set when a recovery enqueued it, so it never meets an earlier task's name. */
+  repair?: number;
 }
 
 export interface RetryScheduler {

@@ -1,13 +1,18 @@
-import type { Logger } from '../log/logger.ts';
-import { attemptRecord, type DeliveryStatus } from './delivery-record.ts';
-import { buildRequest } from '../render/build-request.ts';
-import type { TemplateEngine } from '../render/template-engine.ts';
-import { nextStep, type RetrySettings } from './retry-policy.ts';
-import { classifyOutcome } from '../send/classify-outcome.ts';
-import type { HttpSender } from '../send/http-sender.ts';
-import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import type { Clock } from '../core/ports.ts';
-import type { DeliveryKey, DeliveryLog, DeliveryUpdate, PlannedAttempt, RetryScheduler, StoredDelivery, WebhookHealthStore } from './ports.ts';
+import { errorMessage } from '../core/failures.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import type { Logger } from '../log/logger.ts';
+import { buildRequest, type OutgoingRequest } from '../render/build-request.ts';
+import type { TemplateEngine } from '../render/template-engine.ts';
+import { classifyOutcome, type Outcome } from '../send/classify-outcome.ts';
+import { DESTINATION_REFUSED, type HttpSender, type SendResult } from '../send/http-sender.ts';
+import type { WebhookConfig } from '../webhooks/webhook-config.ts';
+import { boundAttempts } from './attempt-list.ts';
+import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delivery-record.ts';
+import type { LeaseTiming } from './lease.ts';
+import { continuation } from './next-attempt.ts';
+import type { DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
+import type { RetrySettings } from './retry-policy.ts';
 
 export interface DeliveryDeps {
   engine: TemplateEngine;
@@ -17,46 +22,104 @@ export interface DeliveryDeps {
   clock: Clock;
   logger: Logger;
   retry: RetrySettings;
+  timing: LeaseTiming;
   /** Auto-disable after consecutive failed deliveries; absent (or 0): never. */
   autoDisable?: { afterFailures: number; health: WebhookHealthStore };
 }
 
-export const FIRST_ATTEMPT: PlannedAttempt = { number: 1, target: 'primary', attemptOfTarget: 1 };
+/**
+ * What one run of a delivery has done so far, kept outside the steps so that when a step throws, the
+ * caller still knows which attempts left and what they got (deliver.ts records them).
+ */
+export interface Progress {
+  /** The record's status while the run works on it (`pending` first, `retrying` in the worker). */
+  status: Extract<DeliveryStatus, 'pending' | 'retrying'>;
+  attempts: AttemptRecord[];
+  attemptsDropped: number;
+  takeovers: number;
+  repairs: number;
+  /** The attempt whose request may be leaving now: set right before the send, cleared with its answer. */
+  inFlight: InFlightAttempt | undefined;
+}
 
-export const deliveryKey = (record: Pick<StoredDelivery, 'accountId' | 'webhookId' | 'eventId'>): DeliveryKey => ({
+export const deliveryKey = (record: Pick<DeliveryKey, 'accountId' | 'webhookId' | 'eventId'>): DeliveryKey => ({
   accountId: record.accountId,
   webhookId: record.webhookId,
   eventId: record.eventId,
 });
 
+/** The record's new state from the progress so far. */
+export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate, 'status' | 'lastError' | 'errorCode' | 'nextAttemptAt' | 'next'> & { inFlight?: DeliveryUpdate['inFlight'] }): DeliveryUpdate {
+  const bounded = boundAttempts(progress.attempts, progress.attemptsDropped);
+  return { inFlight: null, ...rest, ...bounded, takeovers: progress.takeovers, repairs: progress.repairs, updatedAt: now };
+}
+
 /**
- * Sends the planned attempt and, when the primary fails for good and a backup exists, the backup's
- * first attempt right after. Returns the record's new state; the caller writes it and schedules the retry.
+ * The log entry of an attempt whose answer is in hand. A fault while building the entry (a bug in
+ * redaction, say) must not lose what the receiver answered: a minimal entry is kept instead.
+ */
+function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
+  let outcome: Outcome;
+  try {
+    outcome = classifyOutcome(sent, now);
+  } catch (error) {
+    logger.log('ERROR', `could not classify the answer of attempt ${plan.number}: ${errorMessage(error)}`, { stack: (error as Error).stack ?? null });
+    const ok = sent.kind === 'response' && sent.status >= 200 && sent.status < 300;
+    outcome = ok ? { result: 'succeeded', summary: `HTTP ${sent.status}` } : { result: 'failed', summary: sent.kind === 'response' ? `HTTP ${sent.status}` : sent.code };
+  }
+  try {
+    return { entry: attemptRecord({ ...plan, startedAt, request, sent, outcome }), outcome };
+  } catch (error) {
+    logger.log('ERROR', `could not record the details of attempt ${plan.number}: ${errorMessage(error)}`, { stack: (error as Error).stack ?? null });
+    const entry: AttemptRecord = {
+      number: plan.number,
+      target: plan.target,
+      attemptOfTarget: plan.attemptOfTarget,
+      startedAt,
+      durationMs: sent.durationMs,
+      request: null,
+      response: sent.kind === 'response' ? { status: sent.status, headers: {}, body: null, bodyBytes: sent.body.length, bodyTruncated: true } : null,
+      error: sent.kind === 'error' ? { code: sent.code, message: 'the error message could not be recorded' } : null,
+      outcome: outcome.result,
+      summary: `${outcome.summary} (the attempt's details could not be recorded: internal error)`,
+    };
+    return { entry, outcome };
+  }
+}
+
+/**
+ * Sends the planned attempt — which the caller has already marked in flight on the record — and, when
+ * the primary fails for good and a backup exists, marks and sends the backup's first attempt right
+ * after. Returns the record's new state; the caller writes it and schedules the retry. A throw leaves
+ * `progress` saying what was sent.
  */
 export async function runAttempts(
   deps: DeliveryDeps,
-  record: StoredDelivery,
+  key: DeliveryKey,
+  event: EventMessage,
   webhook: WebhookConfig,
   secrets: Record<string, string>,
   planned: PlannedAttempt,
+  progress: Progress,
   logger: Logger,
 ): Promise<DeliveryUpdate> {
-  const attempts = [...record.attempts];
-  const finish = (update: Omit<DeliveryUpdate, 'attempts' | 'updatedAt'>): DeliveryUpdate => ({ ...update, attempts, updatedAt: deps.clock.now() });
   let plan = planned;
+  progress.inFlight = undefined; // nothing has left yet
   for (;;) {
-    const built = await buildRequest(webhook, record.event, secrets, deps.engine, plan.target, deps.clock.now());
+    const built = await buildRequest(webhook, event, secrets, deps.engine, plan.target, deps.clock.now());
     if (!built.ok) {
       const lastError = `webhook ${webhook.id}: ${built.error.message}`;
       logger.log('WARNING', 'delivery invalid: the webhook does not render to a valid request', { field: built.error.field, error: lastError });
-      return finish({ status: 'invalid', lastError, nextAttemptAt: null, next: null });
+      progress.inFlight = undefined;
+      return stateOf(progress, deps.clock.now(), { status: 'invalid', errorCode: 'invalid_webhook', lastError, nextAttemptAt: null, next: null });
     }
     const startedAt = deps.clock.now();
+    progress.inFlight = { ...plan, since: startedAt };
     const sent = await deps.sender.send(built.request);
-    const outcome = classifyOutcome(sent, deps.clock.now());
-    const entry = attemptRecord({ ...plan, startedAt, request: built.request, sent, outcome });
-    attempts.push(entry);
-    const step = nextStep(outcome, plan.target, plan.attemptOfTarget, webhook.backupUrl !== undefined, deps.retry);
+    const { entry, outcome } = recordAttempt(plan, startedAt, built.request, sent, deps.clock.now(), logger);
+    progress.attempts.push(entry);
+    progress.inFlight = undefined;
+    progress.takeovers = 0; // an attempt of known outcome is progress
     logger.log(outcome.result === 'succeeded' ? 'INFO' : 'WARNING', `attempt ${plan.number} (${plan.target}) ${outcome.result}: ${entry.summary}`, {
       attempt: plan.number,
       target: plan.target,
@@ -64,77 +127,19 @@ export async function runAttempts(
       status: sent.kind === 'response' ? sent.status : null,
       durationMs: sent.durationMs,
     });
+    const failedCode = sent.kind === 'error' && sent.code === DESTINATION_REFUSED ? 'destination_blocked' : 'http_error';
+    const step = continuation(outcome, plan, webhook.backupUrl !== undefined, deps.retry, failedCode);
+    const now = deps.clock.now();
     if (step.action === 'done') {
-      return finish({ status: step.status, lastError: step.status === 'succeeded' ? null : entry.summary, nextAttemptAt: null, next: null });
+      return step.status === 'succeeded'
+        ? stateOf(progress, now, { status: 'succeeded', errorCode: null, lastError: null, nextAttemptAt: null, next: null })
+        : stateOf(progress, now, { status: 'failed', errorCode: step.errorCode, lastError: entry.summary, nextAttemptAt: null, next: null });
     }
     if (step.action === 'retry') {
-      const nextAttemptAt = new Date(deps.clock.now().getTime() + step.delaySeconds * 1000);
-      const next = { number: plan.number + 1, target: step.target, attemptOfTarget: plan.attemptOfTarget + 1, ...series(plan) };
-      return finish({ status: 'retrying', lastError: entry.summary, nextAttemptAt, next });
+      return stateOf(progress, now, { status: 'retrying', errorCode: null, lastError: entry.summary, nextAttemptAt: new Date(now.getTime() + step.delaySeconds * 1000), next: step.next });
     }
-    plan = { number: plan.number + 1, target: 'backup', attemptOfTarget: 1, ...series(plan) };
-  }
-}
-
-// Firestore refuses undefined fields: a series is only written when there is one.
-const series = (plan: PlannedAttempt) => (plan.series ? { series: plan.series } : {});
-
-/** Writes the new state, then makes sure the planned retry exists as a task (idempotent per attempt). */
-export async function commitUpdate(deps: DeliveryDeps, key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
-  await deps.deliveries.update(key, update);
-  await ensureRetryScheduled(deps, key, update);
-}
-
-/**
- * A retrying record must have its task. Called after every write and whenever a redelivered message or
- * task finds a record already retrying: if an earlier enqueue failed after the write, this repairs it.
- */
-export async function ensureRetryScheduled(
-  deps: DeliveryDeps,
-  key: DeliveryKey,
-  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'>,
-): Promise<void> {
-  if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
-  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...series(state.next) }, state.nextAttemptAt);
-}
-
-/** `health.consecutiveFailures` as the caller read it with the webhook document. */
-export function consecutiveFailures(webhookData: unknown): number {
-  const value = (webhookData as { health?: { consecutiveFailures?: unknown } } | undefined)?.health?.consecutiveFailures;
-  return typeof value === 'number' && value > 0 ? value : 0;
-}
-
-/**
- * Counts a delivery that ended `failed` on its webhook and disables the webhook once the count reaches
- * the threshold; a success starts the count again. On the success path it writes only when the count
- * it read was not zero, so a healthy webhook's deliveries cost no extra write. `invalid` does not
- * count: the document's validation shows those. The count read by the dispatcher may be up to
- * WEBHOOK_CACHE_SECONDS old; the transaction that disables re-reads it. Never throws: bookkeeping must
- * not turn a recorded delivery into a redelivered event.
- */
-export async function recordWebhookHealth(
-  deps: DeliveryDeps,
-  key: DeliveryKey,
-  status: DeliveryStatus,
-  seenFailures: number,
-  lastError: string | null,
-  logger: Logger,
-): Promise<void> {
-  const autoDisable = deps.autoDisable;
-  if (!autoDisable || autoDisable.afterFailures <= 0) return;
-  try {
-    if (status === 'succeeded') {
-      if (seenFailures > 0) await autoDisable.health.resetFailures(key.accountId, key.webhookId);
-      return;
-    }
-    if (status !== 'failed') return;
-    const now = deps.clock.now();
-    await autoDisable.health.countFailure(key.accountId, key.webhookId, now);
-    if (seenFailures + 1 < autoDisable.afterFailures) return;
-    const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${lastError ?? 'failed'}`;
-    const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
-    if (disabledAfter !== undefined) logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
-  } catch (error) {
-    logger.log('ERROR', `could not update the failure count of webhook ${key.webhookId}: ${(error as Error).message}`);
+    // The backup goes out in this run: the record first says so, with the primary's result.
+    plan = step.next;
+    await deps.deliveries.update(key, stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: null, next: null, inFlight: { ...plan, since: now } }));
   }
 }

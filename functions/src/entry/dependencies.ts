@@ -9,6 +9,7 @@ import { FirestoreInvalidEventLog } from '../firestore/firestore-invalid-event-l
 import { FirestoreWebhookStore } from '../firestore/firestore-webhook-store.ts';
 import { createJsonLogger, type Logger } from '../log/logger.ts';
 import { TemplateEngine } from '../render/template-engine.ts';
+import type { RepairDeps } from '../delivery/repair.ts';
 import type { RetryWorkerDeps } from '../retry/handle-retry-task.ts';
 import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
 import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
@@ -18,7 +19,7 @@ import { CloudTasksRetryScheduler } from '../tasks/cloud-tasks-retry-scheduler.t
 import type { ValidationDeps } from '../validation/validate-stored-webhook.ts';
 import { CachedWebhookStore } from '../webhooks/cached-webhook-store.ts';
 
-export type Dependencies = DispatchDeps & RetryWorkerDeps & ValidationDeps;
+export type Dependencies = DispatchDeps & RetryWorkerDeps & ValidationDeps & RepairDeps;
 
 /** Replaceable parts, for tests that need a custom resolver, clock or logger. */
 export interface DependencyOverrides {
@@ -51,10 +52,12 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const clock = overrides.clock ?? systemClock;
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const webhookDocuments = new FirestoreWebhookStore(db);
+  const deliveries = new FirestoreDeliveryLog(db);
   return {
     engine: new TemplateEngine(),
     sender: overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) }),
-    deliveries: new FirestoreDeliveryLog(db),
+    deliveries,
+    finder: deliveries,
     invalidEvents: new FirestoreInvalidEventLog(db),
     webhooks: new CachedWebhookStore(webhookDocuments, config.webhookCacheSeconds * 1000, clock),
     webhookDocuments,
@@ -73,6 +76,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     clock,
     logger: overrides.logger ?? createJsonLogger(),
     retry: config.retry,
+    timing: config.timing,
     retentionDays: config.deliveryRetentionDays,
     concurrency: FAN_OUT_CONCURRENCY,
     queueName: config.tasks.queue,

@@ -1,4 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
+import { classifyFailure, errorMessage } from '../core/failures.ts';
 import { handleRetryTask, parseRetryTask, type RetryWorkerDeps } from '../retry/handle-retry-task.ts';
 
 /**
@@ -26,9 +27,17 @@ export function createRetryWorkerHandler(deps: () => RetryWorkerDeps) {
       const answer = await handleRetryTask(d, parsed.task);
       res.status(answer.httpStatus).json({ result: answer.note });
     } catch (error) {
-      // Firestore or Cloud Tasks failed: a 5xx makes Cloud Tasks run the task again.
-      d.logger.log('ERROR', `retry attempt interrupted, Cloud Tasks will run it again: ${(error as Error).message}`, { ...parsed.task });
-      res.status(503).json({ error: 'temporarily unavailable' });
+      const stack = (error as Error)?.stack ?? null;
+      if (classifyFailure(error) === 'transient') {
+        // Firestore or Cloud Tasks failed for a moment: a 5xx makes Cloud Tasks run the task again.
+        d.logger.log('ERROR', `retry attempt interrupted, Cloud Tasks will run it again: ${errorMessage(error)}`, { ...parsed.task, stack });
+        res.status(503).json({ error: 'temporarily unavailable' });
+        return;
+      }
+      // handleRetryTask records lasting faults itself; one that escapes it would fail the same way
+      // again: acknowledged, and the repair sweep finds the record if it was left in flight.
+      d.logger.log('ERROR', `retry attempt failed with an internal error (errorCode internal_error): ${errorMessage(error)}`, { ...parsed.task, errorCode: 'internal_error', stack });
+      res.status(200).json({ result: 'internal error' });
     }
   };
 }

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
-import type { AttemptClaim, ClaimResult, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ReplayStart, StoredDelivery } from '../delivery/ports.ts';
-import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, webhookPath } from './firestore-layout.ts';
+import type { ClaimResult, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
+import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
 import { fromFirestore, isAlreadyExists } from './firestore-values.ts';
 
 /**
@@ -8,8 +8,10 @@ import { fromFirestore, isAlreadyExists } from './firestore-values.ts';
  * idempotency key: `create` fails when it exists, so a redelivered event is never sent twice.
  */
 const [statusField, createdField] = DELIVERIES_BY_STATUS.fields;
+const pendingField = STALE_PENDING_DELIVERIES.fields[1];
+const dueField = OVERDUE_RETRIES.fields[1];
 
-export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory {
+export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, StaleDeliveryFinder {
   private readonly db: Firestore;
 
   constructor(db: Firestore) {
@@ -33,32 +35,18 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory {
     return { created: false, existing: fromFirestore<StoredDelivery>(existing.data()) };
   }
 
-  async takeOver(key: DeliveryKey, seenUpdatedAt: Date, now: Date): Promise<boolean> {
+  async modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T> {
     const ref = this.doc(key);
     return this.db.runTransaction(async (tx) => {
       const current = await tx.get(ref);
-      const record = current.exists ? fromFirestore<StoredDelivery>(current.data()) : undefined;
-      if (!record || record.status !== 'pending' || record.updatedAt.getTime() !== seenUpdatedAt.getTime()) return false;
-      tx.update(ref, { updatedAt: now });
-      return true;
-    });
-  }
-
-  async claimAttempt(key: DeliveryKey, number: number, now: Date, leaseMs: number): Promise<AttemptClaim> {
-    const ref = this.doc(key);
-    return this.db.runTransaction(async (tx) => {
-      const current = await tx.get(ref);
-      if (!current.exists) return 'missing';
-      const record = fromFirestore<StoredDelivery>(current.data());
-      if (record.status !== 'retrying' || record.attempts.length >= number) return 'done';
-      if (record.inFlight?.attempt === number && now.getTime() - record.inFlight.since.getTime() < leaseMs) return 'busy';
-      tx.update(ref, { inFlight: { attempt: number, since: now }, updatedAt: now });
-      return 'claimed';
+      const { write, result } = change(current.exists ? fromFirestore<StoredDelivery>(current.data()) : undefined);
+      if (write && current.exists) tx.update(ref, write);
+      return result;
     });
   }
 
   async update(key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
-    await this.doc(key).update({ ...update, inFlight: null });
+    await this.doc(key).update({ ...update });
   }
 
   async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {
@@ -75,32 +63,13 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory {
     return snapshot.docs.map((doc) => fromFirestore<StoredDelivery>(doc.data()));
   }
 
-  async startReplay(key: DeliveryKey, now: Date): Promise<ReplayStart> {
-    const ref = this.doc(key);
-    return this.db.runTransaction(async (tx): Promise<ReplayStart> => {
-      const current = await tx.get(ref);
-      if (!current.exists) return { started: false, reason: 'no such delivery' };
-      const record = fromFirestore<StoredDelivery>(current.data());
-      if (record.status === 'pending' || record.status === 'retrying') {
-        return { started: false, reason: `it is ${record.status}${record.nextAttemptAt ? ` (next attempt at ${record.nextAttemptAt.toISOString()})` : ''}: already being delivered` };
-      }
-      const replays = [...(record.replays ?? []), { at: now, previousStatus: record.status }];
-      const next = { number: record.attempts.length + 1, target: 'primary' as const, attemptOfTarget: 1, series: replays.length };
-      tx.update(ref, { status: 'retrying', replays, next, nextAttemptAt: now, inFlight: null, updatedAt: now });
-      return { started: true, record: { ...record, status: 'retrying', replays, next, nextAttemptAt: now, inFlight: null, updatedAt: now }, next };
-    });
-  }
-
-  async undoReplay(key: DeliveryKey, series: number): Promise<void> {
-    const ref = this.doc(key);
-    await this.db.runTransaction(async (tx) => {
-      const current = await tx.get(ref);
-      if (!current.exists) return;
-      const record = fromFirestore<StoredDelivery>(current.data());
-      const replays = record.replays ?? [];
-      const last = replays[replays.length - 1];
-      if (record.status !== 'retrying' || record.next?.series !== series || record.attempts.length >= record.next.number || !last || replays.length !== series) return;
-      tx.update(ref, { status: last.previousStatus, replays: replays.slice(0, -1), next: null, nextAttemptAt: null, updatedAt: new Date() });
-    });
+  async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
+    const deliveries = this.db.collectionGroup(DELIVERIES);
+    // The two collection-group queries Terraform indexes (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES).
+    const [pending, retrying] = await Promise.all([
+      deliveries.where('status', '==', 'pending').where(pendingField!.fieldPath, '<=', query.pendingBefore).orderBy(pendingField!.fieldPath).limit(query.limit).get(),
+      deliveries.where('status', '==', 'retrying').where(dueField!.fieldPath, '<=', query.dueBefore).orderBy(dueField!.fieldPath).limit(query.limit).get(),
+    ]);
+    return [...pending.docs, ...retrying.docs].map((doc) => fromFirestore<StoredDelivery>(doc.data()));
   }
 }

@@ -53,4 +53,28 @@ export const DELIVERIES_BY_STATUS: IndexedQuery = {
   needsCompositeIndex: true,
 };
 
-export const INDEXED_QUERIES: readonly IndexedQuery[] = [WEBHOOKS_BY_EVENT_TYPE, DELIVERIES_BY_STATUS];
+/** The repair sweep: `pending` deliveries across all accounts, oldest claim first. */
+export const STALE_PENDING_DELIVERIES: IndexedQuery = {
+  usedBy: 'repair sweep: pending deliveries whose claim is older than the lease',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [
+    { fieldPath: 'status', order: 'ASCENDING' },
+    { fieldPath: 'updatedAt', order: 'ASCENDING' },
+  ],
+  needsCompositeIndex: true,
+};
+
+/** The repair sweep: `retrying` deliveries across all accounts whose next attempt is overdue. */
+export const OVERDUE_RETRIES: IndexedQuery = {
+  usedBy: 'repair sweep: retrying deliveries whose next attempt is overdue',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [
+    { fieldPath: 'status', order: 'ASCENDING' },
+    { fieldPath: 'nextAttemptAt', order: 'ASCENDING' },
+  ],
+  needsCompositeIndex: true,
+};
+
+export const INDEXED_QUERIES: readonly IndexedQuery[] = [WEBHOOKS_BY_EVENT_TYPE, DELIVERIES_BY_STATUS, STALE_PENDING_DELIVERIES, OVERDUE_RETRIES];

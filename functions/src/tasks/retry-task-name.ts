@@ -9,5 +9,7 @@ import type { RetryTask } from '../delivery/ports.ts';
 export function retryTaskId(task: RetryTask): string {
   // A replay's tasks add their series, so they never meet a task name (or tombstone) of an earlier series.
   const series = task.series ? `/replay-${task.series}` : '';
-  return createHash('sha256').update(`${task.accountId}/${task.webhookId}/${task.eventId}/${task.attempt}${series}`).digest('hex');
+  // A recovery's task adds its count: the lost task's name (or its tombstone) may still be taken.
+  const repair = task.repair ? `/repair-${task.repair}` : '';
+  return createHash('sha256').update(`${task.accountId}/${task.webhookId}/${task.eventId}/${task.attempt}${series}${repair}`).digest('hex');
 }

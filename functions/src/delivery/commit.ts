@@ -1,0 +1,131 @@
+import { classifyFailure, errorMessage } from '../core/failures.ts';
+import type { Logger } from '../log/logger.ts';
+import { compactAttempts } from './attempt-list.ts';
+import type { DeliveryStatus } from './delivery-record.ts';
+import { seriesOf } from './next-attempt.ts';
+import type { DeliveryKey, DeliveryUpdate, StoredDelivery } from './ports.ts';
+import { unknownAttempt } from './recover.ts';
+import { stateOf, type DeliveryDeps, type Progress } from './run-attempts.ts';
+
+/**
+ * A retrying record must have its task. Called after every write and whenever a redelivered message or
+ * task finds a record already retrying: if an earlier enqueue failed after the write, this repairs it.
+ * The task name is derived from (delivery, attempt, series, repairs), so a second call is a no-op.
+ */
+export async function ensureRetryScheduled(
+  deps: DeliveryDeps,
+  key: DeliveryKey,
+  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined },
+): Promise<void> {
+  if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
+  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...seriesOf(state.next), ...(state.repairs ? { repair: state.repairs } : {}) }, state.nextAttemptAt);
+}
+
+/**
+ * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
+ * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
+ */
+export async function commitUpdate(deps: DeliveryDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate> {
+  await deps.deliveries.update(key, update);
+  try {
+    await ensureRetryScheduled(deps, key, update);
+    return update;
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    return failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
+  }
+}
+
+/** `health.consecutiveFailures` as the caller read it with the webhook document. */
+export function consecutiveFailures(webhookData: unknown): number {
+  const value = (webhookData as { health?: { consecutiveFailures?: unknown } } | undefined)?.health?.consecutiveFailures;
+  return typeof value === 'number' && value > 0 ? value : 0;
+}
+
+/**
+ * Counts a delivery that ended `failed` on its webhook and disables the webhook once the count reaches
+ * the threshold; a success starts the count again. On the success path it writes only when the count
+ * it read was not zero, so a healthy webhook's deliveries cost no extra write. `invalid` does not
+ * count (the document's validation shows those), nor do our own faults (`internal_error`, `stalled`):
+ * they say nothing about the receiver. The count read by the dispatcher may be up to
+ * WEBHOOK_CACHE_SECONDS old; the transaction that disables re-reads it. Never throws: bookkeeping must
+ * not turn a recorded delivery into a redelivered event.
+ */
+export async function recordWebhookHealth(
+  deps: DeliveryDeps,
+  key: DeliveryKey,
+  update: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError'>,
+  seenFailures: number,
+  logger: Logger,
+): Promise<void> {
+  const autoDisable = deps.autoDisable;
+  if (!autoDisable || autoDisable.afterFailures <= 0) return;
+  try {
+    if (update.status === 'succeeded') {
+      if (seenFailures > 0) await autoDisable.health.resetFailures(key.accountId, key.webhookId);
+      return;
+    }
+    if (update.status !== 'failed' || update.errorCode === 'internal_error' || update.errorCode === 'stalled') return;
+    const now = deps.clock.now();
+    await autoDisable.health.countFailure(key.accountId, key.webhookId, now);
+    if (seenFailures + 1 < autoDisable.afterFailures) return;
+    const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${update.lastError ?? 'failed'}`;
+    const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
+    if (disabledAfter !== undefined) logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
+  } catch (error) {
+    logger.log('ERROR', `could not update the failure count of webhook ${key.webhookId}: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * A fault that is not a passing one hit this delivery: redelivering would fail the same way, so the
+ * delivery ends here — `failed` with `internal_error`, or `succeeded` if an attempt already got a 2xx
+ * (it is never sent again) — and its siblings go on. An attempt that may have left when the fault hit
+ * is recorded as `unknown`. The stack goes to the log, never into the record. If even that write
+ * fails, a second one without bodies is tried; a passing fault there is thrown (redelivery), anything
+ * else is logged and left to the repair sweep, which finds the record stale.
+ *
+ * `seed`: the whole record to create when none was written yet (the claim itself failed).
+ */
+export async function failInternally(
+  deps: DeliveryDeps,
+  key: DeliveryKey,
+  progress: Progress,
+  error: unknown,
+  stage: string,
+  logger: Logger,
+  where: { exists: true } | { exists: false; seed: StoredDelivery },
+): Promise<DeliveryUpdate> {
+  const message = errorMessage(error);
+  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
+  const now = deps.clock.now();
+  if (progress.inFlight) {
+    progress.attempts.push(unknownAttempt(progress.inFlight, now));
+    progress.inFlight = undefined;
+  }
+  const succeeded = progress.attempts.some((attempt) => attempt.outcome === 'succeeded');
+  const final: { status: DeliveryStatus } & Pick<DeliveryUpdate, 'errorCode' | 'lastError'> = succeeded
+    ? { status: 'succeeded', errorCode: null, lastError: null }
+    : { status: 'failed', errorCode: 'internal_error', lastError: `internal error while ${stage}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)` };
+  const update = stateOf(progress, now, { ...final, nextAttemptAt: null, next: null });
+  const write = async (state: DeliveryUpdate, minimal: boolean) => {
+    if (where.exists) return deps.deliveries.update(key, state);
+    const seed = minimal ? { ...where.seed, event: { ...where.seed.event, data: {} }, eventDataOmitted: true } : where.seed;
+    const claim = await deps.deliveries.claim({ ...seed, ...state } as StoredDelivery);
+    if (!claim.created) await deps.deliveries.update(key, state);
+  };
+  try {
+    await write(update, false);
+    return update;
+  } catch (first) {
+    const compact = { ...update, attempts: compactAttempts(update.attempts) };
+    try {
+      await write(compact, true);
+      return compact;
+    } catch (second) {
+      if (classifyFailure(second) === 'transient') throw second;
+      logger.log('ERROR', `could not record the internal error of this delivery (${errorMessage(first)}; then ${errorMessage(second)}): the repair sweep will find it`, { stack: (second as Error)?.stack ?? null });
+      return compact;
+    }
+  }
+}

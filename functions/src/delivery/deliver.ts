@@ -1,0 +1,212 @@
+/**
+ * The two ways into the state machine — the dispatcher's first attempt and the retry worker's later
+ * ones — and the recovery of a delivery whose owner stopped. Every step that throws is classified here
+ * (core/failures.ts): a passing infrastructure fault propagates (the event is redelivered, or Cloud
+ * Tasks runs the task again); anything else ends this one delivery, recorded, and the caller goes on.
+ */
+import { classifyFailure, errorMessage } from '../core/failures.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ParsedWebhook } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
+import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
+import type { SecretStore } from '../core/ports.ts';
+import { attemptsMade } from './attempt-list.ts';
+import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, recordWebhookHealth } from './commit.ts';
+import type { DeliveryStatus } from './delivery-record.ts';
+import { pendingDelivery, staleness } from './lease.ts';
+import { FIRST_ATTEMPT } from './next-attempt.ts';
+import type { DeliveryKey, RetryTask, StoredDelivery } from './ports.ts';
+import { recoverStale } from './recover.ts';
+import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress } from './run-attempts.ts';
+import { claimAttempt, takeOver } from './transitions.ts';
+
+export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string };
+
+/** The account's secrets as the dispatcher loaded them once per event; a lasting failure is per delivery. */
+export type LoadedSecrets = { ok: true; secrets: Record<string, string> } | { ok: false; error: unknown };
+
+export interface StartDelivery {
+  event: EventMessage;
+  stored: StoredWebhook;
+  parsed: ParsedWebhook;
+  secrets: LoadedSecrets;
+  /** Within the event's fan-out limit (`fanOutLimit` says what the limit is when it is not). */
+  withinLimit: boolean;
+  fanOutLimit: number;
+}
+
+const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs'>, status: Progress['status']): Progress => ({
+  status,
+  attempts: [...record.attempts],
+  attemptsDropped: record.attemptsDropped ?? 0,
+  takeovers: record.takeovers ?? 0,
+  repairs: record.repairs ?? 0,
+  inFlight: undefined,
+});
+
+/**
+ * The dispatcher's delivery of one event to one webhook. Throws only passing infrastructure faults.
+ */
+export async function startDelivery(deps: DeliveryDeps & { retentionDays: number }, start: StartDelivery, logger: Logger): Promise<DeliveryOutcome> {
+  const { event, stored, parsed } = start;
+  const webhookId = stored.id;
+  const seed = pendingDelivery(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
+  const key = deliveryKey(seed);
+  const progress = progressOf(seed, 'pending');
+  // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
+  let owner: 'none' | 'us' | 'other' = 'none';
+  let stage = 'claiming the delivery';
+  try {
+    const claim = await deps.deliveries.claim(seed);
+    if (!claim.created) {
+      owner = 'other';
+      stage = 'looking at an existing delivery';
+      return await resumeExisting(deps, key, claim.existing, parsed, logger);
+    }
+    owner = 'us';
+    if (!parsed.ok || !start.withinLimit) {
+      const invalid = parsed.ok
+        ? { errorCode: 'fan_out_limit' as const, lastError: `webhook ${webhookId}: not sent: more than ${start.fanOutLimit} webhooks of the account subscribe to ${event.type}` }
+        : { errorCode: 'invalid_webhook' as const, lastError: parsed.reason };
+      logger.log('WARNING', `delivery invalid: ${invalid.lastError}`, { errorCode: invalid.errorCode });
+      stage = 'recording the result';
+      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
+      return { webhookId, status: 'invalid', note: invalid.lastError };
+    }
+    stage = "loading the account's secrets";
+    if (!start.secrets.ok) throw start.secrets.error;
+    stage = 'rendering and sending';
+    const update = await runAttempts(deps, key, event, parsed.webhook, start.secrets.secrets, FIRST_ATTEMPT, progress, logger);
+    stage = 'recording the result';
+    const written = await commitUpdate(deps, key, update, progress, logger);
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    if (owner === 'other') {
+      // Not ours to end: its owner, a takeover or the repair sweep moves it on.
+      logger.log('ERROR', `could not look at the existing delivery: ${errorMessage(error)}`, { stage, stack: (error as Error)?.stack ?? null });
+      return { webhookId, status: 'skipped', note: `internal error while ${stage}` };
+    }
+    const ended = await failInternally(deps, key, progress, error, stage, logger, owner === 'us' ? { exists: true } : { exists: false, seed });
+    return { webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
+  }
+}
+
+/**
+ * A redelivered event met a record. Final: nothing to do. Owned by a live run (or a retry waiting on
+ * its task): acknowledged, since the repair sweep recovers it should that owner die — a nack would
+ * only spend one of the event's dead-letter delivery attempts. Without a live owner: recovered now.
+ */
+async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: StoredDelivery, parsed: ParsedWebhook, logger: Logger): Promise<DeliveryOutcome> {
+  if (existing.status !== 'pending' && existing.status !== 'retrying') {
+    logger.log('INFO', `already ${existing.status}: not sent again`, { status: existing.status });
+    return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}` };
+  }
+  const stale = staleness(existing, deps.clock.now(), deps.timing);
+  if (!stale.stale) {
+    // A retry whose enqueue failed after its write is repaired here (the task name makes it idempotent).
+    await ensureRetryScheduled(deps, key, existing);
+    logger.log('INFO', `not sent again: ${stale.reason}`, { status: existing.status });
+    return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}: ${stale.reason}` };
+  }
+  return recoverDelivery(deps, existing, parsed.ok && parsed.webhook.backupUrl !== undefined, stale.reason, logger);
+}
+
+/**
+ * Moves a stale delivery on by the rules of recoverStale (it never sends itself: the next attempt goes
+ * through Cloud Tasks), if nobody else moved it since it was read.
+ */
+export async function recoverDelivery(deps: DeliveryDeps, record: StoredDelivery, hasBackup: boolean, why: string, logger: Logger): Promise<DeliveryOutcome> {
+  const key = deliveryKey(record);
+  const update = recoverStale(record, deps.clock.now(), hasBackup, deps.retry);
+  const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));
+  if (!won) return { webhookId: key.webhookId, status: 'skipped', note: 'moved on while being recovered' };
+  logger.log('NOTICE', `recovered a delivery without a live owner (${why}): now ${update.status}${update.next ? `, attempt ${update.next.number} due ${update.nextAttemptAt?.toISOString()}` : ''}`, {
+    status: update.status,
+    errorCode: update.errorCode,
+    takeovers: update.takeovers,
+  });
+  const progress = progressOf(update, 'retrying');
+  try {
+    await ensureRetryScheduled(deps, key, update);
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
+    return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
+  }
+  return { webhookId: key.webhookId, status: update.status, ...(update.lastError ? { note: update.lastError } : {}) };
+}
+
+export interface WorkerDeps extends DeliveryDeps {
+  webhooks: WebhookStore;
+  secrets: SecretStore;
+}
+
+/** The HTTP answer for Cloud Tasks: 2xx once the attempt is recorded, so its own retries only cover faults. */
+export interface WorkerAnswer {
+  httpStatus: number;
+  note: string;
+}
+
+/**
+ * Runs attempt `task.attempt` of a retrying delivery: claims it, reloads the current webhook, renders
+ * again, sends, records, schedules what follows. A task run twice finds the attempt recorded or
+ * claimed. Throws only passing infrastructure faults (the handler answers 503).
+ */
+export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger: Logger): Promise<WorkerAnswer> {
+  const key = deliveryKey(task);
+  const record = await deps.deliveries.get(key);
+  if (!record) {
+    logger.log('WARNING', 'retry task for a delivery that does not exist (expired or deleted): ignored');
+    return { httpStatus: 200, note: 'no such delivery' };
+  }
+  const planned = record.next;
+  if (record.status !== 'retrying' || !planned || attemptsMade(record) >= task.attempt || planned.number !== task.attempt || (planned.series ?? 0) !== (task.series ?? 0)) {
+    await ensureRetryScheduled(deps, key, record); // a task re-run after a failed enqueue repairs the chain
+    logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
+    return { httpStatus: 200, note: 'already handled' };
+  }
+  const claim = await deps.deliveries.modify(key, claimAttempt(planned, deps.clock.now(), deps.timing.leaseMs));
+  if (claim === 'busy') return { httpStatus: 409, note: 'attempt in progress elsewhere' };
+  if (claim === 'stale') {
+    const current = await deps.deliveries.get(key);
+    if (!current) return { httpStatus: 200, note: 'no such delivery' };
+    const stored = await deps.webhooks.get(task.accountId, task.webhookId);
+    const parsed = stored ? parseWebhookConfig(task.accountId, task.webhookId, stored.data) : undefined;
+    const outcome = await recoverDelivery(deps, current, parsed?.ok === true && parsed.webhook.backupUrl !== undefined, `attempt ${planned.number} in flight past its lease`, logger);
+    return { httpStatus: 200, note: `recovered: ${outcome.status}` };
+  }
+  if (claim !== 'claimed') return { httpStatus: 200, note: `attempt ${claim}` };
+
+  const progress = progressOf(record, 'retrying');
+  let stage = 'loading the webhook';
+  try {
+    const stored = await deps.webhooks.get(task.accountId, task.webhookId);
+    const stop = async (status: 'failed' | 'invalid', errorCode: 'webhook_removed' | 'invalid_webhook', lastError: string): Promise<WorkerAnswer> => {
+      logger.log('WARNING', `retry stopped: ${lastError}`, { errorCode });
+      stage = 'recording the result';
+      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      return { httpStatus: 200, note: lastError };
+    };
+    if (!stored) return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was deleted before attempt ${task.attempt}`);
+    if ((stored.data as { enabled?: unknown } | undefined)?.enabled === false) {
+      return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was disabled before attempt ${task.attempt}`);
+    }
+    const parsed = parseWebhookConfig(task.accountId, task.webhookId, stored.data);
+    if (!parsed.ok) return await stop('invalid', 'invalid_webhook', parsed.reason);
+    stage = "loading the account's secrets";
+    const secrets = await deps.secrets.secretsFor(task.accountId);
+    stage = 'rendering and sending';
+    const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
+    stage = 'recording the result';
+    const written = await commitUpdate(deps, key, update, progress, logger);
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    return { httpStatus: 200, note: written.status };
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
+    return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
+  }
+}

@@ -1,0 +1,70 @@
+import type { AttemptRecord } from './delivery-record.ts';
+import { attemptsMade, boundAttempts } from './attempt-list.ts';
+import { MAX_TAKEOVERS } from './lease.ts';
+import { continuation, FIRST_ATTEMPT } from './next-attempt.ts';
+import type { DeliveryUpdate, InFlightAttempt, PlannedAttempt, StoredDelivery } from './ports.ts';
+import type { RetrySettings } from './retry-policy.ts';
+
+const UNKNOWN_SUMMARY = 'outcome unknown: the instance sending this attempt stopped before it recorded the answer (the receiver may have it)';
+
+/** Older records keep only { attempt, since } in flight: the rest is read from `next` or assumed primary. */
+function inFlightPlan(record: StoredDelivery): InFlightAttempt | undefined {
+  const inFlight = record.inFlight;
+  if (!inFlight) return undefined;
+  if ('target' in inFlight) return inFlight;
+  const next = record.next?.number === inFlight.attempt ? record.next : undefined;
+  return { number: inFlight.attempt, target: next?.target ?? 'primary', attemptOfTarget: next?.attemptOfTarget ?? inFlight.attempt, ...(next?.series ? { series: next.series } : {}), since: inFlight.since };
+}
+
+export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord {
+  return {
+    number: plan.number,
+    target: plan.target,
+    attemptOfTarget: plan.attemptOfTarget,
+    startedAt: plan.since,
+    durationMs: Math.max(0, now.getTime() - plan.since.getTime()),
+    request: null,
+    response: null,
+    error: { code: 'EUNKNOWN_OUTCOME', message: UNKNOWN_SUMMARY },
+    outcome: 'unknown',
+    summary: UNKNOWN_SUMMARY,
+  };
+}
+
+/**
+ * Moves a delivery that lost its owner forward, without sending anything itself:
+ * - an attempt left in flight is recorded as `unknown` and the retry policy decides what follows (the
+ *   next attempt, through Cloud Tasks, is the one possible duplicate);
+ * - a recorded success finishes it `succeeded` (never sent again);
+ * - nothing in flight: the planned attempt is scheduled, due now;
+ * - past MAX_TAKEOVERS takeovers without an attempt of known outcome, it ends `failed` / `stalled`.
+ * The caller writes the update only if the record is unchanged since it read it, then schedules `next`.
+ */
+export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boolean, settings: RetrySettings): DeliveryUpdate {
+  const takeovers = (record.takeovers ?? 0) + 1;
+  const plan = inFlightPlan(record);
+  const all = plan ? [...record.attempts, unknownAttempt(plan, now)] : [...record.attempts];
+  const bounded = boundAttempts(all, record.attemptsDropped ?? 0);
+  const base = { ...bounded, inFlight: null, takeovers, repairs: record.repairs ?? 0, updatedAt: now };
+  const finish = (status: 'succeeded' | 'failed', errorCode: DeliveryUpdate['errorCode'], lastError: string | null): DeliveryUpdate => ({ ...base, status, errorCode, lastError, nextAttemptAt: null, next: null });
+  // A new task name (repairs + 1): the lost task's name may be taken by it or by its tombstone.
+  const retryAt = (next: PlannedAttempt, delaySeconds: number): DeliveryUpdate => ({ ...base, repairs: base.repairs + 1, status: 'retrying', errorCode: null, lastError: plan ? UNKNOWN_SUMMARY : record.lastError, next, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000) });
+
+  if (record.attempts.some((attempt) => attempt.outcome === 'succeeded')) return finish('succeeded', null, null);
+  if (takeovers > MAX_TAKEOVERS) {
+    return finish('failed', 'stalled', `stalled: taken over ${takeovers} times without an attempt of known outcome (its instances kept stopping); replay it once the cause is fixed`);
+  }
+  if (!plan) {
+    const next = record.next ?? { ...FIRST_ATTEMPT, number: attemptsMade(record) + 1 };
+    return retryAt(next, 0);
+  }
+  const step = continuation({ result: 'unknown', summary: UNKNOWN_SUMMARY }, plan, hasBackup, settings);
+  switch (step.action) {
+    case 'retry':
+      return retryAt(step.next, step.delaySeconds);
+    case 'backup':
+      return retryAt(step.next, 0);
+    case 'done':
+      return step.status === 'succeeded' ? finish('succeeded', null, null) : finish('failed', step.errorCode, `${UNKNOWN_SUMMARY}; no attempt is left`);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The read-and-write steps of the state machine as pure functions of the stored record, run inside
+ * the store's transaction (DeliveryLog.modify). Pure, so a store may run them again on contention and
+ * unit tests can run them on plain objects.
+ */
+import { staleness, type LeaseTiming } from './lease.ts';
+import type { AttemptClaim, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
+import { unknownAttempt } from './recover.ts';
+import { attemptsMade, boundAttempts } from './attempt-list.ts';
+
+/** The worker's claim on attempt `planned.number` of a retrying delivery. */
+export const claimAttempt =
+  (planned: PlannedAttempt, now: Date, leaseMs: number) =>
+  (record: StoredDelivery | undefined): ModifyChange<AttemptClaim> => {
+    if (!record) return { result: 'missing' };
+    if (record.status !== 'retrying' || attemptsMade(record) >= planned.number || record.next?.number !== planned.number) return { result: 'done' };
+    if (record.inFlight) {
+      if (now.getTime() - record.inFlight.since.getTime() < leaseMs) return { result: 'busy' };
+      return { result: 'stale' };
+    }
+    return { result: 'claimed', write: { inFlight: { ...planned, since: now }, updatedAt: now } };
+  };
+
+/** Writes a recovery's update only if nobody moved the record since it was read. */
+export const takeOver =
+  (seenUpdatedAt: Date, update: DeliveryUpdate) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> => {
+    if (!record || (record.status !== 'pending' && record.status !== 'retrying') || record.updatedAt.getTime() !== seenUpdatedAt.getTime()) return { result: false };
+    return { result: true, write: update };
+  };
+
+/** Replays kept on a record; older ones are counted in `replaysDropped`. */
+export const MAX_KEPT_REPLAYS = 20;
+
+/**
+ * An operator's replay: a finished delivery — or one that is stale by the sweep's rule (no live owner)
+ * — becomes retrying with the first attempt of a new series to the primary, due now. An attempt left
+ * in flight by a dead owner is recorded as `unknown` first, so the history stays true.
+ */
+export const startReplay =
+  (now: Date, timing: LeaseTiming) =>
+  (record: StoredDelivery | undefined): ModifyChange<ReplayStart> => {
+    if (!record) return { result: { started: false, reason: 'no such delivery' } };
+    if (record.status === 'pending' || record.status === 'retrying') {
+      const stale = staleness(record, now, timing);
+      if (!stale.stale) return { result: { started: false, reason: `it is ${record.status}: ${stale.reason}; already being delivered` } };
+    }
+    const inFlight = record.inFlight && 'target' in record.inFlight ? record.inFlight : undefined;
+    const withUnknown = inFlight ? [...record.attempts, unknownAttempt(inFlight, now)] : record.attempts;
+    const { attempts, attemptsDropped } = boundAttempts(withUnknown, record.attemptsDropped ?? 0);
+    const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null }];
+    const series = allReplays.length + (record.replaysDropped ?? 0);
+    const replays = allReplays.slice(-MAX_KEPT_REPLAYS);
+    const replaysDropped = (record.replaysDropped ?? 0) + allReplays.length - replays.length;
+    const next = { number: attempts.length + attemptsDropped + 1, target: 'primary' as const, attemptOfTarget: 1, series };
+    const write: Partial<StoredDelivery> = {
+      status: 'retrying',
+      attempts,
+      attemptsDropped,
+      replays,
+      replaysDropped,
+      next,
+      nextAttemptAt: now,
+      inFlight: null,
+      takeovers: 0,
+      errorCode: null,
+      updatedAt: now,
+    };
+    return { result: { started: true, record: { ...record, ...write } as StoredDelivery, next }, write };
+  };
+
+/** Puts back a replay whose task could not be enqueued, unless an attempt of it already ran. */
+export const undoReplay =
+  (series: number, now: Date) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> => {
+    if (!record) return { result: false };
+    const replays = record.replays ?? [];
+    const last = replays[replays.length - 1];
+    const seriesOfLast = replays.length + (record.replaysDropped ?? 0);
+    if (record.status !== 'retrying' || record.next?.series !== series || attemptsMade(record) >= record.next.number || !last || seriesOfLast !== series || record.inFlight) return { result: false };
+    return { result: true, write: { status: last.previousStatus, errorCode: last.previousErrorCode ?? null, replays: replays.slice(0, -1), next: null, nextAttemptAt: null, updatedAt: now } };
+  };
