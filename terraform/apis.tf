@@ -4,6 +4,7 @@ locals {
     "cloudbuild.googleapis.com",           # builds the functions from source
     "cloudfunctions.googleapis.com",       # Cloud Functions (gen2)
     "cloudresourcemanager.googleapis.com", # project IAM bindings, project number
+    "cloudscheduler.googleapis.com",       # runs the repair sweep
     "cloudtasks.googleapis.com",           # retry queue
     "eventarc.googleapis.com",             # Pub/Sub and Firestore triggers of gen2 functions
     "firestore.googleapis.com",            # webhooks, delivery log

@@ -46,6 +46,46 @@ resource "google_firestore_index" "deliveries_by_status" {
   depends_on = [google_firestore_database.default]
 }
 
+# STALE_PENDING_DELIVERIES and OVERDUE_RETRIES: the repair sweep's queries over every webhook's
+# delivery log (collection group), oldest first.
+resource "google_firestore_index" "stale_pending_deliveries" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "updatedAt"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+resource "google_firestore_index" "overdue_retries" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "nextAttemptAt"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
 # TTL policy of the delivery log: Firestore deletes a deliveries document (in every webhook's
 # deliveries subcollection: the policy is per collection group) some time after its expiresAt has
 # passed. The functions set expiresAt = creation + DELIVERY_RETENTION_DAYS, so the retention is the

@@ -117,6 +117,54 @@ resource "google_cloudfunctions2_function" "dispatch" {
   ]
 }
 
+# --- Repair sweep: HTTP, called only by Cloud Scheduler (scheduler.tf) ----------------------------
+# Moves on deliveries left pending or retrying without a live owner. It never sends a webhook itself
+# (the next attempt goes through the retry queue), so its identity reads no secrets.
+resource "google_cloudfunctions2_function" "repair" {
+  name        = var.repair_function_name
+  project     = var.project_id
+  location    = var.region
+  description = "hookshape: recovers deliveries whose instance died or whose retry task was lost."
+
+  build_config {
+    runtime           = "nodejs22"
+    entry_point       = "repairDeliveries"
+    service_account   = local.function_build_service_account
+    docker_repository = local.function_docker_repository
+    source {
+      storage_source {
+        bucket = local.function_source.bucket
+        object = local.function_source.object
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.repair.email
+    available_memory      = var.function_memory
+    available_cpu         = var.function_cpu
+    # One sweep at a time is enough; two would only race for the same records (each recovery is a
+    # transaction, so a race is harmless).
+    max_instance_count               = 1
+    max_instance_request_concurrency = 1
+    timeout_seconds                  = 300
+    # Cloud Scheduler of the same project counts as internal traffic.
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    environment_variables          = local.function_environment
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_image_writer,
+    google_project_iam_member.repair_firestore,
+    google_cloud_tasks_queue_iam_member.repair_enqueuer,
+    google_service_account_iam_member.repair_act_as_invoker,
+  ]
+}
+
 # --- Webhook validation: Firestore document-written trigger (enable_validation_trigger) ----------
 resource "google_cloudfunctions2_function" "validate_webhook" {
   count = var.enable_validation_trigger ? 1 : 0

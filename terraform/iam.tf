@@ -11,6 +11,10 @@
 #   build           Cloud Build, on deploy    logs, push to this deployment's image repository, read
 #                                              the uploaded source
 #   validator       runs validateWebhook      Firestore (only when enable_validation_trigger)
+#   repair          runs repairDeliveries     Firestore, enqueue on the retry queue, act as the tasks
+#                                              invoker; no secrets (it never sends a webhook)
+#   repair          identity of Cloud         run.invoker on the repair function, and nothing else
+#   scheduler       Scheduler's OIDC token
 
 resource "google_service_account" "dispatcher" {
   project      = var.project_id
@@ -64,6 +68,24 @@ resource "google_service_account" "validator" {
   account_id   = "${var.name_prefix}-validator"
   display_name = "hookshape webhook validation"
   description  = "Runtime identity of the webhook validation function (validateWebhook)."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "repair" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-repair"
+  display_name = "hookshape repair sweep"
+  description  = "Runtime identity of the repair sweep function (repairDeliveries)."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "repair_scheduler" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-repair-scheduler"
+  display_name = "hookshape repair schedule"
+  description  = "Identity in the OIDC token Cloud Scheduler sends to the repair sweep. May only invoke the repair function."
 
   depends_on = [google_project_service.apis]
 }
@@ -149,6 +171,40 @@ resource "google_project_iam_member" "delivery_secret_lister" {
   project = var.project_id
   role    = google_project_iam_custom_role.secret_lister.name
   member  = each.value
+}
+
+# --- Repair sweep ----------------------------------------------------------------------------------
+
+# Read and move on delivery records (collection-group queries, transactions), read webhooks.
+resource "google_project_iam_member" "repair_firestore" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.repair.email}"
+}
+
+# Enqueue the next attempt of a recovered delivery, on the retry queue only.
+resource "google_cloud_tasks_queue_iam_member" "repair_enqueuer" {
+  project  = var.project_id
+  location = google_cloud_tasks_queue.retries.location
+  name     = google_cloud_tasks_queue.retries.name
+  role     = "roles/cloudtasks.enqueuer"
+  member   = "serviceAccount:${google_service_account.repair.email}"
+}
+
+# Its tasks carry the tasks invoker's OIDC token, like every retry task.
+resource "google_service_account_iam_member" "repair_act_as_invoker" {
+  service_account_id = google_service_account.tasks_invoker.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.repair.email}"
+}
+
+# Cloud Scheduler's identity may invoke the repair function and nothing else.
+resource "google_cloud_run_service_iam_member" "repair_invoker" {
+  project  = var.project_id
+  location = google_cloudfunctions2_function.repair.location
+  service  = google_cloudfunctions2_function.repair.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.repair_scheduler.email}"
 }
 
 # --- Tasks invoker: the only principal that may call the retry worker ------------------------------

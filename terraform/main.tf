@@ -5,7 +5,9 @@
 #   tasks.tf      the Cloud Tasks retry queue
 #   firestore.tf  the database, its composite indexes, the delivery log's TTL policy
 #   iam.tf        service accounts and every role binding
-#   functions.tf  the dispatch function, the retry worker, the (optional) validation function
+#   functions.tf  the dispatch function, the retry worker, the repair sweep, the (optional) validation
+#                 function
+#   scheduler.tf  the Cloud Scheduler job that runs the repair sweep
 #   outputs.tf    names and URLs
 
 data "google_project" "this" {
@@ -51,6 +53,8 @@ locals {
     ALLOW_LOOPBACK_DESTINATIONS   = "false"
     SECRETS_SOURCE                = "secret-manager"
     AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
+    DELIVERY_LEASE_SECONDS        = tostring(var.delivery_lease_seconds)
+    RETRY_OVERDUE_SECONDS         = tostring(var.retry_overdue_seconds)
   }
 
   # Google-managed service agents this configuration grants something to.

@@ -33,6 +33,16 @@ output "retry_worker_function" {
   }
 }
 
+output "repair_function" {
+  description = "Repair sweep: function name, Cloud Run URI, and the Cloud Scheduler job that runs it."
+  value = {
+    name     = google_cloudfunctions2_function.repair.name
+    uri      = google_cloudfunctions2_function.repair.service_config[0].uri
+    schedule = google_cloud_scheduler_job.repair.schedule
+    job      = google_cloud_scheduler_job.repair.id
+  }
+}
+
 output "validation_function" {
   description = "Webhook validation function name, or null while enable_validation_trigger is false."
   value       = var.enable_validation_trigger ? google_cloudfunctions2_function.validate_webhook[0].name : null
@@ -55,6 +65,8 @@ output "service_accounts" {
     trigger       = google_service_account.trigger.email
     build         = google_service_account.build.email
     validator     = var.enable_validation_trigger ? google_service_account.validator[0].email : null
+    repair        = google_service_account.repair.email
+    repair_invoke = google_service_account.repair_scheduler.email
   }
 }
 

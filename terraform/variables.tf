@@ -114,6 +114,24 @@ variable "retry_worker_function_name" {
   default     = "hookshape-retry-worker"
 }
 
+variable "repair_function_name" {
+  description = "Name of the repair sweep function (Cloud Functions gen2, HTTP, called only by Cloud Scheduler)."
+  type        = string
+  default     = "hookshape-repair"
+}
+
+variable "repair_schedule" {
+  description = "Cron schedule (in repair_time_zone) of the repair sweep, which moves on deliveries left pending or retrying without a live owner (an instance died, a task was lost). Every 5 minutes by default: a lost delivery resumes within lease + this period."
+  type        = string
+  default     = "*/5 * * * *"
+}
+
+variable "repair_time_zone" {
+  description = "Time zone of repair_schedule."
+  type        = string
+  default     = "Etc/UTC"
+}
+
 variable "validation_function_name" {
   description = "Name of the webhook validation function (Firestore-triggered), created only when enable_validation_trigger is true."
   type        = string
@@ -239,6 +257,28 @@ variable "auto_disable_after_failures" {
 }
 
 # --- Firestore -----------------------------------------------------------------------------------
+
+variable "delivery_lease_seconds" {
+  description = "DELIVERY_LEASE_SECONDS: a claim or an attempt in flight older than this has no live owner and is recovered (its attempt recorded as outcome unknown). Must exceed the longest invocation: two attempts at the 30 s timeout plus margin."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.delivery_lease_seconds >= 70
+    error_message = "delivery_lease_seconds must be at least 70 (two 30 s attempts and margin), or live deliveries would be taken over."
+  }
+}
+
+variable "retry_overdue_seconds" {
+  description = "RETRY_OVERDUE_SECONDS: a retrying delivery whose next attempt is this late has lost its task (Cloud Tasks runs due tasks within seconds and retries a crashed worker on its own first); the repair sweep enqueues it again."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.retry_overdue_seconds >= 60
+    error_message = "retry_overdue_seconds must be at least 60."
+  }
+}
 
 variable "create_firestore_database" {
   description = "Create the (default) Firestore database in native mode. Set false when the project already has one (it must be in native mode, in firestore_location)."

@@ -38,9 +38,11 @@ const BUILT_INDEX = fileURLToPath(new URL('../../build/functions/index.js', impo
 const DISPATCH_ENTRY = 'dispatchEvent';
 const WORKER_ENTRY = 'retryWorker';
 const VALIDATION_ENTRY = 'validateWebhook';
+const REPAIR_ENTRY = 'repairDeliveries';
 
 /** APIs the issue lists as required. */
 const REQUIRED_APIS = [
+  'cloudscheduler.googleapis.com',
   'cloudfunctions.googleapis.com',
   'run.googleapis.com',
   'eventarc.googleapis.com',
@@ -530,6 +532,35 @@ describe('functions', () => {
       invoker,
       'TASKS_INVOKER_SERVICE_ACCOUNT (the OIDC identity of the tasks) must be the account holding run.invoker on the retry worker',
     );
+  });
+
+  it(`${REPAIR_ENTRY} is HTTP-only, run by a Cloud Scheduler job whose identity alone may call it, and reads no secrets`, () => {
+    const fn = functionByEntry(REPAIR_ENTRY);
+    assert.equal(fn.trigger, undefined, `${fn.resource.address}: the repair sweep is an HTTP function, it must have no event_trigger`);
+    assert.equal(resolve(fn.service?.['ingress_settings']), 'ALLOW_INTERNAL_ONLY', `${fn.resource.address}: ingress must be internal (Cloud Scheduler)`);
+    const grants = iamBindings().filter((b) => targets(b, fn.resource.address));
+    assert.equal(grants.length, 1, `exactly one IAM grant may target the repair function, found: ${grants.map((b) => `${b.address} ${b.role} ${b.member}`).join('; ')}`);
+    assert.equal(grants[0]?.role, 'roles/run.invoker');
+    const jobs = ofType('google_cloud_scheduler_job').filter((job) => JSON.stringify(job.body).includes(fn.resource.address));
+    assert.equal(jobs.length, 1, 'expected one google_cloud_scheduler_job aimed at the repair function');
+    const target = block(jobs[0]!.body, 'http_target');
+    assert.equal(expression(target?.['uri']), `${fn.resource.address}.url`, 'the job must POST to the repair function URL');
+    assert.equal(target?.['http_method'], 'POST');
+    const oidc = block(target, 'oidc_token');
+    const caller = serviceAccountOf(oidc?.['service_account_email'], 'the job oidc_token.service_account_email');
+    assert.equal(grants[0]?.member, memberOf(caller), "the job's OIDC identity must be the one account holding run.invoker on the repair function");
+    assert.equal(expression(oidc?.['audience']), `${fn.resource.address}.url`, 'the OIDC audience must be the function URL');
+    const callerGrants = iamBindings().filter((b) => b.member === memberOf(caller));
+    assert.deepEqual(callerGrants.map((b) => b.role), ['roles/run.invoker'], "the scheduler's identity may only invoke the repair function");
+
+    const runtime = memberOf(serviceAccountOf(fn.service?.['service_account_email'], `${REPAIR_ENTRY} service account`));
+    const held = iamBindings().filter((b) => b.member === runtime);
+    const invokerAddress = referencedAddress(resolveMap(fn.service?.['environment_variables'])?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
+    const queue = ofType('google_cloud_tasks_queue')[0]!;
+    assert.ok(held.some((b) => b.role === 'roles/datastore.user'), `${REPAIR_ENTRY}: needs roles/datastore.user`);
+    assert.ok(held.some((b) => b.role === 'roles/cloudtasks.enqueuer' && targets(b, queue.address)), `${REPAIR_ENTRY}: needs roles/cloudtasks.enqueuer on the retry queue`);
+    assert.ok(held.some((b) => b.role === 'roles/iam.serviceAccountUser' && b.type === 'google_service_account_iam_member' && targets(b, invokerAddress ?? '?')), `${REPAIR_ENTRY}: needs actAs on the tasks invoker only`);
+    assert.deepEqual(held.map((b) => b.role).sort(), ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser'], `${REPAIR_ENTRY}: roles beyond what it needs (it sends nothing, so no secrets)`);
   });
 
   it(`${VALIDATION_ENTRY} listens to writes of webhook documents`, () => {
