@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * hookshape — the operators' command line: the event catalogue, validating and previewing a webhook,
- * sending a test event, reading the delivery log and replaying deliveries, against the emulators (the
+ * sending a test event, reading the delivery log, replaying and repairing deliveries, against the emulators (the
  * local stack) or Google Cloud. `hookshape --help` lists the commands.
  */
 import { ConfigError } from '../src/config/runtime-config.ts';
@@ -12,6 +12,7 @@ import type { Command, CommandContext } from './commands/command.ts';
 import { deliveriesCommand } from './commands/deliveries-command.ts';
 import { eventsCommand } from './commands/events-command.ts';
 import { previewCommand } from './commands/preview-command.ts';
+import { repairCommand } from './commands/repair-command.ts';
 import { replayCommand } from './commands/replay-command.ts';
 import { sendTestCommand } from './commands/send-test-command.ts';
 import { validateCommand } from './commands/validate-command.ts';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'send-test': { run: sendTestCommand, summary: 'publish a sample event for a webhook and print the delivery outcome' },
   deliveries: { run: deliveriesCommand, summary: "a webhook's state and its delivery log" },
   replay: { run: replayCommand, summary: 'send deliveries again (one event, or by status and age)' },
+  repair: { run: repairCommand, summary: 'move on deliveries left pending or retrying without a live owner' },
 };
 
 const HELP = `hookshape ${VERSION} — templated webhooks: preview, test, inspect and replay

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../scripts/build.ts';
 import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
+import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { validateStoredWebhook } from '../../functions/src/validation/validate-stored-webhook.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -88,12 +89,12 @@ describe('hookshape: help and usage errors', { concurrency: true }, () => {
   it('hookshape --help lists the commands (exit 0); no command is a usage error (exit 2)', async () => {
     const help = await hookshape(['--help']);
     expectExit(help, 0);
-    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     assert.match(help.stdout, /Exit codes: 0 ok, 1 what was checked failed, 2 usage error, 3 cannot reach/);
     expectExit(await hookshape([]), 2);
   });
 
-  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay']) {
+  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair']) {
     it(`hookshape ${command} --help`, async () => {
       const run = await hookshape([command, '--help']);
       expectExit(run, 0);
@@ -442,5 +443,56 @@ describe('hookshape send-test, deliveries and replay', () => {
     const record = await h.delivery(ACCOUNT, 'paused', event.id);
     assert.deepEqual(record?.attempts.map((attempt) => [attempt.number, attempt.response?.status]), [[1, 503], [2, 200]]);
     assert.ok(taskNames().some((name) => name.endsWith(retryTaskId({ ...key, attempt: 2, series: 1 }))), 'the replay enqueued attempt 2 under its own name');
+  });
+});
+
+describe('hookshape repair and replay of deliveries left without an owner', () => {
+  // What an instance that died mid-send leaves: a claim with attempt 1 in flight, older than the lease.
+  async function orphan(id: string) {
+    await webhook(id, [200]);
+    const event = eventOf('call.created', ACCOUNT, {});
+    const crashedAt = new Date(Date.now() - CLAIM_LEASE_MS - 5_000);
+    await h.db.doc(deliveryPath(ACCOUNT, id, event.id)).create(pendingDelivery(event, id, `Webhook ${id}`, crashedAt, 30));
+    return event;
+  }
+
+  it('repair --dry-run lists it and changes nothing; repair moves it on, with a progress line and a summary; the retry worker delivers it', async () => {
+    const event = await orphan('orphaned');
+    const path = deliveryPath(ACCOUNT, 'orphaned', event.id);
+    const dry = await hookshape(['repair', '--dry-run']);
+    expectExit(dry, 0);
+    assert.match(dry.stderr, new RegExp(`\\[\\d+/\\d+\\] ${path}: would repair \\(attempt 1 has been in flight since `));
+    assert.match(dry.stdout, /dry run: \d+ examined, 1 would be repaired; nothing changed/);
+    assert.equal((await h.delivery(ACCOUNT, 'orphaned', event.id))?.status, 'pending');
+
+    const run = await hookshape(['repair']);
+    expectExit(run, 0);
+    assert.match(run.stderr, new RegExp(`${path}: pending → retrying`));
+    assert.match(run.stdout, /\d+ examined, 1 without a live owner, 1 repaired, 0 error\(s\)/);
+    const record = await h.waitForDelivery(ACCOUNT, 'orphaned', event.id);
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.attempts.map((attempt) => [attempt.number, attempt.outcome]), [[1, 'unknown'], [2, 'succeeded']]);
+    assert.equal(receiver.requests.filter((request) => request.url === '/orphaned').length, 1);
+
+    const again = JSON.parse((await hookshape(['repair', '--json'])).stdout) as { stale: number; repaired: number; items: Array<{ path: string }> };
+    assert.equal(again.items.some((item) => item.path === path), false, 'a finished delivery is not a candidate');
+    assert.equal(again.repaired, 0);
+  });
+
+  it('replay accepts a delivery stale by the same rule, and refuses one whose claim is live', async () => {
+    const event = await orphan('stale-replay');
+    const run = await hookshape(['replay', `${ACCOUNT}/stale-replay`, event.id, '--wait', '--timeout', '30']);
+    expectExit(run, 0);
+    assert.match(run.stderr, new RegExp(`${event.id}: pending → retrying \\(attempt #2, replay 1\\)`));
+    const record = await h.delivery(ACCOUNT, 'stale-replay', event.id);
+    assert.equal(record?.status, 'succeeded');
+    assert.deepEqual(record?.attempts.map((attempt) => [attempt.number, attempt.outcome]), [[1, 'unknown'], [2, 'succeeded']]);
+    assert.equal(record?.replays?.[0]?.previousStatus, 'pending');
+
+    const live = eventOf('call.created', ACCOUNT, {});
+    await h.db.doc(deliveryPath(ACCOUNT, 'stale-replay', live.id)).create(pendingDelivery(live, 'stale-replay', 'Webhook stale-replay', new Date(), 30));
+    const refused = await hookshape(['replay', `${ACCOUNT}/stale-replay`, live.id]);
+    expectExit(refused, 1);
+    assert.match(refused.stderr, /is pending \(attempt 1 is in flight \(since [^)]+\)\): it is already being delivered; nothing to replay/);
   });
 });

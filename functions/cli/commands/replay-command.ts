@@ -1,4 +1,3 @@
-import { loadConfig } from '../../src/config/runtime-config.ts';
 import { staleness } from '../../src/delivery/lease.ts';
 import type { DeliveryKey, StoredDelivery } from '../../src/delivery/ports.ts';
 import { startReplay, undoReplay } from '../../src/delivery/transitions.ts';
@@ -79,7 +78,7 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
   if (blocked && !dryRun) throw checkFailed(blocked);
 
   const log = new FirestoreDeliveryLog(await environment.firestore());
-  const timing = loadConfig().timing;
+  const timing = environment.config.timing;
   let candidates: StoredDelivery[];
   if (eventId !== undefined) {
     const record = await environment.call('read the delivery log', () => log.get({ accountId, webhookId, eventId }));

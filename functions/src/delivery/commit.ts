@@ -5,7 +5,7 @@ import type { DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, StoredDelivery } from './ports.ts';
 import { unknownAttempt } from './recover.ts';
-import { stateOf, type DeliveryDeps, type Progress } from './run-attempts.ts';
+import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
 /**
  * A retrying record must have its task. Called after every write and whenever a redelivered message or
@@ -13,7 +13,7 @@ import { stateOf, type DeliveryDeps, type Progress } from './run-attempts.ts';
  * The task name is derived from (delivery, attempt, series, repairs), so a second call is a no-op.
  */
 export async function ensureRetryScheduled(
-  deps: DeliveryDeps,
+  deps: Pick<DeliveryDeps, 'scheduler'>,
   key: DeliveryKey,
   state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined },
 ): Promise<void> {
@@ -25,7 +25,7 @@ export async function ensureRetryScheduled(
  * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
  * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
  */
-export async function commitUpdate(deps: DeliveryDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate> {
+export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate> {
   await deps.deliveries.update(key, update);
   try {
     await ensureRetryScheduled(deps, key, update);
@@ -88,7 +88,7 @@ export async function recordWebhookHealth(
  * `seed`: the whole record to create when none was written yet (the claim itself failed).
  */
 export async function failInternally(
-  deps: DeliveryDeps,
+  deps: RecordingDeps,
   key: DeliveryKey,
   progress: Progress,
   error: unknown,

@@ -18,7 +18,7 @@ import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { DeliveryKey, RetryTask, StoredDelivery } from './ports.ts';
 import { recoverStale } from './recover.ts';
-import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress } from './run-attempts.ts';
+import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, takeOver } from './transitions.ts';
 
 export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string };
@@ -118,7 +118,7 @@ async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: St
  * Moves a stale delivery on by the rules of recoverStale (it never sends itself: the next attempt goes
  * through Cloud Tasks), if nobody else moved it since it was read.
  */
-export async function recoverDelivery(deps: DeliveryDeps, record: StoredDelivery, hasBackup: boolean, why: string, logger: Logger): Promise<DeliveryOutcome> {
+export async function recoverDelivery(deps: RecordingDeps, record: StoredDelivery, hasBackup: boolean, why: string, logger: Logger): Promise<DeliveryOutcome> {
   const key = deliveryKey(record);
   const update = recoverStale(record, deps.clock.now(), hasBackup, deps.retry);
   const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));

@@ -34,7 +34,8 @@ export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord 
 /**
  * Moves a delivery that lost its owner forward, without sending anything itself:
  * - an attempt left in flight is recorded as `unknown` and the retry policy decides what follows (the
- *   next attempt, through Cloud Tasks, is the one possible duplicate);
+ *   next attempt, through Cloud Tasks, is the one possible duplicate), its delay counted from the
+ *   start of the lost attempt;
  * - a recorded success finishes it `succeeded` (never sent again);
  * - nothing in flight: the planned attempt is scheduled, due now;
  * - past MAX_TAKEOVERS takeovers without an attempt of known outcome, it ends `failed` / `stalled`.
@@ -60,8 +61,11 @@ export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boole
   }
   const step = continuation({ result: 'unknown', summary: UNKNOWN_SUMMARY }, plan, hasBackup, settings);
   switch (step.action) {
-    case 'retry':
-      return retryAt(step.next, step.delaySeconds);
+    case 'retry': {
+      // The wait counts from when the lost attempt started: the lease has already spent part of it.
+      const waited = (now.getTime() - plan.since.getTime()) / 1000;
+      return retryAt(step.next, Math.max(0, step.delaySeconds - waited));
+    }
     case 'backup':
       return retryAt(step.next, 0);
     case 'done':

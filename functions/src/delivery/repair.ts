@@ -13,9 +13,10 @@ import { recoverDelivery } from './deliver.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { staleness } from './lease.ts';
 import type { StaleDeliveryFinder, StoredDelivery } from './ports.ts';
-import type { DeliveryDeps } from './run-attempts.ts';
+import type { RecordingDeps } from './run-attempts.ts';
 
-export interface RepairDeps extends DeliveryDeps {
+export interface RepairDeps extends RecordingDeps {
+  logger: Logger;
   finder: StaleDeliveryFinder;
   webhooks: WebhookStore;
 }

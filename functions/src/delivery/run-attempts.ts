@@ -27,6 +27,9 @@ export interface DeliveryDeps {
   autoDisable?: { afterFailures: number; health: WebhookHealthStore };
 }
 
+/** What recording a step and scheduling what follows need (the repair sweep and the CLI have no sender). */
+export type RecordingDeps = Pick<DeliveryDeps, 'deliveries' | 'scheduler' | 'clock' | 'retry' | 'timing'>;
+
 /**
  * What one run of a delivery has done so far, kept outside the steps so that when a step throws, the
  * caller still knows which attempts left and what they got (deliver.ts records them).
