@@ -18,7 +18,8 @@ import { TemplateEngine } from '../src/render/template-engine.ts';
 
 /** Serves validateWebhook on 127.0.0.1 and feeds it the writes of webhook documents; returns a stop. */
 export async function startLocalValidationTrigger(options: { db: Firestore; projectId: string; logger: Logger; onError: (message: string) => void }): Promise<() => Promise<void>> {
-  const deps = { engine: new TemplateEngine(), webhookDocuments: new FirestoreWebhookStore(options.db), clock: systemClock, logger: options.logger };
+  // allowLoopback: the local stack runs with ALLOW_LOOPBACK_DESTINATIONS=true, so localhost receivers are valid.
+  const deps = { engine: new TemplateEngine(), webhookDocuments: new FirestoreWebhookStore(options.db), clock: systemClock, logger: options.logger, allowLoopback: true };
   functions.cloudEvent('validateWebhook', createValidateWebhookHandler(() => deps));
   const server: Server = getTestServer('validateWebhook');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

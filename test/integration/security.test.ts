@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
+import got from 'got';
+import { RequestFilteringHttpAgent } from 'request-filtering-agent';
 import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
-import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
+import { GotHttpSender, guardedLookup, sendThroughGot } from '../../functions/src/send/got-http-sender.ts';
 import { DESTINATION_REFUSED, MAX_RESPONSE_READ_BYTES } from '../../functions/src/send/http-sender.ts';
 import { Webhook } from 'standardwebhooks';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -81,6 +83,114 @@ describe('destination guard (production setting: loopback not allowed)', () => {
     assert.match(outcome.summary, /redirects are not followed.*169\.254\.169\.254/);
     assert.equal(receiver.requests.length, 1);
     receiver.respond((_r, res) => res.end('ok'));
+  });
+});
+
+describe('internal host names: refused before any DNS query', () => {
+  let receiver: Receiver;
+  let port: number;
+  before(async () => {
+    receiver = await startReceiver();
+    port = Number(new URL(receiver.url).port);
+  });
+  after(() => receiver.close());
+
+  /**
+   * A resolver that answers every name with the receiver's address, and counts what it was asked.
+   * With the loopback allowance on, a name that reached it would be delivered to the receiver: only
+   * the name rule stands between these URLs and a 200.
+   */
+  function spyLookup() {
+    const asked: string[] = [];
+    const lookup = ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+      asked.push(hostname);
+      return options?.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
+    }) as unknown as LookupFunction;
+    return { asked, lookup };
+  }
+
+  const internal = [
+    'metadata.google.internal',
+    'metadata.google.internal.',
+    'METADATA.Google.Internal',
+    '%6detadata.google.internal',
+    'ｍｅｔａｄａｔａ.google.internal',
+    'metadata',
+    'metadata.goog',
+    'vm-1.c.my-project.internal',
+    'printer.local',
+    'router.home.arpa',
+    'intranet',
+    'user@metadata.google.internal',
+  ];
+  for (const host of internal) {
+    it(`${host}: blocked with the reason, no DNS query, no request, not retried`, async () => {
+      const { asked, lookup } = spyLookup();
+      const sent = await new GotHttpSender({ allowLoopback: true, lookup }).send(request(`http://${host}:${port}/computeMetadata/v1/`));
+      assert.equal(sent.kind === 'error' && sent.code, DESTINATION_REFUSED, JSON.stringify(sent));
+      assert.match(sent.kind === 'error' ? sent.message : '', /^destination refused: \S+ is .*; internal host names are never looked up or called$/);
+      assert.equal(classifyOutcome(sent, new Date()).result, 'failed');
+      assert.deepEqual(asked, []);
+      assert.equal(receiver.requests.length, 0);
+    });
+  }
+
+  it('localhost: blocked without a query in production; with the loopback allowance it is delivered', async () => {
+    const strict = spyLookup();
+    const refused = await new GotHttpSender({ allowLoopback: false, lookup: strict.lookup }).send(request(`http://localhost:${port}/by-name`));
+    assert.equal(refused.kind === 'error' && refused.code, DESTINATION_REFUSED);
+    assert.match(refused.kind === 'error' ? refused.message : '', /localhost is a loopback name.*ALLOW_LOOPBACK_DESTINATIONS=true/);
+    assert.deepEqual(strict.asked, []);
+    assert.equal(receiver.requests.length, 0);
+
+    const local = spyLookup();
+    const sent = await new GotHttpSender({ allowLoopback: true, lookup: local.lookup }).send(request(`http://api.localhost:${port}/by-name`));
+    assert.equal(sent.kind === 'response' && sent.status, 200, JSON.stringify(sent));
+    assert.deepEqual(local.asked, ['api.localhost']);
+    assert.equal(receiver.requests.length, 1);
+    receiver.requests.length = 0;
+  });
+
+  it('public names still go through the lookup (and the connect-time guard)', async () => {
+    const { asked, lookup } = spyLookup();
+    const sent = await new GotHttpSender({ allowLoopback: true, lookup }).send(request(`http://internal.example.com:${port}/public`));
+    assert.equal(sent.kind === 'response' && sent.status, 200);
+    assert.deepEqual(asked, ['internal.example.com']);
+    receiver.requests.length = 0;
+  });
+
+  it('a redirect to an internal name is not followed, and never looked up', async () => {
+    const { asked, lookup } = spyLookup();
+    receiver.respond((_r, res) => {
+      res.writeHead(302, { location: `http://metadata.google.internal:${port}/computeMetadata/v1/` });
+      res.end();
+    });
+    const sent = await new GotHttpSender({ allowLoopback: true, lookup }).send(request(`${receiver.url}/redirect`));
+    const outcome = classifyOutcome(sent, new Date());
+    assert.equal(outcome.result, 'failed');
+    assert.match(outcome.summary, /redirects are not followed.*metadata\.google\.internal/);
+    assert.deepEqual(asked, []);
+    assert.equal(receiver.requests.length, 1);
+    receiver.requests.length = 0;
+    receiver.respond((_r, res) => res.end('ok'));
+  });
+
+  it("the sender's lookup refuses internal names itself: even a client that follows redirects cannot reach one", async () => {
+    const { asked, lookup } = spyLookup();
+    receiver.respond((r, res) => {
+      if (r.url === '/redirect') res.writeHead(302, { location: `http://metadata.google.internal.:${port}/computeMetadata/v1/` });
+      res.end('reached');
+    });
+    const agent = new RequestFilteringHttpAgent({ allowIPAddressList: ['127.0.0.0/8'] });
+    const following = got.extend({ agent: { http: agent }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: true, dnsLookup: guardedLookup(lookup, { allowLoopback: true }) });
+    const sent = await sendThroughGot(following, request(`http://redirector.example.com:${port}/redirect`), 1024);
+    assert.equal(sent.kind === 'error' && sent.code, DESTINATION_REFUSED, JSON.stringify(sent));
+    assert.match(sent.kind === 'error' ? sent.message : '', /metadata\.google\.internal is the name of Google Cloud's metadata server/);
+    assert.deepEqual(asked, ['redirector.example.com']);
+    assert.deepEqual(receiver.requests.map((r) => r.url), ['/redirect']);
+    receiver.requests.length = 0;
+    receiver.respond((_r, res) => res.end('ok'));
+    agent.destroy();
   });
 });
 

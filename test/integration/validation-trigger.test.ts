@@ -123,6 +123,23 @@ describe('validateWebhook: Firestore trigger writing the validation into the doc
     assert.equal((await read('never-existed')).exists, false);
   });
 
+  it('an internal host fails validation naming the field; localhost is valid where loopback destinations are allowed', async () => {
+    // Their own account: the dispatcher tests below publish events to ACCOUNT.
+    const account = 'acc_v_hosts';
+    const readIn = async (webhookId: string) => fromFirestore<StoredValidation | undefined>((await h.db.doc(webhookPath(account, webhookId)).get()).get('validation'));
+    await h.setWebhook(account, 'metadata', { name: 'metadata', events: ['call.created'], url: `${receiver.url}/ok`, backupUrl: 'http://Metadata.Google.Internal./computeMetadata/v1/' });
+    assert.equal(await trigger(account, 'metadata'), 204);
+    const refused = await readIn('metadata');
+    assert.equal(refused?.ok, false);
+    assert.deepEqual(refused?.errors.map((error) => [error.field, error.message]), [
+      ['backupUrl', "backupUrl: the host metadata.google.internal is the name of Google Cloud's metadata server, which hands out the function's credentials; hookshape never calls internal host names (deliveries would be refused)"],
+    ]);
+    // The harness runs with ALLOW_LOOPBACK_DESTINATIONS=true, as the local stack does: the sender calls localhost, so validation accepts it.
+    await h.setWebhook(account, 'local', { name: 'local', events: ['call.created'], url: 'http://localhost:8080/hook' });
+    await trigger(account, 'local');
+    assert.deepEqual((await readIn('local'))?.errors, []);
+  });
+
   it('validates backupUrl and every subscribed event, with the event type that failed', async () => {
     await h.setWebhook(ACCOUNT, 'multi', {
       name: 'multi',

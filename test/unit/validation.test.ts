@@ -56,6 +56,22 @@ const cases: Array<{ name: string; document: unknown; errors?: Expected[]; warni
   { name: 'a signing secret is checked by name only', document: { ...base, signingSecretName: 'SIGNING_SECRET' } },
   { name: 'a signing secret given as a value', document: { ...base, signingSecretName: 'whsec_abc+/=' }, errors: [{ field: 'signingSecretName', message: /not the secret itself/ }] },
   {
+    name: 'an internal host in the url: named, with the reason (send/internal-hosts.ts)',
+    document: { ...base, url: 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token' },
+    errors: [{ field: 'url', line: null, eventType: null, message: /^url: the host metadata\.google\.internal is the name of Google Cloud's metadata server.*deliveries would be refused\)$/ }],
+  },
+  { name: 'an internal host spelt in upper case with a trailing dot', document: { ...base, url: 'https://API.Internal.:8443/x' }, errors: [{ field: 'url', message: /^url: the host api\.internal is under \.internal/ }] },
+  { name: 'an internal host in the backupUrl', document: { ...base, backupUrl: 'http://metadata/x' }, errors: [{ field: 'backupUrl', message: /^backupUrl: the host metadata is the name of Google Cloud's metadata server/ }] },
+  { name: 'a single-label host behind userinfo', document: { ...base, url: 'https://user:{{ secrets.PASS }}@vm-1/x' }, errors: [{ field: 'url', message: /^url: the host vm-1 is a single-label name/ }] },
+  { name: 'localhost, in the production setting', document: { ...base, url: 'http://localhost:8080/hook' }, errors: [{ field: 'url', message: /^url: the host localhost is a loopback name .*ALLOW_LOOPBACK_DESTINATIONS=true/ }] },
+  {
+    name: 'a host under an internal suffix whatever the secret before it holds',
+    document: { ...base, url: 'https://{{ secrets.TENANT }}.svc.cluster.local/x' },
+    errors: [{ field: 'url', message: /^url: the host \{\{ secrets\.TENANT \}\}\.svc\.cluster\.local is under \.local/ }],
+  },
+  { name: 'a host wholly from a secret is judged at send, not here', document: { ...base, url: 'https://{{ secrets.HOST }}/x', backupUrl: 'https://api.{{ secrets.DOMAIN }}/x' } },
+  { name: 'public names that only look internal', document: { ...base, url: 'https://internal.example.com/x', backupUrl: 'https://mylocalhost.com/metadata.google.internal' } },
+  {
     name: 'warnings: a misspelt field, unknown variables; still ok',
     document: { ...base, heders: { 'X-A': '1' }, body: '{"a": "{{ data.call.idd }}", "b": "{{ call.id }}", "c": "{{ event.idd }}", "d": {{ data.tags | json }}, "e": "{{ data.tags[0] }}{{ data.tags.size }}{{ data.recording.url }}"}' },
     warnings: [
@@ -90,6 +106,13 @@ describe('validateWebhookDocument', () => {
     const report = await validate({ ...base, events: ['call.created', 'queue.created'], backupUrl: 'https://backup.example.com/x', body: '{"x": {{ data.nothing }}}' });
     assert.equal(report.errors.length, 1, JSON.stringify(report.errors));
     assert.equal(report.errors[0]?.eventType, 'call.created');
+  });
+
+  it('localhost hosts pass where loopback destinations are allowed (local stack, tests); other internal names do not', async () => {
+    const validateLocally = (document: unknown) => validateWebhookDocument(document, { accountId: 'acc_1', webhookId: 'crm', engine, now: new Date('2026-01-01T00:00:00Z'), allowLoopback: true });
+    assert.deepEqual((await validateLocally({ ...base, url: 'http://localhost:8080/hook', backupUrl: 'http://api.localhost:8081/hook' })).errors, []);
+    const internal = await validateLocally({ ...base, url: 'http://metadata.google.internal/', backupUrl: 'http://printer.local/' });
+    assert.deepEqual(internal.errors.map((e) => e.field), ['url', 'backupUrl']);
   });
 
   it('finds the secrets the templates read and gives them placeholders, never values', () => {

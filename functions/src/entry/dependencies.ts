@@ -61,6 +61,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     invalidEvents: new FirestoreInvalidEventLog(db),
     webhooks: new CachedWebhookStore(webhookDocuments, config.webhookCacheSeconds * 1000, clock),
     webhookDocuments,
+    allowLoopback: config.allowLoopbackDestinations,
     autoDisable: { afterFailures: config.autoDisableAfterFailures, health: webhookDocuments },
     secrets: overrides.secrets ?? secretStore(config),
     scheduler:

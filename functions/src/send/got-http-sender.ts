@@ -1,11 +1,13 @@
+import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import got, { type Got } from 'got';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import type { OutgoingRequest } from '../render/build-request.ts';
 import { DESTINATION_REFUSED, MAX_RESPONSE_READ_BYTES, type HttpSender, type SendResult } from './http-sender.ts';
+import { describeInternalHost, internalHost, internalUrlHost, type InternalHost, type InternalHostOptions } from './internal-hosts.ts';
 
 export interface GotHttpSenderOptions {
-  /** Lets requests reach 127.0.0.0/8 and ::1 — local stack and tests only (ALLOW_LOOPBACK_DESTINATIONS). */
+  /** Lets requests reach 127.0.0.0/8, ::1 and localhost — local stack and tests only (ALLOW_LOOPBACK_DESTINATIONS). */
   allowLoopback: boolean;
   maxResponseBytes?: number;
   /** A custom DNS resolver; tests use it to make a public-looking name resolve to a private address. */
@@ -29,15 +31,20 @@ const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 /**
  * Sends with got through agents that refuse non-public addresses at connect time — after DNS, so a
  * name that resolves (or re-resolves) to a private, loopback, link-local (metadata server), CGNAT,
- * unique-local, multicast or unspecified address is refused before any byte is sent. Built once per
+ * unique-local, multicast or unspecified address is refused before any byte is sent. Internal host
+ * names (internal-hosts.ts: metadata.google.internal, *.internal, single labels...) are refused before
+ * that, without a DNS query: checked on the URL before got runs, and again in the lookup got's agents
+ * use for every connection (so no path, a redirect included, can look one up). Built once per
  * instance: the agents keep connections alive across invocations.
  */
 export class GotHttpSender implements HttpSender {
   private readonly client: Got;
   private readonly maxResponseBytes: number;
+  private readonly hosts: InternalHostOptions;
 
   constructor(options: GotHttpSenderOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_READ_BYTES;
+    this.hosts = { allowLoopback: options.allowLoopback };
     const filter = {
       allowPrivateIPAddress: false,
       allowMetaIPAddress: false,
@@ -53,13 +60,44 @@ export class GotHttpSender implements HttpSender {
       retry: { limit: 0 }, // retries are scheduled by hookshape, minutes apart, as Cloud Tasks
       throwHttpErrors: false,
       followRedirect: false,
-      ...(options.lookup ? { dnsLookup: options.lookup } : {}),
+      dnsLookup: guardedLookup(options.lookup ?? (dnsLookup as LookupFunction), this.hosts),
     });
   }
 
   send(request: OutgoingRequest): Promise<SendResult> {
+    const internal = internalUrlHost(request.url, this.hosts);
+    if (internal) return Promise.resolve({ kind: 'error', ...refusedName(internal), durationMs: 0 });
     return sendThroughGot(this.client, request, this.maxResponseBytes);
   }
+}
+
+/** The error a lookup of an internal host name fails with (no query is made). */
+export class InternalHostError extends Error {
+  readonly code = DESTINATION_REFUSED;
+  readonly found: InternalHost;
+  constructor(found: InternalHost) {
+    super(refusedName(found).message);
+    this.found = found;
+  }
+}
+
+const refusedName = (found: InternalHost) => ({
+  code: DESTINATION_REFUSED,
+  message: `destination refused: ${describeInternalHost(found)}; internal host names are never looked up or called`,
+});
+
+/** `lookup`, except that an internal host name fails at once with InternalHostError and is never queried. */
+export function guardedLookup(lookup: LookupFunction, options: InternalHostOptions): LookupFunction {
+  return ((hostname: string, lookupOptions: unknown, callback: (...args: unknown[]) => void) => {
+    const done = typeof lookupOptions === 'function' ? (lookupOptions as typeof callback) : callback;
+    const internal = internalHost(hostname, options);
+    if (internal) {
+      const error = new InternalHostError(internal);
+      process.nextTick(() => done(error));
+      return;
+    }
+    (lookup as (...args: unknown[]) => void)(hostname, lookupOptions, callback);
+  }) as LookupFunction;
 }
 
 /**
@@ -104,6 +142,8 @@ export async function sendThroughGot(client: Got, request: OutgoingRequest, maxR
 function describeError(error: unknown): { code: string; message: string } {
   const err = error as { code?: string; message?: string; cause?: { message?: string } };
   const message = err.message ?? String(error);
+  const internal = [error, err.cause].find((candidate) => candidate instanceof InternalHostError);
+  if (internal) return refusedName(internal.found);
   const filterMessage = [message, err.cause?.message].find((text) => text && /^DNS lookup .* is not allowed/.test(text));
   if (filterMessage) {
     const address = /^DNS lookup (\S+?)\(/.exec(filterMessage)?.[1];

@@ -27,5 +27,5 @@ export interface HttpSender {
 /** Bytes of a response body read before the connection is cut; a receiver streaming forever stops here. */
 export const MAX_RESPONSE_READ_BYTES = 64 * 1024;
 
-/** The code a sender gives when the destination guard refused the address (never retried). */
+/** The code a sender gives when the destination guard refused the address or an internal host name (never retried). */
 export const DESTINATION_REFUSED = 'EDESTINATION_REFUSED';

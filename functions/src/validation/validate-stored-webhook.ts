@@ -10,6 +10,8 @@ export interface ValidationDeps {
   webhookDocuments: WebhookDocumentStore;
   clock: Clock;
   logger: Logger;
+  /** localhost hosts pass validation, as the sender lets them through (ALLOW_LOOPBACK_DESTINATIONS). */
+  allowLoopback?: boolean;
 }
 
 export type ValidationOutcome =
@@ -56,7 +58,7 @@ export async function validateStoredWebhook(deps: ValidationDeps, accountId: str
     logger.log('DEBUG', `webhook ${webhookId}: configuration unchanged since its last validation; nothing written`);
     return { result: 'unchanged', validation: previous };
   }
-  const report = await validateWebhookDocument(document.data, { accountId, webhookId, engine: deps.engine, now: deps.clock.now() });
+  const report = await validateWebhookDocument(document.data, { accountId, webhookId, engine: deps.engine, now: deps.clock.now(), allowLoopback: deps.allowLoopback ?? false });
   const validation: StoredValidation = { ...report, checkedAt: deps.clock.now(), configHash };
   const written = await deps.webhookDocuments.writeValidation(accountId, webhookId, validation, document.version);
   if (!written) {

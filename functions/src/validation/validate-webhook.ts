@@ -13,6 +13,7 @@ import { TemplateError, type TemplateEngine } from '../render/template-engine.ts
 import { checkUrlHostLock } from '../render/url-host-lock.ts';
 import { BodyFormat, parseWebhookConfig, WEBHOOK_FIELDS, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { NON_CONFIG_FIELDS } from './config-hash.ts';
+import { internalTemplateHost } from './url-template-host.ts';
 
 /** One problem, placed where the person editing the document can find it. */
 export interface ValidationIssue {
@@ -46,6 +47,8 @@ export interface ValidateOptions {
   webhookId: string;
   engine: TemplateEngine;
   now?: Date;
+  /** Accepts localhost and *.localhost hosts, as the sender does with ALLOW_LOOPBACK_DESTINATIONS (local stack, tests). */
+  allowLoopback?: boolean;
 }
 
 const KNOWN_FIELDS = new Set<string>([...WEBHOOK_FIELDS, ...NON_CONFIG_FIELDS]);
@@ -236,9 +239,10 @@ const issueKey = (value: ValidationIssue) => `${value.field}\u0000${value.line}\
 
 /**
  * Checks a webhook document as the dispatcher will use it: the schema; every template compiles (and
- * the URL's host lock); and for every subscribed event, the catalogue's sample renders through the real
- * buildRequest into a valid request (absolute http(s) URL, safe headers, a body that parses for its
- * format), for `url` and for `backupUrl`. Reports every problem found, not only the first.
+ * the URL's host lock, and the host its own text names is not internal: send/internal-hosts.ts); and
+ * for every subscribed event, the catalogue's sample renders through the real buildRequest into a
+ * valid request (absolute http(s) URL, safe headers, a body that parses for its format), for `url` and
+ * for `backupUrl`. Reports every problem found, not only the first.
  */
 export async function validateWebhookDocument(document: unknown, options: ValidateOptions): Promise<ValidationReport> {
   const { accountId, webhookId, engine } = options;
@@ -261,6 +265,9 @@ export async function validateWebhookDocument(document: unknown, options: Valida
       if (hostLock) {
         errors.push(fromTemplateError(new TemplateError(field, hostLock), null));
         compiled = false;
+      } else {
+        const internal = internalTemplateHost(source, { allowLoopback: options.allowLoopback ?? false });
+        if (internal) errors.push(issue(field, `${field}: the host ${internal.written} is ${internal.reason}; hookshape never calls internal host names (deliveries would be refused)`));
       }
     }
     try {
