@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
  * The functions framework turns a classic push body into a CloudEvent when the push URL's path is
  * /projects/P/topics/T — which is how the emulator stands in for Eventarc here.
  */
-export async function createEventsTopic(options: { projectId: string; topic: string; dispatchUrl: string; subscription?: string }): Promise<PubSub> {
+export async function createEventsTopic(options: { projectId: string; topic: string; dispatchUrl: string; subscription?: string; ackDeadlineSeconds?: number }): Promise<PubSub> {
   const pubsub = new PubSub({ projectId: options.projectId });
   const [topic] = await pubsub.topic(options.topic).get({ autoCreate: true });
   const pushEndpoint = `${options.dispatchUrl.replace(/\/$/, '')}/projects/${options.projectId}/topics/${options.topic}`;
@@ -19,7 +19,7 @@ export async function createEventsTopic(options: { projectId: string; topic: str
   const subscription = topic.subscription(name);
   const [exists] = await subscription.exists();
   if (exists) await subscription.modifyPushConfig({ pushEndpoint });
-  else await topic.createSubscription(name, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: 60, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } });
+  else await topic.createSubscription(name, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } });
   return pubsub;
 }
 
