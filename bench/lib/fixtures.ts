@@ -63,6 +63,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
       claim: async () => ({ created: true }),
       modify: async (_key, change) => change(undefined).result,
       update: async () => {},
+      end: async () => {},
       get: async () => undefined,
     },
     invalidEvents: { record: async () => {} },

@@ -44,6 +44,7 @@ export type FaultPoint =
   | 'deliveries.modify'
   | 'deliveries.update'
   | 'deliveries.get'
+  | 'deliveries.end'
   | 'scheduler.schedule'
   | 'engine.render'
   | 'sender.before'
@@ -193,6 +194,14 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     const current = this.records.get(path);
     if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
     this.store(path, { ...current, ...structuredClone(update) });
+  }
+
+  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {
+    this.faults.hit('deliveries.end', key, fields);
+    const path = pathOf(key);
+    const current = this.records.get(path);
+    if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
+    this.store(path, { ...current, ...structuredClone(fields), next: null, nextAttemptAt: null, inFlight: null });
   }
 
   async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {

@@ -16,7 +16,7 @@ import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally
 import type { DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
-import type { DeliveryKey, RetryTask, StoredDelivery } from './ports.ts';
+import type { DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
 import { recoverStale } from './recover.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, takeOver } from './transitions.ts';
@@ -157,29 +157,56 @@ export interface WorkerAnswer {
  */
 export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger: Logger): Promise<WorkerAnswer> {
   const key = deliveryKey(task);
+  let stage = 'reading or claiming the attempt';
+  try {
+    const claimed = await claimTask(deps, key, task, logger);
+    if ('answer' in claimed) return claimed.answer;
+    return await runClaimed(deps, key, task, claimed.record, claimed.planned, logger);
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    // Reading or claiming failed for a reason a rerun would meet again: end it without the read.
+    const message = errorMessage(error);
+    logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
+    stage = 'ending the delivery';
+    try {
+      await deps.deliveries.end(key, { status: 'failed', errorCode: 'internal_error', lastError: `internal error while reading or claiming attempt ${task.attempt}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)`, updatedAt: deps.clock.now() });
+    } catch (second) {
+      if (classifyFailure(second) === 'transient') throw second;
+      logger.log('ERROR', `could not record the internal error of this delivery: ${errorMessage(second)}; the repair sweep will find it`, { stack: (second as Error)?.stack ?? null });
+    }
+    return { httpStatus: 200, note: `failed: internal error while reading or claiming attempt ${task.attempt}` };
+  }
+}
+
+/** Reads the record and claims the task's attempt; anything else is an answer for Cloud Tasks. */
+async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, logger: Logger): Promise<{ answer: WorkerAnswer } | { record: StoredDelivery; planned: PlannedAttempt }> {
   const record = await deps.deliveries.get(key);
   if (!record) {
     logger.log('WARNING', 'retry task for a delivery that does not exist (expired or deleted): ignored');
-    return { httpStatus: 200, note: 'no such delivery' };
+    return { answer: { httpStatus: 200, note: 'no such delivery' } };
   }
   const planned = record.next;
   if (record.status !== 'retrying' || !planned || attemptsMade(record) >= task.attempt || planned.number !== task.attempt || (planned.series ?? 0) !== (task.series ?? 0)) {
     await ensureRetryScheduled(deps, key, record); // a task re-run after a failed enqueue repairs the chain
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
-    return { httpStatus: 200, note: 'already handled' };
+    return { answer: { httpStatus: 200, note: 'already handled' } };
   }
   const claim = await deps.deliveries.modify(key, claimAttempt(planned, deps.clock.now(), deps.timing.leaseMs));
-  if (claim === 'busy') return { httpStatus: 409, note: 'attempt in progress elsewhere' };
+  if (claim === 'busy') return { answer: { httpStatus: 409, note: 'attempt in progress elsewhere' } };
   if (claim === 'stale') {
     const current = await deps.deliveries.get(key);
-    if (!current) return { httpStatus: 200, note: 'no such delivery' };
+    if (!current) return { answer: { httpStatus: 200, note: 'no such delivery' } };
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const parsed = stored ? parseWebhookConfig(task.accountId, task.webhookId, stored.data) : undefined;
     const outcome = await recoverDelivery(deps, current, parsed?.ok === true && parsed.webhook.backupUrl !== undefined, `attempt ${planned.number} in flight past its lease`, logger);
-    return { httpStatus: 200, note: `recovered: ${outcome.status}` };
+    return { answer: { httpStatus: 200, note: `recovered: ${outcome.status}` } };
   }
-  if (claim !== 'claimed') return { httpStatus: 200, note: `attempt ${claim}` };
+  if (claim !== 'claimed') return { answer: { httpStatus: 200, note: `attempt ${claim}` } };
+  return { record, planned };
+}
 
+/** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
+async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
   const progress = progressOf(record, 'retrying');
   let stage = 'loading the webhook';
   try {

@@ -11,6 +11,14 @@ export type DeliveryStatus = (typeof DeliveryStatus)[number];
 /** Bodies kept in the delivery log; the rest is cut and the record says how many bytes there were. */
 export const LOG_REQUEST_BODY_BYTES = 16 * 1024;
 export const LOG_RESPONSE_BODY_BYTES = 8 * 1024;
+/**
+ * Headers kept per request and per response, and the URL: with the bodies they bound one attempt's
+ * entry (about 64 KiB), so the attempt list's budget (attempt-list.ts) keeps a record under 1 MiB.
+ */
+export const LOG_HEADERS_BYTES = 16 * 1024;
+export const LOG_URL_BYTES = 8 * 1024;
+/** The header that says how many headers were left out. */
+export const HEADERS_OMITTED = 'x-hookshape-headers-omitted';
 
 export interface LoggedBody {
   body: string | null;
@@ -63,6 +71,30 @@ export interface DeliveryRecord {
   expiresAt: Date;
 }
 
+/** Keeps headers in order while they fit; says how many did not (values of the kept ones are whole). */
+function boundHeaders(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let bytes = 0;
+  let omitted = 0;
+  let omittedBytes = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    const size = Buffer.byteLength(name) + Buffer.byteLength(value);
+    if (bytes + size > LOG_HEADERS_BYTES) {
+      omitted += 1;
+      omittedBytes += size;
+      continue;
+    }
+    kept[name] = value;
+    bytes += size;
+  }
+  if (omitted > 0) kept[HEADERS_OMITTED] = `${omitted} header(s), ${omittedBytes} bytes, not kept in the log`;
+  return kept;
+}
+
+function boundText(text: string, limit: number): string {
+  return Buffer.byteLength(text) > limit ? `${Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '')}…` : text;
+}
+
 function cut(text: string, limit: number, redactor: Redactor): LoggedBody {
   const bytes = Buffer.byteLength(text);
   const kept = bytes > limit ? Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : text;
@@ -87,7 +119,7 @@ export function attemptRecord(args: {
     const logged = cut(sent.body.toString('utf8'), LOG_RESPONSE_BODY_BYTES, redactor);
     response = {
       status: sent.status,
-      headers: redactor.headers(sent.headers),
+      headers: boundHeaders(redactor.headers(sent.headers)),
       ...logged,
       // More came than the sender read: the size is at least what was read.
       bodyTruncated: logged.bodyTruncated || sent.truncated,
@@ -99,10 +131,10 @@ export function attemptRecord(args: {
     attemptOfTarget: args.attemptOfTarget,
     startedAt: args.startedAt,
     durationMs: sent.durationMs,
-    request: { method: request.method, url: redactor.url(request.url), headers: redactor.headers(request.headers, request.secretHeaders), ...requestBody },
+    request: { method: request.method, url: boundText(redactor.url(request.url), LOG_URL_BYTES), headers: boundHeaders(redactor.headers(request.headers, request.secretHeaders)), ...requestBody },
     response,
-    error: sent.kind === 'error' ? { code: sent.code, message: redactor.text(sent.message) } : null,
+    error: sent.kind === 'error' ? { code: sent.code, message: boundText(redactor.text(sent.message), LOG_RESPONSE_BODY_BYTES) } : null,
     outcome: outcome.result,
-    summary: redactor.text(outcome.summary),
+    summary: boundText(redactor.text(outcome.summary), LOG_RESPONSE_BODY_BYTES),
   };
 }

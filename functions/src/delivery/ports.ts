@@ -82,6 +82,11 @@ export interface DeliveryLog {
   modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T>;
   /** Writes the whole new state (no read): the owner of a claim records a step. */
   update(key: DeliveryKey, update: DeliveryUpdate): Promise<void>;
+  /**
+   * Ends a delivery that could not even be read or claimed (no read, the attempts left as they are):
+   * the last resort when reading it fails for a lasting reason, so it does not wait for the sweep.
+   */
+  end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void>;
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
 }
 

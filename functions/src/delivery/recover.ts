@@ -8,7 +8,7 @@ import type { RetrySettings } from './retry-policy.ts';
 const UNKNOWN_SUMMARY = 'outcome unknown: the instance sending this attempt stopped before it recorded the answer (the receiver may have it)';
 
 /** Older records keep only { attempt, since } in flight: the rest is read from `next` or assumed primary. */
-function inFlightPlan(record: StoredDelivery): InFlightAttempt | undefined {
+export function inFlightPlan(record: StoredDelivery): InFlightAttempt | undefined {
   const inFlight = record.inFlight;
   if (!inFlight) return undefined;
   if ('target' in inFlight) return inFlight;

@@ -5,7 +5,7 @@
  */
 import { staleness, type LeaseTiming } from './lease.ts';
 import type { AttemptClaim, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
-import { unknownAttempt } from './recover.ts';
+import { inFlightPlan, unknownAttempt } from './recover.ts';
 import { attemptsMade, boundAttempts } from './attempt-list.ts';
 
 /** The worker's claim on attempt `planned.number` of a retrying delivery. */
@@ -45,7 +45,7 @@ export const startReplay =
       const stale = staleness(record, now, timing);
       if (!stale.stale) return { result: { started: false, reason: `it is ${record.status}: ${stale.reason}; already being delivered` } };
     }
-    const inFlight = record.inFlight && 'target' in record.inFlight ? record.inFlight : undefined;
+    const inFlight = inFlightPlan(record);
     const withUnknown = inFlight ? [...record.attempts, unknownAttempt(inFlight, now)] : record.attempts;
     const { attempts, attemptsDropped } = boundAttempts(withUnknown, record.attemptsDropped ?? 0);
     const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null }];

@@ -49,6 +49,10 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     await this.doc(key).update({ ...update });
   }
 
+  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {
+    await this.doc(key).update({ ...fields, next: null, nextAttemptAt: null, inFlight: null });
+  }
+
   async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {
     const snapshot = await this.doc(key).get();
     return snapshot.exists ? fromFirestore<StoredDelivery>(snapshot.data()) : undefined;
