@@ -32,7 +32,7 @@ describe('classifyFailure: one place decides what an unexpected error means', ()
   });
 
   describe('network errors on the way to a Google API', () => {
-    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_HTTP2_STREAM_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']) {
+    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_HTTP2_STREAM_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']) {
       it(`${code} is transient`, () => assert.equal(classifyFailure(network(code)), 'transient'));
     }
     for (const code of ['ERR_INVALID_ARG_TYPE', 'EDESTINATION_REFUSED', 'ERR_MODULE_NOT_FOUND']) {

@@ -35,8 +35,9 @@ const TRANSIENT_GRPC = new Set<number>([
   GrpcStatus.INTERNAL,
 ]);
 
-/** Socket and DNS errors on the way to a Google API (never a receiver's: those are send outcomes). */
-const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_HTTP2_STREAM_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
+/** Socket and DNS errors on the way to a Google API (never a receiver's: those are send outcomes). ENOTFOUND
+ * counts: a DNS blip for googleapis.com passes, and redelivering loses nothing. */
+const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_HTTP2_STREAM_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** REST fallbacks (gaxios) report an HTTP status instead of a gRPC code. */
 const TRANSIENT_HTTP = new Set([408, 429, 500, 502, 503, 504]);
