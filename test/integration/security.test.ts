@@ -211,6 +211,9 @@ describe('tenant isolation and secrets in the pipeline', () => {
     const stored = JSON.stringify(record);
     assert.ok(!stored.includes('secret-of-a-123'), stored);
     assert.match(record.attempts[0]?.response?.body ?? '', /invalid token: Bearer \[secret\]/);
+    // The dispatcher's own lines (its stdout and stderr, as Cloud Logging gets them), once it logged the attempt.
+    await h.waitForLog((entry) => entry.eventId === event.id && /^attempt 1 \(primary\) failed/.test(entry.message));
     assert.ok(!JSON.stringify(h.logs).includes('secret-of-a-123'));
+    for (const fn of Object.values(h.functions)) assert.ok(!fn.output().includes('secret-of-a-123'), `${fn.target} wrote the secret`);
   });
 });
