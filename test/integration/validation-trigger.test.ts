@@ -83,6 +83,18 @@ describe('validateWebhook: Firestore trigger writing the validation into the doc
     assert.equal((await read('loop')).updateTimeExact, touched.updateTimeExact);
   });
 
+  for (const { format, body } of [
+    { format: 'yaml', body: 'call: {{ data.call.id }}\ncustomer: {{ data.customer.name }}' },
+    { format: 'xml', body: '<call id="{{ data.call.id }}"><customer>{{ data.customer.name }}</customer></call>' },
+  ]) {
+    it(`a valid ${format} body validates ok (the ${format} parser loads in the function)`, async () => {
+      await h.setWebhook(ACCOUNT, `valid-${format}`, { name: format, events: ['call.created'], url: `${receiver.url}/${format}`, format, body });
+      assert.equal(await trigger(ACCOUNT, `valid-${format}`), 204);
+      const { validation } = await read(`valid-${format}`);
+      assert.equal(validation?.ok, true, JSON.stringify(validation?.errors));
+    });
+  }
+
   it('takes the path from the document attribute when the subject is missing', async () => {
     await h.setWebhook(ACCOUNT, 'nosubject', webhookDoc('nosubject', FIXED_BODY));
     assert.equal(await trigger(ACCOUNT, 'nosubject', { subject: false }), 204);
