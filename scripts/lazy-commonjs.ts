@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metafile, Plugin } from 'esbuild';
 
@@ -81,14 +81,16 @@ export function lazyCommonJsNamedExports(): Plugin {
         const found = (await nodeExportNames([resolved.path])).get(resolved.path)!;
         // Node cannot load it on its own (a bundler-only file): leave it to esbuild; checkLazyChunks still checks.
         if ('error' in found) return undefined;
-        return { path: resolved.path, namespace: NAMESPACE, pluginData: { names: found.names }, sideEffects: true };
+        // Named relative to the working directory, so the metafile reads `lazy-commonjs:node_modules/yaml/...`.
+        const workingDir = build.initialOptions.absWorkingDir ?? process.cwd();
+        return { path: relative(workingDir, resolved.path), namespace: NAMESPACE, pluginData: { names: found.names, file: resolved.path }, sideEffects: true };
       });
       build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
-        const names = (args.pluginData as { names: string[] }).names.filter((name) => name !== 'default');
+        const { names, file } = args.pluginData as { names: string[]; file: string };
         // require(): esbuild then gives module.exports itself, as Node's `default` is, whatever __esModule says.
-        const lines = [`const exported = require(${JSON.stringify(args.path)});`, 'export default exported;'];
-        names.forEach((name, i) => lines.push(`const name${i} = exported[${JSON.stringify(name)}];`, `export { name${i} as ${JSON.stringify(name)} };`));
-        return { contents: lines.join('\n'), loader: 'js', resolveDir: dirname(args.path) };
+        const lines = [`const exported = require(${JSON.stringify(file)});`, 'export default exported;'];
+        names.filter((name) => name !== 'default').forEach((name, i) => lines.push(`const name${i} = exported[${JSON.stringify(name)}];`, `export { name${i} as ${JSON.stringify(name)} };`));
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: dirname(file) };
       });
     },
   };
