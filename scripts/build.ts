@@ -12,12 +12,16 @@
  *   config by a computed path, and their CommonJS exports lose their names in a bundled dynamic import);
  * - our own import of @grpc/grpc-js (insecure credentials for the Cloud Tasks emulator): it must be the
  *   copy the external Cloud Tasks client uses. The Firestore client inside the bundle keeps its own.
- * test/integration/built-functions.test.ts runs every entry point and lazy path from this build.
+ * Lazily imported CommonJS packages (yaml, https-proxy-agent) keep their named exports through
+ * scripts/lazy-commonjs.ts, and the build fails when a lazily loaded chunk lacks an export name its
+ * source module has in Node (evanw/esbuild#3245: `const { x } = await import('cjs')` is undefined).
+ * The integration tests run this build, not the sources.
  */
-import { build as esbuild, type Plugin } from 'esbuild';
+import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkLazyChunks, describeLazyChunkProblems, lazyCommonJsNamedExports } from './lazy-commonjs.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_DIR = join(ROOT, 'build', 'functions');
@@ -49,12 +53,24 @@ const COMMONJS_SHIM = [
   'const __dirname = __hookshapeDir(__filename);',
 ].join(' ');
 
-export async function build(): Promise<void> {
-  const outdir = BUILD_DIR;
-  rmSync(outdir, { recursive: true, force: true });
+export interface BundleOptions {
+  entryPoints: Record<string, string>;
+  outdir: string;
+  /** The directory metafile paths are relative to. */
+  workingDir: string;
+  external?: string[];
+  plugins?: Plugin[];
+  /** Serve lazily imported CommonJS modules with their named exports (the fix of evanw/esbuild#3245). */
+  lazyCommonJsNamedExports?: boolean;
+}
+
+/** The esbuild settings of the deployable, for any entry (the tests bundle fixtures with them). */
+export async function bundle(options: BundleOptions): Promise<Metafile> {
+  rmSync(options.outdir, { recursive: true, force: true });
   const result = await esbuild({
-    entryPoints: { index: FUNCTIONS_ENTRY },
-    outdir,
+    entryPoints: options.entryPoints,
+    outdir: options.outdir,
+    absWorkingDir: options.workingDir,
     bundle: true,
     // Code splitting keeps the dynamic imports lazy: the Cloud Tasks client (first retry), Secret
     // Manager, and the XML and YAML parsers load only when used.
@@ -62,8 +78,8 @@ export async function build(): Promise<void> {
     format: 'esm',
     platform: 'node',
     target: 'node22',
-    external: EXTERNAL_PACKAGES.filter((name) => name !== GRPC),
-    plugins: [ownGrpcExternal],
+    external: options.external ?? [],
+    plugins: [...(options.lazyCommonJsNamedExports === false ? [] : [lazyCommonJsNamedExports()]), ...(options.plugins ?? [])],
     banner: { js: COMMONJS_SHIM },
     sourcemap: 'linked',
     sourcesContent: false,
@@ -72,6 +88,30 @@ export async function build(): Promise<void> {
     metafile: true,
   });
   if (result.errors.length > 0) throw new Error(`bundling failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  return result.metafile;
+}
+
+export class LazyChunkError extends Error {
+  override name = 'LazyChunkError';
+}
+
+/** Fails when a lazily loaded chunk lacks an export name its source module has in Node. */
+export async function assertLazyChunksKeepTheirExports(metafile: Metafile, workingDir: string): Promise<void> {
+  const problems = await checkLazyChunks(metafile, workingDir);
+  if (problems.length > 0) throw new LazyChunkError(`the bundle lost exports of lazily imported modules:\n${describeLazyChunkProblems(problems)}`);
+}
+
+export async function build(): Promise<void> {
+  const outdir = BUILD_DIR;
+  const metafile = await bundle({
+    entryPoints: { index: FUNCTIONS_ENTRY },
+    outdir,
+    workingDir: ROOT,
+    external: EXTERNAL_PACKAGES.filter((name) => name !== GRPC),
+    plugins: [ownGrpcExternal],
+  });
+  writeFileSync(BUILD_METAFILE, JSON.stringify(metafile));
+  await assertLazyChunksKeepTheirExports(metafile, ROOT);
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const deployed = {
     name: `${root.name}-functions`,
@@ -83,7 +123,6 @@ export async function build(): Promise<void> {
     dependencies: Object.fromEntries(EXTERNAL_PACKAGES.map((name) => [name, root.dependencies[name]])),
   };
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(deployed, null, 2)}\n`);
-  writeFileSync(BUILD_METAFILE, JSON.stringify(result.metafile));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

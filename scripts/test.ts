@@ -1,5 +1,7 @@
 /**
- * `npm test`: type-checks, builds the functions, starts the real Pub/Sub and Firestore emulators once
+ * `npm test`: type-checks, builds the functions (the integration tests run build/functions, not the
+ * sources, so every run tests a fresh bundle; the build fails when a lazy chunk lost exports), starts
+ * the real Pub/Sub and Firestore emulators once
  * (or uses those named by PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), runs every test file against
  * them with node:test, and stops them. Extra arguments are passed to node --test (e.g. a file).
  */
@@ -20,7 +22,12 @@ async function main(): Promise<number> {
     console.error('type-check failed');
     return 1;
   }
-  await build();
+  try {
+    await build();
+  } catch (error) {
+    banner(`THE BUILD FAILED — nothing is tested against a broken bundle.\n${(error as Error).message}`);
+    return 1;
+  }
 
   const requested = process.argv.slice(2);
   const files = requested.length > 0 ? requested : globSync('test/**/*.test.ts', { cwd: ROOT }).sort();

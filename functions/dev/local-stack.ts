@@ -1,18 +1,16 @@
 /**
  * `npm start`: the whole system on this machine. Starts the Pub/Sub and Firestore emulators (or uses
  * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, both functions under the
- * functions framework (built code, as deployed), and a receiver that prints what it gets; seeds a demo
+ * functions framework (build/functions, as deployed, each function in its own process, validateWebhook
+ * included), and a receiver that prints what it gets; seeds a demo
  * webhook, publishes one sample event and shows the delivered request. Keeps running until Ctrl-C.
  * Options: --no-build (use build/functions as it is). Dev tooling, not deployed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
-import { build, BUILD_DIR } from '../../scripts/build.ts';
+import { build } from '../../scripts/build.ts';
 import { DEFAULT_PROJECT_ID, loadConfig } from '../src/config/runtime-config.ts';
 import { sampleEvent } from '../src/events/event-catalogue.ts';
 import { webhookPath } from '../src/firestore/firestore-layout.ts';
@@ -21,8 +19,8 @@ import { DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from './demo
 import { createEventsTopic, createRetryQueue } from './emulator-wiring.ts';
 import { ensureEmulators, freePort } from './emulators.ts';
 import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
+import { startFunctionProcess } from './function-process.ts';
 import { startLocalValidationTrigger } from './local-validation-trigger.ts';
-import { createJsonLogger } from '../src/log/logger.ts';
 
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -52,42 +50,18 @@ function startReceiver(port: number): Promise<void> {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
 }
 
-/** Runs one function under the functions framework, as Cloud Functions does, with its logs prefixed. */
-function startFunction(target: string, signature: 'cloudevent' | 'http', port: number, env: NodeJS.ProcessEnv): ChildProcess {
-  // The framework's CLI (its `bin`) sits beside its main module; the package does not export it.
-  const framework = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
-  const child = spawn(process.execPath, [framework, `--target=${target}`, `--signature-type=${signature}`, `--source=${BUILD_DIR}`, `--port=${port}`], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Prints a function's structured log lines (severity and message), and any other line as it is. */
+function forwardLines(target: string, hideDebug = false): (line: string) => void {
   const prefix = dim(`[${target}]`);
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      try {
-        const entry = JSON.parse(line) as { severity?: string; message?: string };
-        console.log(`${prefix} ${entry.severity ?? ''} ${entry.message ?? line}`);
-      } catch {
-        console.log(`${prefix} ${line}`);
-      }
+  return (line) => {
+    try {
+      const entry = JSON.parse(line) as { severity?: string; message?: string };
+      if (hideDebug && entry.severity === 'DEBUG') return;
+      console.log(`${prefix} ${entry.severity ?? ''} ${entry.message ?? line}`);
+    } catch {
+      console.log(`${prefix} ${line}`);
     }
   };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  return child;
-}
-
-/** Waits until something listens on the port (a TCP connect: an HTTP probe would invoke the function). */
-async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`nothing listens on port ${port} after ${timeoutMs / 1000} s`);
 }
 
 async function main(): Promise<void> {
@@ -134,28 +108,28 @@ async function main(): Promise<void> {
     METADATA_SERVER_DETECTION: 'none',
   };
   const config = loadConfig(env);
-  for (const [target, signature, port] of [['dispatchEvent', 'cloudevent', dispatchPort], ['retryWorker', 'http', workerPort]] as const) {
-    const child = startFunction(target, signature, port, env);
-    cleanups.push(() => child.kill('SIGTERM'));
-  }
-  await Promise.all([waitForPort(dispatchPort), waitForPort(workerPort)]);
+  // Both functions from build/functions, each in its own process, as Cloud Functions runs them.
+  await Promise.all(
+    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort]] as const).map(async ([target, port]) => {
+      const fn = await startFunctionProcess({ target, port, env, onLine: forwardLines(target) });
+      cleanups.push(() => fn.stop());
+    }),
+  );
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
   cleanups.push(() => pubsub.close());
 
   const db = new Firestore({ projectId });
   cleanups.push(() => db.terminate());
-  // validateWebhook, fed by a listener standing in for Eventarc's Firestore trigger: every webhook
-  // written to the emulator gets its `validation` field, as in the cloud.
-  const validationPrefix = dim('[validateWebhook]');
+  // validateWebhook (from build/functions, in its own process), fed by a listener standing in for
+  // Eventarc's Firestore trigger: every webhook written to the emulator gets its `validation` field, as
+  // in the cloud.
   const stopValidation = await startLocalValidationTrigger({
     db,
     projectId,
-    logger: createJsonLogger((line) => {
-      const entry = JSON.parse(line) as { severity: string; message: string };
-      if (entry.severity !== 'DEBUG') console.log(`${validationPrefix} ${entry.severity} ${entry.message}`);
-    }),
-    onError: (message) => console.log(`${validationPrefix} ${message}`),
+    env,
+    onLine: forwardLines('validateWebhook', true),
+    onError: (message) => console.log(`${dim('[validateWebhook]')} ${message}`),
   });
   cleanups.push(stopValidation);
   await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));

@@ -2,49 +2,34 @@
  * The local stack's stand-in for Eventarc's Firestore trigger: the Firestore emulator emits no events,
  * so a listener on the webhooks collection group turns each written (or deleted) webhook document into
  * the CloudEvent Eventarc would send (binary mode, ce-subject documents/accounts/A/webhooks/W), posted
- * to validateWebhook served by the functions framework. Dev tooling, not deployed.
+ * to validateWebhook from build/functions, served by the functions framework in its own process as in
+ * the cloud. Dev tooling, not deployed.
  */
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { Firestore } from '@google-cloud/firestore';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { systemClock } from '../src/core/ports.ts';
-import { createValidateWebhookHandler } from '../src/entry/validate-webhook-handler.ts';
 import { WEBHOOKS } from '../src/firestore/firestore-layout.ts';
-import { FirestoreWebhookStore } from '../src/firestore/firestore-webhook-store.ts';
-import type { Logger } from '../src/log/logger.ts';
-import { TemplateEngine } from '../src/render/template-engine.ts';
+import { firestoreWrittenRequest } from './firestore-trigger-event.ts';
+import { startFunctionProcess } from './function-process.ts';
 
-/** Serves validateWebhook on 127.0.0.1 and feeds it the writes of webhook documents; returns a stop. */
-export async function startLocalValidationTrigger(options: { db: Firestore; projectId: string; logger: Logger; onError: (message: string) => void }): Promise<() => Promise<void>> {
-  // allowLoopback: the local stack runs with ALLOW_LOOPBACK_DESTINATIONS=true, so localhost receivers are valid.
-  const deps = { engine: new TemplateEngine(), webhookDocuments: new FirestoreWebhookStore(options.db), clock: systemClock, logger: options.logger, allowLoopback: true };
-  functions.cloudEvent('validateWebhook', createValidateWebhookHandler(() => deps));
-  const server: Server = getTestServer('validateWebhook');
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+export interface LocalValidationTriggerOptions {
+  db: Firestore;
+  projectId: string;
+  /** The function's environment (GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST...). */
+  env: Record<string, string | undefined>;
+  /** Each line the function writes (its structured JSON log lines on stdout). */
+  onLine: (line: string) => void;
+  onError: (message: string) => void;
+}
+
+/** Starts validateWebhook and feeds it the writes of webhook documents; returns a stop. */
+export async function startLocalValidationTrigger(options: LocalValidationTriggerOptions): Promise<() => Promise<void>> {
+  const validate = await startFunctionProcess({ target: 'validateWebhook', env: options.env, onLine: (line) => options.onLine(line) });
 
   // One event at a time, in order, as a trigger with max instances 1 would see them.
   let queue = Promise.resolve();
   const post = (document: string) =>
     (queue = queue.then(async () => {
       try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/protobuf',
-            'ce-specversion': '1.0',
-            'ce-id': randomBytes(8).toString('hex'),
-            'ce-source': `//firestore.googleapis.com/projects/${options.projectId}/databases/(default)`,
-            'ce-type': 'google.cloud.firestore.document.v1.written',
-            'ce-time': new Date().toISOString(),
-            'ce-subject': `documents/${document}`,
-            'ce-database': '(default)',
-            'ce-document': document,
-          },
-          body: Buffer.alloc(0),
-        });
+        const response = await fetch(validate.url, firestoreWrittenRequest(options.projectId, document));
         await response.text();
         if (!response.ok) options.onError(`validateWebhook answered ${response.status} for ${document}`);
       } catch (error) {
@@ -61,7 +46,6 @@ export async function startLocalValidationTrigger(options: { db: Firestore; proj
   return async () => {
     unsubscribe();
     await queue;
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
+    await validate.stop();
   };
 }

@@ -9,12 +9,12 @@ import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
 import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
-import { validateStoredWebhook } from '../../functions/src/validation/validate-stored-webhook.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // Every command run as a process (node functions/cli/hookshape.ts ...), as an operator runs it, against
-// the emulators of this test run, the harness's functions and project, and a loopback receiver.
+// the emulators of this test run, the harness's functions (build/functions, each in its own process) and
+// project, and a loopback receiver.
 let h: Harness;
 let receiver: Receiver;
 let dir: string;
@@ -193,7 +193,7 @@ describe('hookshape validate and preview (files and stored documents)', { concur
 
   it('validate <account>/<webhook>: the stored document, with its state', async () => {
     await webhook('stored-broken', [], { body: '{"x": {{ data.x | nope }}}' });
-    await validateStoredWebhook(h.deps, ACCOUNT, 'stored-broken');
+    assert.equal(await h.validate(ACCOUNT, 'stored-broken'), 204, h.output()); // validateWebhook, as Eventarc calls it
     const run = await hookshape(['validate', `${ACCOUNT}/stored-broken`]);
     expectExit(run, 1);
     assert.match(run.stdout, /validation: FAILED \(checked .*\): deliveries are skipped until it is fixed/);
@@ -330,7 +330,7 @@ describe('hookshape send-test, deliveries and replay', () => {
 
   it('deliveries shows a disabled webhook with the reason, and a failed validation', async () => {
     await webhook('auto-off', [], { body: '{"x": {{ data.x | nope }}}' });
-    await validateStoredWebhook(h.deps, ACCOUNT, 'auto-off');
+    assert.equal(await h.validate(ACCOUNT, 'auto-off'), 204, h.output()); // validateWebhook, as Eventarc calls it
     await h.db.doc(webhookPath(ACCOUNT, 'auto-off')).update({ enabled: false, disabled: { reason: 'disabled automatically after 15 consecutive failed deliveries; the last (event evt_9): HTTP 404', at: new Date('2026-03-01T10:00:00Z'), consecutiveFailures: 15 } });
     const run = await hookshape(['deliveries', `${ACCOUNT}/auto-off`]);
     expectExit(run, 0);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { LookupFunction } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,15 +7,13 @@ import { DESTINATION_REFUSED } from '../../functions/src/send/http-sender.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
-// The whole pipeline with a resolver that answers every name with the receiver's address (the
-// harness allows loopback, as the local stack does): a webhook aimed at an internal name would be
-// delivered if the name were ever looked up. It must instead end `failed` on its first attempt, with
-// the reason, no DNS query, no request and no retry task.
-const asked: string[] = [];
-const lookup = ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-  asked.push(hostname);
-  return options?.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
-}) as unknown as LookupFunction;
+// The whole pipeline (the bundle's functions) with a resolver preloaded into them that answers every
+// name with the receiver's address and notes it (the harness allows loopback, as the local stack does):
+// a webhook aimed at an internal name would be delivered if the name were ever looked up. It must
+// instead end `failed` on its first attempt, with the reason, no DNS query, no request, no retry task.
+const spyDir = mkdtempSync(join(tmpdir(), 'hookshape-dns-'));
+const spyLog = join(spyDir, 'lookups.txt');
+const asked = (): string[] => (existsSync(spyLog) ? readFileSync(spyLog, 'utf8').split('\n').filter(Boolean) : []);
 
 // One account per test: an event reaches every webhook of its account that subscribes to its type.
 const accountOf = (webhookId: string) => `acc_hosts_${webhookId}`;
@@ -30,7 +27,8 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hookshape-hosts-'));
   const file = join(dir, 'secrets.json');
   writeFileSync(file, JSON.stringify({ [accountOf('secret-base')]: { BASE_URL: `http://metadata.google.internal.:${port}` } }));
-  h = await startHarness({ lookup, env: { LOCAL_SECRETS_FILE: file } });
+  const spy = join(import.meta.dirname, '..', 'support', 'dns-spy.ts');
+  h = await startHarness({ env: { LOCAL_SECRETS_FILE: file, NODE_OPTIONS: `--import=${spy}`, DNS_SPY_LOG: spyLog } });
 });
 after(async () => {
   await Promise.all([h.close(), receiver.close()]);
@@ -56,7 +54,7 @@ describe('internal host names in the pipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal((await h.delivery(account, 'metadata', event.id))?.attempts.length, 1);
     assert.deepEqual(retryTasks(), []);
-    assert.deepEqual(asked, []);
+    assert.deepEqual(asked(), []);
     assert.equal(receiver.requests.length, 0);
   });
 
@@ -70,7 +68,7 @@ describe('internal host names in the pipeline', () => {
     assert.equal(record.attempts.length, 1);
     assert.equal(record.attempts[0]?.error?.code, DESTINATION_REFUSED);
     assert.match(record.lastError ?? '', /metadata\.google\.internal is the name of Google Cloud's metadata server/);
-    assert.deepEqual(asked, []);
+    assert.deepEqual(asked(), []);
     assert.equal(receiver.requests.length, 0);
   });
 
@@ -83,7 +81,7 @@ describe('internal host names in the pipeline', () => {
     assert.equal(record.status, 'succeeded');
     assert.deepEqual(record.attempts.map((a) => [a.target, a.outcome, a.error?.code ?? a.response?.status]), [['primary', 'failed', DESTINATION_REFUSED], ['backup', 'succeeded', 200]]);
     assert.match(record.attempts[0]?.summary ?? '', /metadata is the name of Google Cloud's metadata server/);
-    assert.deepEqual(asked, []);
+    assert.deepEqual(asked(), []);
     assert.deepEqual(receiver.requests.map((r) => r.url), ['/backup']);
     receiver.requests.length = 0;
   });
@@ -99,7 +97,7 @@ describe('internal host names in the pipeline', () => {
     assert.deepEqual(record.attempts.map((a) => [a.target, a.error?.code ?? a.response?.status]), [['primary', 404], ['backup', DESTINATION_REFUSED]]);
     assert.match(record.lastError ?? '', /vm-1\.c\.my-project\.internal is under \.internal/);
     assert.deepEqual(retryTasks(), []);
-    assert.deepEqual(asked, []);
+    assert.deepEqual(asked(), []);
     assert.deepEqual(receiver.requests.map((r) => r.url), ['/primary']);
     receiver.requests.length = 0;
   });

@@ -4,15 +4,19 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Firestore } from '@google-cloud/firestore';
+import { DEMO_ACCOUNT, DEMO_WEBHOOK_ID } from '../../functions/dev/demo-webhook.ts';
+import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { ROOT } from '../../scripts/build.ts';
 
 // The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.
 // It reuses the emulators of this test run (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, as the README
 // allows) and the build npm test just made (--no-build), under its own project id.
 describe('npm start', () => {
+  const projectId = `stack-${randomBytes(3).toString('hex')}`;
   const child = spawn('npm', ['start', '--', '--no-build'], {
     cwd: ROOT,
-    env: { ...process.env, GOOGLE_CLOUD_PROJECT: `stack-${randomBytes(3).toString('hex')}`, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+    env: { ...process.env, GOOGLE_CLOUD_PROJECT: projectId, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -43,7 +47,20 @@ describe('npm start', () => {
     assert.match(output, /authorization: Bearer pat_local_demo_token/);
     assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
     const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
-    assert.equal(ports.length, 2, 'both functions served');
+    assert.equal(ports.length, 3, 'the three functions served, each in its own process');
+    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    // validateWebhook (build/functions) validated the seeded demo webhook and wrote the result into it.
+    const db = new Firestore({ projectId });
+    try {
+      let validation: { ok?: boolean } | undefined;
+      for (const deadline = Date.now() + 20_000; !validation && Date.now() < deadline; ) {
+        validation = (await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).get()).get('validation') as { ok?: boolean } | undefined;
+        if (!validation) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(validation?.ok, true, `the demo webhook's validation: ${JSON.stringify(validation)}\n${output}`);
+    } finally {
+      await db.terminate();
+    }
     // Ctrl-C reaches the whole process group, npm included.
     process.kill(-child.pid!, 'SIGINT');
     const { code, signal } = await exited;

@@ -256,7 +256,7 @@ describe('bad input gets a clear recorded error and loses nothing', () => {
     assert.deepEqual(record.attempts.map((attempt) => [attempt.number, attempt.outcome]), [[1, 'unknown'], [2, 'succeeded']]);
     assert.equal(record.attempts[0]?.startedAt.getTime(), crashedAt.getTime());
     assert.equal(receiver.requests.filter((r) => r.url === '/orphan').length, 1);
-    assert.ok(h.logs.some((entry) => entry.eventId === event.id && /recovered a delivery without a live owner/.test(entry.message)));
+    await h.waitForLog((entry) => entry.eventId === event.id && /recovered a delivery without a live owner/.test(entry.message), 5000);
   });
 
   it('the same event published twice is sent once', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { CloudTasksRetryScheduler } from '../../functions/src/tasks/cloud-tasks-retry-scheduler.ts';
+import { cloudTasksEmulatorClient } from '../../functions/dev/emulator-wiring.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
-// Base delay 1 s (the harness sets RETRY_BASE_DELAY_SECONDS=1): retries wait 1, 2, 3 s.
+// The functions of build/functions (the harness's processes). Base delay 1 s (the harness sets
+// RETRY_BASE_DELAY_SECONDS=1): retries wait 1, 2, 3 s.
 let h: Harness;
 let primary: Receiver;
 let backup: Receiver;
@@ -177,13 +178,32 @@ describe('no duplicate, no loss', () => {
   });
 
   it('enqueuing the same attempt twice creates one task', async () => {
-    const scheduler = new CloudTasksRetryScheduler({ projectId: h.projectId, location: 'us-central1', queue: 'hookshape-retries', workerUrl: `${primary.url}/never`, invokerServiceAccount: undefined, emulatorHost: h.tasks.address });
-    const task = { accountId: 'acc_r', webhookId: 'twice', eventId: 'evt_twice', attempt: 2 };
-    const at = new Date(Date.now() + 3_600_000);
-    await scheduler.schedule(task, at);
-    await scheduler.schedule(task, at); // ALREADY_EXISTS counts as success
-    const names = [...h.tasks.state.tasks.keys()].filter((name) => name.endsWith(retryTaskId(task)));
-    assert.equal(names.length, 1);
+    // An earlier instance enqueued attempt 2 and died before acknowledging the event: the task exists
+    // (made here as the scheduler makes it, due in 4 s) when the redelivered event enqueues it again.
+    script(primary, '/rtwice', 500, 200);
+    await h.setWebhook('acc_r', 'rtwice', { name: 'rtwice', events: ['call.created'], url: `${primary.url}/rtwice`, timeoutSeconds: 10 });
+    const event = eventOf('call.created', 'acc_r', { n: 1 });
+    const task = { accountId: 'acc_r', webhookId: 'rtwice', eventId: event.id, attempt: 2 };
+    const client = cloudTasksEmulatorClient(h.tasks.address);
+    const parent = client.queuePath(h.projectId, 'us-central1', 'hookshape-retries');
+    const name = `${parent}/tasks/${retryTaskId(task)}`;
+    const dueAt = Date.now() + 4000;
+    try {
+      await client.createTask({ parent, task: { name, scheduleTime: { seconds: Math.ceil(dueAt / 1000) }, httpRequest: { httpMethod: 'POST', url: h.workerUrl, headers: { 'Content-Type': 'application/json' }, body: Buffer.from(JSON.stringify(task)) } } });
+    } finally {
+      await client.close();
+    }
+    await h.publish(event);
+    const record = await h.waitForDelivery('acc_r', 'rtwice', event.id);
+    assert.equal(record.status, 'succeeded', String(record.lastError));
+    assert.deepEqual(record.attempts.map((a) => a.response?.status), [500, 200]);
+    const [, second] = requestsTo(primary, 'rtwice');
+    // The dispatcher's own enqueue (due 1 s after attempt 1) made no second task: attempt 2 came from the first one.
+    assert.ok(second && second.at >= Math.ceil(dueAt / 1000) * 1000 - 50, `attempt 2 came ${second ? Math.ceil(dueAt / 1000) * 1000 - second.at : '?'} ms before the existing task was due`);
+    assert.deepEqual(h.tasks.dispatched.filter((entry) => entry.taskName === name).map((entry) => entry.status), [200]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(requestsTo(primary, 'rtwice').length, 2);
+    assert.ok(!h.logs.some((entry) => entry.eventId === event.id && entry.severity === 'ERROR'), 'ALREADY_EXISTS is success: no error, no redelivery');
   });
 
   it('the worker refuses calls that do not come from the retry queue', async () => {

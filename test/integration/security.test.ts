@@ -194,6 +194,35 @@ describe('internal host names: refused before any DNS query', () => {
   });
 });
 
+describe('destination guard in the deployed dispatcher (build/functions, loopback not allowed)', () => {
+  let h: Harness;
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver();
+    h = await startHarness({ env: { ALLOW_LOOPBACK_DESTINATIONS: 'false' } });
+  });
+  after(async () => {
+    await Promise.all([h.close(), receiver.close()]);
+  });
+
+  it('refuses loopback, the metadata server and private addresses: failed, not sent, not retried', async () => {
+    const port = new URL(receiver.url).port;
+    const targets = { loopback: `http://127.0.0.1:${port}/x`, metadata: 'http://169.254.169.254/computeMetadata/v1/', private: 'http://10.0.0.1/', mapped: `http://[::ffff:127.0.0.1]:${port}/x` };
+    for (const [id, url] of Object.entries(targets)) await h.setWebhook('acc_guard', id, { name: id, events: ['call.created'], url, timeoutSeconds: 2 });
+    const event = eventOf('call.created', 'acc_guard');
+    await h.publish(event);
+    for (const id of Object.keys(targets)) {
+      const record = await h.waitForDelivery('acc_guard', id, event.id);
+      assert.equal(record.status, 'failed', `${id}: ${record.lastError}`);
+      assert.equal(record.attempts.length, 1, id);
+      assert.equal(record.attempts[0]?.error?.code, DESTINATION_REFUSED, `${id}: ${JSON.stringify(record.attempts[0]?.error)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(receiver.requests.length, 0);
+    assert.equal(h.tasks.state.tasks.size, 0, 'no retry scheduled');
+  });
+});
+
 describe('response limits', () => {
   let server: Server;
   let url: string;
@@ -321,6 +350,9 @@ describe('tenant isolation and secrets in the pipeline', () => {
     const stored = JSON.stringify(record);
     assert.ok(!stored.includes('secret-of-a-123'), stored);
     assert.match(record.attempts[0]?.response?.body ?? '', /invalid token: Bearer \[secret\]/);
+    // The dispatcher's own lines (its stdout and stderr, as Cloud Logging gets them), once it logged the attempt.
+    await h.waitForLog((entry) => entry.eventId === event.id && /^attempt 1 \(primary\) failed/.test(entry.message));
     assert.ok(!JSON.stringify(h.logs).includes('secret-of-a-123'));
+    for (const fn of Object.values(h.functions)) assert.ok(!fn.output().includes('secret-of-a-123'), `${fn.target} wrote the secret`);
   });
 });

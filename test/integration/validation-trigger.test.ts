@@ -1,60 +1,30 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createValidateWebhookHandler } from '../../functions/src/entry/validate-webhook-handler.ts';
+import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 import type { StoredValidation } from '../../functions/src/validation/validate-webhook.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
-// validateWebhook under the functions framework, called as Eventarc calls it for a Firestore
-// document.written event: a binary-mode CloudEvent (ce-* headers) whose body is the protobuf
-// DocumentEventData, which the function does not decode.
+// validateWebhook from build/functions under the functions framework (the harness's process), called as
+// Eventarc calls it for a Firestore document.written event: a binary-mode CloudEvent (ce-* headers) whose
+// body is the protobuf DocumentEventData, which the function does not decode.
 let h: Harness;
 let receiver: Receiver;
-let server: Server;
-let triggerUrl: string;
 
 before(async () => {
   [h, receiver] = await Promise.all([startHarness(), startReceiver()]);
-  functions.cloudEvent('validateWebhook_trigger_test', createValidateWebhookHandler(() => h.deps));
-  server = getTestServer('validateWebhook_trigger_test');
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  triggerUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
 });
 after(async () => {
-  server.closeAllConnections?.();
-  await Promise.all([h.close(), receiver.close(), new Promise((resolve) => server.close(resolve))]);
+  await Promise.all([h.close(), receiver.close()]);
 });
 
 const ACCOUNT = 'acc_v';
 
 /** What Eventarc sends: headers carry the context, the body is protobuf (here: bytes shaped like it). */
 async function trigger(accountId: string, webhookId: string, options: { subject?: boolean } = {}): Promise<number> {
-  const document = `${webhookPath(accountId, webhookId)}`;
-  const headers: Record<string, string> = {
-    'content-type': 'application/protobuf',
-    'ce-specversion': '1.0',
-    'ce-id': randomBytes(8).toString('hex'),
-    'ce-source': `//firestore.googleapis.com/projects/${h.projectId}/databases/(default)`,
-    'ce-type': 'google.cloud.firestore.document.v1.written',
-    'ce-time': new Date().toISOString(),
-    'ce-dataschema': 'https://github.com/googleapis/google-cloudevents/blob/main/proto/google/events/cloud/firestore/v1/data.proto',
-    'ce-database': '(default)',
-    'ce-namespace': '(default)',
-    'ce-document': document,
-    'ce-location': 'nam5',
-    'ce-project': h.projectId,
-  };
-  if (options.subject !== false) headers['ce-subject'] = `documents/${document}`;
-  // Field 1 (value: Document), field 1 of it (name): enough to look like the real payload.
-  const name = Buffer.from(`projects/${h.projectId}/databases/(default)/documents/${document}`);
-  const body = Buffer.concat([Buffer.from([0x0a, name.length + 2, 0x0a, name.length]), name]);
-  const response = await fetch(triggerUrl, { method: 'POST', headers, body });
+  const response = await fetch(h.validateUrl, firestoreWrittenRequest(h.projectId, webhookPath(accountId, webhookId), options));
   await response.text();
   return response.status;
 }
@@ -83,7 +53,8 @@ describe('validateWebhook: Firestore trigger writing the validation into the doc
     assert.match(error?.message ?? '', /^body: template error at line 3, column 11: undefined filter 'jsn'/);
     assert.ok(validation.checkedAt instanceof Date);
     assert.match(validation.configHash, /^[0-9a-f]{32}$/);
-    assert.ok(h.logs.some((entry) => entry.severity === 'WARNING' && entry.message === `webhook broken validation failed: ${error?.message}`), 'the failure is logged');
+    // The function's own log line (its stdout), read as Cloud Logging would.
+    await h.waitForLog((entry) => entry.function === 'validateWebhook' && entry.severity === 'WARNING' && entry.message === `webhook broken validation failed: ${error?.message}`);
   });
 
   it('fixing the template clears the error', async () => {
@@ -111,6 +82,18 @@ describe('validateWebhook: Firestore trigger writing the validation into the doc
     await trigger(ACCOUNT, 'loop');
     assert.equal((await read('loop')).updateTimeExact, touched.updateTimeExact);
   });
+
+  for (const { format, body } of [
+    { format: 'yaml', body: 'call: {{ data.call.id }}\ncustomer: {{ data.customer.name }}' },
+    { format: 'xml', body: '<call id="{{ data.call.id }}"><customer>{{ data.customer.name }}</customer></call>' },
+  ]) {
+    it(`a valid ${format} body validates ok (the ${format} parser loads in the function)`, async () => {
+      await h.setWebhook(ACCOUNT, `valid-${format}`, { name: format, events: ['call.created'], url: `${receiver.url}/${format}`, format, body });
+      assert.equal(await trigger(ACCOUNT, `valid-${format}`), 204);
+      const { validation } = await read(`valid-${format}`);
+      assert.equal(validation?.ok, true, JSON.stringify(validation?.errors));
+    });
+  }
 
   it('takes the path from the document attribute when the subject is missing', async () => {
     await h.setWebhook(ACCOUNT, 'nosubject', webhookDoc('nosubject', FIXED_BODY));

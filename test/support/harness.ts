@@ -1,40 +1,40 @@
 /**
  * The whole pipeline on real parts for one test file: the Pub/Sub and Firestore emulators started by
- * `npm test` (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, and the two
- * functions served by the functions framework on 127.0.0.1 — the production handlers and adapters,
- * configured through the same environment variables as in production. Each harness uses its own
- * project id, so files running side by side never see each other's data.
+ * `npm test` (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, and the three
+ * functions of the deployable — build/functions, exactly what Terraform zips — each in its own process
+ * under the functions framework on 127.0.0.1 (`--source=build/functions --target=<name>`), configured
+ * through the same environment variables as in production. Their structured log lines (stdout) are
+ * parsed into `logs`. Each harness uses its own project id, so files running side by side never see
+ * each other's data. npm test builds first; run `npm run build` before running a test file alone.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { LookupFunction } from 'node:net';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startCloudTasksEmulator, type CloudTasksEmulator, type EmulatorState } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
+import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
+import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { createDependencies, type Dependencies, type DependencyOverrides } from '../../functions/src/entry/dependencies.ts';
-import { createDispatchHandler } from '../../functions/src/entry/dispatch-handler.ts';
-import { createRetryWorkerHandler } from '../../functions/src/entry/retry-worker-handler.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
+import { BUILD_DIR } from '../../scripts/build.ts';
 
 for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST']) {
   if (!process.env[name]) throw new Error(`${name} is not set: run the integration tests through npm test, which starts the emulators`);
 }
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-let registered = 0;
+/** One structured log line of a function, as Cloud Logging reads it, with the function that wrote it. */
+export type LogEntry = { severity: string; message: string; function: FunctionName } & Record<string, unknown>;
 
 export interface HarnessOptions {
-  env?: Record<string, string>;
-  lookup?: LookupFunction;
-  overrides?: Omit<DependencyOverrides, 'firestore' | 'logger' | 'lookup'>;
+  /** Environment of the functions, over the harness's defaults; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface Harness {
@@ -42,14 +42,24 @@ export interface Harness {
   db: Firestore;
   pubsub: PubSub;
   tasks: CloudTasksEmulator;
-  deps: Dependencies;
-  logs: ReturnType<typeof createMemoryLogger>['entries'];
+  /** Every structured log line of the functions so far (also of processes killed or restarted). */
+  logs: LogEntry[];
+  /** The function processes: kill (SIGKILL by default), restart on the same port, output. */
+  functions: Record<FunctionName, FunctionProcess>;
   dispatchUrl: string;
   workerUrl: string;
+  validateUrl: string;
+  /** What the functions run with (GOOGLE_CLOUD_PROJECT, RETRY_WORKER_URL...). */
+  env: Record<string, string | undefined>;
   publish(event: EventMessage | string | Buffer, attributes?: Record<string, string>): Promise<string>;
   setWebhook(accountId: string, webhookId: string, document: Record<string, unknown>): Promise<void>;
+  /** Sends validateWebhook what Eventarc sends for a write of the webhook document; the HTTP status. */
+  validate(accountId: string, webhookId: string, options?: { subject?: boolean }): Promise<number>;
   delivery(accountId: string, webhookId: string, eventId: string): Promise<StoredDelivery | undefined>;
   waitForDelivery(accountId: string, webhookId: string, eventId: string, until?: (record: StoredDelivery) => boolean, timeoutMs?: number): Promise<StoredDelivery>;
+  waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
+  /** The output of every function process, for a failure message. */
+  output(): string;
   stopTasks(): Promise<void>;
   restartTasks(): Promise<void>;
   close(): Promise<void>;
@@ -57,40 +67,59 @@ export interface Harness {
 
 const isFinal = (record: StoredDelivery) => ['succeeded', 'failed', 'invalid'].includes(record.status);
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
-}
-
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  if (!existsSync(join(BUILD_DIR, 'index.js'))) throw new Error(`${BUILD_DIR}/index.js is missing: run npm run build (npm test builds first)`);
   const projectId = `test-${randomBytes(4).toString('hex')}`;
-  const id = ++registered;
-  let deps: Dependencies | undefined;
-  const getDeps = () => deps ?? (() => { throw new Error('harness not ready'); })();
-
-  functions.cloudEvent(`dispatchEvent_${id}`, createDispatchHandler(getDeps));
-  functions.http(`retryWorker_${id}`, createRetryWorkerHandler(getDeps));
-  const dispatchServer = getTestServer(`dispatchEvent_${id}`);
-  const workerServer = getTestServer(`retryWorker_${id}`);
-  const [dispatchUrl, workerUrl] = await Promise.all([listen(dispatchServer), listen(workerServer)]);
-
-  let tasksState: EmulatorState | undefined;
   let tasks = await startCloudTasksEmulator();
-  tasksState = tasks.state;
+  const tasksState: EmulatorState = tasks.state;
   const tasksPort = tasks.port;
-  const config = loadConfig({
+  const [dispatchPort, workerPort, validatePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const workerUrl = `http://127.0.0.1:${workerPort}/`;
+  const env: Record<string, string | undefined> = {
     GOOGLE_CLOUD_PROJECT: projectId,
+    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    METADATA_SERVER_DETECTION: 'none',
     RETRY_BASE_DELAY_SECONDS: '1',
     ALLOW_LOOPBACK_DESTINATIONS: 'true',
     WEBHOOK_CACHE_SECONDS: '0',
     RETRY_WORKER_URL: workerUrl,
     CLOUD_TASKS_EMULATOR_HOST: tasks.address,
     ...options.env,
-  });
+  };
+  const config = loadConfig(Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)));
+  const logs: LogEntry[] = [];
+  const collect = (target: FunctionName) => (line: string, stream: 'stdout' | 'stderr') => {
+    if (stream !== 'stdout' || !line.startsWith('{')) return;
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (typeof entry.severity === 'string' && typeof entry.message === 'string') logs.push({ ...entry, function: target } as LogEntry);
+    } catch {
+      // not a structured line: kept in the process output only
+    }
+  };
+  const started = await Promise.allSettled(
+    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort], ['validateWebhook', validatePort]] as const).map(([target, port]) =>
+      startFunctionProcess({ target, port, env, onLine: collect(target) }),
+    ),
+  );
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled([tasks.stop(), ...started.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop()] : []))]);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const [dispatch, worker, validator] = started.map((result) => (result as PromiseFulfilledResult<FunctionProcess>).value) as [FunctionProcess, FunctionProcess, FunctionProcess];
+  const functions: Record<FunctionName, FunctionProcess> = { dispatchEvent: dispatch, retryWorker: worker, validateWebhook: validator };
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const db = new Firestore({ projectId });
-  const memory = createMemoryLogger();
-  deps = createDependencies(config, { ...options.overrides, firestore: db, logger: memory, ...(options.lookup ? { lookup: options.lookup } : {}) });
-  const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl });
+  const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
+  // The retry worker warm, as after its first task: its cold start (Firestore connection) would otherwise
+  // land in the first retry's wait, and the retry tests measure the waits of the schedule. A task of
+  // a delivery that does not exist: answered 200 'no such delivery', nothing written.
+  const warmup = { accountId: 'harness-warmup', webhookId: 'warmup', eventId: 'warmup', attempt: 2 };
+  const warmed = await fetch(workerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CloudTasks-QueueName': config.tasks.queue, 'X-CloudTasks-TaskName': 'harness-warmup' }, body: JSON.stringify(warmup) });
+  if (warmed.status !== 200) throw new Error(`the retry worker answered ${warmed.status} to the warm-up task: ${await warmed.text()}\n${worker.output()}`);
+  await warmed.text();
+  const output = () => Object.values(functions).map((fn) => `--- ${fn.target} (port ${fn.port})\n${fn.output().slice(-20_000)}`).join('\n');
 
   const harness: Harness = {
     projectId,
@@ -99,10 +128,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get tasks() {
       return tasks;
     },
-    deps,
-    logs: memory.entries,
-    dispatchUrl,
+    logs,
+    functions,
+    dispatchUrl: dispatch.url,
     workerUrl,
+    validateUrl: validator.url,
+    env,
     async publish(event, attributes) {
       const data = Buffer.isBuffer(event) ? event : Buffer.from(typeof event === 'string' ? event : JSON.stringify(event));
       const attrs = attributes ?? (typeof event === 'object' && !Buffer.isBuffer(event) ? { type: event.type, accountId: event.accountId } : {});
@@ -110,6 +141,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async setWebhook(accountId, webhookId, document) {
       await db.doc(webhookPath(accountId, webhookId)).set(document);
+    },
+    async validate(accountId, webhookId, validateOptions) {
+      const response = await fetch(validator.url, firestoreWrittenRequest(projectId, webhookPath(accountId, webhookId), validateOptions));
+      await response.text();
+      return response.status;
     },
     async delivery(accountId, webhookId, eventId) {
       const snapshot = await db.doc(deliveryPath(accountId, webhookId, eventId)).get();
@@ -123,24 +159,27 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         if (last && until(last)) return last;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`delivery ${webhookId}/${eventId} did not reach the expected state within ${timeoutMs} ms; last: ${JSON.stringify(last ? { status: last.status, attempts: last.attempts.length, lastError: last.lastError } : null)}`);
+      throw new Error(`delivery ${webhookId}/${eventId} did not reach the expected state within ${timeoutMs} ms; last: ${JSON.stringify(last ? { status: last.status, attempts: last.attempts.length, lastError: last.lastError } : null)}\n${output()}`);
     },
+    async waitForLog(predicate, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = logs.find(predicate);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no such log line within ${timeoutMs} ms\n${output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    output,
     async stopTasks() {
       await tasks.stop();
     },
     async restartTasks() {
-      tasks = await startCloudTasksEmulator({ port: tasksPort, ...(tasksState ? { state: tasksState } : {}) });
+      tasks = await startCloudTasksEmulator({ port: tasksPort, state: tasksState });
     },
     async close() {
-      await Promise.allSettled([
-        tasks.stop(),
-        pubsub.close(),
-        db.terminate(),
-        new Promise((resolve) => dispatchServer.close(resolve)),
-        new Promise((resolve) => workerServer.close(resolve)),
-      ]);
-      dispatchServer.closeAllConnections?.();
-      workerServer.closeAllConnections?.();
+      // SIGKILL: nothing of a test's instance needs a graceful end, and a draining framework only adds time.
+      await Promise.allSettled([tasks.stop(), pubsub.close(), db.terminate(), ...Object.values(functions).map((fn) => fn.kill('SIGKILL'))]);
     },
   };
   return harness;
