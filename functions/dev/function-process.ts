@@ -14,13 +14,14 @@ import { freePort } from './emulators.ts';
 /** The framework's CLI (its `bin`) sits beside its main module; the package does not export it. */
 export const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
-export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook';
+export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook' | 'repairDeliveries';
 
 /** How each function is deployed (terraform/functions.tf): Pub/Sub and Firestore triggers are CloudEvents. */
 export const SIGNATURE_TYPES: Record<FunctionName, 'cloudevent' | 'http'> = {
   dispatchEvent: 'cloudevent',
   retryWorker: 'http',
   validateWebhook: 'cloudevent',
+  repairDeliveries: 'http',
 };
 
 export interface FunctionProcessOptions {

@@ -2,7 +2,7 @@
  * `npm start`: the whole system on this machine. Starts the Pub/Sub and Firestore emulators (or uses
  * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, both functions under the
  * functions framework (build/functions, as deployed, each function in its own process, validateWebhook
- * included), and a receiver that prints what it gets; seeds a demo
+ * and the repair sweep included — the sweep every few seconds, as Cloud Scheduler runs it), and a receiver that prints what it gets; seeds a demo
  * webhook, publishes one sample event and shows the delivered request. Keeps running until Ctrl-C.
  * Options: --no-build (use build/functions as it is). Dev tooling, not deployed.
  */
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
 
   const tasks = await startCloudTasksEmulator({ log: (line) => console.log(`${dim('[cloud-tasks]')} ${line}`) });
   cleanups.push(() => tasks.stop());
-  const [dispatchPort, workerPort, receiverPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [dispatchPort, workerPort, repairPort, receiverPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   await startReceiver(receiverPort);
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
 
@@ -105,16 +105,24 @@ async function main(): Promise<void> {
     ALLOW_LOOPBACK_DESTINATIONS: 'true', // the demo receiver is on 127.0.0.1; production refuses loopback
     LOCAL_SECRETS_FILE: secretsFile,
     WEBHOOK_CACHE_SECONDS: process.env.WEBHOOK_CACHE_SECONDS ?? '2',
+    // A retry whose task was lost is enqueued again after a minute here (10 minutes in the cloud).
+    RETRY_OVERDUE_SECONDS: process.env.RETRY_OVERDUE_SECONDS ?? '60',
     METADATA_SERVER_DETECTION: 'none',
   };
   const config = loadConfig(env);
-  // Both functions from build/functions, each in its own process, as Cloud Functions runs them.
+  // The functions from build/functions, each in its own process, as Cloud Functions runs them.
   await Promise.all(
-    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort]] as const).map(async ([target, port]) => {
-      const fn = await startFunctionProcess({ target, port, env, onLine: forwardLines(target) });
+    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort], ['repairDeliveries', repairPort]] as const).map(async ([target, port]) => {
+      const fn = await startFunctionProcess({ target, port, env, onLine: forwardLines(target, target === 'repairDeliveries') });
       cleanups.push(() => fn.stop());
     }),
   );
+  // The repair sweep every few seconds (Cloud Scheduler runs it every 5 minutes in the cloud).
+  const sweepEvery = Number(process.env.HOOKSHAPE_REPAIR_SECONDS ?? '5') * 1000;
+  const sweep = setInterval(() => {
+    fetch(`http://127.0.0.1:${repairPort}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch((error: Error) => console.log(`${dim('[repairDeliveries]')} sweep not run: ${error.message}`));
+  }, sweepEvery);
+  cleanups.push(() => clearInterval(sweep));
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
   cleanups.push(() => pubsub.close());
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
     tasksLocation: config.tasks.location,
     tasksQueue: config.tasks.queue,
     retryWorkerUrl: workerUrl,
+    repairUrl: `http://127.0.0.1:${repairPort}/`,
     secretsFile,
     receiverUrl,
   };

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Firestore } from '@google-cloud/firestore';
 import { DEMO_ACCOUNT, DEMO_WEBHOOK_ID } from '../../functions/dev/demo-webhook.ts';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
+import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
+import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { ROOT } from '../../scripts/build.ts';
 
 // The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.
@@ -35,7 +37,7 @@ describe('npm start', () => {
     }
   });
 
-  it('starts the stack, delivers the demo event to the local receiver, and stops on Ctrl-C', async () => {
+  it('starts the stack, delivers the demo event to the local receiver, repairs a delivery left behind, and stops on Ctrl-C', async () => {
     const deadline = Date.now() + 90_000;
     while (!/press Ctrl-C to stop/.test(output)) {
       if (Date.now() > deadline || child.exitCode !== null) assert.fail(`the stack did not become ready:\n${output}`);
@@ -47,8 +49,8 @@ describe('npm start', () => {
     assert.match(output, /authorization: Bearer pat_local_demo_token/);
     assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
     const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
-    assert.equal(ports.length, 3, 'the three functions served, each in its own process');
-    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    assert.equal(ports.length, 4, 'the four functions served, each in its own process');
+    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
     // validateWebhook (build/functions) validated the seeded demo webhook and wrote the result into it.
     const db = new Firestore({ projectId });
     try {
@@ -58,6 +60,17 @@ describe('npm start', () => {
         if (!validation) await new Promise((resolve) => setTimeout(resolve, 200));
       }
       assert.equal(validation?.ok, true, `the demo webhook's validation: ${JSON.stringify(validation)}\n${output}`);
+      // What a function process that died mid-send leaves behind; the stack's own sweep moves it on.
+      const orphan = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_orphan_${randomBytes(3).toString('hex')}` };
+      const path = deliveryPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID, orphan.id);
+      await db.doc(path).create(pendingDelivery(orphan, DEMO_WEBHOOK_ID, 'demo', new Date(Date.now() - CLAIM_LEASE_MS - 5_000), 30));
+      let status: string | undefined;
+      for (const deadline = Date.now() + 30_000; status !== 'succeeded' && Date.now() < deadline; ) {
+        status = (await db.doc(path).get()).get('status') as string | undefined;
+        if (status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.equal(status, 'succeeded', `the sweep of npm start recovered the orphaned delivery\n${output}`);
+      assert.match(output, /\[repairDeliveries\] NOTICE recovered a delivery without a live owner/);
     } finally {
       await db.terminate();
     }

@@ -32,6 +32,9 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 /** One structured log line of a function, as Cloud Logging reads it, with the function that wrote it. */
 export type LogEntry = { severity: string; message: string; function: FunctionName } & Record<string, unknown>;
 
+/** The functions every harness runs (the repair sweep is started by the tests that need it). */
+export type HarnessFunction = Exclude<FunctionName, 'repairDeliveries'>;
+
 export interface HarnessOptions {
   /** Environment of the functions, over the harness's defaults; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
@@ -45,7 +48,7 @@ export interface Harness {
   /** Every structured log line of the functions so far (also of processes killed or restarted). */
   logs: LogEntry[];
   /** The function processes: kill (SIGKILL by default), restart on the same port, output. */
-  functions: Record<FunctionName, FunctionProcess>;
+  functions: Record<HarnessFunction, FunctionProcess>;
   dispatchUrl: string;
   workerUrl: string;
   validateUrl: string;
@@ -88,7 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)));
   const logs: LogEntry[] = [];
-  const collect = (target: FunctionName) => (line: string, stream: 'stdout' | 'stderr') => {
+  const collect = (target: HarnessFunction) => (line: string, stream: 'stdout' | 'stderr') => {
     if (stream !== 'stdout' || !line.startsWith('{')) return;
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
@@ -108,7 +111,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     throw (failed as PromiseRejectedResult).reason;
   }
   const [dispatch, worker, validator] = started.map((result) => (result as PromiseFulfilledResult<FunctionProcess>).value) as [FunctionProcess, FunctionProcess, FunctionProcess];
-  const functions: Record<FunctionName, FunctionProcess> = { dispatchEvent: dispatch, retryWorker: worker, validateWebhook: validator };
+  const functions: Record<HarnessFunction, FunctionProcess> = { dispatchEvent: dispatch, retryWorker: worker, validateWebhook: validator };
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const db = new Firestore({ projectId });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });

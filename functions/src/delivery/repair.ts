@@ -105,7 +105,8 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
     done += 1;
     options.onProgress?.(done, candidates.length, item);
   }
-  const severity = summary.errors > 0 ? 'ERROR' : summary.repaired > 0 ? 'NOTICE' : 'INFO';
+  // A run that found nothing is DEBUG: the local stack sweeps every few seconds.
+  const severity = summary.errors > 0 ? 'ERROR' : summary.repaired > 0 ? 'NOTICE' : summary.stale > 0 ? 'INFO' : 'DEBUG';
   logger.log(severity, `repair sweep${options.dryRun ? ' (dry run)' : ''}: ${summary.examined} examined, ${summary.stale} stale, ${summary.repaired} repaired, ${summary.errors} error(s)${summary.more ? '; more remain for the next run' : ''}`, {
     examined: summary.examined,
     stale: summary.stale,
