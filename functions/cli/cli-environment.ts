@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { GrpcStatus } from '../src/core/failures.ts';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { STACK_FILE } from '../dev/local-paths.ts';
@@ -52,7 +53,7 @@ function readStackFile(): LocalStackFile | undefined {
 }
 
 /** gRPC codes and messages that mean "cannot talk to it", as opposed to "it said no to this request". */
-const UNREACHABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 7 /* PERMISSION_DENIED */, 14 /* UNAVAILABLE */, 16 /* UNAUTHENTICATED */]);
+const UNREACHABLE_CODES = new Set<number>([GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNAVAILABLE, GrpcStatus.UNAUTHENTICATED]);
 const UNREACHABLE_TEXT = /default credentials|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|getaddrinfo|socket hang up|No connection established|Could not refresh access token/i;
 
 export function isUnreachable(error: unknown): boolean {

@@ -1,3 +1,4 @@
+import { GrpcStatus } from '../core/failures.ts';
 import { Timestamp } from '@google-cloud/firestore';
 
 /** Turns Firestore Timestamps back into Dates, deeply, so the core only ever sees Dates. */
@@ -10,6 +11,4 @@ export function fromFirestore<T>(value: unknown): T {
   return value as T;
 }
 
-/** gRPC status codes Firestore reports. */
-export const ALREADY_EXISTS = 6;
-export const isAlreadyExists = (error: unknown): boolean => (error as { code?: number }).code === ALREADY_EXISTS;
+export const isAlreadyExists = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;

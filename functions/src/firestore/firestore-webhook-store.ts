@@ -1,4 +1,5 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { GrpcStatus } from '../core/failures.ts';
 import type { EventType } from '../events/event-catalogue.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { WebhookDocument, WebhookDocumentStore } from '../validation/webhook-document-store.ts';
@@ -9,8 +10,6 @@ import { fromFirestore } from './firestore-values.ts';
 
 const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
 
-/** gRPC FAILED_PRECONDITION: the document changed since the update time given as precondition. */
-const FAILED_PRECONDITION = 9;
 
 // An update time as an exact string: a Date would lose Firestore's microseconds, and the
 // precondition compares exactly.
@@ -51,7 +50,7 @@ export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore
       await this.db.doc(webhookPath(accountId, webhookId)).update({ validation }, { lastUpdateTime: timestampOf(version) });
       return true;
     } catch (error) {
-      if ((error as { code?: number }).code === FAILED_PRECONDITION) return false;
+      if ((error as { code?: number }).code === GrpcStatus.FAILED_PRECONDITION) return false; // changed since the update time given as precondition
       throw error;
     }
   }

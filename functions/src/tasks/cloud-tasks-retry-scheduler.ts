@@ -1,4 +1,5 @@
 import type { CloudTasksClient } from '@google-cloud/tasks';
+import { GrpcStatus } from '../core/failures.ts';
 import type { RetryScheduler, RetryTask } from '../delivery/ports.ts';
 import { retryTaskId } from './retry-task-name.ts';
 
@@ -13,8 +14,6 @@ export interface CloudTasksSchedulerOptions {
   /** host:port of the local emulator; unset in production. */
   emulatorHost: string | undefined;
 }
-
-const ALREADY_EXISTS = 6;
 
 /**
  * Enqueues retries as Cloud Tasks HTTP tasks aimed at the retry worker. The client library is loaded on
@@ -60,7 +59,7 @@ export class CloudTasksRetryScheduler implements RetryScheduler {
       });
     } catch (error) {
       // The same attempt enqueued again (a redelivered event or task): the first task stands.
-      if ((error as { code?: number }).code === ALREADY_EXISTS) return;
+      if ((error as { code?: number }).code === GrpcStatus.ALREADY_EXISTS) return;
       throw new Error(`could not enqueue attempt ${task.attempt} of delivery ${task.webhookId}/${task.eventId}: ${(error as Error).message}`, { cause: error });
     }
   }
