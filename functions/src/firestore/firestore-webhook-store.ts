@@ -1,24 +1,17 @@
-import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import type { EventType } from '../events/event-catalogue.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { WebhookDocument, WebhookDocumentStore } from '../validation/webhook-document-store.ts';
 import type { WebhookHealthStore } from '../delivery/ports.ts';
 import type { StoredValidation } from '../validation/validate-webhook.ts';
 import { webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
-import { fromFirestore } from './firestore-values.ts';
+import { fromFirestore, timestampOf, versionOf } from './firestore-values.ts';
 
 const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
 
 /** gRPC FAILED_PRECONDITION: the document changed since the update time given as precondition. */
 const FAILED_PRECONDITION = 9;
 
-// An update time as an exact string: a Date would lose Firestore's microseconds, and the
-// precondition compares exactly.
-const versionOf = (time: Timestamp) => `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
-function timestampOf(version: string): Timestamp {
-  const [seconds, nanos] = version.split('.');
-  return new Timestamp(Number(seconds), Number(nanos));
-}
 
 export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore, WebhookHealthStore {
   private readonly db: Firestore;
