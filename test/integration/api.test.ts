@@ -11,6 +11,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/built-function.ts';
 import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
 import { newSigningKey } from '../../functions/src/api/customer-tokens.ts';
@@ -18,6 +19,7 @@ import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-ap
 import { auditPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { QUERY_LOG_MESSAGE, servedBy, type QueryShape } from '../../functions/src/firestore/query-shape.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
+import { webhookConfigHash } from '../../functions/src/validation/config-hash.ts';
 import { BUILD_DIR, BUILD_METAFILE } from '../../scripts/build.ts';
 import { call, withoutRequestId, type ApiAnswer } from '../support/api-client.ts';
 import { eventOf } from '../support/harness.ts';
@@ -82,7 +84,7 @@ describe('the management API (build/functions, target api)', () => {
     [signingJwk, oldJwk] = await Promise.all([newSigningKey('k-current'), newSigningKey('k-old')]);
     writeFileSync(keysFile, JSON.stringify({ keys: [signingJwk, oldJwk] }));
     writeFileSync(secretsFile, '{}');
-    const workerPort = await (await import('../../functions/dev/emulators.ts')).freePort();
+    const workerPort = await freePort();
     const env = {
       GOOGLE_CLOUD_PROJECT: projectId,
       CLOUD_TASKS_EMULATOR_HOST: tasks.address,
@@ -98,7 +100,7 @@ describe('the management API (build/functions, target api)', () => {
     const [worker, dispatch] = await Promise.all([serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }), serveBuiltFunction('dispatchEvent', 'cloudevent', env)]);
     processes.push(worker, dispatch);
     // HOOKSHAPE_DEV_API_KEY is set for the API process but not registered: it must be worth nothing.
-    api = await startLocalApi({ env: { ...env, API_CORS_ORIGINS: ALLOWED_ORIGIN, HOOKSHAPE_DEV_API_KEY: 'dev-key-not-registered' }, signingKeysFile: keysFile, port: await (await import('../../functions/dev/emulators.ts')).freePort() });
+    api = await startLocalApi({ env: { ...env, API_CORS_ORIGINS: ALLOWED_ORIGIN, HOOKSHAPE_DEV_API_KEY: 'dev-key-not-registered' }, signingKeysFile: keysFile, port: await freePort() });
     processes.push(api);
     base = api.url;
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
@@ -325,6 +327,8 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(set.status, 200, set.text);
     assert.match(set.json.name, /^SIGNING_[0-9A-F]{12}$/);
     assert.equal(set.json.webhook.signingSecretName, set.json.name);
+    const named = (await db.doc(webhookPath(A, 'wh_preview')).get()).data()!;
+    assert.equal(named.validation.configHash, webhookConfigHash(named), 'naming the secret is validated like any change: the stored result is about the document as it is');
     assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A][set.json.name], SIGNING_SECRET);
     const weak = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body: { secret: 'whsec_short' } });
     assert.equal(weak.status, 422);

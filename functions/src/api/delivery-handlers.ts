@@ -21,7 +21,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ApiProblem, fieldProblem, notFound } from './problem.ts';
 import type { DeliveryCursor, RecoverJob, VersionedWebhook } from './ports.ts';
 import { DEFAULT_PAGE_SIZE } from './schemas.ts';
-import { webhookView, type ApiResult } from './webhook-handlers.ts';
+import { patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts';
 
 /** Bytes of delivery records in one page: a page ends early rather than grow past this. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
@@ -75,7 +75,8 @@ export async function previewWebhook(
   const built = await buildRequest(webhook, event, secrets, deps.engine, target, deps.clock.now());
   if (!built.ok) {
     const error = built.error;
-    throw new ApiProblem('validation_failed', `the webhook does not render to a valid request for this event: ${error.message}`, { errors: [{ field: error.field, pointer: `/${error.field.split('.')[0]}`, message: error.message }] });
+    // The field is the stored webhook's, not the request's: no pointer into the body.
+    throw new ApiProblem('validation_failed', `the webhook does not render to a valid request for this event: ${error.message}`, { errors: [{ field: error.field, pointer: '', message: error.message }] });
   }
   const request = built.request;
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, name.toLowerCase() === 'webhook-signature' ? '[signature: computed at send time with the signing secret]' : value]));
@@ -142,13 +143,10 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   await deps.secretWriter.setSecret(accountId, name, body.secret);
   await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
   context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set`, { webhookId, secretName: name });
-  let webhook = stored;
-  if (current !== name) {
-    const result = await deps.webhooks.update(accountId, webhookId, undefined, (now) => ({ ...now.data, signingSecretName: name }), (before, after) => auditEntry(context, 'webhook.patch', `webhooks/${webhookId}`, before, after));
-    if (!result.ok) throw notFound();
-    webhook = result.webhook;
-  }
-  return { status: 200, body: { name, webhook: webhookView(webhook) } };
+  if (current === name) return { status: 200, body: { name, webhook: webhookView(stored) } };
+  // Naming the secret is a change of configuration: validated and written like any patch.
+  const patched = await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
+  return { status: 200, body: { name, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
 }
 
 // --- The delivery log -----------------------------------------------------------------------------

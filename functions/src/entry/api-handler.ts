@@ -1,4 +1,5 @@
 import type { Request as ExpressRequest, Response as ExpressResponse } from '@google-cloud/functions-framework';
+import { createJsonLogger } from '../log/logger.ts';
 
 /** What serves the API: a fetch-style app (hono's), built on the first request. */
 export interface FetchApp {
@@ -15,6 +16,7 @@ const DROPPED_HEADERS = new Set(['connection', 'content-length', 'transfer-encod
  * libraries load on the first request, so the other functions of the bundle never load them.
  */
 export function createApiHandler(app: () => Promise<FetchApp>) {
+  const logger = createJsonLogger();
   return async (req: ExpressRequest, res: ExpressResponse): Promise<void> => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -30,7 +32,7 @@ export function createApiHandler(app: () => Promise<FetchApp>) {
       served = await app();
     } catch (error) {
       // The app could not be built (its configuration, or its key material): every request says so.
-      console.log(JSON.stringify({ severity: 'ERROR', message: `the management API could not start: ${(error as Error)?.message ?? String(error)}`, component: 'api', stack: (error as Error)?.stack ?? null }));
+      logger.log('ERROR', `the management API could not start: ${(error as Error)?.message ?? String(error)}`, { component: 'api', stack: (error as Error)?.stack ?? null });
       res.status(503).set('Content-Type', 'application/problem+json').set('Retry-After', '10');
       res.end(JSON.stringify({ type: 'urn:hookshape:problem:unavailable', title: 'Temporarily unavailable', status: 503, code: 'unavailable', detail: 'the API could not start; the log says why' }));
       return;
