@@ -12,13 +12,11 @@ import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
 import { FirestoreRecoverJobs } from '../firestore/firestore-recover-jobs.ts';
 import { FirestoreWebhookEditor } from '../firestore/firestore-webhook-editor.ts';
 import { createJsonLogger, type Logger } from '../log/logger.ts';
+import { retryScheduler, secretStore } from './dependencies.ts';
 import { TemplateEngine } from '../render/template-engine.ts';
 import { FileSigningKeySource, SecretManagerSigningKeySource } from '../secrets/api-signing-keys.ts';
-import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
-import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
 import { GotHttpSender } from '../send/got-http-sender.ts';
 import type { HttpSender } from '../send/http-sender.ts';
-import { CloudTasksRetryScheduler } from '../tasks/cloud-tasks-retry-scheduler.ts';
 
 export interface ApiDependencyOverrides {
   firestore?: Firestore;
@@ -30,29 +28,14 @@ export interface ApiDependencyOverrides {
   signingKeys?: SigningKeySource;
 }
 
-/** The account secrets the API reads (test sends) and writes (signing secrets), from the same source. */
-function secretStores(config: RuntimeConfig): { secrets: SecretStore; writer: SecretWriter | undefined } {
-  switch (config.secrets.source) {
-    case 'local-file': {
-      if (!config.secrets.localFile) throw new Error('SECRETS_SOURCE=local-file needs LOCAL_SECRETS_FILE');
-      const store = new LocalFileSecretStore(config.secrets.localFile);
-      return { secrets: store, writer: store };
-    }
-    case 'secret-manager': {
-      const store = new SecretManagerSecretStore(config.projectId);
-      return { secrets: store, writer: store };
-    }
-    default:
-      return { secrets: noSecrets, writer: undefined };
-  }
-}
-
 /** Builds the management API's adapters once per instance, from the same configuration as the other functions. */
 export function createApiDependencies(config: RuntimeConfig, overrides: ApiDependencyOverrides = {}): ApiDeps {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createJsonLogger();
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
-  const { secrets, writer } = secretStores(config);
+  // The same source the dispatcher reads (test sends); the real stores also write (signing secrets).
+  const secrets = secretStore(config);
+  const writer: SecretWriter | undefined = secrets.setSecret ? (secrets as SecretStore & SecretWriter) : undefined;
   const jwtKeys = config.api.jwtKeys;
   const signingKeys = overrides.signingKeys ?? (jwtKeys.source === 'local-file' ? new FileSigningKeySource(jwtKeys.file) : new SecretManagerSigningKeySource(config.projectId, jwtKeys.secret));
   return {
@@ -66,16 +49,7 @@ export function createApiDependencies(config: RuntimeConfig, overrides: ApiDepen
     secretWriter: writer,
     engine: new TemplateEngine(),
     sender: overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) }),
-    scheduler:
-      overrides.scheduler ??
-      new CloudTasksRetryScheduler({
-        projectId: config.projectId,
-        location: config.tasks.location,
-        queue: config.tasks.queue,
-        workerUrl: config.tasks.workerUrl,
-        invokerServiceAccount: config.tasks.invokerServiceAccount,
-        emulatorHost: config.tasks.emulatorHost,
-      }),
+    scheduler: overrides.scheduler ?? retryScheduler(config),
     clock,
     logger,
     retry: config.retry,
