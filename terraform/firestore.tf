@@ -86,6 +86,174 @@ resource "google_firestore_index" "overdue_retries" {
   depends_on = [google_firestore_database.default]
 }
 
+# The management API's queries (functions/src/api/). Account-wide ones are collection-group queries
+# filtered by the record's accountId; each has its own index, as the API's filters combine.
+
+# DELIVERIES_BY_EVENT_TYPE: one webhook's delivery log of one event type, newest first (API).
+resource "google_firestore_index" "deliveries_by_event_type" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "eventType"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# DELIVERIES_BY_STATUS_AND_EVENT_TYPE: one webhook's delivery log of one status and event type (API).
+resource "google_firestore_index" "deliveries_by_status_and_event_type" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "eventType"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_DELIVERIES: every delivery of one account, across its webhooks, newest first (API).
+resource "google_firestore_index" "account_deliveries" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_DELIVERIES_BY_STATUS: an account's deliveries of one status, newest first (API list, bulk recover).
+resource "google_firestore_index" "account_deliveries_by_status" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_DELIVERIES_BY_EVENT_TYPE: an account's deliveries of one event type, newest first (API).
+resource "google_firestore_index" "account_deliveries_by_event_type" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "eventType"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_DELIVERIES_BY_STATUS_AND_EVENT_TYPE: an account's deliveries of one status and event type (API).
+resource "google_firestore_index" "account_deliveries_by_status_and_event_type" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "eventType"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_EVENT: a past event of an account by id, whichever webhook got it (API preview).
+resource "google_firestore_index" "account_event" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "eventId"
+    order      = "ASCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
 # TTL policy of the delivery log: Firestore deletes a deliveries document (in every webhook's
 # deliveries subcollection: the policy is per collection group) some time after its expiresAt has
 # passed. The functions set expiresAt = creation + DELIVERY_RETENTION_DAYS, so the retention is the

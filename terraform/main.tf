@@ -55,6 +55,9 @@ locals {
     AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
     DELIVERY_LEASE_SECONDS        = tostring(var.delivery_lease_seconds)
     RETRY_OVERDUE_SECONDS         = tostring(var.retry_overdue_seconds)
+    API_JWT_KEYS_SECRET           = var.api_jwt_keys_secret
+    API_CORS_ORIGINS              = var.api_cors_origins
+    API_PORTAL_URL                = var.api_portal_url
   }
 
   # Google-managed service agents this configuration grants something to.

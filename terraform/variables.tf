@@ -256,6 +256,24 @@ variable "auto_disable_after_failures" {
   }
 }
 
+variable "api_jwt_keys_secret" {
+  description = "API_JWT_KEYS_SECRET: the Secret Manager secret (id, in this project) whose latest version holds the management API's customer-token signing keys, {\"keys\": [private JWKs with kid]}: the first signs, every one verifies (rotation: put the new key first, drop the old after an hour)."
+  type        = string
+  default     = "hookshape-api-jwt-keys"
+}
+
+variable "api_cors_origins" {
+  description = "API_CORS_ORIGINS: browser origins (comma-separated, e.g. \"https://portal.example.com\") allowed to call the management API; empty: none. Wildcards are refused."
+  type        = string
+  default     = ""
+}
+
+variable "api_portal_url" {
+  description = "API_PORTAL_URL: the customer portal's address; a portal session's url is this with the token in the fragment. Empty: the API's own /portal/."
+  type        = string
+  default     = ""
+}
+
 # --- Firestore -----------------------------------------------------------------------------------
 
 variable "delivery_lease_seconds" {

@@ -1,5 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
 import { loadConfig } from './config/runtime-config.ts';
+import { createApiHandler, type FetchApp } from './entry/api-handler.ts';
 import { createDependencies, type Dependencies } from './entry/dependencies.ts';
 import { createDispatchHandler } from './entry/dispatch-handler.ts';
 import { createRepairHandler } from './entry/repair-handler.ts';
@@ -15,7 +16,17 @@ export const retryWorker = createRetryWorkerHandler(deps);
 export const validateWebhook = createValidateWebhookHandler(deps);
 export const repairDeliveries = createRepairHandler(deps);
 
+// The management API loads its app (hono, zod-openapi, jose) on its first request: a separate chunk,
+// never loaded by the other functions' instances.
+let apiApp: Promise<FetchApp> | undefined;
+export const api = createApiHandler(() => {
+  const app = (apiApp ??= Promise.all([import('./api/api-app.ts'), import('./entry/api-dependencies.ts')]).then(([{ createApiApp }, { createApiDependencies }]): FetchApp => createApiApp(createApiDependencies(loadConfig()))));
+  app.catch(() => apiApp === app && (apiApp = undefined));
+  return app;
+});
+
 functions.cloudEvent('dispatchEvent', dispatchEvent);
 functions.http('retryWorker', retryWorker);
 functions.cloudEvent('validateWebhook', validateWebhook);
 functions.http('repairDeliveries', repairDeliveries);
+functions.http('api', api);

@@ -30,6 +30,9 @@ export const DEPLOYED_ENV_VARS = [
   'AUTO_DISABLE_AFTER_FAILURES',
   'DELIVERY_LEASE_SECONDS',
   'RETRY_OVERDUE_SECONDS',
+  'API_JWT_KEYS_SECRET',
+  'API_CORS_ORIGINS',
+  'API_PORTAL_URL',
 ] as const;
 
 /**
@@ -37,7 +40,17 @@ export const DEPLOYED_ENV_VARS = [
  * read by Google's client libraries themselves; CLOUD_TASKS_EMULATOR_HOST is read here because the
  * Cloud Tasks client has no emulator switch of its own.
  */
-export const LOCAL_ONLY_ENV_VARS = ['CLOUD_TASKS_EMULATOR_HOST', 'LOCAL_SECRETS_FILE'] as const;
+export const LOCAL_ONLY_ENV_VARS = ['CLOUD_TASKS_EMULATOR_HOST', 'LOCAL_SECRETS_FILE', 'API_JWT_KEYS_FILE'] as const;
+
+/**
+ * Read by the local stack only (functions/dev), never by the functions: HOOKSHAPE_DEV_API_KEY is
+ * registered in the emulator as an ordinary platform API key (functions/dev/local-api.ts), so the
+ * deployed code has no switch that would accept it; HOOKSHAPE_API_PORT is where `npm start` serves the API.
+ */
+export const LOCAL_STACK_ENV_VARS = ['HOOKSHAPE_DEV_API_KEY', 'HOOKSHAPE_API_PORT'] as const;
+
+/** The Secret Manager secret holding the management API's token signing keys (api/customer-tokens.ts). */
+export const DEFAULT_API_JWT_KEYS_SECRET = 'hookshape-api-jwt-keys';
 
 export type DeployedEnvVar = (typeof DEPLOYED_ENV_VARS)[number];
 export type LocalOnlyEnvVar = (typeof LOCAL_ONLY_ENV_VARS)[number];
@@ -72,6 +85,14 @@ export interface RuntimeConfig {
   autoDisableAfterFailures: number;
   /** When a claim has no live owner, and when a waiting retry is overdue (delivery/lease.ts). */
   timing: LeaseTiming;
+  api: {
+    /** Where the customer token signing keys come from: a local file, else this Secret Manager secret. */
+    jwtKeys: { source: 'local-file'; file: string } | { source: 'secret-manager'; secret: string };
+    /** Browser origins allowed to call the API (CORS); empty: none. */
+    corsOrigins: string[];
+    /** The customer portal's address; a portal session's `url` is it with the token in the fragment. Unset: `<api>/portal/`. */
+    portalUrl: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -113,6 +134,14 @@ function text(env: Env, name: DeployedEnvVar | LocalOnlyEnvVar): string | undefi
   return raw ? raw : undefined;
 }
 
+/** A comma-separated list of origins (scheme://host[:port]); `*` is refused: CORS is for named origins only. */
+function origins(env: Env, name: DeployedEnvVar): string[] {
+  const list = (text(env, name) ?? '').split(',').map((item) => item.trim().replace(/\/+$/, '')).filter(Boolean);
+  const wildcard = list.find((item) => item.includes('*'));
+  if (wildcard) throw new ConfigError(`${name} lists origins by name; '${wildcard}' is a wildcard`);
+  return list;
+}
+
 /** Reads the configuration; tests pass their own env. */
 export function loadConfig(env: Env = process.env): RuntimeConfig {
   const secretsLocalFile = text(env, 'LOCAL_SECRETS_FILE');
@@ -142,6 +171,11 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     timing: {
       leaseMs: seconds(env, 'DELIVERY_LEASE_SECONDS', DEFAULT_LEASE_TIMING.leaseMs / 1000) * 1000,
       overdueMs: seconds(env, 'RETRY_OVERDUE_SECONDS', DEFAULT_LEASE_TIMING.overdueMs / 1000) * 1000,
+    },
+    api: {
+      jwtKeys: ((file) => (file ? { source: 'local-file' as const, file } : { source: 'secret-manager' as const, secret: text(env, 'API_JWT_KEYS_SECRET') ?? DEFAULT_API_JWT_KEYS_SECRET }))(text(env, 'API_JWT_KEYS_FILE')),
+      corsOrigins: origins(env, 'API_CORS_ORIGINS'),
+      portalUrl: text(env, 'API_PORTAL_URL'),
     },
   };
 }

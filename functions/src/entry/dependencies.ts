@@ -4,6 +4,7 @@ import type { RuntimeConfig } from '../config/runtime-config.ts';
 import type { DispatchDeps } from '../dispatch/dispatch-event.ts';
 import { systemClock, type Clock, type SecretStore } from '../core/ports.ts';
 import { type RetryScheduler } from '../delivery/ports.ts';
+import type { SecretWriter } from '../api/ports.ts';
 import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
 import { FirestoreInvalidEventLog } from '../firestore/firestore-invalid-event-log.ts';
 import { FirestoreWebhookStore } from '../firestore/firestore-webhook-store.ts';
@@ -35,7 +36,8 @@ export interface DependencyOverrides {
 /** Concurrent deliveries of one event (the instance's own concurrency multiplies it). */
 const FAN_OUT_CONCURRENCY = 16;
 
-function secretStore(config: RuntimeConfig): SecretStore {
+/** The account secrets of the configured source; the real stores also write (the management API's secrets). */
+export function secretStore(config: RuntimeConfig): SecretStore & Partial<SecretWriter> {
   switch (config.secrets.source) {
     case 'local-file':
       if (!config.secrets.localFile) throw new Error('SECRETS_SOURCE=local-file needs LOCAL_SECRETS_FILE');
@@ -45,6 +47,18 @@ function secretStore(config: RuntimeConfig): SecretStore {
     default:
       return noSecrets;
   }
+}
+
+/** Retries as Cloud Tasks on the configured queue, aimed at the retry worker. */
+export function retryScheduler(config: RuntimeConfig): RetryScheduler {
+  return new CloudTasksRetryScheduler({
+    projectId: config.projectId,
+    location: config.tasks.location,
+    queue: config.tasks.queue,
+    workerUrl: config.tasks.workerUrl,
+    invokerServiceAccount: config.tasks.invokerServiceAccount,
+    emulatorHost: config.tasks.emulatorHost,
+  });
 }
 
 /** Builds every adapter once per instance: clients, agents and the template cache outlive invocations. */
@@ -64,16 +78,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     allowLoopback: config.allowLoopbackDestinations,
     autoDisable: { afterFailures: config.autoDisableAfterFailures, health: webhookDocuments },
     secrets: overrides.secrets ?? secretStore(config),
-    scheduler:
-      overrides.scheduler ??
-      new CloudTasksRetryScheduler({
-        projectId: config.projectId,
-        location: config.tasks.location,
-        queue: config.tasks.queue,
-        workerUrl: config.tasks.workerUrl,
-        invokerServiceAccount: config.tasks.invokerServiceAccount,
-        emulatorHost: config.tasks.emulatorHost,
-      }),
+    scheduler: overrides.scheduler ?? retryScheduler(config),
     clock,
     logger: overrides.logger ?? createJsonLogger(),
     retry: config.retry,

@@ -7,6 +7,12 @@ export const ACCOUNTS = 'accounts';
 export const WEBHOOKS = 'webhooks';
 export const DELIVERIES = 'deliveries';
 export const INVALID_EVENTS = 'invalidEvents';
+/** Platform API keys of the management API, by the lookup id derived from the key (api/api-keys.ts). */
+export const API_KEYS = 'apiKeys';
+/** An account's audit trail: one entry per change made through the management API. */
+export const AUDIT = 'audit';
+/** An account's bulk recoveries started through the management API, with their progress. */
+export const RECOVER_JOBS = 'recoverJobs';
 
 export const webhooksPath = (accountId: string): string => `${ACCOUNTS}/${accountId}/${WEBHOOKS}`;
 export const webhookPath = (accountId: string, webhookId: string): string =>
@@ -14,6 +20,9 @@ export const webhookPath = (accountId: string, webhookId: string): string =>
 export const deliveryPath = (accountId: string, webhookId: string, eventId: string): string =>
   `${webhookPath(accountId, webhookId)}/${DELIVERIES}/${eventId}`;
 export const invalidEventPath = (messageId: string): string => `${INVALID_EVENTS}/${messageId}`;
+export const apiKeyPath = (lookupId: string): string => `${API_KEYS}/${lookupId}`;
+export const auditPath = (accountId: string): string => `${ACCOUNTS}/${accountId}/${AUDIT}`;
+export const recoverJobPath = (accountId: string, jobId: string): string => `${ACCOUNTS}/${accountId}/${RECOVER_JOBS}/${jobId}`;
 
 /** The delivery log's expiry field; a Firestore TTL policy deletes documents once it has passed. */
 export const DELIVERY_EXPIRY_FIELD = 'expiresAt';
@@ -77,4 +86,113 @@ export const OVERDUE_RETRIES: IndexedQuery = {
   needsCompositeIndex: true,
 };
 
-export const INDEXED_QUERIES: readonly IndexedQuery[] = [WEBHOOKS_BY_EVENT_TYPE, DELIVERIES_BY_STATUS, STALE_PENDING_DELIVERIES, OVERDUE_RETRIES];
+// --- The management API's queries (api/). A test records every query the API runs in the suite and
+// fails on one that is not listed here; Terraform declares the composite indexes of those that need one.
+
+/** One account's webhooks by document id, a page at a time: the automatic index of __name__. */
+export const WEBHOOKS_BY_ID: IndexedQuery = {
+  usedBy: 'api: list an account\'s webhooks (pages by id)',
+  collectionGroup: WEBHOOKS,
+  queryScope: 'COLLECTION',
+  fields: [],
+  needsCompositeIndex: false,
+};
+
+const CREATED_NEWEST_FIRST = { fieldPath: 'createdAt', order: 'DESCENDING' } as const;
+const equal = (fieldPath: string) => ({ fieldPath, order: 'ASCENDING' }) as const;
+
+/** One webhook's delivery log newest first, optionally from/until a time: createdAt's automatic index. */
+export const DELIVERIES_OF_WEBHOOK: IndexedQuery = {
+  usedBy: 'api: deliveries of one webhook, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION',
+  fields: [CREATED_NEWEST_FIRST],
+  needsCompositeIndex: false,
+};
+
+export const DELIVERIES_BY_EVENT_TYPE: IndexedQuery = {
+  usedBy: 'api: deliveries of one webhook of an event type, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION',
+  fields: [equal('eventType'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+export const DELIVERIES_BY_STATUS_AND_EVENT_TYPE: IndexedQuery = {
+  usedBy: 'api: deliveries of one webhook with a status and an event type, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION',
+  fields: [equal('status'), equal('eventType'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+/** Every webhook's deliveries of one account (collection group, filtered by the record's accountId). */
+export const ACCOUNT_DELIVERIES: IndexedQuery = {
+  usedBy: 'api: deliveries of an account, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+export const ACCOUNT_DELIVERIES_BY_STATUS: IndexedQuery = {
+  usedBy: 'api: deliveries of an account with a status, newest first (and bulk recover)',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), equal('status'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+export const ACCOUNT_DELIVERIES_BY_EVENT_TYPE: IndexedQuery = {
+  usedBy: 'api: deliveries of an account of an event type, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), equal('eventType'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+export const ACCOUNT_DELIVERIES_BY_STATUS_AND_EVENT_TYPE: IndexedQuery = {
+  usedBy: 'api: deliveries of an account with a status and an event type, newest first',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), equal('status'), equal('eventType'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+/**
+ * A past event of an account by id, whichever webhook it was delivered to (preview). Collection-group
+ * scope has no automatic single-field indexes, hence a composite one even for equalities.
+ */
+export const ACCOUNT_EVENT: IndexedQuery = {
+  usedBy: 'api: a past event of an account by id (preview)',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), equal('eventId')],
+  needsCompositeIndex: true,
+};
+
+/** All platform API keys (a handful): listed by `hookshape keys list`, filtered in code. */
+export const ALL_API_KEYS: IndexedQuery = {
+  usedBy: 'api keys: list every key (CLI)',
+  collectionGroup: API_KEYS,
+  queryScope: 'COLLECTION',
+  fields: [],
+  needsCompositeIndex: false,
+};
+
+export const INDEXED_QUERIES: readonly IndexedQuery[] = [
+  WEBHOOKS_BY_EVENT_TYPE,
+  DELIVERIES_BY_STATUS,
+  STALE_PENDING_DELIVERIES,
+  OVERDUE_RETRIES,
+  WEBHOOKS_BY_ID,
+  DELIVERIES_OF_WEBHOOK,
+  DELIVERIES_BY_EVENT_TYPE,
+  DELIVERIES_BY_STATUS_AND_EVENT_TYPE,
+  ACCOUNT_DELIVERIES,
+  ACCOUNT_DELIVERIES_BY_STATUS,
+  ACCOUNT_DELIVERIES_BY_EVENT_TYPE,
+  ACCOUNT_DELIVERIES_BY_STATUS_AND_EVENT_TYPE,
+  ACCOUNT_EVENT,
+  ALL_API_KEYS,
+];

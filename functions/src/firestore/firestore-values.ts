@@ -12,3 +12,18 @@ export function fromFirestore<T>(value: unknown): T {
 }
 
 export const isAlreadyExists = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;
+
+/**
+ * A document's update time as an exact string (`seconds.nanoseconds`): a Date would lose Firestore's
+ * microseconds, and preconditions compare exactly. The management API's ETag is this version.
+ */
+export const versionOf = (time: Timestamp): string => `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
+
+/** The Timestamp of a version (throws RangeError on text that is not one: check with isVersion). */
+export function timestampOf(version: string): Timestamp {
+  const match = /^(\d{1,12})\.(\d{9})$/.exec(version);
+  if (!match) throw new RangeError(`not a document version: ${version.slice(0, 40)}`);
+  return new Timestamp(Number(match[1]), Number(match[2]));
+}
+
+export const isVersion = (text: string): boolean => /^\d{1,12}\.\d{9}$/.test(text);

@@ -1,4 +1,4 @@
-import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import { GrpcStatus } from '../core/failures.ts';
 import type { EventType } from '../events/event-catalogue.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
@@ -6,18 +6,9 @@ import type { WebhookDocument, WebhookDocumentStore } from '../validation/webhoo
 import type { WebhookHealthStore } from '../delivery/ports.ts';
 import type { StoredValidation } from '../validation/validate-webhook.ts';
 import { webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
-import { fromFirestore } from './firestore-values.ts';
+import { fromFirestore, timestampOf, versionOf } from './firestore-values.ts';
 
 const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
-
-
-// An update time as an exact string: a Date would lose Firestore's microseconds, and the
-// precondition compares exactly.
-const versionOf = (time: Timestamp) => `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
-function timestampOf(version: string): Timestamp {
-  const [seconds, nanos] = version.split('.');
-  return new Timestamp(Number(seconds), Number(nanos));
-}
 
 export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore, WebhookHealthStore {
   private readonly db: Firestore;

@@ -1,12 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { SecretWriter } from '../api/ports.ts';
 import type { SecretStore } from '../core/ports.ts';
 
 /**
  * Secrets for the local stack and tests: a JSON file `{ "<accountId>": { "NAME": "value" } }`, read on
  * each call so that editing it needs no restart. Production reads Secret Manager instead.
  */
-export class LocalFileSecretStore implements SecretStore {
+export class LocalFileSecretStore implements SecretStore, SecretWriter {
   private readonly path: string;
+  /** Writes of this process, one at a time (read, change, write back). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -23,6 +26,25 @@ export class LocalFileSecretStore implements SecretStore {
     const mine = (all as Record<string, unknown>)[accountId];
     if (!mine || typeof mine !== 'object') return {};
     return Object.fromEntries(Object.entries(mine).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  }
+
+  /** Sets one secret of an account; the file is replaced whole (a rename), so readers never see half of it. */
+  setSecret(accountId: string, name: string, value: string): Promise<void> {
+    const write = this.writing.then(async () => {
+      let all: Record<string, Record<string, string>> = {};
+      try {
+        all = JSON.parse(await readFile(this.path, 'utf8'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`LOCAL_SECRETS_FILE ${this.path} is not readable JSON: ${(error as Error).message}`);
+      }
+      const mine = all[accountId] && typeof all[accountId] === 'object' ? all[accountId] : {};
+      all[accountId] = { ...mine, [name]: value };
+      const temporary = `${this.path}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+      await rename(temporary, this.path);
+    });
+    this.writing = write.catch(() => undefined);
+    return write;
   }
 }
 

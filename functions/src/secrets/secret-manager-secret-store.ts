@@ -1,5 +1,7 @@
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import type { SecretWriter } from '../api/ports.ts';
 import type { SecretStore } from '../core/ports.ts';
+import { GrpcStatus } from '../core/failures.ts';
 
 /** Secret Manager secret ids are `hookshape--<accountId>--<NAME>`; templates read `{{ secrets.NAME }}`. */
 export const SECRET_PREFIX = 'hookshape--';
@@ -12,7 +14,7 @@ const CACHE_MS = 5 * 60_000;
  * Production secrets. Each account only ever gets the secrets whose id starts with its own prefix;
  * the runtime service account's accessor role is limited to `hookshape--` secrets by an IAM condition.
  */
-export class SecretManagerSecretStore implements SecretStore {
+export class SecretManagerSecretStore implements SecretStore, SecretWriter {
   private readonly projectId: string;
   private client: Promise<SecretManagerServiceClient> | undefined;
   private readonly cache = new Map<string, { at: number; value: Promise<Record<string, string>> }>();
@@ -30,9 +32,30 @@ export class SecretManagerSecretStore implements SecretStore {
     return value;
   }
 
-  private async load(accountId: string): Promise<Record<string, string>> {
+  private connect(): Promise<SecretManagerServiceClient> {
     this.client ??= import('@google-cloud/secret-manager').then(({ SecretManagerServiceClient }) => new SecretManagerServiceClient());
-    const client = await this.client;
+    return this.client;
+  }
+
+  /**
+   * Creates the secret `hookshape--<accountId>--<NAME>` if it does not exist and adds the value as its
+   * latest version. Functions that cached the account's secrets see it within 5 minutes.
+   */
+  async setSecret(accountId: string, name: string, value: string): Promise<void> {
+    const client = await this.connect();
+    const parent = `projects/${this.projectId}`;
+    const id = secretId(accountId, name);
+    try {
+      await client.createSecret({ parent, secretId: id, secret: { replication: { automatic: {} }, labels: { 'managed-by': 'hookshape' } } });
+    } catch (error) {
+      if ((error as { code?: number }).code !== GrpcStatus.ALREADY_EXISTS) throw error; // a new version of it
+    }
+    await client.addSecretVersion({ parent: `${parent}/secrets/${id}`, payload: { data: Buffer.from(value, 'utf8') } });
+    this.cache.delete(accountId);
+  }
+
+  private async load(accountId: string): Promise<Record<string, string>> {
+    const client = await this.connect();
     const prefix = secretId(accountId, '');
     const [secrets] = await client.listSecrets({ parent: `projects/${this.projectId}`, filter: `name:${prefix}` });
     const result: Record<string, string> = {};

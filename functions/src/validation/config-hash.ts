@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export const NON_CONFIG_FIELDS = ['validation', 'health', 'disabled', 'enabled'] as const;
 
 /** JSON with object keys sorted at every level: the same document always gives the same text. */
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (typeof value === 'object') {

@@ -35,7 +35,7 @@ export interface WebhookConfig {
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
 
-const webhookSchema = z.object({
+export const webhookSchema = z.object({
   name: z.string({ error: 'must be a text' }).min(1, 'must not be empty'),
   enabled: z.boolean({ error: 'must be true or false' }).default(true),
   events: z

@@ -1,0 +1,322 @@
+/**
+ * Previews, test sends, the delivery log, replays and bulk recovery, through the same core as the
+ * dispatcher and `hookshape replay`: buildRequest renders, startDelivery sends a test event, and replays
+ * run startReplay/undoReplay in the log's transaction and enqueue their attempt on the retry queue.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { classifyFailure, errorMessage } from '../core/failures.ts';
+import { startDelivery, type LoadedSecrets } from '../delivery/deliver.ts';
+import type { DeliveryStatus } from '../delivery/delivery-record.ts';
+import type { DeliveryKey, StoredDelivery } from '../delivery/ports.ts';
+import { startReplay, undoReplay } from '../delivery/transitions.ts';
+import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
+import { signingKey } from '../send/standard-webhooks-signature.ts';
+import { failedValidation } from '../validation/validate-stored-webhook.ts';
+import { webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
+import { parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { ApiProblem, fieldProblem, notFound } from './problem.ts';
+import type { DeliveryCursor, RecoverJob, VersionedWebhook } from './ports.ts';
+import { DEFAULT_PAGE_SIZE } from './schemas.ts';
+import { patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts';
+
+/** Bytes of delivery records in one page: a page ends early rather than grow past this. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/** Replays of a recover job started at once (each is a transaction and a Cloud Tasks call). */
+const RECOVER_CONCURRENCY = 8;
+const DEFAULT_RECOVER_LIMIT = 100;
+
+async function requireWebhook(deps: ApiDeps, accountId: string, webhookId: string): Promise<VersionedWebhook> {
+  const webhook = await deps.webhooks.read(accountId, webhookId);
+  if (!webhook) throw notFound();
+  return webhook;
+}
+
+/** A stored document the dispatcher could not use: the request is fine, the webhook is not. */
+function parsedOrRefused(accountId: string, webhook: VersionedWebhook): WebhookConfig {
+  const parsed = parseWebhookConfig(accountId, webhook.id, webhook.data);
+  if (!parsed.ok) throw new ApiProblem('conflict', `the stored webhook is not valid, fix it first: ${parsed.reason}`, { errors: parsed.issues.map((issue) => ({ ...issue, pointer: '' })) });
+  return parsed.webhook;
+}
+
+// --- Preview and test -----------------------------------------------------------------------------
+
+export async function previewWebhook(
+  deps: ApiDeps,
+  _context: RequestContext,
+  accountId: string,
+  webhookId: string,
+  body: { eventType?: EventType | undefined; data?: Record<string, unknown> | undefined; eventId?: string | undefined; target?: DeliveryTarget | undefined },
+): Promise<ApiResult> {
+  if (body.eventId !== undefined && (body.eventType !== undefined || body.data !== undefined)) {
+    throw new ApiProblem('validation_failed', 'give eventId alone (the past event is rendered as it was), or eventType and data', { errors: [fieldProblem(['eventId'], 'goes without eventType and data')] });
+  }
+  const stored = await requireWebhook(deps, accountId, webhookId);
+  const webhook = parsedOrRefused(accountId, stored);
+  const target = body.target ?? 'primary';
+  if (target === 'backup' && webhook.backupUrl === undefined) throw new ApiProblem('validation_failed', 'the webhook has no backupUrl', { errors: [fieldProblem(['target'], 'is backup, but the webhook has no backupUrl')] });
+  let event: EventMessage;
+  let source: 'sample' | 'data' | 'event';
+  if (body.eventId !== undefined) {
+    const record = await deps.browser.findEvent(accountId, body.eventId, webhookId);
+    if (!record) throw new ApiProblem('not_found', `no delivery of an event ${body.eventId} in this account's log`);
+    event = record.event;
+    source = 'event';
+  } else {
+    const type = body.eventType ?? webhook.events[0]!;
+    event = { ...sampleEvent(type, accountId), ...(body.data ? { data: body.data } : {}) };
+    source = body.data ? 'data' : 'sample';
+  }
+  // Secrets render as placeholder-NAME: a preview shows where each secret goes, never its value.
+  const secrets = webhookPlaceholderSecrets(stored.data, deps.engine);
+  const built = await buildRequest(webhook, event, secrets, deps.engine, target, deps.clock.now());
+  if (!built.ok) {
+    const error = built.error;
+    // The field is the stored webhook's, not the request's: no pointer into the body.
+    throw new ApiProblem('validation_failed', `the webhook does not render to a valid request for this event: ${error.message}`, { errors: [{ field: error.field, pointer: '', message: error.message }] });
+  }
+  const request = built.request;
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, name.toLowerCase() === 'webhook-signature' ? '[signature: computed at send time with the signing secret]' : value]));
+  return {
+    status: 200,
+    body: {
+      method: request.method,
+      url: request.url,
+      headers,
+      body: request.body ?? null,
+      timeoutSeconds: webhook.timeoutSeconds,
+      target,
+      event: { id: event.id, type: event.type, accountId: event.accountId, occurredAt: event.occurredAt, source },
+      secrets: Object.keys(secrets),
+    },
+  };
+}
+
+/** A test delivery: an event with a fresh `evt_test_` id, delivered now like any event (retries included). */
+export async function testWebhook(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, body: { eventType?: EventType | undefined; data?: Record<string, unknown> | undefined }): Promise<ApiResult> {
+  const stored = await requireWebhook(deps, accountId, webhookId);
+  if (stored.data.enabled === false) throw new ApiProblem('webhook_disabled', 'the webhook is disabled (enabled: false): enable it first');
+  const parsed = parseWebhookConfig(accountId, webhookId, stored.data);
+  const type = body.eventType ?? (parsed.ok ? parsed.webhook.events[0] : undefined) ?? EVENT_TYPES[0];
+  if (parsed.ok && !parsed.webhook.events.includes(type)) throw new ApiProblem('validation_failed', `the webhook does not subscribe to ${type}`, { errors: [fieldProblem(['eventType'], `is not one of the webhook's events (${parsed.webhook.events.join(', ')})`)] });
+  const now = deps.clock.now();
+  const event: EventMessage = { id: `evt_test_${now.getTime().toString(36)}_${randomBytes(4).toString('hex')}`, type, accountId, occurredAt: now.toISOString(), data: body.data ?? sampleEvent(type, accountId).data };
+  let secrets: LoadedSecrets;
+  try {
+    secrets = { ok: true, secrets: await deps.secrets.secretsFor(accountId) };
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    secrets = { ok: false, error };
+  }
+  const logger = context.logger.child({ webhookId, eventId: event.id, deliveryId: `${webhookId}/${event.id}` });
+  // No auto-disable bookkeeping: a test says nothing about the receiver's health over time.
+  await startDelivery(
+    { engine: deps.engine, sender: deps.sender, deliveries: deps.deliveries, scheduler: deps.scheduler, clock: deps.clock, logger, retry: deps.retry, timing: deps.timing, retentionDays: deps.retentionDays },
+    { event, stored: { id: webhookId, data: stored.data }, parsed, secrets, withinLimit: true, fanOutLimit: 1 },
+    logger,
+  );
+  const record = await deps.deliveries.get({ accountId, webhookId, eventId: event.id });
+  if (!record) throw new Error(`the test delivery ${event.id} left no record`);
+  await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.test', `webhooks/${webhookId}/deliveries/${event.id}`, undefined, { eventId: event.id, status: record.status }));
+  return { status: 201, body: record, headers: { Location: `/v1/accounts/${encodeURIComponent(accountId)}/webhooks/${encodeURIComponent(webhookId)}/deliveries/${event.id}` } };
+}
+
+// --- Signing secret -------------------------------------------------------------------------------
+
+const SECRET_ACCOUNT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Stores the secret (a new Secret Manager version when it exists: a rotation) and points the webhook at
+ * it. The value is checked, stored, and forgotten: never logged, returned or hashed into the audit.
+ */
+export async function setSigningSecret(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, body: { secret: string; name?: string | undefined }): Promise<ApiResult> {
+  if (!deps.secretWriter) throw new ApiProblem('conflict', 'this deployment has no secret store to write to (SECRETS_SOURCE)');
+  if (!SECRET_ACCOUNT.test(accountId)) throw new ApiProblem('conflict', 'secrets can be kept only for account ids of letters, digits, _ and -');
+  const key = signingKey(body.secret);
+  if (!key.ok) throw new ApiProblem('validation_failed', `the secret ${key.reason}`, { errors: [fieldProblem(['secret'], key.reason)] });
+  const stored = await requireWebhook(deps, accountId, webhookId);
+  const current = typeof stored.data.signingSecretName === 'string' ? stored.data.signingSecretName : undefined;
+  const name = body.name ?? current ?? `SIGNING_${createHash('sha256').update(webhookId).digest('hex').slice(0, 12).toUpperCase()}`;
+  await deps.secretWriter.setSecret(accountId, name, body.secret);
+  await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
+  context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set`, { webhookId, secretName: name });
+  if (current === name) return { status: 200, body: { name, webhook: webhookView(stored) } };
+  // Naming the secret is a change of configuration: validated and written like any patch.
+  const patched = await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
+  return { status: 200, body: { name, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
+}
+
+// --- The delivery log -----------------------------------------------------------------------------
+
+const isDeliveryCursor = (accountId: string, webhookId: string | undefined) => (value: unknown): value is DeliveryCursor => {
+  const cursor = value as Partial<DeliveryCursor>;
+  if (typeof cursor.createdAt !== 'string' || !/^\d{1,12}\.\d{9}$/.test(cursor.createdAt) || typeof cursor.path !== 'string') return false;
+  const parts = cursor.path.split('/');
+  // accounts/A/webhooks/W/deliveries/E, of this account (and webhook, when the list is one webhook's).
+  return parts.length === 6 && parts[0] === 'accounts' && parts[1] === accountId && parts[2] === 'webhooks' && parts[4] === 'deliveries' && (webhookId === undefined || parts[3] === webhookId);
+};
+
+export async function listDeliveries(
+  deps: ApiDeps,
+  _context: RequestContext,
+  accountId: string,
+  query: { webhookId?: string | undefined; status?: DeliveryStatus | undefined; eventType?: EventType | undefined; since?: string | undefined; until?: string | undefined; cursor?: string | undefined; limit?: number | undefined },
+): Promise<ApiResult> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, isDeliveryCursor(accountId, query.webhookId));
+  const filter = { webhookId: query.webhookId, status: query.status, eventType: query.eventType, since: query.since ? new Date(query.since) : undefined, until: query.until ? new Date(query.until) : undefined };
+  const page = await deps.browser.list(accountId, filter, { after, limit });
+  const data: StoredDelivery[] = [];
+  let bytes = 0;
+  let last: DeliveryCursor | undefined;
+  for (const { record, cursor } of page.records) {
+    bytes += Buffer.byteLength(JSON.stringify(record));
+    if (data.length > 0 && bytes > MAX_PAGE_BYTES) break;
+    data.push(record);
+    last = cursor;
+  }
+  const more = page.more || data.length < page.records.length;
+  return { status: 200, body: { data, nextCursor: more && last ? encodeCursor(last) : null } };
+}
+
+export async function getDelivery(deps: ApiDeps, _context: RequestContext, key: DeliveryKey): Promise<ApiResult> {
+  const record = await deps.deliveries.get(key);
+  if (!record) throw notFound();
+  return { status: 200, body: record };
+}
+
+/** Why the webhook's deliveries cannot be replayed now, as `hookshape replay` says it. */
+function replayBlocked(webhook: VersionedWebhook | undefined): ApiProblem | undefined {
+  if (!webhook) return new ApiProblem('conflict', 'the webhook was deleted: nothing to replay to');
+  if (webhook.data.enabled === false) return new ApiProblem('webhook_disabled', 'the webhook is disabled (enabled: false): the retry worker would end the replay as failed; enable it first');
+  if (failedValidation(webhook.data)) return new ApiProblem('conflict', 'the webhook failed its validation: a replay would be invalid; fix the document first');
+  return undefined;
+}
+
+type ReplayOutcome = { started: true; record: StoredDelivery } | { started: false; reason: string };
+
+/** One replay: the transition in the log's transaction, its first attempt enqueued, undone if that fails. */
+async function replayOne(deps: ApiDeps, key: DeliveryKey): Promise<ReplayOutcome> {
+  const now = deps.clock.now();
+  const start = await deps.deliveries.modify(key, startReplay(now, deps.timing));
+  if (!start.started) return start;
+  try {
+    await deps.scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now);
+  } catch (error) {
+    // Without its task the record would wait for the repair sweep: put it back as it was.
+    await deps.deliveries.modify(key, undoReplay(start.next.series, deps.clock.now()));
+    throw error;
+  }
+  return { started: true, record: start.record };
+}
+
+export async function replayDelivery(deps: ApiDeps, context: RequestContext, key: DeliveryKey): Promise<ApiResult> {
+  const [webhook, existing] = await Promise.all([deps.webhooks.read(key.accountId, key.webhookId), deps.deliveries.get(key)]);
+  if (!existing) throw notFound();
+  const blocked = replayBlocked(webhook);
+  if (blocked) throw blocked;
+  const outcome = await replayOne(deps, key);
+  if (!outcome.started) throw outcome.reason === 'no such delivery' ? notFound() : new ApiProblem('not_replayable', `not replayed: ${outcome.reason}`);
+  await deps.webhooks.audit(key.accountId, auditEntry(context, 'delivery.replay', `webhooks/${key.webhookId}/deliveries/${key.eventId}`, existing, outcome.record));
+  context.logger.log('NOTICE', `delivery ${key.webhookId}/${key.eventId} replayed (was ${existing.status})`, { webhookId: key.webhookId, eventId: key.eventId });
+  return { status: 202, body: outcome.record };
+}
+
+// --- Bulk recovery --------------------------------------------------------------------------------
+
+async function jobView(deps: ApiDeps, job: RecoverJob): Promise<Record<string, unknown>> {
+  const records = await deps.browser.getAll(job.accountId, job.replayed);
+  const byStatus: Record<string, number> = {};
+  for (const record of records) byStatus[record.status] = (byStatus[record.status] ?? 0) + 1;
+  const finished = job.state !== 'running' && records.every((record) => record.status !== 'pending' && record.status !== 'retrying');
+  const { replayed, ...rest } = job;
+  return { ...rest, replayed: replayed.length, progress: { byStatus, finished } };
+}
+
+async function mapConcurrent<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+/**
+ * Replays every delivery matching the filter (newest first, at most `limit`), a page at a time, writing
+ * the job's progress after each page so it can be polled while it runs. Each replay goes through Cloud
+ * Tasks to the retry worker, as with `hookshape replay`; the job then reports where they are.
+ */
+export async function createRecoverJob(
+  deps: ApiDeps,
+  context: RequestContext,
+  accountId: string,
+  body: { since: string; until?: string | undefined; status?: 'failed' | 'invalid' | undefined; webhookId?: string | undefined; eventType?: EventType | undefined; limit?: number | undefined },
+): Promise<ApiResult> {
+  const now = deps.clock.now();
+  const limit = body.limit ?? DEFAULT_RECOVER_LIMIT;
+  const job: RecoverJob = {
+    id: `job_${now.getTime().toString(36)}${randomBytes(6).toString('base64url')}`,
+    accountId,
+    state: 'running',
+    filter: { status: body.status ?? 'failed', since: new Date(body.since), until: body.until ? new Date(body.until) : null, webhookId: body.webhookId ?? null, eventType: body.eventType ?? null, limit },
+    createdAt: now,
+    updatedAt: now,
+    createdBy: context.principal.actor,
+    matched: 0,
+    replayed: [],
+    skipped: [],
+    truncated: false,
+    error: null,
+  };
+  await deps.jobs.save(job);
+  await deps.webhooks.audit(accountId, auditEntry(context, 'recover-job.create', `recoverJobs/${job.id}`, undefined, job.filter));
+  const webhooks = new Map<string, Promise<VersionedWebhook | undefined>>();
+  const webhookOf = (id: string) => webhooks.get(id) ?? webhooks.set(id, deps.webhooks.read(accountId, id)).get(id)!;
+  let after: DeliveryCursor | undefined;
+  try {
+    for (;;) {
+      const page = await deps.browser.list(accountId, { ...job.filter, webhookId: body.webhookId, eventType: body.eventType, until: job.filter.until ?? undefined }, { after, limit: Math.min(100, limit - job.matched) });
+      const records = page.records.slice(0, limit - job.matched);
+      job.matched += records.length;
+      await mapConcurrent(records, RECOVER_CONCURRENCY, async ({ record }) => {
+        const key = { accountId, webhookId: record.webhookId, eventId: record.eventId };
+        const blocked = replayBlocked(await webhookOf(record.webhookId));
+        const outcome: ReplayOutcome = blocked ? { started: false, reason: blocked.message } : await replayOne(deps, key);
+        if (outcome.started) job.replayed.push({ webhookId: key.webhookId, eventId: key.eventId });
+        else job.skipped.push({ webhookId: key.webhookId, eventId: key.eventId, reason: outcome.reason });
+      });
+      job.updatedAt = deps.clock.now();
+      after = page.records.at(-1)?.cursor;
+      if (job.matched >= limit) job.truncated = page.more || page.records.length > records.length;
+      if (!page.more || job.matched >= limit || !after) break;
+      await deps.jobs.save(job);
+    }
+    job.state = 'done';
+  } catch (error) {
+    job.state = 'interrupted';
+    job.error = `interrupted after ${job.replayed.length} replay(s): ${errorMessage(error).split('\n')[0]}; start another job for the rest`;
+    context.logger.log('ERROR', `recover job ${job.id} interrupted: ${errorMessage(error)}`, { jobId: job.id, stack: (error as Error)?.stack ?? null });
+  }
+  job.updatedAt = deps.clock.now();
+  await deps.jobs.save(job);
+  context.logger.log('NOTICE', `recover job ${job.id}: ${job.replayed.length} replayed, ${job.skipped.length} skipped of ${job.matched}`, { jobId: job.id });
+  return { status: 201, body: await jobView(deps, job), headers: { Location: `/v1/accounts/${encodeURIComponent(accountId)}/recover-jobs/${job.id}` } };
+}
+
+export async function getRecoverJob(deps: ApiDeps, _context: RequestContext, accountId: string, jobId: string): Promise<ApiResult> {
+  const job = await deps.jobs.get(accountId, jobId);
+  if (!job) throw notFound();
+  return { status: 200, body: await jobView(deps, job) };
+}
+
+// --- The catalogue --------------------------------------------------------------------------------
+
+export function listEventTypes(): ApiResult {
+  const data = EVENT_TYPES.map((type) => {
+    const definition = EVENT_CATALOGUE[type];
+    return { type, description: definition.description, seedName: definition.seedName, variables: definition.variables, sample: definition.sample };
+  });
+  return { status: 200, body: { data, envelope: EVENT_ENVELOPE_VARIABLES, nextCursor: null } };
+}

@@ -1,0 +1,202 @@
+/**
+ * The management API's schemas. The webhook body is the very schema that validates Firestore webhook
+ * documents (webhooks/webhook-config.ts), made strict: a field the document does not have is refused
+ * here, where the console only warns. The OpenAPI document is generated from these.
+ */
+import { z } from '@hono/zod-openapi';
+import { DeliveryStatus } from '../delivery/delivery-record.ts';
+import { EVENT_TYPES } from '../events/event-catalogue.ts';
+import { webhookSchema } from '../webhooks/webhook-config.ts';
+import { CUSTOMER_SCOPES, MAX_TOKEN_SECONDS } from './customer-tokens.ts';
+
+export const DOCUMENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
+const DOCUMENT_ID_MESSAGE = 'must be 1-200 letters, digits, or _ . : - (it names a Firestore document)';
+/** Ids written in the console may hold any character but `/`; Firestore reserves `.`, `..` and `__x__`. */
+const STORED_ID = /^(?!\.\.?$)(?!__.*__$)[^/]{1,1500}$/;
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+/** Delivery records can be large (attempt bodies): fewer per page. */
+export const MAX_DELIVERY_PAGE_SIZE = 50;
+export const MAX_NAME_CHARS = 200;
+
+const documentId = (description: string) => z.string().regex(DOCUMENT_ID, DOCUMENT_ID_MESSAGE).openapi({ description });
+
+export const AccountParams = z.object({
+  accountId: documentId('The account (as in the events its platform publishes).').openapi({ param: { name: 'accountId', in: 'path' }, example: 'acc_demo' }),
+});
+export const WebhookParams = AccountParams.extend({
+  webhookId: z.string().regex(STORED_ID, 'is not a webhook id').openapi({ param: { name: 'webhookId', in: 'path' }, example: 'wh_crm' }),
+});
+export const DeliveryParams = WebhookParams.extend({
+  eventId: documentId('The event, whose id names its delivery record.').openapi({ param: { name: 'eventId', in: 'path' }, example: 'evt_01JD' }),
+});
+export const JobParams = AccountParams.extend({
+  jobId: z.string().regex(/^job_[A-Za-z0-9_-]{1,64}$/, 'is not a recover job id').openapi({ param: { name: 'jobId', in: 'path' } }),
+});
+
+const pageSize = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .optional()
+    .openapi({ description: `Page size, 1-${max} (default ${DEFAULT_PAGE_SIZE}).` });
+const cursor = z.string().max(2048, 'is not a cursor of this API').optional().openapi({ description: 'nextCursor of the previous page.' });
+
+export const PageQuery = z.object({ cursor, limit: pageSize(MAX_PAGE_SIZE) }).strict();
+
+const isoDate = (description: string) => z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-11-23T10:15:00Z' }).openapi({ description });
+const eventType = z.enum(EVENT_TYPES, { error: (issue) => `'${String(issue.input)}' is not an event type of the catalogue` });
+const deliveryStatus = z.enum(DeliveryStatus, { error: `must be one of ${DeliveryStatus.join(', ')}` });
+
+export const DeliveriesQuery = z
+  .object({
+    webhookId: z.string().regex(STORED_ID, 'is not a webhook id').optional(),
+    status: deliveryStatus.optional(),
+    eventType: eventType.optional(),
+    since: isoDate('Created at or after.').optional(),
+    until: isoDate('Created before.').optional(),
+    cursor,
+    limit: pageSize(MAX_DELIVERY_PAGE_SIZE),
+  })
+  .strict();
+
+/** The webhook document's schema, strict, with a bounded name. */
+export const WebhookInput = webhookSchema
+  .extend({ name: webhookSchema.shape.name.max(MAX_NAME_CHARS, `must be at most ${MAX_NAME_CHARS} characters`) })
+  .strict()
+  .openapi('WebhookInput', { description: 'The fields of a webhook document (see the README: Webhook documents).' });
+
+export const WebhookCreate = WebhookInput.extend({
+  id: z.string().regex(DOCUMENT_ID, DOCUMENT_ID_MESSAGE).optional().openapi({ description: 'The document id; generated (wh_…) when left out. A taken id is a 409.' }),
+})
+  .strict()
+  .openapi('WebhookCreate');
+
+type Shape = typeof WebhookInput.shape;
+const withoutDefault = (schema: z.ZodType): z.ZodType => (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional ? withoutDefault(schema.unwrap() as z.ZodType) : schema);
+
+/** A JSON merge patch (RFC 7396) of the configuration: a field set to null goes back to its default. */
+export const WebhookPatch = z
+  .object(Object.fromEntries(Object.entries(WebhookInput.shape).map(([key, schema]) => [key, withoutDefault(schema as z.ZodType).nullable().optional()])) as { [K in keyof Shape]: z.ZodOptional<z.ZodNullable<z.ZodType>> })
+  .strict()
+  .openapi('WebhookPatch');
+
+const ValidationIssue = z.object({ field: z.string(), line: z.number().nullable(), column: z.number().nullable(), message: z.string(), eventType: z.string().nullable() });
+export const Validation = z
+  .object({ ok: z.boolean(), errors: z.array(ValidationIssue), warnings: z.array(ValidationIssue), checkedAt: z.string(), configHash: z.string() })
+  .openapi('Validation', { description: 'What the checks of the dispatcher found (the same checks as validateWebhook).' });
+
+export const Webhook = webhookSchema
+  .extend({
+    id: z.string(),
+    validation: Validation.optional(),
+    health: z.object({ consecutiveFailures: z.number().optional(), lastFailureAt: z.string().optional() }).optional(),
+    disabled: z.object({ reason: z.string().nullable(), at: z.string().nullable(), consecutiveFailures: z.number().nullable() }).optional(),
+  })
+  .openapi('Webhook', { description: "The Firestore document's fields plus its id." });
+
+export const WebhookList = z.object({ data: z.array(Webhook), nextCursor: z.string().nullable() }).openapi('WebhookList');
+
+export const PreviewRequest = z
+  .object({
+    eventType: eventType.optional().openapi({ description: "Default: the webhook's first event type." }),
+    data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).optional().openapi({ description: "The event's data; default: the catalogue's sample." }),
+    eventId: documentId('A past event of this account, rendered as it was delivered.').optional(),
+    target: z.enum(['primary', 'backup'], { error: 'must be primary or backup' }).optional(),
+  })
+  .strict()
+  .openapi('PreviewRequest');
+
+export const Preview = z
+  .object({
+    method: z.string(),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()),
+    body: z.string().nullable(),
+    timeoutSeconds: z.number(),
+    target: z.enum(['primary', 'backup']),
+    event: z.object({ id: z.string(), type: z.string(), accountId: z.string(), occurredAt: z.string(), source: z.enum(['sample', 'data', 'event']) }),
+    secrets: z.array(z.string()).openapi({ description: 'Secrets the templates read, rendered as placeholder-NAME: secret values are never shown.' }),
+  })
+  .openapi('Preview');
+
+export const TestRequest = z.object({ eventType: PreviewRequest.shape.eventType, data: PreviewRequest.shape.data }).strict().openapi('TestRequest');
+
+export const SigningSecretRequest = z
+  .object({
+    secret: z.string({ error: 'must be a text' }).max(200, 'is too long for a signing secret').openapi({ description: 'whsec_ + base64 of 24-64 random bytes. Write-only: never returned.' }),
+    name: webhookSchema.shape.signingSecretName.unwrap().optional().openapi({ description: "The account secret's name; default: the webhook's signingSecretName, else SIGNING_<hash of the webhook id>." }),
+  })
+  .strict()
+  .openapi('SigningSecretRequest');
+
+export const SigningSecretResult = z.object({ name: z.string(), webhook: Webhook }).openapi('SigningSecretResult');
+
+export const Delivery = z
+  .object({ webhookId: z.string(), eventId: z.string(), accountId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.array(z.unknown()), lastError: z.string().nullable(), createdAt: z.string() })
+  .catchall(z.unknown())
+  .openapi('Delivery', { description: "The delivery record's fields (see the README: The delivery log)." });
+export const DeliveryList = z.object({ data: z.array(Delivery), nextCursor: z.string().nullable() }).openapi('DeliveryList');
+
+export const RecoverRequest = z
+  .object({
+    since: isoDate('Deliveries created at or after this.'),
+    until: isoDate('And before this.').optional(),
+    status: z.enum(['failed', 'invalid'], { error: 'must be failed or invalid' }).optional().openapi({ description: 'Default: failed.' }),
+    webhookId: z.string().regex(STORED_ID, 'is not a webhook id').optional(),
+    eventType: eventType.optional(),
+    limit: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional().openapi({ description: 'At most this many, newest first (default 100).' }),
+  })
+  .strict()
+  .openapi('RecoverRequest');
+
+export const RecoverJobView = z
+  .object({
+    id: z.string(),
+    state: z.enum(['running', 'done', 'interrupted']),
+    filter: z.object({ status: z.string(), since: z.string(), until: z.string().nullable(), webhookId: z.string().nullable(), eventType: z.string().nullable(), limit: z.number() }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    createdBy: z.string(),
+    matched: z.number(),
+    replayed: z.number(),
+    skipped: z.array(z.object({ webhookId: z.string(), eventId: z.string(), reason: z.string() })),
+    truncated: z.boolean(),
+    error: z.string().nullable(),
+    progress: z.object({ byStatus: z.record(z.string(), z.number()), finished: z.boolean() }).openapi({ description: 'The replayed deliveries now, read from their records.' }),
+  })
+  .openapi('RecoverJob');
+
+export const EventTypeList = z
+  .object({
+    data: z.array(z.object({ type: z.string(), description: z.string(), seedName: z.string(), variables: z.array(z.object({ path: z.string(), type: z.string(), description: z.string() })), sample: z.record(z.string(), z.unknown()) })),
+    envelope: z.array(z.object({ path: z.string(), type: z.string(), description: z.string() })),
+    nextCursor: z.null(),
+  })
+  .openapi('EventTypeList');
+
+export const PortalSessionRequest = z
+  .object({
+    scopes: z.array(z.enum(CUSTOMER_SCOPES, { error: `must be among ${CUSTOMER_SCOPES.join(', ')}` })).min(1, 'must name at least one scope').max(CUSTOMER_SCOPES.length).optional().openapi({ description: 'Default: all four.' }),
+    expiresInSeconds: z.number({ error: 'must be a number' }).int('must be a whole number').min(60, 'must be at least 60').max(MAX_TOKEN_SECONDS, `must be at most ${MAX_TOKEN_SECONDS}`).optional().openapi({ description: `Default and maximum ${MAX_TOKEN_SECONDS}.` }),
+    subject: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'must be 1-200 letters, digits, or _ . : @ -').optional().openapi({ description: 'Who the token is for (the audit trail names them); default: portal.' }),
+  })
+  .strict()
+  .openapi('PortalSessionRequest');
+
+export const PortalSession = z.object({ token: z.string(), url: z.string(), expiresAt: z.string(), scopes: z.array(z.string()) }).openapi('PortalSession');
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    code: z.string(),
+    detail: z.string(),
+    errors: z.array(z.object({ field: z.string(), pointer: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional(),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details; `code` is stable, `errors` name the fields at fault.' });

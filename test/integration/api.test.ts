@@ -1,0 +1,557 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/built-function.ts';
+import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
+import { startLocalApi } from '../../functions/dev/local-api.ts';
+import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { newSigningKey } from '../../functions/src/api/customer-tokens.ts';
+import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
+import { auditPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { QUERY_LOG_MESSAGE, servedBy, type QueryShape } from '../../functions/src/firestore/query-shape.ts';
+import { createMemoryLogger } from '../../functions/src/log/logger.ts';
+import { webhookConfigHash } from '../../functions/src/validation/config-hash.ts';
+import { BUILD_DIR, BUILD_METAFILE } from '../../scripts/build.ts';
+import { call, withoutRequestId, type ApiAnswer } from '../support/api-client.ts';
+import { eventOf } from '../support/harness.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+// The management API as deployed: the bundle's `api` function under the functions framework, on the
+// Firestore emulator, next to the bundle's dispatcher and retry worker (Pub/Sub emulator, Cloud Tasks
+// emulator). Everything goes through real HTTP. npm test builds first.
+
+const A = 'acc_api_a';
+const B = 'acc_api_b';
+const HOSTILE = 'acc_api_hostile';
+const ALLOWED_ORIGIN = 'https://portal.example.com';
+const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000, detail: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('the management API (build/functions, target api)', () => {
+  const projectId = `api-${randomBytes(4).toString('hex')}`;
+  const work = mkdtempSync(join(tmpdir(), 'hookshape-api-'));
+  const keysFile = join(work, 'jwt-keys.json');
+  const secretsFile = join(work, 'secrets.json');
+  const processes: BuiltFunction[] = [];
+  let db: Firestore;
+  let receiver: Receiver;
+  let tasks: CloudTasksEmulator;
+  let pubsub: PubSub;
+  let api: BuiltFunction;
+  let base: string;
+  let topic: string;
+  let signingJwk: JWK;
+  let oldJwk: JWK;
+  const keys: Record<'all' | 'a' | 'b' | 'revoked', string> = { all: '', a: '', b: '', revoked: '' };
+  /** A token for A with every customer scope, and one for B, minted through the API. */
+  let tokenA = '';
+  let tokenB = '';
+  const ids = { webhook: '', eventId: '', jobId: '' };
+  /** Receiver paths answered 400 (a failure for good); every other request gets 200. */
+  const failing = new Set<string>();
+
+  const v1 = (path: string) => `/v1/accounts/${A}${path}`;
+
+  before(async () => {
+    assert.ok(existsSync(join(BUILD_DIR, 'index.js')), 'build/functions/index.js is missing: run npm run build');
+    db = new Firestore({ projectId });
+    [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
+    receiver.respond((request, res) => {
+      res.statusCode = failing.has(request.url) ? 400 : 200;
+      res.end(`status ${res.statusCode}`);
+    });
+    // Two valid signing keys: the current one signs, the older one still verifies (a rotation).
+    [signingJwk, oldJwk] = await Promise.all([newSigningKey('k-current'), newSigningKey('k-old')]);
+    writeFileSync(keysFile, JSON.stringify({ keys: [signingJwk, oldJwk] }));
+    writeFileSync(secretsFile, '{}');
+    const workerPort = await freePort();
+    const env = {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
+      RETRY_BASE_DELAY_SECONDS: '1',
+      ALLOW_LOOPBACK_DESTINATIONS: 'true',
+      WEBHOOK_CACHE_SECONDS: '0',
+      LOCAL_SECRETS_FILE: secretsFile,
+      METADATA_SERVER_DETECTION: 'none',
+    };
+    const config = loadConfig(env);
+    topic = config.eventsTopic;
+    const [worker, dispatch] = await Promise.all([serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }), serveBuiltFunction('dispatchEvent', 'cloudevent', env)]);
+    processes.push(worker, dispatch);
+    // HOOKSHAPE_DEV_API_KEY is set for the API process but not registered: it must be worth nothing.
+    api = await startLocalApi({ env: { ...env, API_CORS_ORIGINS: ALLOWED_ORIGIN, HOOKSHAPE_DEV_API_KEY: 'dev-key-not-registered' }, signingKeysFile: keysFile, port: await freePort() });
+    processes.push(api);
+    base = api.url;
+    await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
+    pubsub = await createEventsTopic({ projectId, topic, dispatchUrl: dispatch.url });
+    // Platform keys are made as `hookshape keys create` makes them: with the key store, in Firestore.
+    const store = new FirestoreApiKeyStore(db, createMemoryLogger());
+    keys.all = (await store.create({ name: 'platform', accountId: null, createdBy: 'test' })).key;
+    keys.a = (await store.create({ name: 'a only', accountId: A, createdBy: 'test' })).key;
+    keys.b = (await store.create({ name: 'b only', accountId: B, createdBy: 'test' })).key;
+    const revoked = await store.create({ name: 'revoked', accountId: null, createdBy: 'test' });
+    keys.revoked = revoked.key;
+    assert.equal(await store.revoke(revoked.record.id, new Date()), true);
+    tokenA = (await call(base, 'POST', `/v1/accounts/${A}/portal-sessions`, { token: keys.a })).json.token;
+    tokenB = (await call(base, 'POST', `/v1/accounts/${B}/portal-sessions`, { token: keys.all, body: { subject: 'user-b' } })).json.token;
+    assert.ok(tokenA && tokenB, 'tokens minted');
+  });
+
+  after(async () => {
+    await Promise.allSettled(processes.map((process) => process.stop()));
+    await Promise.allSettled([receiver.close(), tasks.stop(), pubsub?.close(), db.terminate()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const webhookBody = (path: string, extra: Record<string, unknown> = {}) => ({ name: `hook ${path}`, events: ['call.created'], url: `${receiver.url}/${path}/{{ data.call.id }}`, ...extra });
+
+  it('serves its OpenAPI 3.1 document, generated from the route table, without a credential', async () => {
+    const answer = await call(base, 'GET', '/v1/openapi.json');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json.openapi, '3.1.0');
+    const paths = Object.keys(answer.json.paths);
+    for (const path of ['/v1/accounts/{accountId}/webhooks', '/v1/accounts/{accountId}/webhooks/{webhookId}', '/v1/accounts/{accountId}/webhooks/{webhookId}/preview', '/v1/accounts/{accountId}/deliveries', '/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{eventId}/replay', '/v1/accounts/{accountId}/portal-sessions']) {
+      assert.ok(paths.includes(path), `${path} is in the document`);
+    }
+    const input = answer.json.components.schemas.WebhookInput;
+    assert.equal(input.additionalProperties, false, 'unknown fields are refused, and the document says so');
+    assert.deepEqual(input.required.sort(), ['events', 'name', 'url']);
+  });
+
+  it('CRUD round trip: create (validated), get with ETag, list in pages, replace and patch with If-Match, disable, enable, delete; each change audited', async () => {
+    const created = await call(base, 'POST', v1('/webhooks'), { token: keys.all, body: webhookBody('crud', { id: 'wh_crud', headers: { 'X-Heders': 'x' } }) });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.id, 'wh_crud');
+    assert.equal(created.json.validation.ok, true);
+    assert.equal(created.json.method, 'POST', 'defaults are written, as the console shows them');
+    const etag = created.headers.get('etag')!;
+    assert.match(etag, /^"\d+\.\d{9}"$/);
+    const stored = (await db.doc(webhookPath(A, 'wh_crud')).get());
+    assert.equal(`"${stored.updateTime!.seconds}.${String(stored.updateTime!.nanoseconds).padStart(9, '0')}"`, etag, 'the ETag is the Firestore update time');
+    assert.equal(stored.get('validation.configHash'), created.json.validation.configHash);
+
+    const fetched = await call(base, 'GET', v1('/webhooks/wh_crud'), { token: tokenA });
+    assert.equal(fetched.status, 200);
+    assert.equal(fetched.headers.get('etag'), etag);
+    assert.deepEqual(fetched.json, created.json);
+
+    for (const id of ['wh_crud2', 'wh_crud3']) assert.equal((await call(base, 'POST', v1('/webhooks'), { token: keys.a, body: webhookBody(id, { id }) })).status, 201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ApiAnswer = await call(base, 'GET', v1(`/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ''}`), { token: tokenA });
+      assert.equal(page.status, 200, page.text);
+      assert.ok(page.json.data.length <= 2);
+      seen.push(...page.json.data.map((webhook: { id: string }) => webhook.id));
+      cursor = page.json.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen, ['wh_crud', 'wh_crud2', 'wh_crud3']);
+
+    const noIfMatch = await call(base, 'PUT', v1('/webhooks/wh_crud'), { token: keys.all, body: webhookBody('crud', { name: 'replaced' }) });
+    assert.equal(noIfMatch.status, 428);
+    const replaced = await call(base, 'PUT', v1('/webhooks/wh_crud'), { token: keys.all, body: webhookBody('crud', { name: 'replaced', method: 'put' }), headers: { 'if-match': etag } });
+    assert.equal(replaced.status, 200, replaced.text);
+    assert.equal(replaced.json.method, 'PUT');
+    assert.equal(replaced.json.headers['X-Heders'], undefined, 'a replace replaces');
+    const stale = await call(base, 'PATCH', v1('/webhooks/wh_crud'), { token: keys.all, body: { name: 'stale' }, contentType: 'application/merge-patch+json', headers: { 'if-match': etag } });
+    assert.equal(stale.status, 412, 'the old ETag no longer matches');
+    const patched = await call(base, 'PATCH', v1('/webhooks/wh_crud'), { token: tokenA, body: { name: 'patched', method: null, timeoutSeconds: 5 }, contentType: 'application/merge-patch+json', headers: { 'if-match': replaced.headers.get('etag')! } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual([patched.json.name, patched.json.method, patched.json.timeoutSeconds], ['patched', 'POST', 5], 'null puts method back to its default');
+
+    const disabled = await call(base, 'POST', v1('/webhooks/wh_crud/disable'), { token: tokenA });
+    assert.equal(disabled.status, 200);
+    assert.equal((await db.doc(webhookPath(A, 'wh_crud')).get()).get('enabled'), false);
+    assert.equal(disabled.json.validation.configHash, patched.json.validation.configHash, 'enabled is not configuration: the validation stands');
+    const enabled = await call(base, 'POST', v1('/webhooks/wh_crud/enable'), { token: tokenA });
+    assert.equal(enabled.json.enabled, true);
+
+    const deleted = await call(base, 'DELETE', v1('/webhooks/wh_crud3'), { token: keys.all, headers: { 'if-match': '"1.000000000"' } });
+    assert.equal(deleted.status, 412, 'a delete with a stale If-Match is refused');
+    assert.equal((await call(base, 'DELETE', v1('/webhooks/wh_crud3'), { token: keys.all })).status, 204);
+    assert.equal((await call(base, 'GET', v1('/webhooks/wh_crud3'), { token: keys.all })).status, 404);
+
+    const audit = (await db.collection(auditPath(A)).get()).docs.map((doc) => doc.data());
+    const actions = audit.filter((entry) => String(entry.resource).startsWith('webhooks/wh_crud')).map((entry) => entry.action).sort();
+    assert.deepEqual(actions, ['webhook.create', 'webhook.create', 'webhook.create', 'webhook.delete', 'webhook.disable', 'webhook.enable', 'webhook.patch', 'webhook.replace'].sort());
+    const replace = audit.find((entry) => entry.action === 'webhook.replace')!;
+    assert.match(replace.actor, /^apiKey:[0-9a-f]{20}$/);
+    assert.match(replace.beforeHash, /^[0-9a-f]{64}$/);
+    assert.notEqual(replace.beforeHash, replace.afterHash);
+    assert.equal(audit.find((entry) => entry.action === 'webhook.patch')!.actor, 'token:portal');
+    assert.equal(audit.find((entry) => entry.action === 'webhook.delete')!.afterHash, null);
+  });
+
+  it('a document written in the console is listed and editable, and a console edit between read and write is never overwritten', async () => {
+    await db.doc(webhookPath(A, 'console hook')).set({ name: 'from the console', events: ['user.created'], url: 'https://example.com/x', heders: { typo: 'kept' } });
+    const list = await call(base, 'GET', v1('/webhooks?limit=100'), { token: tokenA });
+    const listed = list.json.data.find((webhook: { id: string }) => webhook.id === 'console hook');
+    assert.ok(listed, 'listed');
+    assert.equal(listed.name, 'from the console');
+    const read = await call(base, 'GET', v1(`/webhooks/${encodeURIComponent('console hook')}`), { token: tokenA });
+    const patched = await call(base, 'PATCH', v1(`/webhooks/${encodeURIComponent('console hook')}`), { token: tokenA, body: { timeoutSeconds: 3 }, headers: { 'if-match': read.headers.get('etag')! } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.json.timeoutSeconds, 3);
+    assert.deepEqual(patched.json.heders, { typo: 'kept' }, 'fields the console added stay');
+    assert.ok(patched.json.validation.warnings.some((warning: { field: string }) => warning.field === 'heders'), 'and the validation warns about them, as the trigger does');
+    // The console edits after the API read: the API's write with the old ETag is refused.
+    await db.doc(webhookPath(A, 'console hook')).update({ name: 'edited in the console' });
+    const refused = await call(base, 'PATCH', v1(`/webhooks/${encodeURIComponent('console hook')}`), { token: tokenA, body: { name: 'from the api' }, headers: { 'if-match': patched.headers.get('etag')! } });
+    assert.equal(refused.status, 412);
+    assert.equal((await db.doc(webhookPath(A, 'console hook')).get()).get('name'), 'edited in the console');
+  });
+
+  it('a webhook created through the API is delivered by the dispatcher; its deliveries are listed, filtered, fetched and replayed', async () => {
+    const created = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: webhookBody('delivered', { id: 'wh_delivered', events: ['call.created', 'queue.created'] }) });
+    assert.equal(created.status, 201, created.text);
+    ids.webhook = 'wh_delivered';
+    failing.add('/delivered/c1'); // the first delivery fails for good (a 4xx), to be replayed
+    const first = eventOf('call.created', A, { call: { id: 'c1' } });
+    await pubsub.topic(topic).publishMessage({ json: first, attributes: { type: first.type, accountId: A } });
+    const failed = await until('the delivery to fail', async () => {
+      const answer = await call(base, 'GET', v1(`/webhooks/wh_delivered/deliveries/${first.id}`), { token: tokenA });
+      return answer.status === 200 && answer.json.status === 'failed' ? answer : undefined;
+    }, 30_000, () => api.output().slice(-2000));
+    assert.equal(failed.json.webhookId, 'wh_delivered');
+    assert.equal(failed.json.eventId, first.id);
+    assert.equal(failed.json.errorCode, 'http_error');
+    assert.ok(receiver.requests.some((request) => request.url === '/delivered/c1'));
+    ids.eventId = first.id;
+
+    failing.clear();
+    const second = eventOf('queue.created', A, {});
+    await pubsub.topic(topic).publishMessage({ json: second, attributes: { type: second.type, accountId: A } });
+    await until('the second delivery', async () => ((await call(base, 'GET', v1(`/webhooks/wh_delivered/deliveries/${second.id}`), { token: tokenA })).json?.status === 'succeeded' ? true : undefined));
+
+    const all = await call(base, 'GET', v1('/deliveries'), { token: tokenA });
+    assert.equal(all.status, 200, all.text);
+    assert.deepEqual(all.json.data.slice(0, 2).map((record: { eventId: string }) => record.eventId), [second.id, first.id], 'newest first');
+    const filters: Array<[string, string[]]> = [
+      ['?status=failed', [first.id]],
+      ['?eventType=queue.created', [second.id]],
+      ['?webhookId=wh_delivered&status=succeeded', [second.id]],
+      ['?webhookId=wh_delivered&eventType=call.created', [first.id]],
+      ['?webhookId=wh_delivered&status=failed&eventType=call.created', [first.id]],
+      ['?status=failed&eventType=call.created', [first.id]],
+      [`?webhookId=wh_delivered&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, []],
+      [`?until=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`, []],
+    ];
+    for (const [query, expected] of filters) {
+      const answer = await call(base, 'GET', v1(`/deliveries${query}`), { token: tokenA });
+      assert.equal(answer.status, 200, `${query}: ${answer.text}`);
+      assert.deepEqual(answer.json.data.map((record: { eventId: string }) => record.eventId), expected, query);
+    }
+    const page1 = await call(base, 'GET', v1('/deliveries?limit=1'), { token: tokenA });
+    const page2 = await call(base, 'GET', v1(`/deliveries?limit=1&cursor=${page1.json.nextCursor}`), { token: tokenA });
+    assert.deepEqual([page1.json.data[0].eventId, page2.json.data[0].eventId], [second.id, first.id], 'the cursor resumes after the last record');
+    const forged = Buffer.from(JSON.stringify({ createdAt: '1.000000000', path: `accounts/${B}/webhooks/w/deliveries/e` })).toString('base64url');
+    assert.equal((await call(base, 'GET', v1(`/deliveries?cursor=${forged}`), { token: tokenA })).status, 400, "a cursor into another account's log is refused");
+    // B sees none of A's deliveries.
+    assert.deepEqual((await call(base, 'GET', `/v1/accounts/${B}/deliveries`, { token: tokenB })).json.data, []);
+
+    const replay = await call(base, 'POST', v1(`/webhooks/wh_delivered/deliveries/${first.id}/replay`), { token: tokenA });
+    assert.equal(replay.status, 202, replay.text);
+    assert.equal(replay.json.status, 'retrying');
+    const again = await call(base, 'POST', v1(`/webhooks/wh_delivered/deliveries/${first.id}/replay`), { token: tokenA });
+    assert.equal(again.status, 409, 'a replay in progress is not started twice');
+    const replayed = await until('the replay to succeed', async () => {
+      const answer = await call(base, 'GET', v1(`/webhooks/wh_delivered/deliveries/${first.id}`), { token: tokenA });
+      return answer.json?.status === 'succeeded' ? answer : undefined;
+    });
+    assert.equal(replayed.json.attempts.length, 2);
+    assert.equal(replayed.json.replays[0].previousStatus, 'failed');
+  });
+
+  it('bulk recover replays every failed delivery since T through Cloud Tasks, with a job to poll', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    failing.add('/delivered/r1').add('/delivered/r2');
+    const events = [eventOf('call.created', A, { call: { id: 'r1' } }), eventOf('call.created', A, { call: { id: 'r2' } })];
+    for (const event of events) await pubsub.topic(topic).publishMessage({ json: event, attributes: { type: event.type, accountId: A } });
+    for (const event of events) await until('a failed delivery', async () => ((await call(base, 'GET', v1(`/webhooks/wh_delivered/deliveries/${event.id}`), { token: tokenA })).json?.status === 'failed' ? true : undefined));
+    failing.clear();
+    const job = await call(base, 'POST', v1('/recover-jobs'), { token: tokenA, body: { since } });
+    assert.equal(job.status, 201, job.text);
+    assert.equal(job.json.matched, 2);
+    assert.equal(job.json.replayed, 2);
+    assert.equal(job.json.state, 'done');
+    ids.jobId = job.json.id;
+    const finished = await until('the job to finish', async () => {
+      const answer = await call(base, 'GET', v1(`/recover-jobs/${job.json.id}`), { token: tokenA });
+      return answer.json?.progress?.finished ? answer : undefined;
+    });
+    assert.deepEqual(finished.json.progress.byStatus, { succeeded: 2 });
+  });
+
+  it('preview renders the exact request for the sample, supplied data, or a past event of the account; secrets as placeholders', async () => {
+    await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: webhookBody('preview', { id: 'wh_preview', headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' } }) });
+    const sample = await call(base, 'POST', v1('/webhooks/wh_preview/preview'), { token: tokenA });
+    assert.equal(sample.status, 200, sample.text);
+    assert.equal(sample.json.method, 'POST');
+    assert.equal(sample.json.url, `${receiver.url}/preview/call_8GkT2pXq`);
+    assert.equal(sample.json.headers.Authorization, 'Bearer placeholder-TOKEN');
+    assert.equal(JSON.parse(sample.json.body).type, 'call.created');
+    const data = await call(base, 'POST', v1('/webhooks/wh_preview/preview'), { token: tokenA, body: { data: { call: { id: 'mine' } } } });
+    assert.equal(data.json.url, `${receiver.url}/preview/mine`);
+    const past = await call(base, 'POST', v1('/webhooks/wh_preview/preview'), { token: tokenA, body: { eventId: ids.eventId } });
+    assert.equal(past.status, 200, past.text);
+    assert.equal(past.json.url, `${receiver.url}/preview/c1`, "another webhook's past event of the same account");
+    assert.equal(past.json.event.source, 'event');
+    // A past event of another account is not found, from either side.
+    await db.doc(webhookPath(B, 'wh_b')).set({ name: 'b', events: ['call.created'], url: 'https://example.com/b' });
+    assert.equal((await call(base, 'POST', `/v1/accounts/${B}/webhooks/wh_b/preview`, { token: tokenB, body: { eventId: ids.eventId } })).status, 404);
+  });
+
+  it('signing secret: written to the secret store, never answered or logged; a test send is signed with it and recorded as a test delivery', async () => {
+    const set = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body: { secret: SIGNING_SECRET } });
+    assert.equal(set.status, 200, set.text);
+    assert.match(set.json.name, /^SIGNING_[0-9A-F]{12}$/);
+    assert.equal(set.json.webhook.signingSecretName, set.json.name);
+    const named = (await db.doc(webhookPath(A, 'wh_preview')).get()).data()!;
+    assert.equal(named.validation.configHash, webhookConfigHash(named), 'naming the secret is validated like any change: the stored result is about the document as it is');
+    assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A][set.json.name], SIGNING_SECRET);
+    const weak = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body: { secret: 'whsec_short' } });
+    assert.equal(weak.status, 422);
+    assert.equal(weak.json.errors[0].field, 'secret');
+    writeFileSync(secretsFile, JSON.stringify({ ...JSON.parse(readFileSync(secretsFile, 'utf8')), [A]: { ...JSON.parse(readFileSync(secretsFile, 'utf8'))[A], TOKEN: 'tok_test' } }));
+
+    const before = receiver.requests.length;
+    const sent = await call(base, 'POST', v1('/webhooks/wh_preview/test'), { token: tokenA, body: { data: { call: { id: 'tested' } } } });
+    assert.equal(sent.status, 201, sent.text);
+    assert.match(sent.json.eventId, /^evt_test_/);
+    assert.equal(sent.json.status, 'succeeded');
+    const request = receiver.requests.slice(before).find((item) => item.url === '/preview/tested')!;
+    assert.ok(request, 'the receiver got the test event');
+    assert.equal(request.headers.authorization, 'Bearer tok_test');
+    new StandardWebhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>);
+    for (const [where, text] of [['API logs', api.output()], ['answer', set.text + sent.text]] as const) {
+      assert.ok(!text.includes(SIGNING_SECRET) && !text.includes(SIGNING_SECRET.slice(6)), `the signing secret is not in the ${where}`);
+    }
+    assert.ok(!api.output().includes(keys.all) && !api.output().includes(tokenA), 'credentials are not logged');
+  });
+
+  it('event types: the catalogue with descriptions, variables and samples', async () => {
+    const answer = await call(base, 'GET', v1('/event-types'), { token: tokenA });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json.data.length, 26);
+    const call1 = answer.json.data.find((item: { type: string }) => item.type === 'call.created');
+    assert.ok(call1.description && call1.variables.length > 0 && call1.sample.call.id);
+  });
+
+  // --- Credentials ---------------------------------------------------------------------------------
+
+  const now = () => Math.floor(Date.now() / 1000);
+  async function forge(claims: Record<string, unknown>, options: { jwk?: JWK; kid?: string; iat?: number; nbf?: number; exp?: number } = {}): Promise<string> {
+    const jwk = options.jwk ?? signingJwk;
+    const iat = options.iat ?? now();
+    return new SignJWT({ acc: A, scope: 'webhooks:read webhooks:write deliveries:read deliveries:replay', ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', kid: options.kid ?? String(jwk.kid), typ: 'JWT' })
+      .setIssuer('hookshape')
+      .setAudience('hookshape-api')
+      .setSubject('forged')
+      .setIssuedAt(iat)
+      .setNotBefore(options.nbf ?? iat)
+      .setExpirationTime(options.exp ?? iat + 600)
+      .sign(await importJWK(jwk, 'EdDSA'));
+  }
+
+  it('a token signed with the older key of a rotation is accepted; the forged ones are not', async () => {
+    assert.equal((await call(base, 'GET', v1('/webhooks'), { token: await forge({}, { jwk: oldJwk }) })).status, 200, 'the second key still verifies');
+    assert.equal((await call(base, 'GET', v1('/webhooks'), { token: await forge({}) })).status, 200, 'a well-formed token of our own key passes (the forgeries below differ in one thing)');
+    assert.equal((await call(base, 'GET', v1('/webhooks'), { token: await forge({}, { exp: now() + 7200 }) })).status, 401, 'a token signed for more than an hour is refused');
+    assert.equal((await call(base, 'GET', v1('/webhooks'), { token: 'dev-key-not-registered' })).status, 401, 'HOOKSHAPE_DEV_API_KEY switches nothing on in the function');
+  });
+
+  it('a key scoped to account A cannot mint a token for B, nor read B', async () => {
+    const minted = await call(base, 'POST', `/v1/accounts/${B}/portal-sessions`, { token: keys.a });
+    assert.equal(minted.status, 404);
+    assert.equal(minted.json.token, undefined);
+    assert.equal((await call(base, 'GET', `/v1/accounts/${B}/webhooks`, { token: keys.a })).status, 404);
+    const own = await call(base, 'POST', `/v1/accounts/${A}/portal-sessions`, { token: keys.a, body: { scopes: ['deliveries:read'], expiresInSeconds: 120 } });
+    assert.equal(own.status, 201);
+    assert.ok(own.json.url.endsWith(`#token=${own.json.token}`));
+    const payload = JSON.parse(Buffer.from(own.json.token.split('.')[1], 'base64url').toString());
+    assert.deepEqual([payload.acc, payload.scope, payload.exp - payload.iat], [A, 'deliveries:read', 120]);
+    assert.equal((await call(base, 'GET', v1('/webhooks'), { token: own.json.token })).status, 403, 'a token has only its scopes');
+  });
+
+  it('cross-tenant matrix: every route of the OpenAPI document × every bad credential is refused with the right status, and never says whether the resource exists', async () => {
+    const document = (await call(base, 'GET', '/v1/openapi.json')).json as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>>; 'x-hookshape-scope'?: string }>> };
+    const strangerKey = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const strangerJwk = { ...(await exportJWK(strangerKey.privateKey)), kid: 'k-current' };
+    const unknownKidJwk = { ...strangerJwk, kid: 'k-unknown' };
+    const allScopes = ['webhooks:read', 'webhooks:write', 'deliveries:read', 'deliveries:replay'];
+    const none = `${b64url({ alg: 'none', typ: 'JWT', kid: 'k-current' })}.${b64url({ acc: A, scope: allScopes.join(' '), sub: 'x', iss: 'hookshape', aud: 'hookshape-api', iat: now(), nbf: now(), exp: now() + 600 })}.`;
+    const cells: Array<{ name: string; status: number; token: (scope: string) => Promise<string | undefined> | string | undefined; header?: string }> = [
+      { name: 'no credential', status: 401, token: () => undefined },
+      { name: 'malformed', status: 401, token: () => 'eyJhbGciOi.not-a-token.x' },
+      { name: 'not a bearer credential', status: 401, token: () => undefined, header: `Basic ${Buffer.from(`x:${keys.all}`).toString('base64')}` },
+      { name: 'expired', status: 401, token: () => forge({}, { iat: now() - 900, exp: now() - 60 }) },
+      { name: 'not yet valid', status: 401, token: () => forge({}, { iat: now(), nbf: now() + 600, exp: now() + 1200 }) },
+      { name: 'wrong signature', status: 401, token: () => forge({}, { jwk: strangerJwk }) },
+      { name: 'alg none', status: 401, token: () => none },
+      { name: 'unknown kid', status: 401, token: () => forge({}, { jwk: unknownKidJwk }) },
+      { name: 'revoked key', status: 401, token: () => keys.revoked },
+      { name: "other account's token", status: 404, token: () => tokenB },
+      { name: "other account's key", status: 404, token: () => keys.b },
+      { name: 'missing scope', status: 403, token: (scope) => forge({ scope: allScopes.filter((item) => item !== scope).join(' ') }) },
+    ];
+    const fill = (path: string, existing: boolean) =>
+      path
+        .replace('{accountId}', A)
+        .replace('{webhookId}', existing ? ids.webhook : 'wh_missing')
+        .replace('{eventId}', existing ? ids.eventId : 'evt_missing')
+        .replace('{jobId}', existing ? ids.jobId : 'job_missing');
+    const state = async () => {
+      const [hooks, audit, jobs] = await Promise.all([db.collection(webhooksPath(A)).get(), db.collection(auditPath(A)).get(), db.collection(`accounts/${A}/recoverJobs`).get()]);
+      const deliveries = await db.collection(`${webhookPath(A, ids.webhook)}/deliveries`).get();
+      return JSON.stringify([hooks.docs.map((doc) => [doc.id, doc.updateTime?.toMillis()]), deliveries.docs.map((doc) => [doc.id, doc.updateTime?.toMillis()]), audit.size, jobs.size]);
+    };
+    const before = await state();
+    let routes = 0;
+    const failures: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (path === '/v1/openapi.json') continue;
+        const scope = operation['x-hookshape-scope'];
+        assert.ok(scope && operation.security?.[0]?.bearer?.[0] === scope, `${method} ${path} declares its scope`);
+        routes += 1;
+        for (const cell of cells) {
+          const token = await cell.token(scope);
+          const headers = cell.header ? { authorization: cell.header } : undefined;
+          const body = method === 'get' || method === 'delete' ? undefined : {};
+          const [onExisting, onMissing] = await Promise.all([true, false].map((existing) => call(base, method.toUpperCase(), fill(path, existing), { token, body, ...(headers ? { headers } : {}) })));
+          const label = `${method.toUpperCase()} ${path} × ${cell.name}`;
+          if (onExisting!.status !== cell.status) failures.push(`${label}: ${onExisting!.status} (expected ${cell.status}) ${onExisting!.text.slice(0, 200)}`);
+          if (withoutRequestId(onExisting!) !== withoutRequestId(onMissing!)) failures.push(`${label}: the answer differs for an existing and a missing resource`);
+          if (onExisting!.headers.get('content-type') !== 'application/problem+json') failures.push(`${label}: not a problem document`);
+        }
+      }
+    }
+    assert.ok(routes >= 18, `the matrix covers every route (${routes})`);
+    assert.deepEqual(failures, []);
+    assert.equal(await state(), before, 'no refused request changed anything: webhooks, deliveries, audit trail and jobs are as they were');
+  });
+
+  it('CORS answers only configured origins', async () => {
+    const allowed = await fetch(`${base}${v1('/webhooks')}`, { method: 'OPTIONS', headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    assert.equal(allowed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+    const other = await fetch(`${base}${v1('/webhooks')}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    const simple = await fetch(`${base}${v1('/webhooks')}`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${tokenA}` } });
+    assert.equal(simple.headers.get('access-control-allow-origin'), null);
+  });
+
+  // --- Hostile bodies ----------------------------------------------------------------------------
+
+  it('hostile bodies get 4xx problems naming the fields, never 5xx, and nothing is written', async () => {
+    const hostile = `/v1/accounts/${HOSTILE}`;
+    await db.doc(webhookPath(HOSTILE, 'wh_h')).set({ name: 'h', events: ['call.created'], url: 'https://example.com/h' });
+    const etag = (await call(base, 'GET', `${hostile}/webhooks/wh_h`, { token: keys.all })).headers.get('etag')!;
+    const snapshot = async () => {
+      const [hooks, audit, jobs] = await Promise.all([db.collection(webhooksPath(HOSTILE)).get(), db.collection(auditPath(HOSTILE)).get(), db.collection(`accounts/${HOSTILE}/recoverJobs`).get()]);
+      return JSON.stringify([hooks.docs.map((doc) => [doc.id, doc.updateTime?.toMillis(), doc.data()]), audit.size, jobs.size]);
+    };
+    const before = await snapshot();
+    const good = { name: 'x', events: ['call.created'], url: 'https://example.com/x' };
+    let deep: unknown = 'bottom';
+    for (let level = 0; level < 40; level++) deep = { a: deep };
+    const deepArray = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const cases: Array<{ name: string; method?: string; path?: string; body?: unknown; raw?: string | Buffer; contentType?: string; status: number; fields?: string[]; headers?: Record<string, string> }> = [
+      { name: 'wrong types', body: { name: 5, events: 'call.created', url: ['x'], timeoutSeconds: '10' }, status: 422, fields: ['name', 'events', 'url', 'timeoutSeconds'] },
+      { name: 'an unknown event type', body: { ...good, events: ['call.created', 'call.exploded'] }, status: 422, fields: ['events[1]'] },
+      { name: 'unknown fields', body: { ...good, zzz: 1, enabledd: true }, status: 422, fields: ['zzz', 'enabledd'] },
+      { name: 'a huge name', body: { ...good, name: 'n'.repeat(200_000) }, status: 422, fields: ['name'] },
+      { name: 'a huge url template', body: { ...good, url: `https://example.com/${'u'.repeat(200_000)}` }, status: 422, fields: ['url'] },
+      { name: 'over 256 KiB', body: { ...good, body: 'b'.repeat(300_000) }, status: 413 },
+      { name: 'deep nesting', body: { ...good, headers: deep }, status: 422, fields: ['headers.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a'] },
+      { name: '100 000 nested arrays', path: `${hostile}/webhooks/wh_h/preview`, raw: `{"data":{"x":${deepArray}}}`, status: 422 },
+      { name: '__proto__ at the top', raw: `{"__proto__":{"enabled":false},"name":"x","events":["call.created"],"url":"https://example.com/x"}`, status: 422, fields: ['__proto__'] },
+      { name: '__proto__ in a map', raw: `{"name":"x","events":["call.created"],"url":"https://example.com/x","headers":{"__proto__":"x"}}`, status: 422, fields: ['headers.__proto__'] },
+      { name: 'constructor in event data', path: `${hostile}/webhooks/wh_h/preview`, body: { data: { constructor: { prototype: 1 } } }, status: 422, fields: ['data.constructor'] },
+      { name: 'an undefined filter', body: { ...good, body: '{"a": {{ data.x | jsn }}}' }, status: 422, fields: ['body'] },
+      { name: 'an unclosed tag', body: { ...good, body: '{% if data.x %}' }, status: 422, fields: ['body'] },
+      { name: 'a host from event data', body: { ...good, url: 'https://{{ data.host }}/x' }, status: 422, fields: ['url'] },
+      { name: 'the metadata server', body: { ...good, url: 'http://metadata.google.internal/computeMetadata/v1/' }, status: 422, fields: ['url'] },
+      { name: 'a reserved header', body: { ...good, headers: { 'Content-Length': '1' } }, status: 422, fields: ['headers.Content-Length'] },
+      { name: 'an array, not an object', body: [good], status: 422 },
+      { name: 'not JSON', raw: 'name=x', contentType: 'application/x-www-form-urlencoded', status: 415 },
+      { name: 'not UTF-8', method: 'PATCH', path: `${hostile}/webhooks/wh_h`, raw: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), contentType: 'application/merge-patch+json', headers: { 'if-match': etag }, status: 400 },
+      { name: 'a patch out of range', method: 'PATCH', path: `${hostile}/webhooks/wh_h`, body: { timeoutSeconds: 99 }, headers: { 'if-match': etag }, status: 422, fields: ['timeoutSeconds'] },
+      { name: 'a patch that removes a required field', method: 'PATCH', path: `${hostile}/webhooks/wh_h`, body: { url: null }, headers: { 'if-match': etag }, status: 422, fields: ['url'] },
+      { name: 'a replace of the wrong type', method: 'PUT', path: `${hostile}/webhooks/wh_h`, body: { ...good, query: { a: 1 } }, headers: { 'if-match': etag }, status: 422, fields: ['query.a'] },
+      { name: 'a test of an event it does not take', path: `${hostile}/webhooks/wh_h/test`, body: { eventType: 'user.created' }, status: 422, fields: ['eventType'] },
+      { name: 'a recover without since', path: `${hostile}/recover-jobs`, body: { limit: 5000 }, status: 422, fields: ['since', 'limit'] },
+      { name: 'a session longer than an hour', path: `${hostile}/portal-sessions`, body: { expiresInSeconds: 7200, scopes: ['admin'] }, status: 422, fields: ['scopes[0]', 'expiresInSeconds'] },
+      { name: 'a page too large', method: 'GET', path: `${hostile}/deliveries?limit=100000&status=lost`, status: 400, fields: ['status', 'limit'] },
+      { name: 'an id that is not one', body: { ...good, id: '../../x' }, status: 422, fields: ['id'] },
+    ];
+    const failures: string[] = [];
+    for (const test of cases) {
+      const answer = await call(base, test.method ?? 'POST', test.path ?? `${hostile}/webhooks`, { token: keys.all, ...(test.raw !== undefined ? { rawBody: test.raw } : test.body !== undefined ? { body: test.body } : {}), ...(test.contentType ? { contentType: test.contentType } : {}), ...(test.headers ? { headers: test.headers } : {}) });
+      if (answer.status !== test.status) failures.push(`${test.name}: ${answer.status}, expected ${test.status}: ${answer.text.slice(0, 300)}`);
+      if (answer.headers.get('content-type') !== 'application/problem+json') failures.push(`${test.name}: not a problem document`);
+      const fields = ((answer.json?.errors ?? []) as Array<{ field: string }>).map((error) => error.field);
+      for (const field of test.fields ?? []) if (!fields.includes(field)) failures.push(`${test.name}: no error for ${field} (got ${fields.join(', ') || 'none'}: ${answer.json?.detail})`);
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(await snapshot(), before, 'nothing was written');
+    assert.doesNotMatch(api.output(), /"severity":"ERROR"/, 'no request failed inside the API');
+  });
+
+  // --- The bundle ----------------------------------------------------------------------------------
+
+  it("the other functions do not load the API's libraries, and the deployed code reads no HOOKSHAPE_DEV_API_KEY", () => {
+    const { outputs } = JSON.parse(readFileSync(BUILD_METAFILE, 'utf8')) as { outputs: Record<string, { entryPoint?: string; inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string; external?: boolean }> }> };
+    const entry = Object.keys(outputs).find((name) => outputs[name]!.entryPoint?.endsWith('functions/src/index.ts'))!;
+    const atStart = new Set<string>();
+    const visit = (name: string) => {
+      if (atStart.has(name)) return;
+      atStart.add(name);
+      for (const imported of outputs[name]!.imports) if (!imported.external && imported.kind === 'import-statement') visit(imported.path);
+    };
+    visit(entry);
+    const packages = new Set([...atStart].flatMap((name) => Object.keys(outputs[name]!.inputs).map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1])));
+    for (const lazy of ['hono', '@hono/zod-openapi', '@asteasolutions/zod-to-openapi', 'jose']) assert.ok(!packages.has(lazy), `${lazy} is not loaded at start`);
+    for (const name of readdirSync(BUILD_DIR).filter((file) => file.endsWith('.js'))) {
+      assert.ok(!readFileSync(join(BUILD_DIR, name), 'utf8').includes('HOOKSHAPE_DEV_API_KEY'), `${name} mentions HOOKSHAPE_DEV_API_KEY`);
+    }
+  });
+
+  it('every Firestore query the API ran in this suite is declared in INDEXED_QUERIES (whose composite indexes Terraform declares)', () => {
+    const shapes = new Map<string, QueryShape>();
+    for (const line of api.output().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let entry: { message?: string; queryShape?: string };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (entry.message === QUERY_LOG_MESSAGE && entry.queryShape) shapes.set(entry.queryShape, JSON.parse(entry.queryShape) as QueryShape);
+    }
+    assert.ok(shapes.size >= 8, `the suite ran the API's queries (${shapes.size} shapes seen)`);
+    const undeclared = [...shapes.values()].filter((shape) => !INDEXED_QUERIES.some((declared) => servedBy(shape, declared)));
+    assert.deepEqual(undeclared, [], 'queries the API ran that firestore-layout.ts does not declare (add an IndexedQuery, and its google_firestore_index when it needs one)');
+  });
+});
