@@ -38,6 +38,8 @@ const LAZY_IMPORTS: Record<string, string> = {
   '@google-cloud/tasks': "retries.test.ts, every retry; here, 'dispatches, retries through Cloud Tasks'",
   '@grpc/grpc-js': "retries.test.ts (insecure credentials for the Cloud Tasks emulator)",
   '@google-cloud/secret-manager': "here, 'loads the Secret Manager client'",
+  'functions/src/api/api-app.ts': 'api.test.ts: every request to the api function (its app is loaded on the first one)',
+  'functions/src/entry/api-dependencies.ts': "api.test.ts: the api function's adapters, loaded with its app",
   crypto: "not taken: gaxios's fallback when globalThis.crypto is missing, which Node 22 always has (a Node builtin, never bundled)",
 };
 
