@@ -8,6 +8,7 @@
 #   functions.tf  the dispatch function, the retry worker, the repair sweep, the (optional) validation
 #                 function
 #   scheduler.tf  the Cloud Scheduler job that runs the repair sweep
+#   api.tf        the management API function, its identity and its signing-key secret
 #   outputs.tf    names and URLs
 
 data "google_project" "this" {
@@ -55,7 +56,7 @@ locals {
     AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
     DELIVERY_LEASE_SECONDS        = tostring(var.delivery_lease_seconds)
     RETRY_OVERDUE_SECONDS         = tostring(var.retry_overdue_seconds)
-    API_JWT_KEYS_SECRET           = var.api_jwt_keys_secret
+    API_JWT_KEYS_SECRET           = google_secret_manager_secret.api_jwt_keys.secret_id
     API_CORS_ORIGINS              = var.api_cors_origins
     API_PORTAL_URL                = var.api_portal_url
   }

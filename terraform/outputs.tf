@@ -33,6 +33,21 @@ output "retry_worker_function" {
   }
 }
 
+output "api" {
+  description = "The management API: its URL (routes under /v1, the OpenAPI document at /v1/openapi.json) and the secret of its token signing keys."
+  value = {
+    name            = google_cloudfunctions2_function.api.name
+    url             = google_cloudfunctions2_function.api.url
+    openapi         = "${google_cloudfunctions2_function.api.url}/v1/openapi.json"
+    jwt_keys_secret = google_secret_manager_secret.api_jwt_keys.id
+  }
+}
+
+output "api_jwt_keys_command" {
+  description = "Adds the first version of the API's token signing keys (run once after the first apply, from the repository; rotation: docs in README)."
+  value       = "node_modules/.bin/node functions/dev/api-jwt-keys.ts | gcloud secrets versions add ${google_secret_manager_secret.api_jwt_keys.secret_id} --project ${var.project_id} --data-file=-"
+}
+
 output "repair_function" {
   description = "Repair sweep: function name, Cloud Run URI, and the Cloud Scheduler job that runs it."
   value = {
@@ -66,6 +81,7 @@ output "service_accounts" {
     build         = google_service_account.build.email
     validator     = var.enable_validation_trigger ? google_service_account.validator[0].email : null
     repair        = google_service_account.repair.email
+    api           = google_service_account.api.email
     repair_invoke = google_service_account.repair_scheduler.email
   }
 }

@@ -256,6 +256,24 @@ variable "auto_disable_after_failures" {
   }
 }
 
+variable "api_function_name" {
+  description = "Name of the management API function (Cloud Functions gen2, HTTP, public: it authenticates every request itself)."
+  type        = string
+  default     = "hookshape-api"
+}
+
+variable "api_max_instances" {
+  description = "Most instances of the management API function."
+  type        = number
+  default     = 10
+}
+
+variable "api_concurrency" {
+  description = "Requests one management API instance serves at once."
+  type        = number
+  default     = 40
+}
+
 variable "api_jwt_keys_secret" {
   description = "API_JWT_KEYS_SECRET: the Secret Manager secret (id, in this project) whose latest version holds the management API's customer-token signing keys, {\"keys\": [private JWKs with kid]}: the first signs, every one verifies (rotation: put the new key first, drop the old after an hour)."
   type        = string

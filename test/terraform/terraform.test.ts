@@ -57,7 +57,10 @@ const REQUIRED_APIS = [
 
 const PRIMITIVE_ROLE = /roles\/(owner|editor|viewer)\b/;
 /** Permissions a custom role may hold: the secret store lists an account's secret ids. */
-const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list'];
+const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list', 'secretmanager.secrets.create', 'secretmanager.versions.add'];
+/** Permissions only the management API's identity may hold (it writes signing secrets). */
+const API_ONLY_PERMISSIONS = ['secretmanager.secrets.create', 'secretmanager.versions.add'];
+const API_ENTRY = 'api';
 const PUBLIC_MEMBER = /\ball(Authenticated)?Users\b/;
 
 // --- Loading -------------------------------------------------------------------------------------
@@ -722,12 +725,42 @@ describe('IAM: least privilege', () => {
     assert.deepEqual(found, [], 'primitive roles are not allowed');
   });
 
-  it('no allUsers / allAuthenticatedUsers member anywhere', () => {
+  it('no allUsers / allAuthenticatedUsers member anywhere but run.invoker on the management API', () => {
+    const api = functionByEntry(API_ENTRY);
+    const allowed = iamBindings().filter((b) => PUBLIC_MEMBER.test(b.member));
+    for (const binding of allowed) {
+      assert.ok(
+        binding.type === 'google_cloud_run_service_iam_member' && binding.role === 'roles/run.invoker' && binding.member === 'allUsers' && targets(binding, api.resource.address),
+        `${binding.address}: the only public binding allowed is allUsers run.invoker on the api function (it authenticates every request itself)`,
+      );
+    }
+    assert.equal(allowed.length, 1, 'the api function is public: it authenticates every request itself');
     const found: string[] = [];
     for (const { file, json } of parsed) {
-      for (const [path, text] of strings(json, '')) if (PUBLIC_MEMBER.test(text)) found.push(`${file}: ${path} = ${text}`);
+      for (const [path, text] of strings(json, '')) {
+        if (PUBLIC_MEMBER.test(text) && !allowed.some((binding) => path.includes(binding.address.split('.')[1]!))) found.push(`${file}: ${path} = ${text}`);
+      }
     }
-    assert.deepEqual(found, [], 'nothing may be public: the retry worker is called by Cloud Tasks only');
+    assert.deepEqual(found, [], 'nothing else may be public');
+  });
+
+  it('the management API holds exactly what it needs: Firestore, enqueue, act as the tasks invoker, hookshape-- secrets (read, list, write), its own signing-key secret', () => {
+    const fn = functionByEntry(API_ENTRY);
+    const member = memberOf(serviceAccountOf(fn.service?.['service_account_email'], 'api service account'));
+    const held = iamBindings().filter((b) => b.member === member);
+    const roles = held.map((b) => customRolePermissions(b.role)?.join('+') ?? b.role).sort();
+    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor', 'roles/secretmanager.secretAccessor', 'secretmanager.secrets.create+secretmanager.versions.add', 'secretmanager.secrets.list'].sort());
+    const writer = held.find((b) => customRolePermissions(b.role)?.includes('secretmanager.secrets.create'));
+    assert.match(expandLocals(String(block(writer?.body, 'condition')?.['expression'] ?? '')), new RegExp(`/secrets/${SECRET_PREFIX}"\\)$`), 'secret writes are limited to hookshape-- secrets');
+    const jwt = held.find((b) => b.type === 'google_secret_manager_secret_iam_member');
+    const secretAddress = referencedAddress(jwt?.body['secret_id']);
+    assert.equal(resources.get(secretAddress ?? '')?.type, 'google_secret_manager_secret', 'the signing keys are read from a secret declared here, bound on that secret alone');
+    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    assert.equal(referencedAddress(env['API_JWT_KEYS_SECRET']), secretAddress, 'API_JWT_KEYS_SECRET names that secret');
+    const others = iamBindings().filter((b) => b.member !== member && (customRolePermissions(b.role) ?? []).some((p) => API_ONLY_PERMISSIONS.includes(p)));
+    assert.deepEqual(others.map((b) => b.address), [], 'only the api may write secrets');
+    const readers = iamBindings().filter((b) => b.type === 'google_secret_manager_secret_iam_member');
+    assert.deepEqual(readers.map((b) => b.member), [member], 'only the api reads its signing keys');
   });
 
   it('the dispatcher and the retry worker hold exactly the roles they need', () => {
@@ -769,7 +802,8 @@ describe('IAM: least privilege', () => {
   });
 
   it('secret access is limited to hookshape-- secrets by an IAM condition', () => {
-    const grants = iamBindings().filter((b) => b.role === 'roles/secretmanager.secretAccessor');
+    // Bound on one declared secret (the api's signing keys) is narrower still: checked with the api.
+    const grants = iamBindings().filter((b) => b.role === 'roles/secretmanager.secretAccessor' && b.type !== 'google_secret_manager_secret_iam_member');
     assert.ok(grants.length > 0, 'no secretAccessor grant');
     for (const grant of grants) {
       const condition = block(grant.body, 'condition');
