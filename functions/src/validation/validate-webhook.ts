@@ -11,6 +11,10 @@ import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
 import type { EscapeMode } from '../render/output-escapers.ts';
 import { TemplateError, type TemplateEngine } from '../render/template-engine.ts';
 import { checkUrlHostLock } from '../render/url-host-lock.ts';
+import { editDistance, fieldPath } from '../webhooks/describe-issues.ts';
+
+export { editDistance } from '../webhooks/describe-issues.ts';
+import { pathSegments, type EventFilter } from '../webhooks/event-filter.ts';
 import { BodyFormat, parseWebhookConfig, WEBHOOK_FIELDS, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { NON_CONFIG_FIELDS } from './config-hash.ts';
 import { internalTemplateHost } from './url-template-host.ts';
@@ -70,21 +74,6 @@ function fromTemplateError(error: TemplateError, eventType: EventType | null): V
     message: eventType ? `${error.message} (rendering the ${eventType} sample)` : error.message,
     eventType,
   };
-}
-
-/** Levenshtein distance: how far a typo is from the word meant. */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** A field hookshape does not read is most often a typo of one it does ("heders"). */
@@ -206,6 +195,45 @@ function variableWarnings(uses: VariableUse[], events: readonly EventType[]): Va
   return warnings;
 }
 
+/** A catalogue path as a filter reads it: items of arrays are reached without `[]` (`data.agents.name`). */
+const readablePath = (documented: string) => documented.replace(/\[\]/g, '');
+
+/** The paths a filter may read for an event type: the envelope and every documented variable. */
+function filterPaths(type: EventType): string[] {
+  return [...EVENT_ENVELOPE_VARIABLES, ...EVENT_CATALOGUE[type].variables].map((variable) => readablePath(variable.path));
+}
+
+/** Whether `path` (numbers pick array items, so they are dropped) is a variable of the type, or an object holding some. */
+function isFilterVariable(type: EventType, path: string): boolean {
+  const wanted = (pathSegments(path) ?? []).filter((segment) => !/^\d+$/.test(segment)).join('.');
+  if (wanted === 'data') return true;
+  return filterPaths(type).some((known) => known === wanted || known.startsWith(`${wanted}.`));
+}
+
+/**
+ * Every path a filter reads must be a variable of a subscribed event (error, naming the path and where
+ * it is written); one that only some of them carry is a warning (for the others it is missing).
+ */
+function filterPathIssues(filter: EventFilter, events: readonly EventType[]): { errors: ValidationIssue[]; warnings: ValidationIssue[] } {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  for (const { path, at } of filter.reads) {
+    const field = fieldPath(['filter', ...at]);
+    const lacking = events.filter((type) => !isFilterVariable(type, path));
+    if (lacking.length === events.length) {
+      const known = [...new Set(events.flatMap(filterPaths))];
+      const closest = known.map((candidate) => ({ candidate, distance: editDistance(candidate, path) })).sort((a, b) => a.distance - b.distance)[0];
+      const longer = known.filter((candidate) => candidate.startsWith(path)).sort((a, b) => a.length - b.length)[0];
+      const guess = closest && closest.distance <= Math.max(3, Math.floor(path.length / 5)) ? closest.candidate : longer;
+      const hint = guess ? ` (did you mean ${guess}?)` : '';
+      errors.push(issue(field, `${field}: ${path} is not a variable of ${events.join(', ')}${hint}; hookshape events ${events[0]} lists the variables`));
+    } else if (lacking.length > 0) {
+      warnings.push(issue(field, `${field}: ${path} is not a variable of ${lacking.join(', ')}: for those events it is missing (only $exist: false, $neq, $nin and $eq: null match a missing path)`, { eventType: lacking[0]! }));
+    }
+  }
+  return { errors, warnings };
+}
+
 /** Placeholder values for the secrets the templates name (and a usable dummy signing key). */
 function placeholderSecrets(uses: VariableUse[], document: Record<string, unknown>, signingSecretName: string | undefined): Record<string, string> {
   const secrets: Record<string, string> = {};
@@ -283,6 +311,11 @@ export async function validateWebhookDocument(document: unknown, options: Valida
   const webhook = parsed.webhook;
   const events = [...new Set(webhook.events)];
   warnings.push(...variableWarnings(uses, events));
+  if (webhook.filter) {
+    const found = filterPathIssues(webhook.filter, events);
+    errors.push(...found.errors);
+    warnings.push(...found.warnings);
+  }
   const secrets = placeholderSecrets(uses, doc, webhook.signingSecretName);
   const seen = new Set<string>();
   for (const type of events) {

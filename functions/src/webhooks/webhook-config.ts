@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/event-catalogue.ts';
 import { describeFieldIssues, fieldIssues, type FieldIssue } from './describe-issues.ts';
+import { parseFilter, type EventFilter } from './event-filter.ts';
 
 export const HttpMethod = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const;
 export type HttpMethod = (typeof HttpMethod)[number];
@@ -31,6 +32,8 @@ export interface WebhookConfig {
   timeoutSeconds: number;
   /** Name of the account secret holding the Standard Webhooks signing key; unset: unsigned. */
   signingSecretName: string | undefined;
+  /** Which events of its types the webhook wants (event-filter.ts); absent: all of them. */
+  filter?: EventFilter;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -68,6 +71,13 @@ const webhookSchema = z.object({
     .string({ error: 'must be the name of a secret, e.g. SIGNING_SECRET' })
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a secret (letters, digits, _), e.g. SIGNING_SECRET, not the secret itself')
     .optional(),
+  filter: z.unknown().optional().transform((value, context) => {
+    if (value === undefined) return undefined;
+    const parsed = parseFilter(value);
+    if (parsed.ok) return parsed.filter;
+    for (const { path, message } of parsed.issues) context.addIssue({ code: 'custom', message, path });
+    return z.NEVER;
+  }),
 });
 
 /** The fields a webhook document configures (the schema's own keys). */
@@ -102,6 +112,8 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       backupUrl: value.backupUrl,
       timeoutSeconds: value.timeoutSeconds,
       signingSecretName: value.signingSecretName,
+      // New fields are present only when set: an older document parses to exactly what it did.
+      ...(value.filter === undefined ? {} : { filter: value.filter }),
     },
   };
 }
