@@ -12,7 +12,7 @@ import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delive
 import type { LeaseTiming } from './lease.ts';
 import { continuation } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
-import type { RetrySettings } from './retry-policy.ts';
+import { retryPolicy, type RetryPolicy, type RetrySettings } from './retry-policy.ts';
 
 export interface DeliveryDeps {
   engine: TemplateEngine;
@@ -61,10 +61,10 @@ export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate
  * The log entry of an attempt whose answer is in hand. A fault while building the entry (a bug in
  * redaction, say) must not lose what the receiver answered: a minimal entry is kept instead.
  */
-function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
+function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, policy: RetryPolicy, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
   let outcome: Outcome;
   try {
-    outcome = classifyOutcome(sent, now);
+    outcome = classifyOutcome(sent, now, policy.retryOn);
   } catch (error) {
     logger.log('ERROR', `could not classify the answer of attempt ${plan.number}: ${errorMessage(error)}`, { stack: (error as Error).stack ?? null });
     const ok = sent.kind === 'response' && sent.status >= 200 && sent.status < 300;
@@ -107,6 +107,7 @@ export async function runAttempts(
   logger: Logger,
 ): Promise<DeliveryUpdate> {
   let plan = planned;
+  const policy = retryPolicy(deps.retry, webhook);
   progress.inFlight = undefined; // nothing has left yet
   for (;;) {
     const built = await buildRequest(webhook, event, secrets, deps.engine, plan.target, deps.clock.now());
@@ -119,7 +120,7 @@ export async function runAttempts(
     const startedAt = deps.clock.now();
     progress.inFlight = { ...plan, since: startedAt };
     const sent = await deps.sender.send(built.request);
-    const { entry, outcome } = recordAttempt(plan, startedAt, built.request, sent, deps.clock.now(), logger);
+    const { entry, outcome } = recordAttempt(plan, startedAt, built.request, sent, deps.clock.now(), policy, logger);
     progress.attempts.push(entry);
     progress.inFlight = undefined;
     progress.takeovers = 0; // an attempt of known outcome is progress
@@ -131,7 +132,7 @@ export async function runAttempts(
       durationMs: sent.durationMs,
     });
     const failedCode = sent.kind === 'error' && sent.code === DESTINATION_REFUSED ? 'destination_blocked' : 'http_error';
-    const step = continuation(outcome, plan, webhook.backupUrl !== undefined, deps.retry, failedCode);
+    const step = continuation(outcome, plan, webhook.backupUrl !== undefined, policy, failedCode);
     const now = deps.clock.now();
     if (step.action === 'done') {
       return step.status === 'succeeded'

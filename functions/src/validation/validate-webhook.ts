@@ -6,6 +6,7 @@
 import { Liquid, type Template } from 'liquidjs';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
 import type { EventMessage } from '../events/event-message.ts';
+import { DEFAULT_RETRY_SETTINGS, MAX_RETRY_WINDOW_SECONDS, retryPolicy, retryWindowSeconds } from '../delivery/retry-policy.ts';
 import { BODY_ESCAPE } from '../render/body-formats.ts';
 import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
 import type { EscapeMode } from '../render/output-escapers.ts';
@@ -311,6 +312,14 @@ export async function validateWebhookDocument(document: unknown, options: Valida
   const webhook = parsed.webhook;
   const events = [...new Set(webhook.events)];
   warnings.push(...variableWarnings(uses, events));
+  if (webhook.retry) {
+    // Waits the webhook leaves unset are the deployment's; checked with the documented defaults.
+    const window = retryWindowSeconds(retryPolicy(DEFAULT_RETRY_SETTINGS, webhook), webhook.backupUrl !== undefined);
+    if (window > MAX_RETRY_WINDOW_SECONDS) {
+      const days = (seconds: number) => `${Math.round((seconds / 86_400) * 10) / 10} days`;
+      errors.push(issue('retry', `retry: its retries can take up to ${days(window)}${webhook.backupUrl === undefined ? '' : ' (the primary\'s, then the backup\'s)'}, counting each wait as at least the Retry-After cap; the limit is ${days(MAX_RETRY_WINDOW_SECONDS)} (Cloud Tasks'): fewer attempts, shorter waits or a lower retryAfterCapSeconds`));
+    }
+  }
   if (webhook.filter) {
     const found = filterPathIssues(webhook.filter, events);
     errors.push(...found.errors);
