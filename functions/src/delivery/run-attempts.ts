@@ -5,7 +5,8 @@ import type { Logger } from '../log/logger.ts';
 import { buildRequest, type OutgoingRequest } from '../render/build-request.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import { classifyOutcome, type Outcome } from '../send/classify-outcome.ts';
-import { DESTINATION_REFUSED, type HttpSender, type SendResult } from '../send/http-sender.ts';
+import { DESTINATION_REFUSED, TOKEN_REJECTED, type HttpSender, type SendResult } from '../send/http-sender.ts';
+import type { TokenSource } from '../send/oauth2-tokens.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import { boundAttempts } from './attempt-list.ts';
 import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delivery-record.ts';
@@ -23,6 +24,8 @@ export interface DeliveryDeps {
   logger: Logger;
   retry: RetrySettings;
   timing: LeaseTiming;
+  /** Bearer tokens of oauth2 webhooks, kept per instance (send/oauth2-tokens.ts); needed only by those. */
+  tokens?: TokenSource;
   /** Auto-disable after consecutive failed deliveries; absent (or 0): never. */
   autoDisable?: { afterFailures: number; health: WebhookHealthStore };
 }
@@ -61,10 +64,11 @@ export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate
  * The log entry of an attempt whose answer is in hand. A fault while building the entry (a bug in
  * redaction, say) must not lose what the receiver answered: a minimal entry is kept instead.
  */
-function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, policy: RetryPolicy, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
+function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, policy: RetryPolicy, note: string | undefined, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
   let outcome: Outcome;
   try {
     outcome = classifyOutcome(sent, now, policy.retryOn);
+    if (note) outcome = { ...outcome, summary: `${outcome.summary} (${note})` };
   } catch (error) {
     logger.log('ERROR', `could not classify the answer of attempt ${plan.number}: ${errorMessage(error)}`, { stack: (error as Error).stack ?? null });
     const ok = sent.kind === 'response' && sent.status >= 200 && sent.status < 300;
@@ -88,6 +92,40 @@ function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingR
     };
     return { entry, outcome };
   }
+}
+
+/**
+ * Sends the request. An oauth2 webhook's request gets its bearer token first (cached, or fetched
+ * through the same sender); after a 401 the token is refreshed once and the request sent once more,
+ * and the attempt records that second exchange, with a note. Token failures are the attempt's result.
+ * The webhook's timeout bounds the whole attempt, token requests and the second send included, so an
+ * attempt never takes longer than without auth (leases and function timeouts assume that).
+ */
+async function sendAuthorized(deps: DeliveryDeps, webhook: WebhookConfig, secrets: Record<string, string>, request: OutgoingRequest, logger: Logger): Promise<{ request: OutgoingRequest; sent: SendResult; note?: string }> {
+  const auth = webhook.auth;
+  if (auth?.type !== 'oauth2') return { request, sent: await deps.sender.send(request) };
+  if (!deps.tokens) throw new Error('an oauth2 webhook needs a token source (DeliveryDeps.tokens) and none is configured');
+  // The token is a credential: redacted wherever the record could show it (an echoing receiver).
+  const deadline = deps.clock.now().getTime() + request.timeoutMs;
+  const left = () => deadline - deps.clock.now().getTime();
+  const outOfTime: SendResult = { kind: 'error', code: 'ETIMEDOUT', message: `the OAuth2 token request used up the attempt's timeout (${request.timeoutMs} ms)`, durationMs: request.timeoutMs };
+  const withToken = (token: string): OutgoingRequest => ({ ...request, headers: { ...request.headers, Authorization: `Bearer ${token}` }, secretValues: [...request.secretValues, token], timeoutMs: left() });
+  const first = await deps.tokens.token(webhook, auth, secrets, logger, left());
+  if (!first.ok) return { request, sent: first.failure };
+  const authorized = withToken(first.token);
+  if (authorized.timeoutMs <= 0) return { request: authorized, sent: outOfTime };
+  const sent = await deps.sender.send(authorized);
+  if (sent.kind !== 'response' || sent.status !== 401) return { request: authorized, sent };
+  deps.tokens.invalidate(webhook, first.token);
+  const note = (what: string) => ({ request: authorized, sent, note: `a 401 to the OAuth2 token: ${what}` });
+  if (left() <= 0) return note("no time left of the attempt's timeout for a new token");
+  const second = await deps.tokens.token(webhook, auth, secrets, logger, left());
+  if (!second.ok) return { request: authorized, sent: { ...second.failure, message: `${second.failure.message} (a new token was needed: the receiver answered 401 to the previous one)` } };
+  if (second.token === first.token) return note('the token endpoint gave the same token again');
+  const again = withToken(second.token);
+  if (again.timeoutMs <= 0) return note("no time left of the attempt's timeout to send it again");
+  logger.log('NOTICE', 'the receiver answered 401: sending again with a new OAuth2 token', { oauth2: 'token-refreshed' });
+  return { request: again, sent: await deps.sender.send(again), note: 'sent again with a new OAuth2 token after a 401 to the previous one' };
 }
 
 /**
@@ -119,8 +157,8 @@ export async function runAttempts(
     }
     const startedAt = deps.clock.now();
     progress.inFlight = { ...plan, since: startedAt };
-    const sent = await deps.sender.send(built.request);
-    const { entry, outcome } = recordAttempt(plan, startedAt, built.request, sent, deps.clock.now(), policy, logger);
+    const { request, sent, note } = await sendAuthorized(deps, webhook, secrets, built.request, logger);
+    const { entry, outcome } = recordAttempt(plan, startedAt, request, sent, deps.clock.now(), policy, note, logger);
     progress.attempts.push(entry);
     progress.inFlight = undefined;
     progress.takeovers = 0; // an attempt of known outcome is progress
@@ -131,7 +169,7 @@ export async function runAttempts(
       status: sent.kind === 'response' ? sent.status : null,
       durationMs: sent.durationMs,
     });
-    const failedCode = sent.kind === 'error' && sent.code === DESTINATION_REFUSED ? 'destination_blocked' : 'http_error';
+    const failedCode = sent.kind !== 'error' ? 'http_error' : sent.code === DESTINATION_REFUSED ? 'destination_blocked' : sent.code === TOKEN_REJECTED ? 'auth_failed' : 'http_error';
     const step = continuation(outcome, plan, webhook.backupUrl !== undefined, policy, failedCode);
     const now = deps.clock.now();
     if (step.action === 'done') {

@@ -1,4 +1,4 @@
-import { DESTINATION_REFUSED, type SendResult } from './http-sender.ts';
+import { DESTINATION_REFUSED, TOKEN_REJECTED, type SendResult } from './http-sender.ts';
 
 export type Outcome =
   | { result: 'succeeded'; summary: string }
@@ -27,11 +27,12 @@ export function parseRetryAfter(value: string | string[] | undefined, now: Date)
  * not retried. The status is never read from the body. Redirects are not followed (the Location could
  * point anywhere, including inside our network), so a 3xx fails with the Location in the summary.
  * `retryOn` is a webhook's own list of retried statuses (`retry.retryOn`); transport errors (timeouts,
- * refused or reset connections, DNS) are always retried, a refused destination never.
+ * refused or reset connections, DNS, an OAuth2 token endpoint that is down) are always retried; a
+ * refused destination and refused client credentials never.
  */
 export function classifyOutcome(sent: SendResult, now: Date, retryOn: readonly StatusRange[] = DEFAULT_RETRY_ON): Outcome {
   if (sent.kind === 'error') {
-    if (sent.code === DESTINATION_REFUSED) return { result: 'failed', summary: sent.message };
+    if (sent.code === DESTINATION_REFUSED || sent.code === TOKEN_REJECTED) return { result: 'failed', summary: sent.message };
     return { result: 'retryable', summary: `${sent.code}: ${sent.message}` };
   }
   const { status } = sent;

@@ -8,6 +8,7 @@ import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, sampleEvent, type EventType 
 import type { EventMessage } from '../events/event-message.ts';
 import { DEFAULT_RETRY_SETTINGS, MAX_RETRY_WINDOW_SECONDS, retryPolicy, retryWindowSeconds } from '../delivery/retry-policy.ts';
 import { BODY_ESCAPE } from '../render/body-formats.ts';
+import { tokenUrlProblem } from '../send/oauth2-tokens.ts';
 import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
 import type { EscapeMode } from '../render/output-escapers.ts';
 import { TemplateError, type TemplateEngine } from '../render/template-engine.ts';
@@ -235,6 +236,21 @@ function filterPathIssues(filter: EventFilter, events: readonly EventType[]): { 
   return { errors, warnings };
 }
 
+/** The secrets an `auth` map names (as written: it may not be valid yet). */
+function authSecretNames(auth: unknown): string[] {
+  if (!auth || typeof auth !== 'object') return [];
+  return ['passwordSecretName', 'tokenSecretName', 'valueSecretName', 'clientSecretName'].map((field) => (auth as Record<string, unknown>)[field]).filter((name): name is string => typeof name === 'string');
+}
+
+/** An oauth2 token endpoint must be public and, but on loopback where allowed, https: it receives the client secret. */
+function tokenUrlIssues(auth: WebhookConfig['auth'], allowLoopback: boolean): ValidationIssue[] {
+  if (auth?.type !== 'oauth2') return [];
+  const internal = internalTemplateHost(auth.tokenUrl, { allowLoopback });
+  if (internal) return [issue('auth.tokenUrl', `auth.tokenUrl: the host ${internal.written} is ${internal.reason}; hookshape never calls internal host names (token requests would be refused)`)];
+  const problem = tokenUrlProblem(auth.tokenUrl, allowLoopback);
+  return problem ? [issue('auth.tokenUrl', `auth.tokenUrl: ${problem}`)] : [];
+}
+
 /** Placeholder values for the secrets the templates name (and a usable dummy signing key). */
 function placeholderSecrets(uses: VariableUse[], document: Record<string, unknown>, signingSecretName: string | undefined): Record<string, string> {
   const secrets: Record<string, string> = {};
@@ -248,6 +264,7 @@ function placeholderSecrets(uses: VariableUse[], document: Record<string, unknow
     if (leading) secrets[leading] = urlSecretPlaceholder(leading);
   }
   if (signingSecretName) secrets[signingSecretName] = PLACEHOLDER_SIGNING_KEY;
+  for (const name of authSecretNames(document.auth)) secrets[name] ??= secretPlaceholder(name);
   return secrets;
 }
 
@@ -312,6 +329,7 @@ export async function validateWebhookDocument(document: unknown, options: Valida
   const webhook = parsed.webhook;
   const events = [...new Set(webhook.events)];
   warnings.push(...variableWarnings(uses, events));
+  errors.push(...tokenUrlIssues(webhook.auth, options.allowLoopback ?? false));
   if (webhook.retry) {
     // Waits the webhook leaves unset are the deployment's; checked with the documented defaults.
     const window = retryWindowSeconds(retryPolicy(DEFAULT_RETRY_SETTINGS, webhook), webhook.backupUrl !== undefined);

@@ -36,6 +36,20 @@ export interface WebhookRetry {
   retryAfterCapSeconds?: number;
 }
 
+export const AuthType = ['basic', 'bearer', 'header', 'oauth2'] as const;
+export type AuthType = (typeof AuthType)[number];
+
+/**
+ * How requests authenticate to the receiver (`auth`). Every credential is an account secret named
+ * here (`…SecretName`), never its value: the document holds no credential.
+ */
+export type WebhookAuth =
+  | { type: 'basic'; username: string; passwordSecretName: string }
+  | { type: 'bearer'; tokenSecretName: string }
+  | { type: 'header'; name: string; valueSecretName: string }
+  /** OAuth 2 client credentials: a token from `tokenUrl`, cached and sent as `Authorization: Bearer`. */
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; clientSecretName: string; scope?: string; audience?: string };
+
 export const MAX_TIMEOUT_SECONDS = 30;
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
@@ -63,6 +77,8 @@ export interface WebhookConfig {
   filter?: EventFilter;
   /** Its own retry policy; absent: the deployment's (the seed's). */
   retry?: WebhookRetry;
+  /** How it authenticates to the receiver; absent: only what its own headers carry. */
+  auth?: WebhookAuth;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -107,6 +123,41 @@ const retrySchema = z
     return Object.fromEntries(Object.entries({ ...value, schedule }).filter(([, item]) => item !== undefined)) as WebhookRetry;
   });
 
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const secretName = (example: string) =>
+  z.string({ error: `must be the name of a secret, e.g. ${example}` }).regex(SECRET_NAME, `must be the name of a secret (letters, digits, _), e.g. ${example}, not the secret itself`);
+const plainText = (what: string) => z.string({ error: `must be a text (${what})` }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters');
+const authFields = (type: AuthType, fields: string) => ({
+  error: (issue: { code: string; keys?: string[] }) => (issue.code === 'unrecognized_keys' ? `${issue.keys?.join(', ')}: not a field of auth type ${type} (its fields: ${fields})` : 'must be a map'),
+});
+
+const authSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject(
+      { type: z.literal('basic'), username: plainText('the user name; not a secret').refine((value) => !value.includes(':'), 'must not contain ":" (Basic authentication separates the user name from the password with it)'), passwordSecretName: secretName('CRM_PASSWORD') },
+      authFields('basic', 'type, username, passwordSecretName'),
+    ),
+    z.strictObject({ type: z.literal('bearer'), tokenSecretName: secretName('CRM_TOKEN') }, authFields('bearer', 'type, tokenSecretName')),
+    z.strictObject({ type: z.literal('header'), name: plainText('the header name, e.g. X-Api-Key'), valueSecretName: secretName('CRM_API_KEY') }, authFields('header', 'type, name, valueSecretName')),
+    z.strictObject(
+      {
+        type: z.literal('oauth2'),
+        tokenUrl: z
+          .string({ error: 'must be the URL of the token endpoint, e.g. https://auth.example.com/oauth/token' })
+          .refine((value) => !/\{\{|\{%/.test(value), 'must be literal text (no template): the token endpoint is the same for every event')
+          .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an absolute https URL, e.g. https://auth.example.com/oauth/token'),
+        clientId: plainText('the client id; not a secret'),
+        clientSecretName: secretName('CRM_CLIENT_SECRET'),
+        scope: plainText('space-separated scopes').optional(),
+        audience: plainText('the API the token is for').optional(),
+      },
+      authFields('oauth2', 'type, tokenUrl, clientId, clientSecretName, scope, audience'),
+    ),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${AuthType.join(', ')}` : 'must be a map, e.g. {"type": "bearer", "tokenSecretName": "CRM_TOKEN"}') },
+);
+
 const webhookSchema = z.object({
   name: z.string({ error: 'must be a text' }).min(1, 'must not be empty'),
   enabled: z.boolean({ error: 'must be true or false' }).default(true),
@@ -141,6 +192,7 @@ const webhookSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a secret (letters, digits, _), e.g. SIGNING_SECRET, not the secret itself')
     .optional(),
   retry: retrySchema.optional(),
+  auth: authSchema.optional(),
   filter: z.unknown().optional().transform((value, context) => {
     if (value === undefined) return undefined;
     const parsed = parseFilter(value);
@@ -185,6 +237,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       // New fields are present only when set: an older document parses to exactly what it did.
       ...(value.filter === undefined ? {} : { filter: value.filter }),
       ...(value.retry === undefined ? {} : { retry: value.retry }),
+      ...(value.auth === undefined ? {} : { auth: value.auth }),
     },
   };
 }
