@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { attemptRecord } from '../../functions/src/delivery/delivery-record.ts';
+import { previewDelivery } from '../../functions/src/dispatch/preview-delivery.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { buildRequest, type OutgoingRequest } from '../../functions/src/render/build-request.ts';
@@ -82,6 +83,23 @@ describe('auth: basic, bearer and header from account secrets', () => {
       for (const value of [...Object.values(SECRETS), request.headers[header]!, request.headers[header]!.replace(/^(Basic|Bearer) /, '')]) assert.ok(!text.includes(value), `${auth.type}: ${value} leaked into the record`);
     }
   });
+});
+
+describe('auth in a preview (hookshape preview, the API)', () => {
+  const cases: Array<{ auth: Record<string, unknown>; header: string; shown: string }> = [
+    { auth: { type: 'basic', username: 'hook', passwordSecretName: 'CRM_PASSWORD' }, header: 'Authorization', shown: 'Basic [base64 of hook:[secret:CRM_PASSWORD]]' },
+    { auth: { type: 'bearer', tokenSecretName: 'CRM_TOKEN' }, header: 'Authorization', shown: 'Bearer [secret:CRM_TOKEN]' },
+    { auth: { type: 'header', name: 'X-Api-Key', valueSecretName: 'CRM_KEY' }, header: 'X-Api-Key', shown: '[secret:CRM_KEY]' },
+    { auth: { type: 'oauth2', tokenUrl: 'https://auth.example.com/token?x=1', clientId: 'hook', clientSecretName: 'CLIENT_SECRET' }, header: 'Authorization', shown: 'Bearer [OAuth2 access token from https://auth.example.com/token for client hook, fetched at send time]' },
+  ];
+  for (const { auth, header, shown } of cases) {
+    it(`${auth.type}: names where the credential comes from, never its value`, async () => {
+      const preview = await previewDelivery(webhook({ auth }), event, SECRETS, engine);
+      assert.ok(preview.built.ok);
+      assert.equal(preview.built.request.headers[header], shown);
+      for (const value of Object.values(SECRETS)) assert.ok(!JSON.stringify(preview.built.request.headers).includes(value));
+    });
+  }
 });
 
 describe('auth at save time', () => {
