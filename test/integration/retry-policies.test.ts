@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
@@ -74,7 +73,7 @@ describe('retry policies per webhook', () => {
     const deadline = Date.now() + 10_000;
     let document: Record<string, unknown> | undefined;
     while (Date.now() < deadline) {
-      document = (await h.db.doc(webhookPath(ACCOUNT, 'no5xx')).get()).data();
+      document = (await h.db.doc(`accounts/${ACCOUNT}/webhooks/no5xx`).get()).data();
       if (document?.enabled === false) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
