@@ -9,6 +9,7 @@ locals {
     "eventarc.googleapis.com",             # Pub/Sub and Firestore triggers of gen2 functions
     "firestore.googleapis.com",            # webhooks, delivery log
     "iam.googleapis.com",                  # service accounts
+    "logging.googleapis.com",              # log-based metrics (metrics.tf)
     "pubsub.googleapis.com",               # events topic
     "run.googleapis.com",                  # gen2 functions run as Cloud Run services
     "secretmanager.googleapis.com",        # {{ secrets.NAME }} in templates

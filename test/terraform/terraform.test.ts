@@ -635,6 +635,18 @@ describe('Cloud Tasks queue and APIs', () => {
   });
 });
 
+describe('log-based metrics', () => {
+  it("counts filtered events from the dispatcher's log line (filtered: true, webhookId), by webhook", () => {
+    const metric = resources.get('google_logging_metric.filtered_events');
+    assert.ok(metric, 'no google_logging_metric.filtered_events');
+    const filter = String(metric.body['filter']);
+    assert.match(filter, /jsonPayload\.filtered=true/);
+    assert.ok(filter.includes(`${functionByEntry(DISPATCH_ENTRY).resource.address}.name`), `the metric reads the dispatcher's logs: ${filter}`);
+    const extractors = metric.body['label_extractors'] as Obj | undefined;
+    assert.equal(extractors?.['webhook_id'], 'EXTRACT(jsonPayload.webhookId)');
+  });
+});
+
 describe('Firestore', () => {
   const indexes = ofType('google_firestore_index');
   const fieldsOf = (index: Resource) => {

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { sampleEvent } from '../../src/events/event-catalogue.ts';
 import type { EventMessage } from '../../src/events/event-message.ts';
-import { buildRequest, type DeliveryTarget } from '../../src/render/build-request.ts';
+import { previewDelivery } from '../../src/dispatch/preview-delivery.ts';
+import type { DeliveryTarget } from '../../src/render/build-request.ts';
 import { TemplateEngine } from '../../src/render/template-engine.ts';
 import { LocalFileSecretStore } from '../../src/secrets/local-file-secret-store.ts';
 import { validateWebhookDocument, webhookPlaceholderSecrets } from '../../src/validation/validate-webhook.ts';
 import { parseWebhookConfig } from '../../src/webhooks/webhook-config.ts';
 import { COMMON_HELP, parseCommand } from '../cli-args.ts';
-import { bold, checkFailed, dim, note, out, printJson, usageError } from '../cli-output.ts';
+import { bold, checkFailed, dim, green, note, out, printJson, red, usageError } from '../cli-output.ts';
 import { loadWebhook, maskSecrets, webhookState } from '../cli-webhooks.ts';
 import type { CommandContext } from './command.ts';
 import { requireEventType } from './events-command.ts';
@@ -15,7 +16,8 @@ import { requireEventType } from './events-command.ts';
 export const PREVIEW_HELP = `hookshape preview <file|account/webhook> [--event <type>] [--data sample.json] — the exact request
 
 Renders the webhook for an event exactly as a delivery would (the same code) and prints the request:
-method and URL, headers, then the body. Nothing is sent.
+method and URL, headers, then the body. Nothing is sent. When the webhook has a filter, it says first
+whether this event passes it, and if not, which condition failed on which value.
 
 Options:
   --event TYPE      the event type (default: the webhook's first event); its catalogue sample is used
@@ -80,7 +82,9 @@ export async function previewCommand(args: string[], context: CommandContext): P
     if (known.length > 0) secretSource = `the local secrets file for ${known.join(', ')}`;
   }
 
-  const built = await buildRequest(config, event, secrets, engine, target, new Date());
+  const { filter, built } = await previewDelivery(config, event, secrets, engine, target, new Date());
+  const filterLine = config.filter === undefined ? undefined : filter.pass ? `${green('✓')} filter: this event passes (${filter.reason})` : `${red('✗')} filter: this event is filtered out: ${filter.reason}; it would not be delivered (no delivery record)`;
+  if (filterLine && !values.json) note(filterLine);
   if (!built.ok) throw checkFailed(`${webhook.source} does not render to a valid request for ${type}${values.data ? ` with ${values.data}` : ' (catalogue sample)'}:\n  ✗ ${built.error.message}`);
   const request = built.request;
   const mask = (text: string) => maskSecrets(text, secrets);
@@ -89,7 +93,7 @@ export async function previewCommand(args: string[], context: CommandContext): P
   );
   const shown = { method: request.method, url: mask(request.url), headers, body: request.body === undefined ? null : mask(request.body) };
   if (values.json) {
-    printJson({ webhook: webhook.source, event: { id: event.id, type: event.type, accountId: event.accountId }, target, timeoutSeconds: config.timeoutSeconds, secrets: Object.keys(secrets), ...shown });
+    printJson({ webhook: webhook.source, event: { id: event.id, type: event.type, accountId: event.accountId }, target, filter: config.filter === undefined ? null : filter, timeoutSeconds: config.timeoutSeconds, secrets: Object.keys(secrets), ...shown });
     return 0;
   }
   note(dim(`preview of ${webhook.source} (${target}) for ${type} ${event.id}; secrets: ${Object.keys(secrets).length ? `[secret:NAME] (${secretSource})` : 'none'}; nothing sent`));

@@ -5,6 +5,7 @@
  */
 
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../delivery/lease.ts';
+import { DEFAULT_RETRY_SETTINGS } from '../delivery/retry-policy.ts';
 
 export const DEFAULT_PROJECT_ID = 'hookshape-local';
 export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
@@ -160,8 +161,8 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
       emulatorHost: text(env, 'CLOUD_TASKS_EMULATOR_HOST'),
     },
     retry: {
-      baseDelaySeconds: positiveNumber(env, 'RETRY_BASE_DELAY_SECONDS', 60),
-      retryAfterCapSeconds: positiveNumber(env, 'RETRY_AFTER_CAP_SECONDS', 3600),
+      baseDelaySeconds: positiveNumber(env, 'RETRY_BASE_DELAY_SECONDS', DEFAULT_RETRY_SETTINGS.baseDelaySeconds),
+      retryAfterCapSeconds: positiveNumber(env, 'RETRY_AFTER_CAP_SECONDS', DEFAULT_RETRY_SETTINGS.retryAfterCapSeconds),
     },
     webhookCacheSeconds: positiveNumber(env, 'WEBHOOK_CACHE_SECONDS', 10),
     deliveryRetentionDays: positiveNumber(env, 'DELIVERY_RETENTION_DAYS', 30),

@@ -78,6 +78,8 @@ export const ErrorCode = [
   'retries_exhausted',
   /** The destination is not a public address (SSRF guard). */
   'destination_blocked',
+  /** The OAuth2 token endpoint refused the webhook's client credentials (or answered no usable token). */
+  'auth_failed',
   /** The webhook document or its templates do not make a valid request. */
   'invalid_webhook',
   /** Not sent: the event fans out to more webhooks than one event may. */

@@ -7,7 +7,7 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ParsedWebhook } from '../webhooks/webhook-config.ts';
+import type { ParsedWebhook, WebhookConfig } from '../webhooks/webhook-config.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
@@ -18,6 +18,7 @@ import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
 import { recoverStale } from './recover.ts';
+import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, takeOver } from './transitions.ts';
 
@@ -111,16 +112,17 @@ async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: St
     logger.log('INFO', `not sent again: ${stale.reason}`, { status: existing.status });
     return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}: ${stale.reason}` };
   }
-  return recoverDelivery(deps, existing, parsed.ok && parsed.webhook.backupUrl !== undefined, stale.reason, logger);
+  return recoverDelivery(deps, existing, parsed.ok ? parsed.webhook : undefined, stale.reason, logger);
 }
 
 /**
  * Moves a stale delivery on by the rules of recoverStale (it never sends itself: the next attempt goes
- * through Cloud Tasks), if nobody else moved it since it was read.
+ * through Cloud Tasks), if nobody else moved it since it was read. `webhook` is its current version
+ * (its backup URL and retry policy), undefined when it is gone or unreadable.
  */
-export async function recoverDelivery(deps: RecordingDeps, record: StoredDelivery, hasBackup: boolean, why: string, logger: Logger): Promise<DeliveryOutcome> {
+export async function recoverDelivery(deps: RecordingDeps, record: StoredDelivery, webhook: WebhookConfig | undefined, why: string, logger: Logger): Promise<DeliveryOutcome> {
   const key = deliveryKey(record);
-  const update = recoverStale(record, deps.clock.now(), hasBackup, deps.retry);
+  const update = recoverStale(record, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
   const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));
   if (!won) return { webhookId: key.webhookId, status: 'skipped', note: 'moved on while being recovered' };
   logger.log('NOTICE', `recovered a delivery without a live owner (${why}): now ${update.status}${update.next ? `, attempt ${update.next.number} due ${update.nextAttemptAt?.toISOString()}` : ''}`, {
@@ -198,7 +200,7 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
     if (!current) return { answer: { httpStatus: 200, note: 'no such delivery' } };
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const parsed = stored ? parseWebhookConfig(task.accountId, task.webhookId, stored.data) : undefined;
-    const outcome = await recoverDelivery(deps, current, parsed?.ok === true && parsed.webhook.backupUrl !== undefined, `attempt ${planned.number} in flight past its lease`, logger);
+    const outcome = await recoverDelivery(deps, current, parsed?.ok === true ? parsed.webhook : undefined, `attempt ${planned.number} in flight past its lease`, logger);
     return { answer: { httpStatus: 200, note: `recovered: ${outcome.status}` } };
   }
   if (claim !== 'claimed') return { answer: { httpStatus: 200, note: `attempt ${claim}` } };

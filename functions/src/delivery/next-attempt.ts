@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/failures.ts';
 import type { Outcome } from '../send/classify-outcome.ts';
 import type { PlannedAttempt } from './ports.ts';
-import { nextStep, type RetrySettings } from './retry-policy.ts';
+import { nextStep, type RetryPolicy } from './retry-policy.ts';
 
 export const FIRST_ATTEMPT: PlannedAttempt = { number: 1, target: 'primary', attemptOfTarget: 1 };
 
@@ -22,9 +22,9 @@ export const seriesOf = (plan: PlannedAttempt): { series?: number } => (plan.ser
  * `failedCode` says why a `failed` outcome failed (a refused destination or the receiver's answer);
  * a series that ends on a retryable result ends `retries_exhausted`.
  */
-export function continuation(result: AttemptResult, plan: PlannedAttempt, hasBackup: boolean, settings: RetrySettings, failedCode: ErrorCode = 'http_error'): Continuation {
+export function continuation(result: AttemptResult, plan: PlannedAttempt, hasBackup: boolean, policy: RetryPolicy, failedCode: ErrorCode = 'http_error'): Continuation {
   const outcome: Outcome = result.result === 'unknown' ? { result: 'retryable', summary: result.summary } : result;
-  const step = nextStep(outcome, plan.target, plan.attemptOfTarget, hasBackup, settings);
+  const step = nextStep(outcome, plan.target, plan.attemptOfTarget, hasBackup, policy);
   if (step.action === 'retry') {
     return { action: 'retry', next: { number: plan.number + 1, target: step.target, attemptOfTarget: plan.attemptOfTarget + 1, ...seriesOf(plan) }, delaySeconds: step.delaySeconds };
   }

@@ -3,7 +3,7 @@ import { attemptsMade, boundAttempts } from './attempt-list.ts';
 import { MAX_TAKEOVERS } from './lease.ts';
 import { continuation, FIRST_ATTEMPT } from './next-attempt.ts';
 import type { DeliveryUpdate, InFlightAttempt, PlannedAttempt, StoredDelivery } from './ports.ts';
-import type { RetrySettings } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 
 const UNKNOWN_SUMMARY = 'outcome unknown: the instance sending this attempt stopped before it recorded the answer (the receiver may have it)';
 
@@ -33,7 +33,7 @@ export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord 
 
 /**
  * Moves a delivery that lost its owner forward, without sending anything itself:
- * - an attempt left in flight is recorded as `unknown` and the retry policy decides what follows (the
+ * - an attempt left in flight is recorded as `unknown` and the webhook's retry policy decides what follows (the
  *   next attempt, through Cloud Tasks, is the one possible duplicate), its delay counted from the
  *   start of the lost attempt;
  * - a recorded success finishes it `succeeded` (never sent again);
@@ -41,7 +41,7 @@ export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord 
  * - past MAX_TAKEOVERS takeovers without an attempt of known outcome, it ends `failed` / `stalled`.
  * The caller writes the update only if the record is unchanged since it read it, then schedules `next`.
  */
-export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boolean, settings: RetrySettings): DeliveryUpdate {
+export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boolean, policy: RetryPolicy): DeliveryUpdate {
   const takeovers = (record.takeovers ?? 0) + 1;
   const plan = inFlightPlan(record);
   const all = plan ? [...record.attempts, unknownAttempt(plan, now)] : [...record.attempts];
@@ -59,7 +59,7 @@ export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boole
     const next = record.next ?? { ...FIRST_ATTEMPT, number: attemptsMade(record) + 1 };
     return retryAt(next, 0);
   }
-  const step = continuation({ result: 'unknown', summary: UNKNOWN_SUMMARY }, plan, hasBackup, settings);
+  const step = continuation({ result: 'unknown', summary: UNKNOWN_SUMMARY }, plan, hasBackup, policy);
   switch (step.action) {
     case 'retry': {
       // The wait counts from when the lost attempt started: the lease has already spent part of it.

@@ -88,7 +88,7 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
       try {
         const stored = await deps.webhooks.get(record.accountId, record.webhookId);
         const parsed = stored ? parseWebhookConfig(record.accountId, record.webhookId, stored.data) : undefined;
-        const outcome = await recoverDelivery(deps, record, parsed?.ok === true && parsed.webhook.backupUrl !== undefined, `repair sweep: ${stale.reason}`, itemLogger);
+        const outcome = await recoverDelivery(deps, record, parsed?.ok === true ? parsed.webhook : undefined, `repair sweep: ${stale.reason}`, itemLogger);
         item = { path, was: record.status, reason: stale.reason, now: outcome.status, ...(outcome.note ? { note: outcome.note } : {}) };
         if (outcome.status !== 'skipped') {
           summary.repaired += 1;

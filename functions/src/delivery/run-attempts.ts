@@ -5,14 +5,16 @@ import type { Logger } from '../log/logger.ts';
 import { buildRequest, type OutgoingRequest } from '../render/build-request.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import { classifyOutcome, type Outcome } from '../send/classify-outcome.ts';
-import { DESTINATION_REFUSED, type HttpSender, type SendResult } from '../send/http-sender.ts';
+import { DESTINATION_REFUSED, TOKEN_REJECTED, type HttpSender, type SendResult } from '../send/http-sender.ts';
+import type { TokenSource } from '../send/oauth2-tokens.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import { boundAttempts } from './attempt-list.ts';
 import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delivery-record.ts';
 import type { LeaseTiming } from './lease.ts';
 import { continuation } from './next-attempt.ts';
+import { sendAuthorized } from './send-authorized.ts';
 import type { DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
-import type { RetrySettings } from './retry-policy.ts';
+import { retryPolicy, type RetryPolicy, type RetrySettings } from './retry-policy.ts';
 
 export interface DeliveryDeps {
   engine: TemplateEngine;
@@ -23,6 +25,8 @@ export interface DeliveryDeps {
   logger: Logger;
   retry: RetrySettings;
   timing: LeaseTiming;
+  /** Bearer tokens of oauth2 webhooks, kept per instance (send/oauth2-tokens.ts); needed only by those. */
+  tokens?: TokenSource;
   /** Auto-disable after consecutive failed deliveries; absent (or 0): never. */
   autoDisable?: { afterFailures: number; health: WebhookHealthStore };
 }
@@ -61,10 +65,11 @@ export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate
  * The log entry of an attempt whose answer is in hand. A fault while building the entry (a bug in
  * redaction, say) must not lose what the receiver answered: a minimal entry is kept instead.
  */
-function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
+function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingRequest, sent: SendResult, now: Date, policy: RetryPolicy, note: string | undefined, logger: Logger): { entry: AttemptRecord; outcome: Outcome } {
   let outcome: Outcome;
   try {
-    outcome = classifyOutcome(sent, now);
+    outcome = classifyOutcome(sent, now, policy.retryOn);
+    if (note) outcome = { ...outcome, summary: `${outcome.summary} (${note})` };
   } catch (error) {
     logger.log('ERROR', `could not classify the answer of attempt ${plan.number}: ${errorMessage(error)}`, { stack: (error as Error).stack ?? null });
     const ok = sent.kind === 'response' && sent.status >= 200 && sent.status < 300;
@@ -107,6 +112,7 @@ export async function runAttempts(
   logger: Logger,
 ): Promise<DeliveryUpdate> {
   let plan = planned;
+  const policy = retryPolicy(deps.retry, webhook);
   progress.inFlight = undefined; // nothing has left yet
   for (;;) {
     const built = await buildRequest(webhook, event, secrets, deps.engine, plan.target, deps.clock.now());
@@ -118,8 +124,8 @@ export async function runAttempts(
     }
     const startedAt = deps.clock.now();
     progress.inFlight = { ...plan, since: startedAt };
-    const sent = await deps.sender.send(built.request);
-    const { entry, outcome } = recordAttempt(plan, startedAt, built.request, sent, deps.clock.now(), logger);
+    const { request, sent, note } = await sendAuthorized(deps, webhook, secrets, built.request, logger);
+    const { entry, outcome } = recordAttempt(plan, startedAt, request, sent, deps.clock.now(), policy, note, logger);
     progress.attempts.push(entry);
     progress.inFlight = undefined;
     progress.takeovers = 0; // an attempt of known outcome is progress
@@ -130,8 +136,8 @@ export async function runAttempts(
       status: sent.kind === 'response' ? sent.status : null,
       durationMs: sent.durationMs,
     });
-    const failedCode = sent.kind === 'error' && sent.code === DESTINATION_REFUSED ? 'destination_blocked' : 'http_error';
-    const step = continuation(outcome, plan, webhook.backupUrl !== undefined, deps.retry, failedCode);
+    const failedCode = sent.kind !== 'error' ? 'http_error' : sent.code === DESTINATION_REFUSED ? 'destination_blocked' : sent.code === TOKEN_REJECTED ? 'auth_failed' : 'http_error';
+    const step = continuation(outcome, plan, webhook.backupUrl !== undefined, policy, failedCode);
     const now = deps.clock.now();
     if (step.action === 'done') {
       return step.status === 'succeeded'

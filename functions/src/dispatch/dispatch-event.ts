@@ -1,16 +1,18 @@
 import { classifyFailure, errorMessage, TransientError } from '../core/failures.ts';
 import type { SecretStore } from '../core/ports.ts';
-import { startDelivery, type DeliveryOutcome, type LoadedSecrets } from '../delivery/deliver.ts';
+import { startDelivery, type DeliveryOutcome as StartedOutcome, type LoadedSecrets } from '../delivery/deliver.ts';
 import type { DeliveryDeps } from '../delivery/run-attempts.ts';
 import { parseEventMessage } from '../events/event-message.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
+import { filterEvent, type FilterVerdict } from '../webhooks/event-filter.ts';
 import { parseWebhookConfig, type ParsedWebhook } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import { mapConcurrent } from './map-concurrent.ts';
 import type { InvalidEventLog } from './ports.ts';
 
-export type { DeliveryOutcome } from '../delivery/deliver.ts';
+/** What became of the event for one webhook: its delivery's outcome, or `filtered` (no delivery record). */
+export type DeliveryOutcome = StartedOutcome | { webhookId: string; status: 'filtered'; note: string };
 
 export interface DispatchDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -78,7 +80,27 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     skipped.push({ webhookId: webhook.id, status: 'skipped', note });
     return false;
   });
-  if (deliverable.length === 0) return skipped;
+  // The webhook's filter decides before anything is written: a filtered-out event costs no Firestore
+  // write, no secret read and no place in the fan-out limit. One log line each, countable as a metric
+  // (jsonPayload.filtered = true); `at` names the failing path, never the event's values.
+  const wanted = deliverable
+    .map((webhook) => ({ webhook, parsed: parseStoredWebhook(event.accountId, webhook) }))
+    .filter(({ webhook, parsed }) => {
+      if (!parsed.ok) return true; // recorded as invalid by its delivery
+      let verdict: FilterVerdict;
+      try {
+        verdict = filterEvent(parsed.webhook, event);
+      } catch (error) {
+        // It never throws for any data; should a bug make it, the event is delivered, not lost.
+        logger.log('ERROR', `webhook ${webhook.id}: the filter could not be evaluated, the event is delivered: ${errorMessage(error)}`, { webhookId: webhook.id, stack: (error as Error)?.stack ?? null });
+        return true;
+      }
+      if (verdict.pass) return true;
+      logger.log('INFO', `webhook ${webhook.id}: event filtered out (${verdict.at})`, { webhookId: webhook.id, filtered: true, filterAt: verdict.at });
+      skipped.push({ webhookId: webhook.id, status: 'filtered', note: verdict.reason });
+      return false;
+    });
+  if (wanted.length === 0) return skipped;
 
   let secrets: LoadedSecrets;
   try {
@@ -88,10 +110,10 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     secrets = { ok: false, error }; // each delivery records it (they may not all need a secret, but they read them)
   }
   const failures: unknown[] = [];
-  const outcomes = await mapConcurrent(deliverable, deps.concurrency, async (webhook, index) => {
+  const outcomes = await mapConcurrent(wanted, deps.concurrency, async ({ webhook, parsed }, index) => {
     const deliveryLogger = logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}` });
     try {
-      return await startDelivery(deps, { event, stored: webhook, parsed: parseStoredWebhook(event.accountId, webhook), secrets, withinLimit: index < MAX_WEBHOOKS_PER_EVENT, fanOutLimit: MAX_WEBHOOKS_PER_EVENT }, deliveryLogger);
+      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < MAX_WEBHOOKS_PER_EVENT, fanOutLimit: MAX_WEBHOOKS_PER_EVENT }, deliveryLogger);
     } catch (error) {
       // Only passing faults reach here (startDelivery records the others): the siblings go on.
       failures.push(error);

@@ -15,6 +15,7 @@ import type { RetryWorkerDeps } from '../retry/handle-retry-task.ts';
 import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
 import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
 import { GotHttpSender } from '../send/got-http-sender.ts';
+import { OAuth2Tokens } from '../send/oauth2-tokens.ts';
 import type { HttpSender } from '../send/http-sender.ts';
 import { CloudTasksRetryScheduler } from '../tasks/cloud-tasks-retry-scheduler.ts';
 import type { ValidationDeps } from '../validation/validate-stored-webhook.ts';
@@ -67,9 +68,12 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const webhookDocuments = new FirestoreWebhookStore(db);
   const deliveries = new FirestoreDeliveryLog(db);
+  const sender = overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) });
   return {
     engine: new TemplateEngine(),
-    sender: overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) }),
+    sender,
+    // One token cache per instance, shared by every delivery it runs; tokens come through `sender`.
+    tokens: new OAuth2Tokens(sender, clock, { allowLoopback: config.allowLoopbackDestinations }),
     deliveries,
     finder: deliveries,
     invalidEvents: new FirestoreInvalidEventLog(db),

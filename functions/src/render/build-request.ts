@@ -66,6 +66,8 @@ interface RequestPlan {
   contentType: string | undefined;
   /** Absent for GET and HEAD. */
   body: { template: PreparedTemplate | undefined; check: BodySyntaxCheck } | undefined;
+  /** The header `auth` sets (oauth2's is added at send time), or why it cannot. */
+  auth: { problem: TemplateError } | { problem: undefined; header: string } | undefined;
 }
 
 type UrlPlan = { field: string; problem: TemplateError } | { field: string; problem: undefined; template: PreparedTemplate };
@@ -108,6 +110,7 @@ async function makeRequestPlan(webhook: WebhookConfig, engine: TemplateEngine): 
   }
   return {
     engine,
+    auth: authPlan(webhook),
     targets: {},
     query: Object.entries(webhook.query).map(([name, source]) => ({ encodedName: encodeURIComponent(name), template: engine.prepare(`query.${name}`, source, 'none') })),
     headers,
@@ -117,6 +120,35 @@ async function makeRequestPlan(webhook: WebhookConfig, engine: TemplateEngine): 
       ? { template: webhook.body === undefined ? undefined : engine.prepare('body', webhook.body, BODY_ESCAPE[webhook.format]), check: await bodySyntaxCheck(webhook.format) }
       : undefined,
   };
+}
+
+/** The header `auth` sets: a valid name the client and the standard headers leave alone, not also in `headers`. */
+function authPlan(webhook: WebhookConfig): RequestPlan['auth'] {
+  const auth = webhook.auth;
+  if (!auth) return undefined;
+  const header = auth.type === 'header' ? auth.name : 'Authorization';
+  const field = auth.type === 'header' ? 'auth.name' : 'auth';
+  const lower = header.toLowerCase();
+  if (!HEADER_NAME.test(header)) return { problem: new TemplateError(field, `'${header}' is not a valid header name`) };
+  if (RESERVED_HEADERS.has(lower) || STANDARD_HEADER_NAMES.has(lower)) return { problem: new TemplateError(field, `${header} is set by hookshape or the HTTP client and cannot carry credentials`) };
+  const clash = Object.keys(webhook.headers).find((name) => name.toLowerCase() === lower);
+  if (clash !== undefined) return { problem: new TemplateError(`headers.${clash}`, `auth (${auth.type}) sets ${header}: remove headers.${clash}, or auth`) };
+  return { problem: undefined, header };
+}
+
+/** The credential header of a basic, bearer or header `auth`, from the account's secrets. */
+function authHeader(webhook: WebhookConfig, plan: RequestPlan, secrets: Record<string, string>): { name: string; value: string; derived: string[] } | undefined {
+  const auth = webhook.auth;
+  if (!auth || !plan.auth) return undefined;
+  if (plan.auth.problem) throw plan.auth.problem;
+  if (auth.type === 'oauth2') return undefined; // the token is fetched when the request is sent
+  const [field, name] = auth.type === 'basic' ? ['auth.passwordSecretName', auth.passwordSecretName] : auth.type === 'bearer' ? ['auth.tokenSecretName', auth.tokenSecretName] : ['auth.valueSecretName', auth.valueSecretName];
+  const secret = secrets[name];
+  if (secret === undefined) throw new TemplateError(field, `the account has no secret named ${name}`);
+  const credentials = auth.type === 'basic' ? Buffer.from(`${auth.username}:${secret}`).toString('base64') : undefined;
+  const value = auth.type === 'basic' ? `Basic ${credentials}` : auth.type === 'bearer' ? `Bearer ${secret}` : secret;
+  if (HEADER_VALUE_INVALID.test(value) || value.length > RENDER_LIMITS.headerValueChars) throw new TemplateError(field, `the secret ${name} cannot be sent in a header (a control character, or over ${RENDER_LIMITS.headerValueChars} characters)`);
+  return { name: plan.auth.header, value, derived: credentials ? [credentials] : [] };
 }
 
 function urlPlan(plan: RequestPlan, webhook: WebhookConfig, target: DeliveryTarget): UrlPlan {
@@ -229,6 +261,8 @@ export async function buildRequest(
     const url = appendQuery(renderUrl(plan, urlPlan(plan, webhook, target), context), plan, context);
     const headers = renderHeaders(plan, context);
     const body = renderBody(webhook, plan, context, event);
+    const auth = authHeader(webhook, plan, secrets);
+    if (auth) headers[auth.name] = auth.value;
     Object.assign(headers, STANDARD_HEADERS, sign(webhook, event, secrets, body, now));
     return {
       ok: true,
@@ -238,8 +272,8 @@ export async function buildRequest(
         headers,
         body,
         timeoutMs: webhook.timeoutSeconds * 1000,
-        secretValues: Object.values(secrets).filter((value) => value.length > 0),
-        secretHeaders: plan.secretHeaders,
+        secretValues: [...Object.values(secrets).filter((value) => value.length > 0), ...(auth?.derived ?? [])],
+        secretHeaders: plan.auth && !plan.auth.problem ? [...plan.secretHeaders, plan.auth.header] : plan.secretHeaders,
       },
     };
   } catch (error) {

@@ -29,3 +29,8 @@ export const MAX_RESPONSE_READ_BYTES = 64 * 1024;
 
 /** The code a sender gives when the destination guard refused the address or an internal host name (never retried). */
 export const DESTINATION_REFUSED = 'EDESTINATION_REFUSED';
+
+/** An oauth2 webhook's token endpoint refused its credentials or answered no usable token (never retried). */
+export const TOKEN_REJECTED = 'ETOKEN_REJECTED';
+/** An oauth2 webhook's token endpoint could not be reached or answered 429/5xx (retried). */
+export const TOKEN_UNAVAILABLE = 'ETOKEN_UNAVAILABLE';

@@ -6,11 +6,17 @@
 import { Liquid, type Template } from 'liquidjs';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
 import type { EventMessage } from '../events/event-message.ts';
+import { DEFAULT_RETRY_SETTINGS, MAX_RETRY_WINDOW_SECONDS, retryPolicy, retryWindowSeconds } from '../delivery/retry-policy.ts';
 import { BODY_ESCAPE } from '../render/body-formats.ts';
+import { tokenUrlProblem } from '../send/oauth2-tokens.ts';
 import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
 import type { EscapeMode } from '../render/output-escapers.ts';
 import { TemplateError, type TemplateEngine } from '../render/template-engine.ts';
 import { checkUrlHostLock } from '../render/url-host-lock.ts';
+import { editDistance, fieldPath } from '../webhooks/describe-issues.ts';
+
+export { editDistance } from '../webhooks/describe-issues.ts';
+import { pathSegments, type EventFilter } from '../webhooks/event-filter.ts';
 import { BodyFormat, parseWebhookConfig, WEBHOOK_FIELDS, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { NON_CONFIG_FIELDS } from './config-hash.ts';
 import { internalTemplateHost } from './url-template-host.ts';
@@ -70,21 +76,6 @@ function fromTemplateError(error: TemplateError, eventType: EventType | null): V
     message: eventType ? `${error.message} (rendering the ${eventType} sample)` : error.message,
     eventType,
   };
-}
-
-/** Levenshtein distance: how far a typo is from the word meant. */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** A field hookshape does not read is most often a typo of one it does ("heders"). */
@@ -206,6 +197,60 @@ function variableWarnings(uses: VariableUse[], events: readonly EventType[]): Va
   return warnings;
 }
 
+/** A catalogue path as a filter reads it: items of arrays are reached without `[]` (`data.agents.name`). */
+const readablePath = (documented: string) => documented.replace(/\[\]/g, '');
+
+/** The paths a filter may read for an event type: the envelope and every documented variable. */
+function filterPaths(type: EventType): string[] {
+  return [...EVENT_ENVELOPE_VARIABLES, ...EVENT_CATALOGUE[type].variables].map((variable) => readablePath(variable.path));
+}
+
+/** Whether `path` (numbers pick array items, so they are dropped) is a variable of the type, or an object holding some. */
+function isFilterVariable(type: EventType, path: string): boolean {
+  const wanted = (pathSegments(path) ?? []).filter((segment) => !/^\d+$/.test(segment)).join('.');
+  if (wanted === 'data') return true;
+  return filterPaths(type).some((known) => known === wanted || known.startsWith(`${wanted}.`));
+}
+
+/**
+ * Every path a filter reads must be a variable of a subscribed event (error, naming the path and where
+ * it is written); one that only some of them carry is a warning (for the others it is missing).
+ */
+function filterPathIssues(filter: EventFilter, events: readonly EventType[]): { errors: ValidationIssue[]; warnings: ValidationIssue[] } {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  for (const { path, at } of filter.reads) {
+    const field = fieldPath(['filter', ...at]);
+    const lacking = events.filter((type) => !isFilterVariable(type, path));
+    if (lacking.length === events.length) {
+      const known = [...new Set(events.flatMap(filterPaths))];
+      const closest = known.map((candidate) => ({ candidate, distance: editDistance(candidate, path) })).sort((a, b) => a.distance - b.distance)[0];
+      const longer = known.filter((candidate) => candidate.startsWith(path)).sort((a, b) => a.length - b.length)[0];
+      const guess = closest && closest.distance <= Math.max(3, Math.floor(path.length / 5)) ? closest.candidate : longer;
+      const hint = guess ? ` (did you mean ${guess}?)` : '';
+      errors.push(issue(field, `${field}: ${path} is not a variable of ${events.join(', ')}${hint}; hookshape events ${events[0]} lists the variables`));
+    } else if (lacking.length > 0) {
+      warnings.push(issue(field, `${field}: ${path} is not a variable of ${lacking.join(', ')}: for those events it is missing (only $exist: false, $neq, $nin and $eq: null match a missing path)`, { eventType: lacking[0]! }));
+    }
+  }
+  return { errors, warnings };
+}
+
+/** The secrets an `auth` map names (as written: it may not be valid yet). */
+function authSecretNames(auth: unknown): string[] {
+  if (!auth || typeof auth !== 'object') return [];
+  return ['passwordSecretName', 'tokenSecretName', 'valueSecretName', 'clientSecretName'].map((field) => (auth as Record<string, unknown>)[field]).filter((name): name is string => typeof name === 'string');
+}
+
+/** An oauth2 token endpoint must be public and, but on loopback where allowed, https: it receives the client secret. */
+function tokenUrlIssues(auth: WebhookConfig['auth'], allowLoopback: boolean): ValidationIssue[] {
+  if (auth?.type !== 'oauth2') return [];
+  const internal = internalTemplateHost(auth.tokenUrl, { allowLoopback });
+  if (internal) return [issue('auth.tokenUrl', `auth.tokenUrl: the host ${internal.written} is ${internal.reason}; hookshape never calls internal host names (token requests would be refused)`)];
+  const problem = tokenUrlProblem(auth.tokenUrl, allowLoopback);
+  return problem ? [issue('auth.tokenUrl', `auth.tokenUrl: ${problem}`)] : [];
+}
+
 /** Placeholder values for the secrets the templates name (and a usable dummy signing key). */
 function placeholderSecrets(uses: VariableUse[], document: Record<string, unknown>, signingSecretName: string | undefined): Record<string, string> {
   const secrets: Record<string, string> = {};
@@ -219,6 +264,7 @@ function placeholderSecrets(uses: VariableUse[], document: Record<string, unknow
     if (leading) secrets[leading] = urlSecretPlaceholder(leading);
   }
   if (signingSecretName) secrets[signingSecretName] = PLACEHOLDER_SIGNING_KEY;
+  for (const name of authSecretNames(document.auth)) secrets[name] ??= secretPlaceholder(name);
   return secrets;
 }
 
@@ -283,6 +329,20 @@ export async function validateWebhookDocument(document: unknown, options: Valida
   const webhook = parsed.webhook;
   const events = [...new Set(webhook.events)];
   warnings.push(...variableWarnings(uses, events));
+  errors.push(...tokenUrlIssues(webhook.auth, options.allowLoopback ?? false));
+  if (webhook.retry) {
+    // Waits the webhook leaves unset are the deployment's; checked with the documented defaults.
+    const window = retryWindowSeconds(retryPolicy(DEFAULT_RETRY_SETTINGS, webhook), webhook.backupUrl !== undefined);
+    if (window > MAX_RETRY_WINDOW_SECONDS) {
+      const days = (seconds: number) => `${Math.round((seconds / 86_400) * 10) / 10} days`;
+      errors.push(issue('retry', `retry: its retries can take up to ${days(window)}${webhook.backupUrl === undefined ? '' : ' (the primary\'s, then the backup\'s)'}, counting each wait as at least the Retry-After cap; the limit is ${days(MAX_RETRY_WINDOW_SECONDS)} (Cloud Tasks'): fewer attempts, shorter waits or a lower retryAfterCapSeconds`));
+    }
+  }
+  if (webhook.filter) {
+    const found = filterPathIssues(webhook.filter, events);
+    errors.push(...found.errors);
+    warnings.push(...found.warnings);
+  }
   const secrets = placeholderSecrets(uses, doc, webhook.signingSecretName);
   const seen = new Set<string>();
   for (const type of events) {

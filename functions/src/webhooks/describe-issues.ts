@@ -6,11 +6,12 @@ export interface FieldIssue {
   message: string;
 }
 
+/** A path in a document as a console user reads it: `events[0]`, `filter.$and[1].data.x`. */
+export const fieldPath = (path: readonly PropertyKey[]): string =>
+  path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`)).join('');
+
 export function fieldIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
-  return issues.map((issue) => ({
-    field: issue.path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`)).join(''),
-    message: issue.message,
-  }));
+  return issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message }));
 }
 
 /** One sentence a console user can act on: "events[0]: ...; method: ...". */
@@ -19,3 +20,18 @@ export function describeFieldIssues(issues: readonly FieldIssue[]): string {
 }
 
 export const describeIssues = (issues: readonly z.core.$ZodIssue[]): string => describeFieldIssues(fieldIssues(issues));
+
+/** Levenshtein distance: how far a typo is from the word meant. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
