@@ -21,6 +21,9 @@ import { ensureEmulators, freePort } from './emulators.ts';
 import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
 import { startFunctionProcess } from './function-process.ts';
 import { startLocalValidationTrigger } from './local-validation-trigger.ts';
+import { apiPort, startLocalApi } from './local-api.ts';
+import { FirestoreApiKeyStore } from '../src/firestore/firestore-api-keys.ts';
+import { createJsonLogger } from '../src/log/logger.ts';
 
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -141,6 +144,20 @@ async function main(): Promise<void> {
   });
   cleanups.push(stopValidation);
   await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiverUrl}/v0/appDemo/Calls`));
+
+  // The management API (build/functions, target api). HOOKSHAPE_DEV_API_KEY, when set, is registered as
+  // a key for every account; otherwise a key for the demo account is made for this run and printed.
+  const devApiKey = process.env.HOOKSHAPE_DEV_API_KEY?.trim() || undefined;
+  const api = await startLocalApi({
+    env,
+    signingKeysFile: join(LOCAL_DIR, 'api-jwt-keys.json'),
+    port: apiPort(),
+    db,
+    devApiKey,
+    onOutput: (chunk) => chunk.split('\n').filter(Boolean).forEach(forwardLines('api', true)),
+  });
+  cleanups.push(() => api.stop());
+  const apiKey = devApiKey ?? (await new FirestoreApiKeyStore(db, createJsonLogger(() => undefined)).create({ name: 'npm start demo key', accountId: DEMO_ACCOUNT, createdBy: 'local-stack' })).key;
   // What the hookshape CLI and publish-sample need to work against this stack (LocalStackFile).
   const stack = {
     projectId,
@@ -151,6 +168,7 @@ async function main(): Promise<void> {
     tasksLocation: config.tasks.location,
     tasksQueue: config.tasks.queue,
     retryWorkerUrl: workerUrl,
+    apiUrl: api.url,
     repairUrl: `http://127.0.0.1:${repairPort}/`,
     secretsFile,
     receiverUrl,
@@ -174,6 +192,9 @@ async function main(): Promise<void> {
     if (Date.now() > deadline) throw new Error('the demo event was not delivered within 60 s');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  say(`management API ${api.url}/v1 (OpenAPI ${api.url}/v1/openapi.json)`);
+  say(`API key${devApiKey ? ' (HOOKSHAPE_DEV_API_KEY, every account)' : ` for ${DEMO_ACCOUNT} (this run)`}: ${apiKey}`);
+  say(dim(`  curl -H "Authorization: Bearer ${apiKey}" ${api.url}/v1/accounts/${DEMO_ACCOUNT}/webhooks`));
   say(`ready. Firestore emulator ${emulators.hosts.firestore}, Pub/Sub emulator ${emulators.hosts.pubsub}, project ${projectId}`);
   say(`publish more from another terminal: npm run publish-sample -- call.created   (any catalogue type)`);
   say('press Ctrl-C to stop');

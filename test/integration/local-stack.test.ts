@@ -10,15 +10,19 @@ import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/le
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { ROOT } from '../../scripts/build.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
 
 // The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.
 // It reuses the emulators of this test run (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST, as the README
 // allows) and the build npm test just made (--no-build), under its own project id.
-describe('npm start', () => {
+describe('npm start', async () => {
   const projectId = `stack-${randomBytes(3).toString('hex')}`;
+  // HOOKSHAPE_DEV_API_KEY: the local stack's contract, a platform key for every account.
+  const devApiKey = `hks_dev_${randomBytes(8).toString('hex')}`;
+  const apiPortNumber = await freePort();
   const child = spawn('npm', ['start', '--', '--no-build'], {
     cwd: ROOT,
-    env: { ...process.env, GOOGLE_CLOUD_PROJECT: projectId, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+    env: { ...process.env, GOOGLE_CLOUD_PROJECT: projectId, HOOKSHAPE_DEV_API_KEY: devApiKey, HOOKSHAPE_API_PORT: String(apiPortNumber), PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -49,8 +53,21 @@ describe('npm start', () => {
     assert.match(output, /authorization: Bearer pat_local_demo_token/);
     assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
     const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
-    assert.equal(ports.length, 4, 'the four functions served, each in its own process');
-    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    assert.equal(ports.length, 5, 'the five functions served, each in its own process');
+    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries', 'api']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    // The management API at HOOKSHAPE_API_PORT, printed, and the dev key valid for every account.
+    const apiUrl = `http://127.0.0.1:${apiPortNumber}`;
+    assert.match(output, new RegExp(`management API ${apiUrl}/v1 \\(OpenAPI ${apiUrl}/v1/openapi.json\\)`));
+    assert.match(output, new RegExp(`API key \\(HOOKSHAPE_DEV_API_KEY, every account\\): ${devApiKey}`));
+    const listed = await fetch(`${apiUrl}/v1/accounts/${DEMO_ACCOUNT}/webhooks`, { headers: { authorization: `Bearer ${devApiKey}` } });
+    assert.equal(listed.status, 200);
+    assert.deepEqual(((await listed.json()) as { data: Array<{ id: string }> }).data.map((webhook) => webhook.id), [DEMO_WEBHOOK_ID]);
+    const other = await fetch(`${apiUrl}/v1/accounts/acc_other/webhooks`, { headers: { authorization: `Bearer ${devApiKey}` } });
+    assert.equal(other.status, 200, 'the dev key is a key for every account');
+    await other.text();
+    const refused = await fetch(`${apiUrl}/v1/accounts/${DEMO_ACCOUNT}/webhooks`, { headers: { authorization: 'Bearer hks_not_a_key' } });
+    assert.equal(refused.status, 401);
+    await refused.text();
     // validateWebhook (build/functions) validated the seeded demo webhook and wrote the result into it.
     const db = new Firestore({ projectId });
     try {
