@@ -11,6 +11,7 @@ import { CliError, EXIT, note, out, printJson } from './cli-output.ts';
 import type { Command, CommandContext } from './commands/command.ts';
 import { deliveriesCommand } from './commands/deliveries-command.ts';
 import { eventsCommand } from './commands/events-command.ts';
+import { keysCommand } from './commands/keys-command.ts';
 import { previewCommand } from './commands/preview-command.ts';
 import { repairCommand } from './commands/repair-command.ts';
 import { replayCommand } from './commands/replay-command.ts';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   deliveries: { run: deliveriesCommand, summary: "a webhook's state and its delivery log" },
   replay: { run: replayCommand, summary: 'send deliveries again (one event, or by status and age)' },
   repair: { run: repairCommand, summary: 'move on deliveries left pending or retrying without a live owner' },
+  keys: { run: keysCommand, summary: 'platform API keys for the management API: create (shown once), list, revoke' },
 };
 
 const HELP = `hookshape ${VERSION} — templated webhooks: preview, test, inspect and replay
