@@ -317,6 +317,26 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(past.status, 200, past.text);
     assert.equal(past.json.url, `${receiver.url}/preview/c1`, "another webhook's past event of the same account");
     assert.equal(past.json.event.source, 'event');
+    assert.deepEqual(past.json.filter.pass, true, 'no filter: every event passes');
+    // A filter: the preview says whether the event passes and which condition failed, as the dispatcher decides.
+    const filter = { 'data.call.id': { $eq: 'wanted' } };
+    const retry = { attempts: 2, retryOn: [408, '5xx'] };
+    const createdFiltered = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: webhookBody('filtered', { id: 'wh_filtered', filter, retry }) });
+    assert.equal(createdFiltered.status, 201, createdFiltered.text);
+    // Stored as written, as the console would (the schema's compiled forms are not a document).
+    const storedFiltered = (await db.doc(webhookPath(A, 'wh_filtered')).get()).data();
+    assert.deepEqual([storedFiltered?.filter, storedFiltered?.retry], [filter, retry]);
+    const patched = await call(base, 'PATCH', v1('/webhooks/wh_filtered'), { token: tokenA, headers: { 'If-Match': '*' }, body: { retry: { attempts: 3, retryOn: ['5xx'] } }, contentType: 'application/merge-patch+json' });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual((await db.doc(webhookPath(A, 'wh_filtered')).get()).data()?.retry, { attempts: 3, retryOn: ['5xx'] });
+    const passes = await call(base, 'POST', v1('/webhooks/wh_filtered/preview'), { token: tokenA, body: { data: { call: { id: 'wanted' } } } });
+    assert.equal(passes.status, 200, passes.text);
+    assert.equal(passes.json.filter.pass, true);
+    const filtered = await call(base, 'POST', v1('/webhooks/wh_filtered/preview'), { token: tokenA, body: { data: { call: { id: 'other' } } } });
+    assert.equal(filtered.status, 200, filtered.text);
+    assert.equal(filtered.json.filter.pass, false);
+    assert.match(filtered.json.filter.at, /data\.call\.id/);
+    assert.equal(filtered.json.url, `${receiver.url}/filtered/other`, 'rendered either way');
     // A past event of another account is not found, from either side.
     await db.doc(webhookPath(B, 'wh_b')).set({ name: 'b', events: ['call.created'], url: 'https://example.com/b' });
     assert.equal((await call(base, 'POST', `/v1/accounts/${B}/webhooks/wh_b/preview`, { token: tokenB, body: { eventId: ids.eventId } })).status, 404);

@@ -156,10 +156,12 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const params = (c: Ctx) => valid(c, 'param');
 
   on(routes.listWebhooks, (c, context) => webhooks.listWebhooks(deps, context, params(c).accountId!, valid(c, 'query')));
-  on(routes.createWebhook, (c, context) => webhooks.createWebhook(deps, context, params(c).accountId!, valid(c, 'json')));
+  // The body as written, beside the validated one: some fields are stored as written (webhook-handlers.ts).
+  const written = async (c: Ctx) => (await c.req.json()) as Record<string, unknown>;
+  on(routes.createWebhook, async (c, context) => webhooks.createWebhook(deps, context, params(c).accountId!, valid(c, 'json'), await written(c)));
   on(routes.getWebhook, (c, context) => webhooks.getWebhook(deps, context, params(c).accountId!, params(c).webhookId!));
-  on(routes.replaceWebhook, (c, context) => webhooks.replaceWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json')));
-  on(routes.patchWebhook, (c, context) => webhooks.patchWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json')));
+  on(routes.replaceWebhook, async (c, context) => webhooks.replaceWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json'), await written(c)));
+  on(routes.patchWebhook, async (c, context) => webhooks.patchWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], await written(c)));
   on(routes.deleteWebhook, (c, context) => webhooks.deleteWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match']));
   on(routes.enableWebhook, (c, context) => webhooks.setEnabled(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], true));
   on(routes.disableWebhook, (c, context) => webhooks.setEnabled(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], false));

@@ -1,6 +1,6 @@
 /**
  * Previews, test sends, the delivery log, replays and bulk recovery, through the same core as the
- * dispatcher and `hookshape replay`: buildRequest renders, startDelivery sends a test event, and replays
+ * dispatcher and `hookshape replay`: previewDelivery renders (the dispatcher's own preview), startDelivery sends a test event, and replays
  * run startReplay/undoReplay in the log's transaction and enqueue their attempt on the retry queue.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +11,8 @@ import type { DeliveryKey, StoredDelivery } from '../delivery/ports.ts';
 import { startReplay, undoReplay } from '../delivery/transitions.ts';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
 import type { EventMessage } from '../events/event-message.ts';
-import { buildRequest, type DeliveryTarget } from '../render/build-request.ts';
+import { previewDelivery } from '../dispatch/preview-delivery.ts';
+import type { DeliveryTarget } from '../render/build-request.ts';
 import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
@@ -72,7 +73,8 @@ export async function previewWebhook(
   }
   // Secrets render as placeholder-NAME: a preview shows where each secret goes, never its value.
   const secrets = webhookPlaceholderSecrets(stored.data, deps.engine);
-  const built = await buildRequest(webhook, event, secrets, deps.engine, target, deps.clock.now());
+  // The dispatcher's own preview: the filter's verdict, and the request with auth credentials named.
+  const { filter, built } = await previewDelivery(webhook, event, secrets, deps.engine, target, deps.clock.now());
   if (!built.ok) {
     const error = built.error;
     // The field is the stored webhook's, not the request's: no pointer into the body.
@@ -91,6 +93,7 @@ export async function previewWebhook(
       target,
       event: { id: event.id, type: event.type, accountId: event.accountId, occurredAt: event.occurredAt, source },
       secrets: Object.keys(secrets),
+      filter,
     },
   };
 }

@@ -120,6 +120,9 @@ export const Preview = z
     target: z.enum(['primary', 'backup']),
     event: z.object({ id: z.string(), type: z.string(), accountId: z.string(), occurredAt: z.string(), source: z.enum(['sample', 'data', 'event']) }),
     secrets: z.array(z.string()).openapi({ description: 'Secrets the templates read, rendered as placeholder-NAME: secret values are never shown.' }),
+    filter: z
+      .object({ pass: z.boolean(), reason: z.string(), at: z.string().optional() })
+      .openapi({ description: "Whether the dispatcher would deliver this event at all (the webhook's filter), and why not: `at` is the condition that failed. The request is rendered either way." }),
   })
   .openapi('Preview');
 

@@ -58,8 +58,18 @@ async function validated(deps: ApiDeps, accountId: string, webhookId: string, do
 }
 
 /** The configuration fields of a parsed body, without undefined (Firestore stores no undefined). */
-function configOf(parsed: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(parsed).filter(([key, value]) => value !== undefined && key !== 'id'));
+/**
+ * Fields whose schema compiles what a person wrote (a filter into its evaluator's form, retryOn
+ * statuses into ranges): the document keeps them as written, as the console would, and the dispatcher
+ * compiles them again when it reads the document.
+ */
+const AS_WRITTEN = ['filter', 'retry'] as const;
+
+/** The document's configuration from the parsed body, with AS_WRITTEN fields taken from `written`. */
+function configOf(parsed: Record<string, unknown>, written: Record<string, unknown>): Record<string, unknown> {
+  const config = Object.fromEntries(Object.entries(parsed).filter(([key, value]) => value !== undefined && key !== 'id'));
+  for (const key of AS_WRITTEN) if (written[key] !== undefined && written[key] !== null && key in config) config[key] = written[key];
+  return config;
 }
 
 /** The fields hookshape keeps across a replace: health always; the auto-disable record while disabled. */
@@ -90,9 +100,9 @@ export async function getWebhook(deps: ApiDeps, _context: RequestContext, accoun
   return withEtag(200, webhook);
 }
 
-export async function createWebhook(deps: ApiDeps, context: RequestContext, accountId: string, body: Record<string, unknown>): Promise<ApiResult> {
+export async function createWebhook(deps: ApiDeps, context: RequestContext, accountId: string, body: Record<string, unknown>, written: Record<string, unknown>): Promise<ApiResult> {
   const webhookId = typeof body.id === 'string' ? body.id : `wh_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
-  const config = configOf(body);
+  const config = configOf(body, written);
   const validation = await validated(deps, accountId, webhookId, config);
   const document = { ...config, validation };
   const result = await deps.webhooks.create(accountId, webhookId, document, (after) => auditEntry(context, 'webhook.create', `webhooks/${webhookId}`, undefined, after));
@@ -125,9 +135,9 @@ async function replaceConfig(deps: ApiDeps, context: RequestContext, accountId: 
   return withEtag(200, result.webhook);
 }
 
-export function replaceWebhook(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, ifMatch: string | undefined, body: Record<string, unknown>): Promise<ApiResult> {
+export function replaceWebhook(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, ifMatch: string | undefined, body: Record<string, unknown>, written: Record<string, unknown>): Promise<ApiResult> {
   const ifVersion = requiredVersion(ifMatch);
-  return replaceConfig(deps, context, accountId, webhookId, ifVersion, 'webhook.replace', () => configOf(body));
+  return replaceConfig(deps, context, accountId, webhookId, ifVersion, 'webhook.replace', () => configOf(body, written));
 }
 
 /**
@@ -150,7 +160,7 @@ export function patchWebhook(deps: ApiDeps, context: RequestContext, accountId: 
       throw new ApiProblem('validation_failed', `the patched webhook is not valid: ${describeFieldIssues(issues)}`, { errors: issues.map((item) => ({ ...item, pointer: pointerOfField(item.field) })) });
     }
     const unknown = Object.fromEntries(Object.entries(merged).filter(([key]) => !(key in WebhookInput.shape)));
-    return { ...unknown, ...configOf(parsed.data as Record<string, unknown>) };
+    return { ...unknown, ...configOf(parsed.data as Record<string, unknown>, known) };
   });
 }
 
