@@ -89,12 +89,12 @@ describe('hookshape: help and usage errors', { concurrency: true }, () => {
   it('hookshape --help lists the commands (exit 0); no command is a usage error (exit 2)', async () => {
     const help = await hookshape(['--help']);
     expectExit(help, 0);
-    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair', 'keys']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     assert.match(help.stdout, /Exit codes: 0 ok, 1 what was checked failed, 2 usage error, 3 cannot reach/);
     expectExit(await hookshape([]), 2);
   });
 
-  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair']) {
+  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair', 'keys']) {
     it(`hookshape ${command} --help`, async () => {
       const run = await hookshape([command, '--help']);
       expectExit(run, 0);
