@@ -8,7 +8,7 @@
  *                 banner on stdout first, so use `npm run -s bench -- --json` for clean JSON
  *   --json=FILE   print the table and also write the JSON object to FILE
  *   --quick       fewer and shorter rounds (about 2 minutes; the figures are noisier)
- *   --only=a,b    run some sections: send, render, firestore, cold, rss
+ *   --only=a,b    run some sections: send, render, firestore, cold, rss, api
  *
  * Sections run in their own processes; absolute times on a shared 2-core machine are noise, so every
  * figure is a ratio of runs taken side by side (alternating), or a count. See bench/README.md.
@@ -26,6 +26,7 @@ import type { RenderOptions, RenderResult } from './sections/render.ts';
 import type { FirestoreOpsOptions, FirestoreOpsResult } from './sections/firestore-ops.ts';
 import type { ColdStartOptions, ColdStartResult } from './sections/cold-start.ts';
 import type { RssOptions, RssResult } from './sections/rss.ts';
+import type { ApiOptions, ApiResult } from './sections/api.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -33,7 +34,7 @@ const SRC_DIR = join(ROOT, 'functions', 'src');
 const BUILT_INDEX = join(ROOT, 'build', 'functions', 'index.js');
 const section = (name: string) => join(BENCH_DIR, 'sections', `${name}.ts`);
 
-const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss'] as const;
+const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss', 'api'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -58,6 +59,8 @@ export const TARGETS = {
   parseVsCache: 1.5,
   rssMB: 200,
   writesPerDelivery: 2,
+  listPageRatio: 1.5,
+  apiColdStartRatio: 1.1,
 } as const;
 
 const SIZES = {
@@ -68,6 +71,7 @@ const SIZES = {
   firestore: { cacheSeconds: 10 } satisfies FirestoreOpsOptions,
   cold: { runs: quick ? 2 : 5, importRuns: 1 } satisfies ColdStartOptions,
   rss: { inFlight: 1000, bare: true } satisfies RssOptions,
+  api: { records: 10_000, webhooks: 5, runs: quick ? 8 : 16, warmup: quick ? 1 : 2, coldRounds: quick ? 2 : 6 } satisfies ApiOptions,
 };
 
 /**
@@ -94,6 +98,7 @@ interface Results {
   firestore?: FirestoreOpsResult;
   cold?: ColdStartResult;
   rss?: RssResult;
+  api?: ApiResult;
   errors: Partial<Record<SectionName, string>>;
   /** Seconds each step took. */
   timings: Record<string, number>;
@@ -120,15 +125,15 @@ async function runAll(started: number): Promise<Results> {
     }
   };
 
-  // The cold-start and memory sections run the built function, as deployed.
-  if ((wanted('cold') || wanted('rss')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
+  // The cold-start, memory and api sections run the built function, as deployed.
+  if ((wanted('cold') || wanted('rss') || wanted('api')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
     say('building the functions (build/functions is missing or older than functions/src)...');
     await timed('build', build);
   }
 
   // Sections that need Firestore run first, then the emulator (if we started it) stops, so that it
   // does not share the CPU with the throughput windows.
-  if (wanted('firestore') || wanted('cold') || wanted('rss')) {
+  if (wanted('firestore') || wanted('cold') || wanted('rss') || wanted('api')) {
     let host = process.env.FIRESTORE_EMULATOR_HOST;
     let stop: (() => Promise<void>) | undefined;
     if (!host) {
@@ -139,7 +144,7 @@ async function runAll(started: number): Promise<Results> {
         stop = emulator.stop;
       } catch (error) {
         const message = `the Firestore emulator did not start: ${(error as Error).message.split('\n')[0]}`;
-        for (const name of ['firestore', 'cold', 'rss'] as const) if (wanted(name)) results.errors[name] = message;
+        for (const name of ['firestore', 'cold', 'rss', 'api'] as const) if (wanted(name)) results.errors[name] = message;
         say(message);
       }
     }
@@ -159,6 +164,11 @@ async function runAll(started: number): Promise<Results> {
           const bare = elapsed() < BUDGET_SECONDS * 0.45;
           if (!bare) results.notes.push(`memory: the bare function was not measured (the run was late: ${Math.round(elapsed())} s)`);
           await attempt('rss', () => runSection<RssResult>(section('rss'), { ...SIZES.rss, bare }, env));
+        }
+        // After the memory section, so that its bare comparison keeps its place in the budget.
+        if (wanted('api')) {
+          say('management API: list-deliveries page over 10,000 records, cold start (about 35 s)...');
+          await attempt('api', () => runSection<ApiResult>(section('api'), SIZES.api, env));
         }
       } finally {
         await stop?.();
@@ -352,6 +362,46 @@ function figures(results: Results): Record<string, Figure> {
         dispatchHostDefaultHeap: rss.dispatchHostDefaultHeap,
       }
     : missing('rss', rssTarget);
+
+  const api = results.api;
+  const byPage = <T>(pick: (page: ApiResult['pages'][string]) => T) => (api ? Object.fromEntries(Object.entries(api.pages).map(([kind, page]) => [kind, pick(page)])) : {});
+  const pageTarget = `API p50 <= ${TARGETS.listPageRatio} x the bare query's p50, on every page`;
+  out.listDeliveriesPage = api
+    ? {
+        target: pageTarget,
+        holds: all(Object.values(api.pages).map((page) => page.same && page.ratioP50 <= TARGETS.listPageRatio)),
+        ratioP50: byPage((page) => page.ratioP50),
+        ratioP95: byPage((page) => page.ratioP95),
+        ratioPerRunMedian: byPage((page) => page.ratioPerRunMedian),
+        fromCpu: byPage((page) => page.cpuRatio),
+        sameRecords: byPage((page) => page.same),
+        ms: byPage((page) => ({ api: { p50: page.api.p50, p95: page.api.p95, min: page.api.min }, bare: { p50: page.bare.p50, p95: page.bare.p95, min: page.bare.min }, overhead: page.overheadMs })),
+        cpuMsPerRequest: byPage((page) => page.cpuMsPerRequest),
+        bytes: byPage((page) => ({ api: page.apiBytes, bare: page.bareBytes, records: page.records })),
+        paths: byPage((page) => page.path),
+        perRun: byPage((page) => ({ api: page.api.runs, bare: page.bare.runs })),
+        keyReadMs: api.keyReadMs,
+        seed: api.seed,
+        seconds: api.seconds,
+        note: 'On the emulator, which has no indexes: a collection-group query reads every delivery of the project, so the bare query is slow and the ratio understates what the API adds; fromCpu (API process CPU per request ÷ the bare query\'s) is the part that does not depend on it.',
+      }
+    : missing('api', pageTarget);
+
+  const apiColdTarget = `api <= ${TARGETS.apiColdStartRatio} x a bare function with its libraries (hono, @hono/zod-openapi, jose, Firestore)`;
+  out.apiColdStartMs = api
+    ? {
+        target: apiColdTarget,
+        holds: api.cold.ratio <= TARGETS.apiColdStartRatio,
+        api: api.cold.variants.api.firstAnswerMs,
+        bare: api.cold.variants.bare.firstAnswerMs,
+        ratio: api.cold.ratio,
+        fromCpu: api.cold.ratioCpu,
+        perRound: api.cold.ratiosPerRound,
+        variants: api.cold.variants,
+        request: api.cold.request,
+        modulesByFirstAnswer: api.cold.modules,
+      }
+    : missing('api', apiColdTarget);
   return out;
 }
 
@@ -401,6 +451,11 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
   const rss = f.rssAt1000InFlight!;
   const rssMeasured = () => (rss.oomKilled ? `OOM-killed (highest RSS read ${rss.dispatch.peakMB} MB)` : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`);
   rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rssMeasured()} as a ${rss.instanceMiB} MiB instance (${rss.emulatedBy})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
+  const page = f.listDeliveriesPage!;
+  const pageText = (values: unknown) => Object.entries((values ?? {}) as Record<string, number>).map(([kind, v]) => `${kind} ${v}x`).join(' · ');
+  rows.push(['listDeliveriesPage', page.error ? error(page) : `API p50 ÷ bare p50: ${pageText(page.ratioP50)} (CPU: ${pageText(page.fromCpu)})${Object.values(page.sameRecords as Record<string, boolean>).every(Boolean) ? '' : ' — PAGES DIFFER'}`, `<= ${TARGETS.listPageRatio}x bare at p50`, mark(page.holds)]);
+  const apiCold = f.apiColdStartMs!;
+  rows.push(['apiColdStartMs', apiCold.error ? error(apiCold) : `api ${apiCold.api} ms vs bare ${apiCold.bare} ms = ${apiCold.ratio}x (CPU: ${apiCold.fromCpu}x)`, `<= ${TARGETS.apiColdStartRatio}x bare`, mark(apiCold.holds)]);
   console.log(`\nhookshape benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores${quick ? ', --quick' : ''}, ${Math.round(seconds)} s\n`);
   console.log(table(rows));
 
@@ -528,6 +583,30 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
         : `Check: no cgroup to compare with; ${check.flags.join(' ')} give ${sizing(check.withFlags)}`,
     );
     console.log(`The ${mib} instance already has ${check.flags.find((flag) => flag.startsWith('--max-semi-space-size='))?.split('=')[1]} MiB semi-spaces: the --max-semi-space-size=2 variant is no longer measured.`);
+  }
+  const apiResult = results.api;
+  if (apiResult) {
+    const seed = apiResult.seed;
+    console.log(`\nManagement API: GET /v1/accounts/{a}/deliveries?limit=50 from build/functions (target api) over keep-alive HTTP, next to the same collection-group query with @google-cloud/firestore in this process + JSON.stringify; ${seed.records} records of one account over ${seed.webhooks} webhooks (${Object.entries(seed.statuses).map(([status, n]) => `${n} ${status}`).join(', ')}; median ${seed.medianRecordBytes} bytes of JSON); ms, ${apiResult.pages.first?.api.runs.length ?? '?'} alternating runs`);
+    console.log(
+      table([
+        ['page', 'API p50', 'API p95', 'bare p50', 'bare p95', 'p50 ratio', 'p95 ratio', 'per-run ratio', 'CPU ms API / bare', 'answer bytes', 'same records'],
+        ...Object.entries(apiResult.pages).map(([kind, p]) => [kind, String(p.api.p50), String(p.api.p95), String(p.bare.p50), String(p.bare.p95), String(p.ratioP50), String(p.ratioP95), String(p.ratioPerRunMedian), `${p.cpuMsPerRequest.api} / ${p.cpuMsPerRequest.bare}`, String(p.apiBytes), p.same ? 'yes' : 'NO']),
+      ]),
+    );
+    console.log(`One document read (the API's key lookup) alone: ${apiResult.keyReadMs} ms p50. The emulator has no indexes: its collection-group query reads the whole log, so the bare query is slow here and the ratio is mostly the emulator's; CPU is the part that does not depend on it.`);
+    console.log(`\nAPI cold start (ms from process start to the first 200; ${apiResult.cold.request}; median of alternating rounds)`);
+    console.log(
+      table([
+        ['function', 'first 200', 'listening', 'request → answer', 'CPU ms until the answer'],
+        ...Object.entries(apiResult.cold.variants).map(([name, v]) => [name === 'api' ? 'api (build/functions)' : 'bare (hono, zod-openapi, jose, Firestore)', String(v.firstAnswerMs), String(v.listenMs), String(v.requestMs), String(v.cpuMs)]),
+      ]),
+    );
+    const files = (counts: Record<string, number>) => Object.values(counts).reduce((sum, n) => sum + n, 0);
+    const listed = (counts: Record<string, number>, n: number) => `${Object.entries(counts).slice(0, n).map(([name, count]) => `${name} ${count}`).join(', ')}${Object.keys(counts).length > n ? `, and ${Object.keys(counts).length - n} more` : ''}`;
+    const modules = apiResult.cold.modules;
+    console.log(`Files loaded by the first answer: api ${files(modules.api)}, bare ${files(modules.bare)}; only the api loads: ${listed(modules.onlyInApi, 12)}`);
+    console.log(`Ratios per round: ${apiResult.cold.ratiosPerRound.join(' · ')}; section ${apiResult.seconds.seed} s seeding, ${apiResult.seconds.latency} s pages, ${apiResult.seconds.cold} s cold start`);
   }
   for (const note of results.notes) console.log(`\nNote: ${note}`);
   console.log('\nHow to read these: bench/README.md');

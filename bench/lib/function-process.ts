@@ -54,11 +54,14 @@ export interface StartOptions {
   instance?: InstanceMemory;
   /** Write how V8 sized the heap to this file (read it with readHeapReport). */
   heapReport?: string;
+  /** The function to serve and its signature (default: dispatchEvent, cloudevent). */
+  target?: string;
+  signature?: 'cloudevent' | 'http';
 }
 
 export async function startFunction(source: string, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<FunctionProcess> {
   const port = await freePort();
-  const args = [...(options.nodeFlags ?? []), ...(options.preload ? ['--import', pathToFileURL(options.preload).href] : []), ...(options.heapReport ? ['--import', HEAP_REPORT_IMPORT] : []), FRAMEWORK_MAIN, '--target=dispatchEvent', '--signature-type=cloudevent', `--source=${source}`, `--port=${port}`];
+  const args = [...(options.nodeFlags ?? []), ...(options.preload ? ['--import', pathToFileURL(options.preload).href] : []), ...(options.heapReport ? ['--import', HEAP_REPORT_IMPORT] : []), FRAMEWORK_MAIN, `--target=${options.target ?? 'dispatchEvent'}`, `--signature-type=${options.signature ?? 'cloudevent'}`, `--source=${source}`, `--port=${port}`];
   const projectId = env.GOOGLE_CLOUD_PROJECT ?? 'bench';
   const instance = options.instance?.launch(args);
   let outcome: InstanceOutcome | null = null;
