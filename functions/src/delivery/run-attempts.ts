@@ -147,8 +147,10 @@ export async function runAttempts(
     if (step.action === 'retry') {
       return stateOf(progress, now, { status: 'retrying', errorCode: null, lastError: entry.summary, nextAttemptAt: new Date(now.getTime() + step.delaySeconds * 1000), next: step.next });
     }
-    // The backup goes out in this run: the record first says so, with the primary's result.
+    // The backup goes out in this run: the record first says so, with the primary's result. `next` and
+    // `nextAttemptAt` name it too, so a worker that dies while sending it leaves a record the repair
+    // sweep's query of overdue retries finds (a retrying record without nextAttemptAt is never returned).
     plan = step.next;
-    await deps.deliveries.update(key, stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: null, next: null, inFlight: { ...plan, since: now } }));
+    await deps.deliveries.update(key, stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: now, next: plan, inFlight: { ...plan, since: now } }));
   }
 }
