@@ -8,7 +8,7 @@
  *                 banner on stdout first, so use `npm run -s bench -- --json` for clean JSON
  *   --json=FILE   print the table and also write the JSON object to FILE
  *   --quick       fewer and shorter rounds (about 2 minutes; the figures are noisier)
- *   --only=a,b    run some sections: send, render, firestore, cold, rss, api
+ *   --only=a,b    run some sections: send, render, firestore, cold, rss, api, push, fanout
  *
  * Sections run in their own processes; absolute times on a shared 2-core machine are noise, so every
  * figure is a ratio of runs taken side by side (alternating), or a count. See bench/README.md.
@@ -27,6 +27,9 @@ import type { FirestoreOpsOptions, FirestoreOpsResult } from './sections/firesto
 import type { ColdStartOptions, ColdStartResult } from './sections/cold-start.ts';
 import type { RssOptions, RssResult } from './sections/rss.ts';
 import type { ApiOptions, ApiResult } from './sections/api.ts';
+import type { PushLatencyOptions, PushLatencyResult } from './sections/push-latency.ts';
+import type { FanOutOptions, FanOutResult } from './sections/fan-out.ts';
+import { ASSUMPTIONS, costPerMillion, PRICES, PRICES_READ_ON, SOURCES, type CostInputs } from './lib/cost.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -34,7 +37,7 @@ const SRC_DIR = join(ROOT, 'functions', 'src');
 const BUILT_INDEX = join(ROOT, 'build', 'functions', 'index.js');
 const section = (name: string) => join(BENCH_DIR, 'sections', `${name}.ts`);
 
-const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss', 'api'] as const;
+const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss', 'api', 'push', 'fanout'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -52,16 +55,23 @@ const wanted = (name: SectionName) => !only || only.includes(name);
 const say = (text: string) => void process.stderr.write(`[bench] ${text}\n`);
 
 export const TARGETS = {
-  sendOverhead: 0.85,
-  sendRatio: 0.4,
-  coldStartRatio: 1.1,
-  renderVsGotCpu: 0.6,
+  sendOverhead: 0.9,
+  sendRatio: 0.65,
+  coldStartRatio: 0.9,
+  renderVsGotCpu: 0.3,
   parseVsCache: 1.5,
-  rssMB: 200,
+  rssMB: 160,
   writesPerDelivery: 2,
   listPageRatio: 1.5,
   apiColdStartRatio: 1.1,
+  pushP50Ratio: 1.3,
+  pushP95Ratio: 1.5,
+  fanOutWallRatioAt100: 1.3,
+  configQueriesPerEvent: 1,
 } as const;
+
+/** The failing shares the cost per million deliveries is printed for. */
+const FAILING_SHARES = [0, 0.05, 0.3];
 
 const SIZES = {
   send: (quick
@@ -72,6 +82,8 @@ const SIZES = {
   cold: { runs: quick ? 2 : 5, importRuns: 1 } satisfies ColdStartOptions,
   rss: { inFlight: 1000, bare: true } satisfies RssOptions,
   api: { records: 10_000, webhooks: 5, runs: quick ? 8 : 16, warmup: quick ? 1 : 2, coldRounds: quick ? 2 : 6 } satisfies ApiOptions,
+  push: { concurrencies: [1, 16, 64], pushes: quick ? 64 : 100, rounds: quick ? 1 : 2, counted: quick ? 10 : 20 } satisfies PushLatencyOptions,
+  fanout: { webhookCounts: [1, 10, 100], events: quick ? 3 : 5 } satisfies FanOutOptions,
 };
 
 /**
@@ -99,6 +111,8 @@ interface Results {
   cold?: ColdStartResult;
   rss?: RssResult;
   api?: ApiResult;
+  push?: PushLatencyResult;
+  fanout?: FanOutResult;
   errors: Partial<Record<SectionName, string>>;
   /** Seconds each step took. */
   timings: Record<string, number>;
@@ -126,14 +140,14 @@ async function runAll(started: number): Promise<Results> {
   };
 
   // The cold-start, memory and api sections run the built function, as deployed.
-  if ((wanted('cold') || wanted('rss') || wanted('api')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
+  if ((wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
     say('building the functions (build/functions is missing or older than functions/src)...');
     await timed('build', build);
   }
 
   // Sections that need Firestore run first, then the emulator (if we started it) stops, so that it
   // does not share the CPU with the throughput windows.
-  if (wanted('firestore') || wanted('cold') || wanted('rss') || wanted('api')) {
+  if (wanted('firestore') || wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout')) {
     let host = process.env.FIRESTORE_EMULATOR_HOST;
     let stop: (() => Promise<void>) | undefined;
     if (!host) {
@@ -144,7 +158,7 @@ async function runAll(started: number): Promise<Results> {
         stop = emulator.stop;
       } catch (error) {
         const message = `the Firestore emulator did not start: ${(error as Error).message.split('\n')[0]}`;
-        for (const name of ['firestore', 'cold', 'rss', 'api'] as const) if (wanted(name)) results.errors[name] = message;
+        for (const name of ['firestore', 'cold', 'rss', 'api', 'push', 'fanout'] as const) if (wanted(name)) results.errors[name] = message;
         say(message);
       }
     }
@@ -154,6 +168,14 @@ async function runAll(started: number): Promise<Results> {
         if (wanted('firestore')) {
           say('Firestore operations per event...');
           await attempt('firestore', () => runSection<FirestoreOpsResult>(section('firestore-ops'), SIZES.firestore, env));
+        }
+        if (wanted('push')) {
+          say('push → receiver latency of the dispatch function, against a bare push handler (about 40 s)...');
+          await attempt('push', () => runSection<PushLatencyResult>(section('push-latency'), SIZES.push, env));
+        }
+        if (wanted('fanout')) {
+          say('fan-out: one event to 1, 10 and 100 webhooks (about 20 s)...');
+          await attempt('fanout', () => runSection<FanOutResult>(section('fan-out'), SIZES.fanout, env));
         }
         if (wanted('cold')) {
           say('cold start...');
@@ -402,6 +424,59 @@ function figures(results: Results): Record<string, Figure> {
         modulesByFirstAnswer: api.cold.modules,
       }
     : missing('api', apiColdTarget);
+
+  const push = results.push;
+  const pushTarget = `p50 <= ${TARGETS.pushP50Ratio}x and p95 <= ${TARGETS.pushP95Ratio}x a bare push handler (decode + one got request), at 1, 16 and 64 concurrent pushes`;
+  out.pushLatency = push
+    ? {
+        target: pushTarget,
+        holds: all(Object.values(push.byConcurrency).map((at) => at.p50Ratio <= TARGETS.pushP50Ratio && at.p95Ratio <= TARGETS.pushP95Ratio)),
+        byConcurrency: Object.fromEntries(
+          Object.entries(push.byConcurrency).map(([c, at]) => [
+            c,
+            { ours: at.ours, bare: at.bare, p50Ratio: at.p50Ratio, p95Ratio: at.p95Ratio, bareWithFirestore: at.bareFirestore, p50RatioVsBareWithFirestore: at.p50RatioVsBareFirestore, p95RatioVsBareWithFirestore: at.p95RatioVsBareFirestore, cpuMsPerDelivery: at.cpuMsPerDelivery },
+          ]),
+        ),
+        firestoreRoundTrips: push.firestore,
+        note: `The dispatch function makes ${push.firestore.roundTripsPerPush} Firestore round trips per push on a warm instance (${Object.entries(push.firestore.calls).map(([m, n]) => `${m} ${round(n / push.firestore.pushes, 2)}`).join(', ')} per push), ${push.firestore.beforeSendPerPush} of them before the request leaves (the claim: a create that makes a redelivered event a no-op); the bare handler makes none. bareWithFirestore is the bare libraries doing a delivery's Firestore I/O without a cache (query, create, POST, update).`,
+      }
+    : missing('push', pushTarget);
+
+  const fan = results.fanout;
+  const fanTarget = `wall time <= ${TARGETS.fanOutWallRatioAt100}x as many parallel bare got requests at 100 webhooks; ${TARGETS.configQueriesPerEvent} config query per event (0 within the cache period); <= ${TARGETS.writesPerDelivery} writes per delivery`;
+  out.fanOut = fan
+    ? {
+        target: fanTarget,
+        holds: all([
+          (fan.byWebhooks['100']?.wallRatio ?? Number.POSITIVE_INFINITY) <= TARGETS.fanOutWallRatioAt100,
+          ...Object.values(fan.byWebhooks).map((at) => at.configQueriesFirstEvent <= TARGETS.configQueriesPerEvent && at.configQueriesPerWarmEvent === 0 && at.writesPerDelivery <= TARGETS.writesPerDelivery),
+        ]),
+        byWebhooks: fan.byWebhooks,
+        note: 'Writes per delivery stay 2 at every fan-out (a claim and a result per delivery): see bench/README.md for why an event fanned out to N webhooks is not claimed with fewer than 2N writes.',
+      }
+    : missing('fanout', fanTarget);
+
+  // Cost: CPU per delivery from the push section at concurrency 16 (a warm instance under load),
+  // writes and reads per delivery from the fan-out section's warm events at fan-out 1.
+  const inputs: CostInputs | undefined =
+    push && push.byConcurrency['16']
+      ? {
+          cpuMsPerDelivery: push.byConcurrency['16'].cpuMsPerDelivery,
+          writesPerDelivery: fan?.byWebhooks['1']?.writesPerDelivery ?? push.firestore.writesPerPush,
+          readsPerDelivery: fan?.byWebhooks['1']?.configReadsPerWarmEvent ?? push.firestore.readsPerPush,
+        }
+      : undefined;
+  const costTarget = 'context: USD per million deliveries at list prices (no target)';
+  out.costPerMillion = inputs
+    ? {
+        target: costTarget,
+        holds: null,
+        byFailingShare: Object.fromEntries(FAILING_SHARES.map((share) => [`${Math.round(share * 100)}%`, costPerMillion(inputs, share)])),
+        inputs,
+        assumptions: ASSUMPTIONS,
+        prices: { readOn: PRICES_READ_ON, ...PRICES, sources: SOURCES },
+      }
+    : { target: costTarget, holds: null, error: results.errors.push ?? 'needs the push section (CPU per delivery)' };
   return out;
 }
 
@@ -456,6 +531,27 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
   rows.push(['listDeliveriesPage', page.error ? error(page) : `API p50 ÷ bare p50: ${pageText(page.ratioP50)} (CPU: ${pageText(page.fromCpu)})${Object.values(page.sameRecords as Record<string, boolean>).every(Boolean) ? '' : ' — PAGES DIFFER'}`, `<= ${TARGETS.listPageRatio}x bare at p50`, mark(page.holds)]);
   const apiCold = f.apiColdStartMs!;
   rows.push(['apiColdStartMs', apiCold.error ? error(apiCold) : `api ${apiCold.api} ms vs bare ${apiCold.bare} ms = ${apiCold.ratio}x (CPU: ${apiCold.fromCpu}x)`, `<= ${TARGETS.apiColdStartRatio}x bare`, mark(apiCold.holds)]);
+  const pushFigure = f.pushLatency!;
+  rows.push([
+    'pushLatency',
+    pushFigure.error ? error(pushFigure) : Object.entries(pushFigure.byConcurrency as Record<string, { ours: { p50Ms: number; p95Ms: number }; p50Ratio: number; p95Ratio: number }>).map(([c, at]) => `c${c} p50 ${at.ours.p50Ms} ms ${at.p50Ratio}x, p95 ${at.p95Ratio}x`).join(' · '),
+    `p50 <= ${TARGETS.pushP50Ratio}x, p95 <= ${TARGETS.pushP95Ratio}x bare`,
+    mark(pushFigure.holds),
+  ]);
+  const fanFigure = f.fanOut!;
+  rows.push([
+    'fanOut',
+    fanFigure.error ? error(fanFigure) : Object.entries(fanFigure.byWebhooks as Record<string, { wallRatio: number; configQueriesFirstEvent: number; writesPerDelivery: number; oursToLastRequestMs: number }>).map(([n, at]) => `${n}: ${at.oursToLastRequestMs} ms ${at.wallRatio}x, ${at.configQueriesFirstEvent}q, ${at.writesPerDelivery} w/d`).join(' · '),
+    `<= ${TARGETS.fanOutWallRatioAt100}x bare at 100; 1 query; <= 2 w/delivery`,
+    mark(fanFigure.holds),
+  ]);
+  const cost = f.costPerMillion!;
+  rows.push([
+    'costPerMillion',
+    cost.error ? `not computed: ${String(cost.error)}` : Object.entries(cost.byFailingShare as Record<string, { totalUsd: number; largestTerm: string }>).map(([share, c]) => `${share} failing $${c.totalUsd} (largest: ${c.largestTerm})`).join(' · '),
+    'context',
+    '—',
+  ]);
   console.log(`\nhookshape benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores${quick ? ', --quick' : ''}, ${Math.round(seconds)} s\n`);
   console.log(table(rows));
 
@@ -607,6 +703,33 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     const modules = apiResult.cold.modules;
     console.log(`Files loaded by the first answer: api ${files(modules.api)}, bare ${files(modules.bare)}; only the api loads: ${listed(modules.onlyInApi, 12)}`);
     console.log(`Ratios per round: ${apiResult.cold.ratiosPerRound.join(' · ')}; section ${apiResult.seconds.seed} s seeding, ${apiResult.seconds.latency} s pages, ${apiResult.seconds.cold} s cold start`);
+  }
+  const pushResult = results.push;
+  if (pushResult) {
+    console.log('\nPush → receiver latency (ms from the Pub/Sub push request to the head of the webhook\'s request at the receiver; warm functions under the functions framework; pooled over alternating rounds)');
+    console.log(
+      table([
+        ['concurrency', 'dispatch p50 / p95', 'bare p50 / p95', 'ratio p50 / p95', 'bare + Firestore p50 / p95', 'ratio p50 / p95', 'dispatch CPU ms/delivery'],
+        ...Object.entries(pushResult.byConcurrency).map(([c, at]) => [c, `${at.ours.p50Ms} / ${at.ours.p95Ms}`, `${at.bare.p50Ms} / ${at.bare.p95Ms}`, `${at.p50Ratio} / ${at.p95Ratio}`, `${at.bareFirestore.p50Ms} / ${at.bareFirestore.p95Ms}`, `${at.p50RatioVsBareFirestore} / ${at.p95RatioVsBareFirestore}`, String(at.cpuMsPerDelivery)]),
+      ]),
+    );
+    console.log(String(f.pushLatency!.note));
+  }
+  const fanResult = results.fanout;
+  if (fanResult) {
+    console.log('\nFan-out (one event to N webhooks of one account; ms, median; bare: N parallel got POSTs from the bench)');
+    console.log(
+      table([
+        ['webhooks', 'to last request', 'bare', 'ratio', 'to answer', 'bare', 'ratio', 'queries first/warm', 'reads first/warm', 'writes/delivery', 'commits/event'],
+        ...Object.entries(fanResult.byWebhooks).map(([n, at]) => [n, String(at.oursToLastRequestMs), String(at.bareToLastRequestMs), String(at.wallRatio), String(at.oursToAnswerMs), String(at.bareToAnswerMs), String(at.answerRatio), `${at.configQueriesFirstEvent} / ${at.configQueriesPerWarmEvent}`, `${at.configReadsFirstEvent} / ${at.configReadsPerWarmEvent}`, String(at.writesPerDelivery), String(at.commitsPerEvent)]),
+      ]),
+    );
+  }
+  if (!cost.error) {
+    const byShare = cost.byFailingShare as Record<string, ReturnType<typeof costPerMillion>>;
+    console.log(`\nCost per million deliveries, USD at list prices read on ${PRICES_READ_ON} (bench/lib/cost.ts has the table and its sources); inputs: ${JSON.stringify(cost.inputs)}`);
+    const terms = Object.keys(Object.values(byShare)[0]!.breakdown);
+    console.log(table([['term', ...Object.keys(byShare).map((share) => `${share} failing`)], ...terms.map((term) => [term, ...Object.values(byShare).map((c) => String(c.breakdown[term as keyof typeof c.breakdown]))]), ['total', ...Object.values(byShare).map((c) => String(c.totalUsd))]]));
   }
   for (const note of results.notes) console.log(`\nNote: ${note}`);
   console.log('\nHow to read these: bench/README.md');

@@ -54,6 +54,7 @@ locals {
     ALLOW_LOOPBACK_DESTINATIONS   = "false"
     SECRETS_SOURCE                = "secret-manager"
     AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
+    MAX_WEBHOOKS_PER_EVENT        = tostring(var.max_webhooks_per_event)
     DELIVERY_LEASE_SECONDS        = tostring(var.delivery_lease_seconds)
     RETRY_OVERDUE_SECONDS         = tostring(var.retry_overdue_seconds)
     API_JWT_KEYS_SECRET           = google_secret_manager_secret.api_jwt_keys.secret_id

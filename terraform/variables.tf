@@ -256,6 +256,17 @@ variable "auto_disable_after_failures" {
   }
 }
 
+variable "max_webhooks_per_event" {
+  description = "MAX_WEBHOOKS_PER_EVENT: webhooks of one account sent per event (16 at a time); those beyond are recorded as not sent (fan_out_limit). Raise dispatch_timeout_seconds with it: 50 at 30 s per request fit the default 120 s."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.max_webhooks_per_event >= 1 && var.max_webhooks_per_event <= 500 && floor(var.max_webhooks_per_event) == var.max_webhooks_per_event
+    error_message = "max_webhooks_per_event must be a whole number between 1 and 500."
+  }
+}
+
 variable "api_function_name" {
   description = "Name of the management API function (Cloud Functions gen2, HTTP, public: it authenticates every request itself)."
   type        = string

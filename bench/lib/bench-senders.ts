@@ -41,7 +41,7 @@ export class VariantSender implements HttpSender {
     const options: Record<string, unknown> = variant.gotDefaults
       ? { agent: { http: agent } }
       : { agent: { http: agent }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false };
-    this.client = variant.extend ? got.extend(options) : got;
+    this.client = variant.extend ? got.extend(options) : perRequest(options);
     this.perRequest = variant.extend ? {} : options;
   }
 
@@ -68,8 +68,17 @@ export class VariantSender implements HttpSender {
     }
   }
 
-  /** The production sender's own send function, with this variant's got instance and options. */
+  /** The production sender's own send function, with this variant's got instance. */
   private sendStream(request: OutgoingRequest): Promise<SendResult> {
-    return sendThroughGot(this.client, request, MAX_RESPONSE_READ_BYTES, this.perRequest);
+    return sendThroughGot(this.client, request, MAX_RESPONSE_READ_BYTES);
   }
+}
+
+/**
+ * Plain got with `options` merged into every stream request, as a caller that never extends got
+ * would pass them: the production sender keeps no per-request hook for this.
+ */
+function perRequest(options: Record<string, unknown>): Got {
+  const stream = (url: string, request: Record<string, unknown>) => got.stream(url, { ...options, ...request } as unknown as Parameters<typeof got.stream>[0]);
+  return { stream } as unknown as Got;
 }

@@ -186,6 +186,7 @@ async function main(): Promise<void> {
     webhooks: ports.webhooks,
     invalidEvents: ports.invalidEvents,
     secrets: { secretsFor: async () => secrets },
+    maxWebhooksPerEvent: 50,
     retentionDays: 30,
     concurrency: 16,
   };

@@ -444,8 +444,11 @@ export class World {
   /** Requests that reached a receiver while the stored record already held a 2xx: must stay empty. */
   readonly sentAfterRecorded2xx: string[] = [];
 
-  constructor(options: { webhooks?: string[]; timing?: LeaseTiming } = {}) {
+  readonly maxWebhooksPerEvent: number;
+
+  constructor(options: { webhooks?: string[]; timing?: LeaseTiming; maxWebhooksPerEvent?: number } = {}) {
     this.timing = options.timing ?? DEFAULT_LEASE_TIMING;
+    this.maxWebhooksPerEvent = options.maxWebhooksPerEvent ?? 50;
     for (const id of options.webhooks ?? ['wh-a', 'wh-b', 'wh-c']) this.webhooks.set(ACCOUNT, id, webhookDocument(id));
     this.sender.onReceived = (request, { webhookId, eventId }) => {
       const stored = this.deliveries.records.get(pathOf({ accountId: ACCOUNT, webhookId, eventId }));
@@ -468,6 +471,7 @@ export class World {
       secrets: this.secrets,
       retentionDays: 30,
       concurrency: 4,
+      maxWebhooksPerEvent: this.maxWebhooksPerEvent,
       queueName: 'hookshape-retries',
       finder: this.deliveries,
     };

@@ -83,6 +83,7 @@ describe('webhook cache on a warm instance (dispatcher core, in-memory ports)', 
       secrets: { secretsFor: async () => ({}) },
       retentionDays: 30,
       concurrency: 4,
+      maxWebhooksPerEvent: 50,
     };
     let n = 0;
     const deliver = async () => {

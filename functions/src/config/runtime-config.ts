@@ -13,6 +13,13 @@ export const DEFAULT_TASKS_QUEUE = 'hookshape-retries';
 export const DEFAULT_TASKS_LOCATION = 'us-central1';
 /** What Svix and GitHub do, roughly: a receiver that fails this often in a row is switched off. */
 export const DEFAULT_AUTO_DISABLE_AFTER_FAILURES = 15;
+/**
+ * Webhooks of one account sent per event; those beyond are recorded as not sent (fan_out_limit). 50
+ * deliveries at 16 at a time end within the default 120 s dispatch timeout even if every receiver
+ * takes the 30 s request timeout: raise the dispatch timeout with it.
+ */
+export const DEFAULT_MAX_WEBHOOKS_PER_EVENT = 50;
+export const MAX_WEBHOOKS_PER_EVENT_LIMIT = 500;
 
 /** Variables set on the deployed functions. */
 export const DEPLOYED_ENV_VARS = [
@@ -29,6 +36,7 @@ export const DEPLOYED_ENV_VARS = [
   'ALLOW_LOOPBACK_DESTINATIONS',
   'SECRETS_SOURCE',
   'AUTO_DISABLE_AFTER_FAILURES',
+  'MAX_WEBHOOKS_PER_EVENT',
   'DELIVERY_LEASE_SECONDS',
   'RETRY_OVERDUE_SECONDS',
   'API_JWT_KEYS_SECRET',
@@ -84,6 +92,7 @@ export interface RuntimeConfig {
   secrets: { source: SecretsSource; localFile: string | undefined };
   /** Consecutive finally-failed deliveries after which a webhook is disabled; 0: never. */
   autoDisableAfterFailures: number;
+  maxWebhooksPerEvent: number;
   /** When a claim has no live owner, and when a waiting retry is overdue (delivery/lease.ts). */
   timing: LeaseTiming;
   api: {
@@ -113,6 +122,12 @@ function positiveNumber(env: Env, name: DeployedEnvVar, fallback: number): numbe
 function count(env: Env, name: DeployedEnvVar, fallback: number): number {
   const value = positiveNumber(env, name, fallback);
   if (!Number.isInteger(value)) throw new ConfigError(`${name} must be a whole number, got '${env[name]}'`);
+  return value;
+}
+
+function fanOutLimit(env: Env): number {
+  const value = count(env, 'MAX_WEBHOOKS_PER_EVENT', DEFAULT_MAX_WEBHOOKS_PER_EVENT);
+  if (value < 1 || value > MAX_WEBHOOKS_PER_EVENT_LIMIT) throw new ConfigError(`MAX_WEBHOOKS_PER_EVENT must be between 1 and ${MAX_WEBHOOKS_PER_EVENT_LIMIT}, got '${env.MAX_WEBHOOKS_PER_EVENT}'`);
   return value;
 }
 
@@ -169,6 +184,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     allowLoopbackDestinations: flag(env, 'ALLOW_LOOPBACK_DESTINATIONS'),
     secrets: { source: secretsSource as SecretsSource, localFile: secretsLocalFile },
     autoDisableAfterFailures: count(env, 'AUTO_DISABLE_AFTER_FAILURES', DEFAULT_AUTO_DISABLE_AFTER_FAILURES),
+    maxWebhooksPerEvent: fanOutLimit(env),
     timing: {
       leaseMs: seconds(env, 'DELIVERY_LEASE_SECONDS', DEFAULT_LEASE_TIMING.leaseMs / 1000) * 1000,
       overdueMs: seconds(env, 'RETRY_OVERDUE_SECONDS', DEFAULT_LEASE_TIMING.overdueMs / 1000) * 1000,

@@ -21,10 +21,9 @@ export interface DispatchDeps extends DeliveryDeps {
   retentionDays: number;
   /** Deliveries of one event sent at the same time. */
   concurrency: number;
+  /** More webhooks than this on one event are recorded as not sent: one event, bounded work (MAX_WEBHOOKS_PER_EVENT). */
+  maxWebhooksPerEvent: number;
 }
-
-/** More webhooks than this on one event are recorded as invalid instead of sent: one event, bounded work. */
-export const MAX_WEBHOOKS_PER_EVENT = 50;
 
 export interface PubSubMessage {
   messageId: string;
@@ -113,7 +112,7 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   const outcomes = await mapConcurrent(wanted, deps.concurrency, async ({ webhook, parsed }, index) => {
     const deliveryLogger = logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}` });
     try {
-      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < MAX_WEBHOOKS_PER_EVENT, fanOutLimit: MAX_WEBHOOKS_PER_EVENT }, deliveryLogger);
+      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent }, deliveryLogger);
     } catch (error) {
       // Only passing faults reach here (startDelivery records the others): the siblings go on.
       failures.push(error);

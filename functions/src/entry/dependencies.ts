@@ -89,6 +89,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     timing: config.timing,
     retentionDays: config.deliveryRetentionDays,
     concurrency: FAN_OUT_CONCURRENCY,
+    maxWebhooksPerEvent: config.maxWebhooksPerEvent,
     queueName: config.tasks.queue,
   };
 }

@@ -102,14 +102,12 @@ export function guardedLookup(lookup: LookupFunction, options: InternalHostOptio
 
 /**
  * One request through a got instance, reading at most `maxResponseBytes` of the answer (a receiver
- * streaming without end is cut off; the status still counts). `perRequest` options are merged into
- * this request only (the bench compares them with options given once to got.extend).
+ * streaming without end is cut off; the status still counts).
  */
-export async function sendThroughGot(client: Got, request: OutgoingRequest, maxResponseBytes: number, perRequest: Record<string, unknown> = {}): Promise<SendResult> {
+export async function sendThroughGot(client: Got, request: OutgoingRequest, maxResponseBytes: number): Promise<SendResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const stream = client.stream(request.url, {
-    ...perRequest,
     method: request.method as 'POST',
     headers: request.headers,
     ...(request.body === undefined ? {} : { body: request.body }),
