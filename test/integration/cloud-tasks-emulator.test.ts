@@ -268,6 +268,80 @@ describe('Cloud Tasks emulator', () => {
     assert.equal(receiver.requestsTo('/down').length, 2);
   });
 
+  test('rate limits: dispatches follow a token bucket (max_burst_size picked from the rate), retries included', async () => {
+    const queue = `${PARENT}/queues/rated`;
+    const [created] = await client.createQueue({ parent: PARENT, queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 10, maxBurstSize: 400 }, retryConfig: RETRY_QUEUE_CONFIG } });
+    assert.equal(created.rateLimits?.maxDispatchesPerSecond, 10);
+    assert.equal(created.rateLimits?.maxBurstSize, 2, 'max_burst_size is output only: picked from the rate, the given 400 ignored');
+    assert.equal(created.rateLimits?.maxConcurrentDispatches, 1000, 'unset: the default');
+    receiver.script('/rated', [503, 503]); // two retries, which spend tokens like first attempts
+    for (let index = 0; index < 20; index += 1) {
+      await client.createTask({ parent: queue, task: { httpRequest: { url: `${receiver.base}/rated` } } });
+    }
+    const requests = await receiver.waitFor('/rated', 22, 10_000);
+    const times = requests.map((request) => request.at).sort((a, b) => a - b);
+    // A bucket of 2 refilled at 10/s: at most 2 + 10 dispatches in any second, 22 take >= 2 s.
+    for (const [index, start] of times.entries()) {
+      const inWindow = times.slice(index).filter((at) => at < start + 1000).length;
+      assert.ok(inWindow <= 12, `${inWindow} dispatches within 1 s from ${start - times[0]!} ms (limit 10/s, burst 2)`);
+    }
+    assert.ok(times.at(-1)! - times[0]! >= 1800, `22 dispatches at 10/s after a burst of 2 took ${times.at(-1)! - times[0]!} ms`);
+  });
+
+  test('UpdateQueue: changes only the update_mask paths, refuses unknown ones and bad values, creates a missing queue', async () => {
+    const queue = `${PARENT}/queues/updated`;
+    await client.createQueue({ parent: PARENT, queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 4, maxConcurrentDispatches: 7 }, retryConfig: RETRY_QUEUE_CONFIG } });
+    const [updated] = await client.updateQueue({ queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 50, maxConcurrentDispatches: 1 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second'] } });
+    assert.equal(updated.rateLimits?.maxDispatchesPerSecond, 50);
+    assert.equal(updated.rateLimits?.maxBurstSize, 10, 'the burst follows the new rate');
+    assert.equal(updated.rateLimits?.maxConcurrentDispatches, 7, 'not in the mask: unchanged');
+    assert.equal(updated.retryConfig?.maxAttempts, 5, 'not in the mask: unchanged');
+    const [both] = await client.updateQueue({ queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 3, maxConcurrentDispatches: 2 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second', 'rate_limits.max_concurrent_dispatches'] } });
+    assert.deepEqual([both.rateLimits?.maxDispatchesPerSecond, both.rateLimits?.maxConcurrentDispatches, both.rateLimits?.maxBurstSize], [3, 2, 1]);
+    const [read] = await client.getQueue({ name: queue });
+    assert.deepEqual([read.rateLimits?.maxDispatchesPerSecond, read.rateLimits?.maxConcurrentDispatches], [3, 2]);
+
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue }, updateMask: { paths: ['rate_limits.max_speed'] } })), grpc.status.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 501 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second'] } })), grpc.status.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxConcurrentDispatches: 5001 } }, updateMask: { paths: ['rate_limits.max_concurrent_dispatches'] } })), grpc.status.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: 'queues/nope' } })), grpc.status.INVALID_ARGUMENT);
+
+    const missing = `${PARENT}/queues/made-by-update`;
+    const [made] = await client.updateQueue({ queue: { name: missing, rateLimits: { maxDispatchesPerSecond: 2 } } });
+    assert.equal(made.name, missing);
+    assert.equal(made.state, 'RUNNING');
+    assert.equal((await client.getQueue({ name: missing }))[0].rateLimits?.maxDispatchesPerSecond, 2);
+  });
+
+  test('max_concurrent_dispatches: never more attempts waiting on the target than the limit', async () => {
+    let open = 0;
+    let most = 0;
+    let done = 0;
+    const slow = http.createServer((req, res) => {
+      open += 1;
+      most = Math.max(most, open);
+      req.resume();
+      setTimeout(() => {
+        open -= 1;
+        done += 1;
+        res.end();
+      }, 150);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const queue = `${PARENT}/queues/narrow`;
+      await client.createQueue({ parent: PARENT, queue: { name: queue, rateLimits: { maxConcurrentDispatches: 3 } } });
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+      for (let index = 0; index < 12; index += 1) await client.createTask({ parent: queue, task: { httpRequest: { url } } });
+      const deadline = Date.now() + 10_000;
+      while (done < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(done, 12);
+      assert.equal(most, 3, `at most 3 at once, and the queue used all 3 (saw ${most})`);
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   test('an oidcToken becomes an Authorization header with a decodable (unsigned) token', async () => {
     const email = 'invoker@test-project.iam.gserviceaccount.com';
     await client.createTask({

@@ -18,6 +18,7 @@ import { handleRetryTask, type RetryWorkerDeps, type WorkerAnswer } from '../../
 import type { HttpSender, SendResult } from '../../functions/src/send/http-sender.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import type { StoredWebhook, WebhookStore } from '../../functions/src/webhooks/webhook-store.ts';
+import type { WebhookRateLimit } from '../../functions/src/webhooks/webhook-config.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Errors as the Google clients throw them.
@@ -241,6 +242,8 @@ export interface ScheduledTask {
   id: string;
   task: RetryTask;
   at: Date;
+  /** The webhook's rate limit it was enqueued with: it waits on that webhook's own queue. */
+  rateLimit?: WebhookRateLimit;
   /** Runs so far, and whether Cloud Tasks is done with it (a 2xx, or a lasting fault acknowledged). */
   runs: number;
   done: boolean;
@@ -256,14 +259,20 @@ export class RecordingScheduler implements RetryScheduler {
     this.faults = faults;
   }
 
-  async schedule(task: RetryTask, at: Date): Promise<void> {
+  async schedule(task: RetryTask, at: Date, rateLimit?: WebhookRateLimit): Promise<void> {
     this.faults.hit('scheduler.schedule', task, at);
     const id = retryTaskId(task);
     if (this.tasks.some((known) => known.id === id)) {
       this.duplicates += 1;
       return;
     }
-    this.tasks.push({ id, task: structuredClone(task), at: new Date(at), runs: 0, done: false });
+    this.tasks.push({ id, task: structuredClone(task), at: new Date(at), ...(rateLimit ? { rateLimit: { ...rateLimit } } : {}), runs: 0, done: false });
+  }
+
+  /** GetTask: a task Cloud Tasks is not done with is still in its queue. */
+  async queued(task: RetryTask): Promise<boolean> {
+    const id = retryTaskId(task);
+    return this.tasks.some((known) => known.id === id && !known.done);
   }
 
   pending(): ScheduledTask[] {

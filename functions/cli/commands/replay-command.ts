@@ -1,3 +1,4 @@
+import { parseWebhookConfig } from '../../src/webhooks/webhook-config.ts';
 import { staleness } from '../../src/delivery/lease.ts';
 import type { DeliveryKey, StoredDelivery } from '../../src/delivery/ports.ts';
 import { startReplay, undoReplay } from '../../src/delivery/transitions.ts';
@@ -68,7 +69,11 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
   const dryRun = values['dry-run'] === true;
 
   const environment = context.environment(values.project, 'replay');
-  const state = webhookState(accountId, webhookId, await requireStoredWebhook(environment, accountId, webhookId));
+  const stored = await requireStoredWebhook(environment, accountId, webhookId);
+  const state = webhookState(accountId, webhookId, stored);
+  // A rate-limited webhook's replays wait in its own queue like every delivery of it.
+  const parsedWebhook = parseWebhookConfig(accountId, webhookId, stored);
+  const rateLimit = parsedWebhook.ok ? parsedWebhook.webhook.rateLimit : undefined;
   if (!values.json) note(describeState(state));
   const blocked = !state.enabled
     ? `${state.path} is disabled (enabled: false): the retry worker would end every replay as failed. Set enabled to true first.`
@@ -127,7 +132,7 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
       continue;
     }
     try {
-      await scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now);
+      await scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now, rateLimit);
     } catch (error) {
       // Without its task the record would wait forever: put it back as it was.
       await environment.call('undo the replay', () => log.modify(key, undoReplay(start.next.series, new Date())));

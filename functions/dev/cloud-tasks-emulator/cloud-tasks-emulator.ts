@@ -2,9 +2,12 @@
 // A small local stand-in for Cloud Tasks (Google ships no emulator). It serves the real
 // google.cloud.tasks.v2.CloudTasks gRPC API from the protos bundled with @google-cloud/tasks,
 // so the real CloudTasksClient talks to it unchanged, and it dispatches HTTP tasks at their
-// schedule time with Cloud Tasks' headers and retry/backoff. Not modelled: rate limits and
-// concurrency caps (stored and returned only), IAM, App Engine targets, UpdateQueue, and the
-// 7-day wait before a deleted queue's name can be reused.
+// schedule time with Cloud Tasks' headers and retry/backoff, within each queue's rate limits:
+// a token bucket refilled at max_dispatches_per_second holding at most max_burst_size tokens
+// (output only, picked from the rate as Cloud Tasks does: see burstFor), and at most
+// max_concurrent_dispatches attempts waiting on their target at once. UpdateQueue follows its
+// update_mask and, like the real API, creates a missing queue. Not modelled: IAM, App Engine
+// targets, system throttling on 429/503, and the 7-day wait before a deleted queue's name can be reused.
 
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -31,6 +34,7 @@ import {
   type EmulatorState,
   type HttpRequestMessage,
   type QueueMessage,
+  type RetryConfig,
   type StoredTask,
   type Timestamp,
 } from './emulator-state.ts';
@@ -115,6 +119,12 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
   const dispatched: DispatchRecord[] = [];
   const timers = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<string>();
+  // Per queue: due tasks waiting for a token or a free concurrency slot, the token bucket, the
+  // attempts waiting on their target, and the timer that wakes the queue when a token is due.
+  const ready = new Map<string, Set<string>>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const running = new Map<string, number>();
+  const pumpTimers = new Map<string, NodeJS.Timeout>();
   const stopController = new AbortController();
 
   // ---- lookups and validation ------------------------------------------------------------
@@ -142,6 +152,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
 
   function removeTask(task: StoredTask): void {
     clearTimer(task.name);
+    ready.get(task.queueName)?.delete(task.name);
     state.tasks.delete(task.name);
     // Real Cloud Tasks refuses to reuse a task name for a while after deletion or completion.
     state.tombstones.set(task.name, Date.now() + tombstoneMs);
@@ -169,9 +180,52 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
     const timer = setTimeout(() => {
       timers.delete(task.name);
       if (delay > MAX_TIMER_MS) schedule(task);
-      else void attempt(task, false);
+      else becomeReady(task);
     }, Math.min(delay, MAX_TIMER_MS));
     timers.set(task.name, timer);
+  }
+
+  /** A due task waits for its queue's rate limits. */
+  function becomeReady(task: StoredTask): void {
+    let waiting = ready.get(task.queueName);
+    if (!waiting) ready.set(task.queueName, (waiting = new Set()));
+    waiting.add(task.name);
+    pump(task.queueName);
+  }
+
+  function bucketOf(queueName: string, limits: Required<NonNullable<QueueMessage['rateLimits']>>): { tokens: number; at: number } {
+    const now = Date.now();
+    let bucket = buckets.get(queueName);
+    // A new queue starts with a full bucket, as a queue that has been idle.
+    if (!bucket) buckets.set(queueName, (bucket = { tokens: limits.maxBurstSize, at: now }));
+    bucket.tokens = Math.min(limits.maxBurstSize, bucket.tokens + ((now - bucket.at) / 1000) * limits.maxDispatchesPerSecond);
+    bucket.at = now;
+    return bucket;
+  }
+
+  /** Dispatches the queue's due tasks while it has tokens and free concurrency; else waits for either. */
+  function pump(queueName: string): void {
+    clearTimeout(pumpTimers.get(queueName));
+    pumpTimers.delete(queueName);
+    const queue = state.queues.get(queueName);
+    const waiting = ready.get(queueName);
+    if (stopController.signal.aborted || !queue || queue.state === 'PAUSED' || !waiting?.size) return;
+    const limits = rateLimitsOf(queue);
+    const bucket = bucketOf(queueName, limits);
+    for (const name of waiting) {
+      // A full queue is pumped again when one of its attempts finishes.
+      if ((running.get(queueName) ?? 0) >= limits.maxConcurrentDispatches) return;
+      if (bucket.tokens < 1) {
+        const wait = Math.ceil(((1 - bucket.tokens) / limits.maxDispatchesPerSecond) * 1000);
+        pumpTimers.set(queueName, setTimeout(() => pump(queueName), wait));
+        return;
+      }
+      waiting.delete(name);
+      const task = state.tasks.get(name);
+      if (!task || inFlight.has(name)) continue;
+      bucket.tokens -= 1;
+      void attempt(task, false);
+    }
   }
 
   /** One dispatch attempt. Everything before the first await runs synchronously (RunTask relies on it). */
@@ -183,12 +237,15 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
     const headers = buildDispatchHeaders(task, dispatchMs);
     const retryCount = task.dispatchCount;
     inFlight.add(task.name);
+    running.set(task.queueName, (running.get(task.queueName) ?? 0) + 1);
     task.dispatchCount += 1;
     task.firstAttempt ??= { dispatchTime: timestampFromMs(dispatchMs) }; // the real API keeps only this
     task.lastAttempt = { scheduleTime: task.scheduleTime, dispatchTime: timestampFromMs(dispatchMs) };
 
     const outcome = await sendHttpRequest(task, headers, stopController.signal);
     inFlight.delete(task.name);
+    running.set(task.queueName, (running.get(task.queueName) ?? 1) - 1);
+    pump(task.queueName);
     // Stopped mid-request: record nothing; a new emulator on the same state dispatches it again.
     if (outcome.kind === 'aborted') return;
 
@@ -228,6 +285,47 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
     log(`[cloud-tasks-emulator] ${what} ${shortId(task.queueName)}/${shortId(task.name)} → ${task.httpRequest.httpMethod} ${record.url}: ${result}; ${next}`);
     dispatched.push(record);
     events.emit('dispatch', record);
+  }
+
+  // ---- queues --------------------------------------------------------------------------------
+
+  function normaliseRetryConfig(given: RetryConfig | undefined): RetryConfig {
+    const nonZero = (d: Duration | undefined) => (durationMs(d) > 0 ? d : undefined);
+    return {
+      maxAttempts: given?.maxAttempts || DEFAULT_RETRY_CONFIG.maxAttempts,
+      maxRetryDuration: given?.maxRetryDuration ?? DEFAULT_RETRY_CONFIG.maxRetryDuration,
+      minBackoff: nonZero(given?.minBackoff) ?? DEFAULT_RETRY_CONFIG.minBackoff,
+      maxBackoff: nonZero(given?.maxBackoff) ?? DEFAULT_RETRY_CONFIG.maxBackoff,
+      maxDoublings: given?.maxDoublings || DEFAULT_RETRY_CONFIG.maxDoublings,
+    };
+  }
+
+  function checkedRetryConfig(retryConfig: RetryConfig): RetryConfig {
+    if ((retryConfig.maxAttempts ?? 0) < -1 || durationMs(retryConfig.minBackoff) > durationMs(retryConfig.maxBackoff)) {
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid retryConfig: maxAttempts must be >= -1 and minBackoff <= maxBackoff');
+    }
+    return retryConfig;
+  }
+
+  /** The documented ranges; max_burst_size is output only and follows the rate. */
+  function checkedRateLimits(given: NonNullable<QueueMessage['rateLimits']>): Required<NonNullable<QueueMessage['rateLimits']>> {
+    const rate = given.maxDispatchesPerSecond ?? DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
+    const concurrent = given.maxConcurrentDispatches ?? DEFAULT_RATE_LIMITS.maxConcurrentDispatches;
+    if (!(rate > 0 && rate <= 500)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `rateLimits.maxDispatchesPerSecond must be more than 0 and at most 500, got ${rate}`);
+    if (!(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= 5000)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `rateLimits.maxConcurrentDispatches must be from 1 to 5000, got ${concurrent}`);
+    return { maxDispatchesPerSecond: rate, maxConcurrentDispatches: concurrent, maxBurstSize: burstFor(rate) };
+  }
+
+  function createQueue(name: string, input: QueueMessage): QueueMessage {
+    const queue: QueueMessage = {
+      ...input,
+      name,
+      rateLimits: checkedRateLimits({ ...DEFAULT_RATE_LIMITS, ...stripZero(input.rateLimits) }),
+      retryConfig: checkedRetryConfig(normaliseRetryConfig(input.retryConfig)),
+      state: 'RUNNING',
+    };
+    state.queues.set(name, queue);
+    return queue;
   }
 
   // ---- messages ----------------------------------------------------------------------------
@@ -302,27 +400,48 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
         throw new RpcError(grpc.status.INVALID_ARGUMENT, `Queue name ${name} is not inside parent "${parent}"`);
       }
       if (state.queues.has(name)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Queue ${name} already exists`);
-      const given = input.retryConfig ?? {};
-      const nonZero = (d: Duration | undefined) => (durationMs(d) > 0 ? d : undefined);
-      const retryConfig = {
-        maxAttempts: given.maxAttempts || DEFAULT_RETRY_CONFIG.maxAttempts,
-        maxRetryDuration: given.maxRetryDuration ?? DEFAULT_RETRY_CONFIG.maxRetryDuration,
-        minBackoff: nonZero(given.minBackoff) ?? DEFAULT_RETRY_CONFIG.minBackoff,
-        maxBackoff: nonZero(given.maxBackoff) ?? DEFAULT_RETRY_CONFIG.maxBackoff,
-        maxDoublings: given.maxDoublings || DEFAULT_RETRY_CONFIG.maxDoublings,
-      };
-      if (retryConfig.maxAttempts < -1 || durationMs(retryConfig.minBackoff) > durationMs(retryConfig.maxBackoff)) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid retryConfig: maxAttempts must be >= -1 and minBackoff <= maxBackoff');
+      return createQueue(name, input);
+    }),
+
+    UpdateQueue: unary((request) => {
+      const { purgeTime: _outputOnly, ...input }: QueueMessage = request.queue ?? {};
+      const name = requireQueueName(input.name);
+      const existing = state.queues.get(name);
+      // The real UpdateQueue creates a queue that does not exist.
+      if (!existing) return createQueue(name, input);
+      const paths: string[] = (request.updateMask?.paths ?? []).map(camelPath);
+      const mask = paths.length ? paths : ['rateLimits', 'retryConfig', 'stackdriverLoggingConfig'];
+      let rateLimits = { ...existing.rateLimits };
+      let retryConfig = { ...existing.retryConfig };
+      let logging = existing.stackdriverLoggingConfig;
+      for (const path of mask) {
+        const [field, sub] = path.split('.');
+        if (field === 'rateLimits') {
+          if (sub === 'maxBurstSize') continue; // output only: ignored, as documented
+          if (sub && sub !== 'maxDispatchesPerSecond' && sub !== 'maxConcurrentDispatches') throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
+          const given = stripZero(input.rateLimits) as Record<string, number>;
+          if (sub) {
+            const key = sub as 'maxDispatchesPerSecond' | 'maxConcurrentDispatches';
+            rateLimits[key] = given[key] ?? DEFAULT_RATE_LIMITS[key];
+          } else rateLimits = { ...DEFAULT_RATE_LIMITS, ...given };
+        } else if (field === 'retryConfig') {
+          const allowed = ['maxAttempts', 'maxRetryDuration', 'minBackoff', 'maxBackoff', 'maxDoublings'];
+          if (sub && !allowed.includes(sub)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
+          if (sub) retryConfig = { ...retryConfig, [sub]: normaliseRetryConfig({ ...retryConfig, [sub]: (input.retryConfig as Record<string, unknown> | undefined)?.[sub] })[sub as keyof RetryConfig] };
+          else retryConfig = normaliseRetryConfig(input.retryConfig);
+        } else if (field === 'stackdriverLoggingConfig') {
+          logging = input.stackdriverLoggingConfig;
+        } else if (field !== 'name') {
+          throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown or output-only field in update_mask: ${path}`);
+        }
       }
-      const queue: QueueMessage = {
-        ...input,
-        name,
-        rateLimits: { ...DEFAULT_RATE_LIMITS, ...stripZero(input.rateLimits) },
-        retryConfig,
-        state: 'RUNNING',
-      };
-      state.queues.set(name, queue);
-      return queue;
+      const updated: QueueMessage = { ...existing, rateLimits: checkedRateLimits(rateLimits), retryConfig: checkedRetryConfig(retryConfig), ...(logging ? { stackdriverLoggingConfig: logging } : {}) };
+      state.queues.set(name, updated);
+      // A lower burst takes effect at once; the next dispatches follow the new rate.
+      const bucket = buckets.get(name);
+      if (bucket) bucket.tokens = Math.min(bucket.tokens, updated.rateLimits?.maxBurstSize ?? bucket.tokens);
+      pump(name);
+      return updated;
     }),
 
     GetQueue: unary((request) => getQueue(request.name)),
@@ -358,6 +477,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
       const queue = getQueue(request.name);
       queue.state = 'RUNNING';
       for (const task of tasksOfQueue(queue.name ?? '')) schedule(task);
+      pump(queue.name ?? '');
       return queue;
     }),
 
@@ -451,6 +571,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
       stopped ??= new Promise<void>((resolve) => {
         stopController.abort(); // abandons in-flight dispatches
         for (const name of [...timers.keys()]) clearTimer(name);
+        for (const timer of pumpTimers.values()) clearTimeout(timer);
         // Let running calls finish, but do not wait on idle client connections for long.
         const force = setTimeout(() => server.forceShutdown(), 1000);
         server.tryShutdown(() => {
@@ -460,6 +581,30 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
       });
       return stopped;
     },
+  };
+}
+
+/**
+ * max_burst_size as the emulator picks it from the rate (the real value is Cloud Tasks' choice and not
+ * documented beyond its default): a fifth of a second's worth, at least 1 — the documented default
+ * pair, 500/s with a burst of 100, is one point of it. Queues the emulator reports state it.
+ */
+export function burstFor(maxDispatchesPerSecond: number): number {
+  return Math.min(500, Math.max(1, Math.ceil(maxDispatchesPerSecond / 5)));
+}
+
+/** rate_limits.max_dispatches_per_second → rateLimits.maxDispatchesPerSecond (masks come in either form). */
+function camelPath(path: string): string {
+  return path.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** A queue's limits with Cloud Tasks' defaults for what was never set (queues of an older state). */
+function rateLimitsOf(queue: QueueMessage): Required<NonNullable<QueueMessage['rateLimits']>> {
+  const rate = queue.rateLimits?.maxDispatchesPerSecond || DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
+  return {
+    maxDispatchesPerSecond: rate,
+    maxConcurrentDispatches: queue.rateLimits?.maxConcurrentDispatches || DEFAULT_RATE_LIMITS.maxConcurrentDispatches,
+    maxBurstSize: queue.rateLimits?.maxBurstSize || burstFor(rate),
   };
 }
 

@@ -202,12 +202,18 @@ function replayBlocked(webhook: VersionedWebhook | undefined): ApiProblem | unde
 type ReplayOutcome = { started: true; record: StoredDelivery } | { started: false; reason: string };
 
 /** One replay: the transition in the log's transaction, its first attempt enqueued, undone if that fails. */
-async function replayOne(deps: ApiDeps, key: DeliveryKey): Promise<ReplayOutcome> {
+/** The webhook's rate limit, so a replay of a rate-limited webhook waits in its queue like any delivery. */
+function rateLimitOf(key: DeliveryKey, webhook: VersionedWebhook | undefined) {
+  const parsed = webhook ? parseWebhookConfig(key.accountId, key.webhookId, webhook.data) : undefined;
+  return parsed?.ok === true ? parsed.webhook.rateLimit : undefined;
+}
+
+async function replayOne(deps: ApiDeps, key: DeliveryKey, webhook: VersionedWebhook | undefined): Promise<ReplayOutcome> {
   const now = deps.clock.now();
   const start = await deps.deliveries.modify(key, startReplay(now, deps.timing));
   if (!start.started) return start;
   try {
-    await deps.scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now);
+    await deps.scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now, rateLimitOf(key, webhook));
   } catch (error) {
     // Without its task the record would wait for the repair sweep: put it back as it was.
     await deps.deliveries.modify(key, undoReplay(start.next.series, deps.clock.now()));
@@ -221,7 +227,7 @@ export async function replayDelivery(deps: ApiDeps, context: RequestContext, key
   if (!existing) throw notFound();
   const blocked = replayBlocked(webhook);
   if (blocked) throw blocked;
-  const outcome = await replayOne(deps, key);
+  const outcome = await replayOne(deps, key, webhook);
   if (!outcome.started) throw outcome.reason === 'no such delivery' ? notFound() : new ApiProblem('not_replayable', `not replayed: ${outcome.reason}`);
   await deps.webhooks.audit(key.accountId, auditEntry(context, 'delivery.replay', `webhooks/${key.webhookId}/deliveries/${key.eventId}`, existing, outcome.record));
   context.logger.log('NOTICE', `delivery ${key.webhookId}/${key.eventId} replayed (was ${existing.status})`, { webhookId: key.webhookId, eventId: key.eventId });
@@ -285,8 +291,9 @@ export async function createRecoverJob(
       job.matched += records.length;
       await mapConcurrent(records, RECOVER_CONCURRENCY, async ({ record }) => {
         const key = { accountId, webhookId: record.webhookId, eventId: record.eventId };
-        const blocked = replayBlocked(await webhookOf(record.webhookId));
-        const outcome: ReplayOutcome = blocked ? { started: false, reason: blocked.message } : await replayOne(deps, key);
+        const webhook = await webhookOf(record.webhookId);
+        const blocked = replayBlocked(webhook);
+        const outcome: ReplayOutcome = blocked ? { started: false, reason: blocked.message } : await replayOne(deps, key, webhook);
         if (outcome.started) job.replayed.push({ webhookId: key.webhookId, eventId: key.eventId });
         else job.skipped.push({ webhookId: key.webhookId, eventId: key.eventId, reason: outcome.reason });
       });

@@ -6,6 +6,7 @@
 
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../delivery/lease.ts';
 import { DEFAULT_RETRY_SETTINGS } from '../delivery/retry-policy.ts';
+import { defaultRateLimitedQueuePrefix } from '../tasks/rate-limited-queue.ts';
 
 export const DEFAULT_PROJECT_ID = 'hookshape-local';
 export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
@@ -27,6 +28,7 @@ export const DEPLOYED_ENV_VARS = [
   'EVENTS_TOPIC',
   'TASKS_LOCATION',
   'TASKS_QUEUE',
+  'TASKS_RATE_LIMITED_QUEUE_PREFIX',
   'RETRY_WORKER_URL',
   'TASKS_INVOKER_SERVICE_ACCOUNT',
   'RETRY_BASE_DELAY_SECONDS',
@@ -74,6 +76,8 @@ export interface RuntimeConfig {
   tasks: {
     location: string;
     queue: string;
+    /** Prefix of the queues of rate-limited webhooks (`<queue>-rl-` unless set); the functions create them. */
+    rateLimitedQueuePrefix: string;
     /** URL of the retry worker function, the HTTP target of every retry task. */
     workerUrl: string | undefined;
     /** Service account whose OIDC token Cloud Tasks attaches when calling the worker. */
@@ -158,6 +162,15 @@ function origins(env: Env, name: DeployedEnvVar): string[] {
   return list;
 }
 
+/** A queue id prefix that leaves room for the webhook's 16-character hash within Cloud Tasks' 100. */
+function queuePrefix(env: Env, queue: string): string {
+  const prefix = text(env, 'TASKS_RATE_LIMITED_QUEUE_PREFIX') ?? defaultRateLimitedQueuePrefix(queue);
+  if (!/^[A-Za-z0-9-]{1,84}$/.test(prefix)) {
+    throw new ConfigError(`TASKS_RATE_LIMITED_QUEUE_PREFIX must be letters, digits and hyphens, at most 84 characters (a Cloud Tasks queue id, less the webhook's hash), got '${prefix}'`);
+  }
+  return prefix;
+}
+
 /** Reads the configuration; tests pass their own env. */
 export function loadConfig(env: Env = process.env): RuntimeConfig {
   const secretsLocalFile = text(env, 'LOCAL_SECRETS_FILE');
@@ -171,6 +184,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     tasks: {
       location: text(env, 'TASKS_LOCATION') ?? DEFAULT_TASKS_LOCATION,
       queue: text(env, 'TASKS_QUEUE') ?? DEFAULT_TASKS_QUEUE,
+      rateLimitedQueuePrefix: queuePrefix(env, text(env, 'TASKS_QUEUE') ?? DEFAULT_TASKS_QUEUE),
       workerUrl: text(env, 'RETRY_WORKER_URL'),
       invokerServiceAccount: text(env, 'TASKS_INVOKER_SERVICE_ACCOUNT'),
       emulatorHost: text(env, 'CLOUD_TASKS_EMULATOR_HOST'),

@@ -1,9 +1,10 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
+import type { WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import { compactAttempts } from './attempt-list.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
-import type { DeliveryKey, DeliveryUpdate, StoredDelivery } from './ports.ts';
+import type { DeliveryKey, DeliveryUpdate, RetryTask, StoredDelivery } from './ports.ts';
 import { unknownAttempt } from './recover.ts';
 import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
@@ -16,19 +17,27 @@ export async function ensureRetryScheduled(
   deps: Pick<DeliveryDeps, 'scheduler'>,
   key: DeliveryKey,
   state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined },
+  rateLimit?: WebhookRateLimit,
 ): Promise<void> {
-  if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
-  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...seriesOf(state.next), ...(state.repairs ? { repair: state.repairs } : {}) }, state.nextAttemptAt);
+  const task = plannedTask(key, state);
+  if (!task || !state.nextAttemptAt) return;
+  await deps.scheduler.schedule(task, state.nextAttemptAt, rateLimit);
+}
+
+/** The task a retrying record waits on (its name follows from it), or undefined when it waits on none. */
+export function plannedTask(key: DeliveryKey, state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined }): RetryTask | undefined {
+  if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return undefined;
+  return { ...key, attempt: state.next.number, ...seriesOf(state.next), ...(state.repairs ? { repair: state.repairs } : {}) };
 }
 
 /**
  * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
  * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
  */
-export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate> {
+export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger, rateLimit?: WebhookRateLimit): Promise<DeliveryUpdate> {
   await deps.deliveries.update(key, update);
   try {
-    await ensureRetryScheduled(deps, key, update);
+    await ensureRetryScheduled(deps, key, update, rateLimit);
     return update;
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;

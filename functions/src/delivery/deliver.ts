@@ -7,14 +7,14 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ParsedWebhook, WebhookConfig } from '../webhooks/webhook-config.ts';
+import type { ParsedWebhook, WebhookConfig, WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
-import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, recordWebhookHealth } from './commit.ts';
+import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, plannedTask, recordWebhookHealth } from './commit.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
-import { pendingDelivery, staleness } from './lease.ts';
+import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
 import { recoverStale } from './recover.ts';
@@ -52,7 +52,10 @@ const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' 
 export async function startDelivery(deps: DeliveryDeps & { retentionDays: number }, start: StartDelivery, logger: Logger): Promise<DeliveryOutcome> {
   const { event, stored, parsed } = start;
   const webhookId = stored.id;
-  const seed = pendingDelivery(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
+  // A rate-limited webhook is never sent inline: its first attempt waits in its own queue, whose
+  // limits Cloud Tasks enforces across every instance (tasks/rate-limited-queue.ts).
+  const rateLimit = parsed.ok && start.withinLimit ? parsed.webhook.rateLimit : undefined;
+  const seed = (rateLimit ? queuedDelivery : pendingDelivery)(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
   const key = deliveryKey(seed);
   const progress = progressOf(seed, 'pending');
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
@@ -74,6 +77,12 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       stage = 'recording the result';
       await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
       return { webhookId, status: 'invalid', note: invalid.lastError };
+    }
+    if (rateLimit) {
+      stage = "enqueueing the first attempt on the webhook's rate-limited queue";
+      await ensureRetryScheduled(deps, key, seed, rateLimit);
+      logger.log('INFO', 'delivery queued: the webhook is rate limited, its queue sends attempt 1', { status: 'retrying', ...rateLimit });
+      return { webhookId, status: 'retrying', note: 'queued on the rate-limited queue' };
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;
@@ -108,7 +117,7 @@ async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: St
   const stale = staleness(existing, deps.clock.now(), deps.timing);
   if (!stale.stale) {
     // A retry whose enqueue failed after its write is repaired here (the task name makes it idempotent).
-    await ensureRetryScheduled(deps, key, existing);
+    await ensureRetryScheduled(deps, key, existing, parsed.ok ? parsed.webhook.rateLimit : undefined);
     logger.log('INFO', `not sent again: ${stale.reason}`, { status: existing.status });
     return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}: ${stale.reason}` };
   }
@@ -122,6 +131,13 @@ async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: St
  */
 export async function recoverDelivery(deps: RecordingDeps, record: StoredDelivery, webhook: WebhookConfig | undefined, why: string, logger: Logger): Promise<DeliveryOutcome> {
   const key = deliveryKey(record);
+  // A retry late only because its queue is throttled (a rate-limited webhook's backlog) still has its
+  // task: taking it over would count a takeover for nothing and, after three, end it `stalled`.
+  const waitingOn = record.inFlight ? undefined : plannedTask(key, record);
+  if (waitingOn && deps.scheduler.queued && (await deps.scheduler.queued(waitingOn))) {
+    logger.log('INFO', `not recovered (${why}): its task for attempt ${waitingOn.attempt} is still queued`, { status: record.status });
+    return { webhookId: key.webhookId, status: 'skipped', note: `its task for attempt ${waitingOn.attempt} is still queued` };
+  }
   const update = recoverStale(record, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
   const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));
   if (!won) return { webhookId: key.webhookId, status: 'skipped', note: 'moved on while being recovered' };
@@ -132,7 +148,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
   });
   const progress = progressOf(update, 'retrying');
   try {
-    await ensureRetryScheduled(deps, key, update);
+    await ensureRetryScheduled(deps, key, update, webhook?.rateLimit);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
@@ -189,7 +205,8 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
   }
   const planned = record.next;
   if (record.status !== 'retrying' || !planned || attemptsMade(record) >= task.attempt || planned.number !== task.attempt || (planned.series ?? 0) !== (task.series ?? 0)) {
-    await ensureRetryScheduled(deps, key, record); // a task re-run after a failed enqueue repairs the chain
+    // A task re-run after a failed enqueue repairs the chain (on the webhook's queue, if rate limited).
+    if (plannedTask(key, record)) await ensureRetryScheduled(deps, key, record, await currentRateLimit(deps, task));
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
     return { answer: { httpStatus: 200, note: 'already handled' } };
   }
@@ -205,6 +222,13 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
   }
   if (claim !== 'claimed') return { answer: { httpStatus: 200, note: `attempt ${claim}` } };
   return { record, planned };
+}
+
+/** The webhook's rate limit as it is now; undefined when it has none, is gone or does not parse. */
+async function currentRateLimit(deps: WorkerDeps, task: RetryTask): Promise<WebhookRateLimit | undefined> {
+  const stored = await deps.webhooks.get(task.accountId, task.webhookId);
+  const parsed = stored ? parseWebhookConfig(task.accountId, task.webhookId, stored.data) : undefined;
+  return parsed?.ok === true ? parsed.webhook.rateLimit : undefined;
 }
 
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
@@ -230,7 +254,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
     stage = 'recording the result';
-    const written = await commitUpdate(deps, key, update, progress, logger);
+    const written = await commitUpdate(deps, key, update, progress, logger, parsed.webhook.rateLimit);
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {

@@ -44,6 +44,14 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
   };
 }
 
+/**
+ * The record a delivery to a rate-limited webhook starts as: retrying, attempt 1 planned and due now,
+ * nothing in flight — the webhook's queue decides when it leaves, and the retry worker sends it.
+ */
+export function queuedDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
+  return { ...pendingDelivery(event, webhookId, webhookName, now, retentionDays), status: 'retrying', inFlight: null, next: { ...FIRST_ATTEMPT }, nextAttemptAt: now };
+}
+
 /** How long a claim lives and how late a retry may be; configurable so tests need not wait 90 s. */
 export interface LeaseTiming {
   leaseMs: number;

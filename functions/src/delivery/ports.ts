@@ -1,5 +1,6 @@
 import type { DeliveryTarget } from '../render/build-request.ts';
 import type { ErrorCode } from '../core/failures.ts';
+import type { WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import type { AttemptRecord, DeliveryRecord, DeliveryStatus } from './delivery-record.ts';
 
 export interface DeliveryKey {
@@ -134,8 +135,16 @@ export interface RetryTask {
 }
 
 export interface RetryScheduler {
-  /** Schedules the task; scheduling the same (delivery, attempt) twice is a no-op, never a second task. */
-  schedule(task: RetryTask, at: Date): Promise<void>;
+  /**
+   * Schedules the task; scheduling the same (delivery, attempt) twice is a no-op, never a second task.
+   * With a `rateLimit`, on the webhook's own rate-limited queue instead of the retry queue.
+   */
+  schedule(task: RetryTask, at: Date, rateLimit?: WebhookRateLimit): Promise<void>;
+  /**
+   * Whether the task still waits in a queue (the retry queue or the webhook's rate-limited one): a
+   * retry late only because its queue is throttled is not lost, and must not be taken over.
+   */
+  queued?(task: RetryTask): Promise<boolean>;
 }
 
 /** The consecutive-failure counter kept on the webhook document (`health`), and auto-disable. */

@@ -50,12 +50,23 @@ export function secretStore(config: RuntimeConfig): SecretStore & Partial<Secret
   }
 }
 
-/** Retries as Cloud Tasks on the configured queue, aimed at the retry worker. */
-export function retryScheduler(config: RuntimeConfig): RetryScheduler {
+/** Retries as Cloud Tasks on the configured queue (or a rate-limited webhook's own), aimed at the retry worker. */
+export function retryScheduler(config: RuntimeConfig, logger?: Logger): RetryScheduler {
   return new CloudTasksRetryScheduler({
     projectId: config.projectId,
     location: config.tasks.location,
     queue: config.tasks.queue,
+    rateLimitedQueuePrefix: config.tasks.rateLimitedQueuePrefix,
+    ...(logger
+      ? {
+          onQueueChange: (change) =>
+            logger.log('NOTICE', `rate-limited queue ${change.action}: ${change.queue} (${change.rateLimits.maxDispatchesPerSecond}/s, ${change.rateLimits.maxConcurrentDispatches} at once, burst ${change.maxBurstSize ?? 'not reported'})`, {
+              queue: change.queue,
+              ...change.rateLimits,
+              maxBurstSize: change.maxBurstSize ?? null,
+            }),
+        }
+      : {}),
     workerUrl: config.tasks.workerUrl,
     invokerServiceAccount: config.tasks.invokerServiceAccount,
     emulatorHost: config.tasks.emulatorHost,
@@ -68,6 +79,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const webhookDocuments = new FirestoreWebhookStore(db);
   const deliveries = new FirestoreDeliveryLog(db);
+  const logger = overrides.logger ?? createJsonLogger();
   const sender = overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) });
   return {
     engine: new TemplateEngine(),
@@ -82,14 +94,15 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     allowLoopback: config.allowLoopbackDestinations,
     autoDisable: { afterFailures: config.autoDisableAfterFailures, health: webhookDocuments },
     secrets: overrides.secrets ?? secretStore(config),
-    scheduler: overrides.scheduler ?? retryScheduler(config),
+    scheduler: overrides.scheduler ?? retryScheduler(config, logger),
     clock,
-    logger: overrides.logger ?? createJsonLogger(),
+    logger,
     retry: config.retry,
     timing: config.timing,
     retentionDays: config.deliveryRetentionDays,
     concurrency: FAN_OUT_CONCURRENCY,
     maxWebhooksPerEvent: config.maxWebhooksPerEvent,
     queueName: config.tasks.queue,
+    rateLimitedQueuePrefix: config.tasks.rateLimitedQueuePrefix,
   };
 }

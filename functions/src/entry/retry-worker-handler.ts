@@ -1,6 +1,14 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { classifyFailure, errorMessage } from '../core/failures.ts';
+import type { RetryTask } from '../delivery/ports.ts';
 import { handleRetryTask, parseRetryTask, type RetryWorkerDeps } from '../retry/handle-retry-task.ts';
+import { rateLimitedQueueId } from '../tasks/rate-limited-queue.ts';
+
+/** Whether a task may come from `queue`: the retry queue, or the rate-limited queue of its own webhook. */
+export function fromAllowedQueue(deps: Pick<RetryWorkerDeps, 'queueName' | 'rateLimitedQueuePrefix'>, queue: string | undefined, task: RetryTask): boolean {
+  if (queue === deps.queueName) return true;
+  return deps.rateLimitedQueuePrefix !== undefined && queue === rateLimitedQueueId(deps.rateLimitedQueuePrefix, task.accountId, task.webhookId);
+}
 
 /**
  * The HTTP entry of the retry worker. In production only the Cloud Tasks invoker service account may
@@ -11,12 +19,21 @@ export function createRetryWorkerHandler(deps: () => RetryWorkerDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const d = deps();
     const queue = req.get('X-CloudTasks-QueueName');
-    if (req.method !== 'POST' || queue !== d.queueName || !req.get('X-CloudTasks-TaskName')) {
+    const refuse = () => {
       d.logger.log('WARNING', 'retry worker refused a request that did not come from the retry queue', { queue: queue ?? null, method: req.method });
       res.status(403).json({ error: 'only Cloud Tasks of the retry queue may call this function' });
+    };
+    const rateLimitedQueue = queue !== d.queueName && queue !== undefined && d.rateLimitedQueuePrefix !== undefined && queue.startsWith(d.rateLimitedQueuePrefix);
+    if (req.method !== 'POST' || (queue !== d.queueName && !rateLimitedQueue) || !req.get('X-CloudTasks-TaskName')) {
+      refuse();
       return;
     }
     const parsed = parseRetryTask(req.body);
+    // A rate-limited queue only carries tasks of its own webhook.
+    if (parsed.ok && !fromAllowedQueue(d, queue, parsed.task)) {
+      refuse();
+      return;
+    }
     if (!parsed.ok) {
       // A malformed task will never become valid: acknowledge it so Cloud Tasks does not retry it.
       d.logger.log('ERROR', `retry task ignored: ${parsed.reason}`, { task: req.get('X-CloudTasks-TaskName') ?? null });

@@ -8,6 +8,8 @@ export type { WorkerAnswer } from '../delivery/deliver.ts';
 export interface RetryWorkerDeps extends WorkerDeps {
   /** The queue whose tasks this worker accepts (short id, as in X-CloudTasks-QueueName). */
   queueName: string;
+  /** Prefix of the rate-limited webhooks' queues: a task of webhook W is accepted from W's queue too. */
+  rateLimitedQueuePrefix?: string;
 }
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/);

@@ -50,6 +50,20 @@ export type WebhookAuth =
   /** OAuth 2 client credentials: a token from `tokenUrl`, cached and sent as `Authorization: Bearer`. */
   | { type: 'oauth2'; tokenUrl: string; clientId: string; clientSecretName: string; scope?: string; audience?: string };
 
+/**
+ * A webhook's rate limit (`rateLimit`): at most `perSecond` requests a second and/or `maxInFlight` at
+ * once, across every instance. Enforced by a Cloud Tasks queue of the webhook's own
+ * (tasks/rate-limited-queue.ts), whose limits Cloud Tasks caps at 500/s and 5,000 concurrent.
+ */
+export interface WebhookRateLimit {
+  perSecond?: number;
+  maxInFlight?: number;
+}
+
+/** Cloud Tasks' own caps on max_dispatches_per_second and max_concurrent_dispatches. */
+export const MAX_RATE_PER_SECOND = 500;
+export const MAX_IN_FLIGHT = 5000;
+
 export const MAX_TIMEOUT_SECONDS = 30;
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
@@ -79,6 +93,8 @@ export interface WebhookConfig {
   retry?: WebhookRetry;
   /** How it authenticates to the receiver; absent: only what its own headers carry. */
   auth?: WebhookAuth;
+  /** At most this many requests a second / in flight; absent: as fast as events come. */
+  rateLimit?: WebhookRateLimit;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -122,6 +138,17 @@ const retrySchema = z
     // Only the fields written: the rest stays the deployment's default.
     return Object.fromEntries(Object.entries({ ...value, schedule }).filter(([, item]) => item !== undefined)) as WebhookRetry;
   });
+
+const limit = (what: string, max: number) =>
+  z.number({ error: `must be a whole number of ${what}` }).int('must be a whole number').positive('must be 1 or more').max(max, `must be at most ${max} (the most Cloud Tasks allows)`).optional();
+
+const rateLimitSchema = z
+  .strictObject(
+    { perSecond: limit('requests a second', MAX_RATE_PER_SECOND), maxInFlight: limit('requests at once', MAX_IN_FLIGHT) },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')}: not a rate limit setting (they are perSecond, maxInFlight)` : 'must be a map, e.g. {"perSecond": 5}') },
+  )
+  .refine((value) => value.perSecond !== undefined || value.maxInFlight !== undefined, 'must set perSecond, maxInFlight or both, e.g. {"perSecond": 5}')
+  .transform((value): WebhookRateLimit => ({ ...(value.perSecond === undefined ? {} : { perSecond: value.perSecond }), ...(value.maxInFlight === undefined ? {} : { maxInFlight: value.maxInFlight }) }));
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const secretName = (example: string) =>
@@ -193,6 +220,7 @@ export const webhookSchema = z.object({
     .optional(),
   retry: retrySchema.optional(),
   auth: authSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
   filter: z.unknown().optional().transform((value, context) => {
     if (value === undefined) return undefined;
     const parsed = parseFilter(value);
@@ -238,6 +266,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.filter === undefined ? {} : { filter: value.filter }),
       ...(value.retry === undefined ? {} : { retry: value.retry }),
       ...(value.auth === undefined ? {} : { auth: value.auth }),
+      ...(value.rateLimit === undefined ? {} : { rateLimit: value.rateLimit }),
     },
   };
 }
