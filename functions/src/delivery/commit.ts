@@ -22,11 +22,29 @@ export async function ensureRetryScheduled(
 }
 
 /**
+ * This run outlived its lease and a takeover moved the delivery on: the record keeps the attempt as
+ * outcome unknown (what the takeover wrote) and what came after it; what this run got goes to the log.
+ */
+function logSuperseded(progress: Progress, update: Pick<DeliveryUpdate, 'status'>, logger: Logger): void {
+  const late = progress.attempts.at(-1);
+  logger.log('WARNING', `late attempt: this run held attempt ${progress.claim?.number} past its lease and the delivery was taken over; its result (${update.status}${late ? `, attempt ${late.number} ${late.outcome}: ${late.summary}` : ''}) is not written over the record`, {
+    lateAttempt: progress.claim?.number ?? null,
+    outcome: late?.outcome ?? null,
+  });
+}
+
+/**
  * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
  * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
+ * Undefined when the run no longer held its claim (taken over): nothing was written or enqueued.
  */
-export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate> {
-  await deps.deliveries.update(key, update);
+export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger): Promise<DeliveryUpdate | undefined> {
+  if (!(await deps.deliveries.update(key, update, progress.claim))) {
+    logSuperseded(progress, update, logger);
+    return undefined;
+  }
+  // The write cleared the in-flight mark: the record is this run's until its retry is due.
+  progress.claim = undefined;
   try {
     await ensureRetryScheduled(deps, key, update);
     return update;
@@ -109,7 +127,10 @@ export async function failInternally(
     : { status: 'failed', errorCode: 'internal_error', lastError: `internal error while ${stage}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)` };
   const update = stateOf(progress, now, { ...final, nextAttemptAt: null, next: null });
   const write = async (state: DeliveryUpdate, minimal: boolean) => {
-    if (where.exists) return deps.deliveries.update(key, state);
+    if (where.exists) {
+      if (!(await deps.deliveries.update(key, state, progress.claim))) logSuperseded(progress, state, logger);
+      return;
+    }
     const seed = minimal ? { ...where.seed, event: { ...where.seed.event, data: {} }, eventDataOmitted: true } : where.seed;
     const claim = await deps.deliveries.claim({ ...seed, ...state } as StoredDelivery);
     if (!claim.created) await deps.deliveries.update(key, state);

@@ -16,11 +16,14 @@ import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally
 import type { DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
-import type { DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
+import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
 import { recoverStale } from './recover.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, takeOver } from './transitions.ts';
+
+/** A run that outlived its lease found its delivery taken over: its result is in the log only. */
+const SUPERSEDED = 'taken over while this run was late (past its lease): its result was not written';
 
 export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string };
 
@@ -54,7 +57,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   const webhookId = stored.id;
   const seed = pendingDelivery(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
   const key = deliveryKey(seed);
-  const progress = progressOf(seed, 'pending');
+  const progress: Progress = { ...progressOf(seed, 'pending'), claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } };
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
   let owner: 'none' | 'us' | 'other' = 'none';
   let stage = 'claiming the delivery';
@@ -72,7 +75,8 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
         : { errorCode: 'invalid_webhook' as const, lastError: parsed.reason };
       logger.log('WARNING', `delivery invalid: ${invalid.lastError}`, { errorCode: invalid.errorCode });
       stage = 'recording the result';
-      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
+      const ended = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
+      if (!ended) return { webhookId, status: 'skipped', note: SUPERSEDED };
       return { webhookId, status: 'invalid', note: invalid.lastError };
     }
     stage = "loading the account's secrets";
@@ -81,6 +85,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     const update = await runAttempts(deps, key, event, parsed.webhook, start.secrets.secrets, FIRST_ATTEMPT, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
+    if (!written) return { webhookId, status: 'skipped', note: SUPERSEDED };
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
   } catch (error) {
@@ -163,7 +168,7 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
   try {
     const claimed = await claimTask(deps, key, task, logger);
     if ('answer' in claimed) return claimed.answer;
-    return await runClaimed(deps, key, task, claimed.record, claimed.planned, logger);
+    return await runClaimed(deps, key, task, claimed.record, { number: claimed.planned.number, since: claimed.claimedAt }, claimed.planned, logger);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     // Reading or claiming failed for a reason a rerun would meet again: end it without the read.
@@ -181,7 +186,7 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
 }
 
 /** Reads the record and claims the task's attempt; anything else is an answer for Cloud Tasks. */
-async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, logger: Logger): Promise<{ answer: WorkerAnswer } | { record: StoredDelivery; planned: PlannedAttempt }> {
+async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, logger: Logger): Promise<{ answer: WorkerAnswer } | { record: StoredDelivery; planned: PlannedAttempt; claimedAt: Date }> {
   const record = await deps.deliveries.get(key);
   if (!record) {
     logger.log('WARNING', 'retry task for a delivery that does not exist (expired or deleted): ignored');
@@ -193,7 +198,8 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
     return { answer: { httpStatus: 200, note: 'already handled' } };
   }
-  const claim = await deps.deliveries.modify(key, claimAttempt(planned, deps.clock.now(), deps.timing.leaseMs));
+  const claimedAt = deps.clock.now();
+  const claim = await deps.deliveries.modify(key, claimAttempt(planned, claimedAt, deps.timing.leaseMs));
   if (claim === 'busy') return { answer: { httpStatus: 409, note: 'attempt in progress elsewhere' } };
   if (claim === 'stale') {
     const current = await deps.deliveries.get(key);
@@ -204,20 +210,20 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
     return { answer: { httpStatus: 200, note: `recovered: ${outcome.status}` } };
   }
   if (claim !== 'claimed') return { answer: { httpStatus: 200, note: `attempt ${claim}` } };
-  return { record, planned };
+  return { record, planned, claimedAt };
 }
 
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
-async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
-  const progress = progressOf(record, 'retrying');
+async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, claim: ClaimToken, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
+  const progress: Progress = { ...progressOf(record, 'retrying'), claim };
   let stage = 'loading the webhook';
   try {
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const stop = async (status: 'failed' | 'invalid', errorCode: 'webhook_removed' | 'invalid_webhook', lastError: string): Promise<WorkerAnswer> => {
       logger.log('WARNING', `retry stopped: ${lastError}`, { errorCode });
       stage = 'recording the result';
-      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
-      return { httpStatus: 200, note: lastError };
+      const ended = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      return { httpStatus: 200, note: ended ? lastError : SUPERSEDED };
     };
     if (!stored) return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was deleted before attempt ${task.attempt}`);
     if ((stored.data as { enabled?: unknown } | undefined)?.enabled === false) {
@@ -231,6 +237,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
+    if (!written) return { httpStatus: 200, note: SUPERSEDED };
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {

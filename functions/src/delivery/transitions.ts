@@ -4,7 +4,7 @@
  * unit tests can run them on plain objects.
  */
 import { staleness, type LeaseTiming } from './lease.ts';
-import type { AttemptClaim, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
+import type { AttemptClaim, ClaimToken, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
 import { inFlightPlan, unknownAttempt } from './recover.ts';
 import { attemptsMade, boundAttempts } from './attempt-list.ts';
 
@@ -20,6 +20,20 @@ export const claimAttempt =
     }
     return { result: 'claimed', write: { inFlight: { ...planned, since: now }, updatedAt: now } };
   };
+
+/** Whether the record's attempt in flight is still the one `owner` claimed. */
+export function holdsClaim(record: StoredDelivery | undefined, owner: ClaimToken): boolean {
+  const inFlight = record?.inFlight;
+  if (!inFlight) return false;
+  const number = 'number' in inFlight ? inFlight.number : inFlight.attempt;
+  return number === owner.number && inFlight.since.getTime() === owner.since.getTime();
+}
+
+/** An owner's write (DeliveryLog.update with `owner`): only while it still holds its claim. */
+export const commitAsOwner =
+  (owner: ClaimToken, update: DeliveryUpdate) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> =>
+    holdsClaim(record, owner) ? { result: true, write: update } : { result: false };
 
 /** Writes a recovery's update only if nobody moved the record since it was read. */
 export const takeOver =
