@@ -4,7 +4,7 @@ import { compactAttempts } from './attempt-list.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, StoredDelivery } from './ports.ts';
-import { unknownAttempt } from './recover.ts';
+import { succeededSince, unknownAttempt } from './recover.ts';
 import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
 /**
@@ -121,7 +121,7 @@ export async function failInternally(
     progress.attempts.push(unknownAttempt(progress.inFlight, now));
     progress.inFlight = undefined;
   }
-  const succeeded = progress.attempts.some((attempt) => attempt.outcome === 'succeeded');
+  const succeeded = succeededSince(progress.attempts, progress.seriesFrom ?? 1);
   const final: { status: DeliveryStatus } & Pick<DeliveryUpdate, 'errorCode' | 'lastError'> = succeeded
     ? { status: 'succeeded', errorCode: null, lastError: null }
     : { status: 'failed', errorCode: 'internal_error', lastError: `internal error while ${stage}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)` };

@@ -17,7 +17,7 @@ import type { DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
-import { recoverStale } from './recover.ts';
+import { recoverStale, seriesStart } from './recover.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, takeOver } from './transitions.ts';
@@ -40,9 +40,10 @@ export interface StartDelivery {
   fanOutLimit: number;
 }
 
-const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs'>, status: Progress['status']): Progress => ({
+const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs' | 'replays'>, status: Progress['status']): Progress => ({
   status,
   attempts: [...record.attempts],
+  seriesFrom: seriesStart(record),
   attemptsDropped: record.attemptsDropped ?? 0,
   takeovers: record.takeovers ?? 0,
   repairs: record.repairs ?? 0,
@@ -135,7 +136,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     errorCode: update.errorCode,
     takeovers: update.takeovers,
   });
-  const progress = progressOf(update, 'retrying');
+  const progress = { ...progressOf(update, 'retrying'), seriesFrom: seriesStart(record) };
   try {
     await ensureRetryScheduled(deps, key, update);
   } catch (error) {

@@ -59,6 +59,8 @@ export interface ReplayEntry {
   previousStatus: DeliveryStatus;
   /** Absent on older records. */
   previousErrorCode?: ErrorCode | null;
+  /** The number of the replay's first attempt: the attempts before it belong to earlier series. Absent on older records. */
+  firstAttempt?: number;
 }
 
 export type StoredDelivery = DeliveryRecord & {

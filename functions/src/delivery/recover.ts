@@ -16,6 +16,21 @@ export function inFlightPlan(record: StoredDelivery): InFlightAttempt | undefine
   return { number: inFlight.attempt, target: next?.target ?? 'primary', attemptOfTarget: next?.attemptOfTarget ?? inFlight.attempt, ...(next?.series ? { series: next.series } : {}), since: inFlight.since };
 }
 
+/**
+ * The number of the current series' first attempt: after a replay, the attempts before it (an earlier
+ * series, perhaps a 2xx) say nothing about whether this series was delivered.
+ */
+export function seriesStart(record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'replays'>): number {
+  const last = record.replays?.at(-1);
+  if (!last) return 1;
+  if (last.firstAttempt !== undefined) return last.firstAttempt;
+  // Older records: the attempts that started since the replay.
+  return record.attempts.find((attempt) => attempt.startedAt.getTime() >= last.at.getTime())?.number ?? attemptsMade(record) + 1;
+}
+
+/** Whether an attempt of the series that starts at attempt `from` got a 2xx. */
+export const succeededSince = (attempts: readonly AttemptRecord[], from: number): boolean => attempts.some((attempt) => attempt.outcome === 'succeeded' && attempt.number >= from);
+
 export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord {
   return {
     number: plan.number,
@@ -51,7 +66,7 @@ export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boole
   // A new task name (repairs + 1): the lost task's name may be taken by it or by its tombstone.
   const retryAt = (next: PlannedAttempt, delaySeconds: number): DeliveryUpdate => ({ ...base, repairs: base.repairs + 1, status: 'retrying', errorCode: null, lastError: plan ? UNKNOWN_SUMMARY : record.lastError, next, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000) });
 
-  if (record.attempts.some((attempt) => attempt.outcome === 'succeeded')) return finish('succeeded', null, null);
+  if (succeededSince(record.attempts, seriesStart(record))) return finish('succeeded', null, null);
   if (takeovers > MAX_TAKEOVERS) {
     return finish('failed', 'stalled', `stalled: taken over ${takeovers} times without an attempt of known outcome (its instances kept stopping); replay it once the cause is fixed`);
   }

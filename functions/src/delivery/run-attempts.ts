@@ -47,6 +47,8 @@ export interface Progress {
   repairs: number;
   /** The attempt whose request may be leaving now: set right before the send, cleared with its answer. */
   inFlight: InFlightAttempt | undefined;
+  /** The current series' first attempt (recover.ts seriesStart; absent: 1): only its 2xx counts as delivered. */
+  seriesFrom?: number | undefined;
   /** The in-flight mark this run holds on the record; its writes are conditioned on it (none: plain writes). */
   claim?: ClaimToken | undefined;
 }

@@ -62,11 +62,12 @@ export const startReplay =
     const inFlight = inFlightPlan(record);
     const withUnknown = inFlight ? [...record.attempts, unknownAttempt(inFlight, now)] : record.attempts;
     const { attempts, attemptsDropped } = boundAttempts(withUnknown, record.attemptsDropped ?? 0);
-    const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null }];
+    const firstAttempt = attempts.length + attemptsDropped + 1;
+    const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null, firstAttempt }];
     const series = allReplays.length + (record.replaysDropped ?? 0);
     const replays = allReplays.slice(-MAX_KEPT_REPLAYS);
     const replaysDropped = (record.replaysDropped ?? 0) + allReplays.length - replays.length;
-    const next = { number: attempts.length + attemptsDropped + 1, target: 'primary' as const, attemptOfTarget: 1, series };
+    const next = { number: firstAttempt, target: 'primary' as const, attemptOfTarget: 1, series };
     const write: Partial<StoredDelivery> = {
       status: 'retrying',
       attempts,
