@@ -20,7 +20,7 @@ import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery
 import { recoverStale, seriesStart } from './recover.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
-import { claimAttempt, takeOver } from './transitions.ts';
+import { claimAttempt, releaseClaim, takeOver } from './transitions.ts';
 
 /** A run that outlived its lease found its delivery taken over: its result is in the log only. */
 const SUPERSEDED = 'taken over while this run was late (past its lease): its result was not written';
@@ -242,7 +242,17 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {
-    if (classifyFailure(error) === 'transient') throw error;
+    if (classifyFailure(error) === 'transient') {
+      // Nothing left in this run: the claim is given back, so Cloud Tasks' rerun does not meet it as busy.
+      if (!progress.inFlight && progress.attempts.length === record.attempts.length && progress.claim?.number === claim.number) {
+        try {
+          await deps.deliveries.modify(key, releaseClaim(claim, deps.clock.now()));
+        } catch (release) {
+          logger.log('WARNING', `could not give back the claim on attempt ${claim.number} (${errorMessage(release)}): it is taken over after the lease`);
+        }
+      }
+      throw error;
+    }
     const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
     return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
   }

@@ -35,6 +35,15 @@ export const commitAsOwner =
   (record: StoredDelivery | undefined): ModifyChange<boolean> =>
     holdsClaim(record, owner) ? { result: true, write: update } : { result: false };
 
+/**
+ * Gives back a claim whose attempt never left (a passing fault before the send, e.g. loading the
+ * secrets): the task's rerun claims it again at once instead of waiting out the lease.
+ */
+export const releaseClaim =
+  (owner: ClaimToken, now: Date) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> =>
+    holdsClaim(record, owner) ? { result: true, write: { inFlight: null, updatedAt: now } } : { result: false };
+
 /** Writes a recovery's update only if nobody moved the record since it was read. */
 export const takeOver =
   (seenUpdatedAt: Date, update: DeliveryUpdate) =>
