@@ -46,7 +46,7 @@ export interface DeliveryUpdate {
   nextAttemptAt: Date | null;
   next: PlannedAttempt | null;
   inFlight: InFlightAttempt | null;
-  /** Takeovers since the last attempt with a known outcome; past MAX_TAKEOVERS the delivery is `stalled`. */
+  /** Takeovers that recorded a lost attempt (`unknown`) since the last attempt with a known outcome; past MAX_TAKEOVERS the delivery is `stalled`. */
   takeovers: number;
   /** Times a recovery enqueued the next attempt again (StoredDelivery.repairs), carried along. */
   repairs: number;

@@ -53,12 +53,14 @@ export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord 
  *   start of the lost attempt;
  * - a recorded success finishes it `succeeded` (never sent again);
  * - nothing in flight: the planned attempt is scheduled, due now;
- * - past MAX_TAKEOVERS takeovers without an attempt of known outcome, it ends `failed` / `stalled`.
+ * - past MAX_TAKEOVERS attempts lost in a row (recorded `unknown`), it ends `failed` / `stalled`.
  * The caller writes the update only if the record is unchanged since it read it, then schedules `next`.
  */
 export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boolean, policy: RetryPolicy): DeliveryUpdate {
-  const takeovers = (record.takeovers ?? 0) + 1;
   const plan = inFlightPlan(record);
+  // Only a lost attempt counts: a retry that merely ran late (a queue backlog, a lost task) is no sign
+  // that instances keep stopping, and must not end the delivery `stalled`.
+  const takeovers = (record.takeovers ?? 0) + (plan ? 1 : 0);
   const all = plan ? [...record.attempts, unknownAttempt(plan, now)] : [...record.attempts];
   const bounded = boundAttempts(all, record.attemptsDropped ?? 0);
   const base = { ...bounded, inFlight: null, takeovers, repairs: record.repairs ?? 0, updatedAt: now };
