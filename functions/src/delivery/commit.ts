@@ -1,7 +1,7 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
 import { compactAttempts } from './attempt-list.ts';
-import type { DeliveryStatus } from './delivery-record.ts';
+import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, StoredDelivery } from './ports.ts';
 import { succeededSince, unknownAttempt } from './recover.ts';
@@ -114,8 +114,10 @@ export async function failInternally(
   logger: Logger,
   where: { exists: true } | { exists: false; seed: StoredDelivery },
 ): Promise<DeliveryUpdate> {
-  const message = errorMessage(error);
-  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
+  // An error's text may quote anything (a rendered value, a secret) at any length: redacted and bounded.
+  const message = recordedErrorText(errorMessage(error), progress.secretValues);
+  const stack = (error as Error)?.stack;
+  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: typeof stack === 'string' ? recordedErrorText(stack, progress.secretValues) : null });
   const now = deps.clock.now();
   if (progress.inFlight) {
     progress.attempts.push(unknownAttempt(progress.inFlight, now));

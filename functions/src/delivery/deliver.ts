@@ -13,7 +13,7 @@ import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
 import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, recordWebhookHealth } from './commit.ts';
-import type { DeliveryStatus } from './delivery-record.ts';
+import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
@@ -82,6 +82,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;
+    progress.secretValues = Object.values(start.secrets.secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, event, parsed.webhook, start.secrets.secrets, FIRST_ATTEMPT, progress, logger);
     stage = 'recording the result';
@@ -173,7 +174,7 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     // Reading or claiming failed for a reason a rerun would meet again: end it without the read.
-    const message = errorMessage(error);
+    const message = recordedErrorText(errorMessage(error));
     logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
     stage = 'ending the delivery';
     try {
@@ -234,6 +235,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     if (!parsed.ok) return await stop('invalid', 'invalid_webhook', parsed.reason);
     stage = "loading the account's secrets";
     const secrets = await deps.secrets.secretsFor(task.accountId);
+    progress.secretValues = Object.values(secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
     stage = 'recording the result';

@@ -49,6 +49,8 @@ export interface Progress {
   inFlight: InFlightAttempt | undefined;
   /** The current series' first attempt (recover.ts seriesStart; absent: 1): only its 2xx counts as delivered. */
   seriesFrom?: number | undefined;
+  /** The account's secret values once loaded: an internal error's text is redacted with them. */
+  secretValues?: readonly string[] | undefined;
   /** The in-flight mark this run holds on the record; its writes are conditioned on it (none: plain writes). */
   claim?: ClaimToken | undefined;
 }
