@@ -306,13 +306,14 @@ variable "api_portal_url" {
 # --- Firestore -----------------------------------------------------------------------------------
 
 variable "delivery_lease_seconds" {
-  description = "DELIVERY_LEASE_SECONDS: a claim or an attempt in flight older than this has no live owner and is recovered (its attempt recorded as outcome unknown). Must exceed the longest invocation: two attempts at the 30 s timeout plus margin."
+  description = "DELIVERY_LEASE_SECONDS: a claim or an attempt in flight older than this has no live owner and is recovered (its attempt recorded as outcome unknown). Must exceed the longest invocation that holds a claim: the dispatch and retry worker timeouts, plus 30 s of margin."
   type        = number
-  default     = 90
+  default     = 150
 
+  # An instance is alive until its function's timeout: a shorter lease takes over live deliveries.
   validation {
-    condition     = var.delivery_lease_seconds >= 70
-    error_message = "delivery_lease_seconds must be at least 70 (two 30 s attempts and margin), or live deliveries would be taken over."
+    condition     = var.delivery_lease_seconds >= max(var.dispatch_timeout_seconds, var.worker_timeout_seconds) + 30
+    error_message = "delivery_lease_seconds must be at least the longest of dispatch_timeout_seconds and worker_timeout_seconds plus 30, or live deliveries would be taken over."
   }
 }
 

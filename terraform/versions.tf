@@ -1,6 +1,7 @@
 terraform {
-  # 1.5: `check` blocks (see functions.tf) and `terraform_data` (pubsub.tf).
-  required_version = ">= 1.5.0"
+  # 1.5: `check` blocks (see functions.tf) and `terraform_data` (pubsub.tf); 1.9: a variable's
+  # validation may refer to other variables (delivery_lease_seconds).
+  required_version = ">= 1.9.0"
 
   required_providers {
     google = {

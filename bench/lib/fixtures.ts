@@ -62,7 +62,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
     deliveries: {
       claim: async () => ({ created: true }),
       modify: async (_key, change) => change(undefined).result,
-      update: async () => {},
+      update: async () => true,
       end: async () => {},
       get: async () => undefined,
     },

@@ -28,6 +28,7 @@ import {
   WEBHOOKS,
   WEBHOOKS_BY_EVENT_TYPE,
 } from '../../functions/src/firestore/firestore-layout.ts';
+import { CLAIM_LEASE_MS } from '../../functions/src/delivery/lease.ts';
 import type { IndexedQuery } from '../../functions/src/firestore/firestore-layout.ts';
 import { SECRET_PREFIX } from '../../functions/src/secrets/secret-manager-secret-store.ts';
 
@@ -378,6 +379,40 @@ describe('providers and variables', () => {
   it('the only variable without a default is project_id', () => {
     const required = [...variables].filter(([, body]) => !('default' in body)).map(([name]) => name);
     assert.deepEqual(required, ['project_id'], `a platform team sets a project id (and optionally a region), nothing else; required: ${required.join(', ')}`);
+  });
+});
+
+describe('the delivery lease and the function timeouts', () => {
+  // The functions that hold a claim while they run (dispatch, retry worker) and the variables of their timeouts.
+  const holders = [DISPATCH_ENTRY, WORKER_ENTRY];
+  const timeoutVariables = holders.map((entry) => /^var\.(\w+)$/.exec(expression(functionByEntry(entry).service?.['timeout_seconds']) ?? '')?.[1]);
+  /** The lease variable's validation conditions, evaluated with the given values (the others at their defaults). */
+  const leaseAccepted = (values: Record<string, number>): boolean =>
+    blocks(variables.get('delivery_lease_seconds'), 'validation').every((validation) => {
+      const condition = expression(validation['condition']) ?? '';
+      const substituted = condition.replace(/var\.(\w+)/g, (_, name: string) => String(values[name] ?? variableDefault(name))).replace(/\bmax\(/g, 'Math.max(');
+      // Only numbers, arithmetic, comparisons and max() may be left to evaluate.
+      assert.match(substituted.replace(/Math\.max/g, ''), /^[\d\s+\-*()<>=&|,.]+$/, `cannot evaluate the condition: ${condition}`);
+      return Boolean(new Function(`return (${substituted});`)());
+    });
+
+  it('the functions that hold claims take their timeout from variables', () => {
+    assert.ok(timeoutVariables.every(Boolean), `timeout_seconds of ${holders.join(', ')} must be var.X, got ${timeoutVariables.join(', ')}`);
+  });
+
+  it('by default the lease outlasts those timeouts by at least 30 s, and matches CLAIM_LEASE_MS', () => {
+    const lease = Number(variableDefault('delivery_lease_seconds'));
+    for (const name of timeoutVariables) assert.ok(lease >= Number(variableDefault(name!)) + 30, `delivery_lease_seconds (${lease}) < ${name} + 30`);
+    assert.equal(lease * 1000, CLAIM_LEASE_MS);
+    assert.equal(leaseAccepted({}), true, 'the defaults must pass the validation');
+  });
+
+  it('the validation refuses a lease shorter than either timeout plus 30 s', () => {
+    for (const name of timeoutVariables) {
+      assert.equal(leaseAccepted({ [name!]: 300, delivery_lease_seconds: 329 }), false, `a 329 s lease with ${name} = 300 must be refused`);
+      assert.equal(leaseAccepted({ [name!]: 300, delivery_lease_seconds: 330 }), true, `a 330 s lease with ${name} = 300 is enough`);
+    }
+    assert.equal(leaseAccepted({ delivery_lease_seconds: 90 }), false, 'the old 90 s default is shorter than the 120 s timeouts');
   });
 });
 

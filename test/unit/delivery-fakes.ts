@@ -6,8 +6,9 @@
 import { classifyFailure } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
-import type { ClaimResult, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
+import type { ClaimResult, ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { repairDeliveries, type RepairSummary } from '../../functions/src/delivery/repair.ts';
+import { holdsClaim } from '../../functions/src/delivery/transitions.ts';
 import { dispatchEvent, type DeliveryOutcome, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
 import type { InvalidEventLog } from '../../functions/src/dispatch/ports.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
@@ -189,12 +190,18 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     return result;
   }
 
-  async update(key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
+  async update(key: DeliveryKey, update: DeliveryUpdate, owner?: ClaimToken): Promise<boolean> {
     this.faults.hit('deliveries.update', key, update);
     const path = pathOf(key);
     const current = this.records.get(path);
-    if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
-    this.store(path, { ...current, ...structuredClone(update) });
+    // With an owner it is a transaction: a record gone or taken over is not written.
+    if (owner) {
+      if (!holdsClaim(current, owner)) return false;
+    } else if (!current) {
+      throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
+    }
+    this.store(path, { ...current!, ...structuredClone(update) });
+    return true;
   }
 
   async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {

@@ -262,7 +262,8 @@ const WORKER_CASES: WorkerCase[] = [
     point: 'webhooks.get',
     answers: [response(500), response(200)],
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['retryable'], received: 1, stage: /internal error while loading the webhook/ },
-    transient: { attempts: ['retryable', 'unknown', 'succeeded'] },
+    // Nothing left before the fault: the claim is given back and the rerun sends (no unknown attempt).
+    transient: { attempts: ['retryable', 'succeeded'] },
   },
   {
     name: "loading the account's secrets",
@@ -270,7 +271,8 @@ const WORKER_CASES: WorkerCase[] = [
     answers: [response(500), response(200)],
     options: { when: ([accountId]) => accountId === ACCOUNT },
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['retryable'], received: 1, stage: /internal error while loading the account's secrets/ },
-    transient: { attempts: ['retryable', 'unknown', 'succeeded'] },
+    // Nothing left before the fault: the claim is given back and the rerun sends (no unknown attempt).
+    transient: { attempts: ['retryable', 'succeeded'] },
   },
   {
     name: 'rendering',
@@ -278,7 +280,7 @@ const WORKER_CASES: WorkerCase[] = [
     answers: [response(500), response(200)],
     options: { when: renderOf('wh-a') },
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['retryable'], received: 1, stage: /internal error while rendering and sending/ },
-    transient: { attempts: ['retryable', 'unknown', 'succeeded'] },
+    transient: { attempts: ['retryable', 'succeeded'] },
   },
   {
     name: 'before the send',

@@ -56,6 +56,7 @@ class MemoryDeliveries implements DeliveryLog {
   }
   async update(key: Parameters<DeliveryLog['update']>[0], update: Parameters<DeliveryLog['update']>[1]) {
     this.records.set(this.key(key), { ...this.records.get(this.key(key))!, ...update });
+    return true;
   }
   async get(key: Parameters<DeliveryLog['get']>[0]) {
     return this.records.get(this.key(key));

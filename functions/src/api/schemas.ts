@@ -7,12 +7,13 @@ import { z } from '@hono/zod-openapi';
 import { DeliveryStatus } from '../delivery/delivery-record.ts';
 import { EVENT_TYPES } from '../events/event-catalogue.ts';
 import { webhookSchema } from '../webhooks/webhook-config.ts';
+import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { CUSTOMER_SCOPES, MAX_TOKEN_SECONDS } from './customer-tokens.ts';
 
 export const DOCUMENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 const DOCUMENT_ID_MESSAGE = 'must be 1-200 letters, digits, or _ . : - (it names a Firestore document)';
 /** Ids written in the console may hold any character but `/`; Firestore reserves `.`, `..` and `__x__`. */
-const STORED_ID = /^(?!\.\.?$)(?!__.*__$)[^/]{1,1500}$/;
+const STORED_ID = WEBHOOK_ID;
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;

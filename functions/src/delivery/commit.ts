@@ -2,10 +2,10 @@ import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
 import type { WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import { compactAttempts } from './attempt-list.ts';
-import type { DeliveryStatus } from './delivery-record.ts';
+import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, RetryTask, StoredDelivery } from './ports.ts';
-import { unknownAttempt } from './recover.ts';
+import { succeededSince, unknownAttempt } from './recover.ts';
 import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
 /**
@@ -31,11 +31,29 @@ export function plannedTask(key: DeliveryKey, state: Pick<DeliveryUpdate, 'statu
 }
 
 /**
+ * This run outlived its lease and a takeover moved the delivery on: the record keeps the attempt as
+ * outcome unknown (what the takeover wrote) and what came after it; what this run got goes to the log.
+ */
+function logSuperseded(progress: Progress, update: Pick<DeliveryUpdate, 'status'>, logger: Logger): void {
+  const late = progress.attempts.at(-1);
+  logger.log('WARNING', `late attempt: this run held attempt ${progress.claim?.number} past its lease and the delivery was taken over; its result (${update.status}${late ? `, attempt ${late.number} ${late.outcome}: ${late.summary}` : ''}) is not written over the record`, {
+    lateAttempt: progress.claim?.number ?? null,
+    outcome: late?.outcome ?? null,
+  });
+}
+
+/**
  * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
  * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
+ * Undefined when the run no longer held its claim (taken over): nothing was written or enqueued.
  */
-export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger, rateLimit?: WebhookRateLimit): Promise<DeliveryUpdate> {
-  await deps.deliveries.update(key, update);
+export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger, rateLimit?: WebhookRateLimit): Promise<DeliveryUpdate | undefined> {
+  if (!(await deps.deliveries.update(key, update, progress.claim))) {
+    logSuperseded(progress, update, logger);
+    return undefined;
+  }
+  // The write cleared the in-flight mark: the record is this run's until its retry is due.
+  progress.claim = undefined;
   try {
     await ensureRetryScheduled(deps, key, update, rateLimit);
     return update;
@@ -105,20 +123,25 @@ export async function failInternally(
   logger: Logger,
   where: { exists: true } | { exists: false; seed: StoredDelivery },
 ): Promise<DeliveryUpdate> {
-  const message = errorMessage(error);
-  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
+  // An error's text may quote anything (a rendered value, a secret) at any length: redacted and bounded.
+  const message = recordedErrorText(errorMessage(error), progress.secretValues);
+  const stack = (error as Error)?.stack;
+  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: typeof stack === 'string' ? recordedErrorText(stack, progress.secretValues) : null });
   const now = deps.clock.now();
   if (progress.inFlight) {
     progress.attempts.push(unknownAttempt(progress.inFlight, now));
     progress.inFlight = undefined;
   }
-  const succeeded = progress.attempts.some((attempt) => attempt.outcome === 'succeeded');
+  const succeeded = succeededSince(progress.attempts, progress.seriesFrom ?? 1);
   const final: { status: DeliveryStatus } & Pick<DeliveryUpdate, 'errorCode' | 'lastError'> = succeeded
     ? { status: 'succeeded', errorCode: null, lastError: null }
     : { status: 'failed', errorCode: 'internal_error', lastError: `internal error while ${stage}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)` };
   const update = stateOf(progress, now, { ...final, nextAttemptAt: null, next: null });
   const write = async (state: DeliveryUpdate, minimal: boolean) => {
-    if (where.exists) return deps.deliveries.update(key, state);
+    if (where.exists) {
+      if (!(await deps.deliveries.update(key, state, progress.claim))) logSuperseded(progress, state, logger);
+      return;
+    }
     const seed = minimal ? { ...where.seed, event: { ...where.seed.event, data: {} }, eventDataOmitted: true } : where.seed;
     const claim = await deps.deliveries.claim({ ...seed, ...state } as StoredDelivery);
     if (!claim.created) await deps.deliveries.update(key, state);

@@ -13,14 +13,17 @@ import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
 import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, plannedTask, recordWebhookHealth } from './commit.ts';
-import type { DeliveryStatus } from './delivery-record.ts';
+import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
-import type { DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
-import { recoverStale } from './recover.ts';
+import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
+import { recoverStale, seriesStart } from './recover.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
-import { claimAttempt, takeOver } from './transitions.ts';
+import { claimAttempt, releaseClaim, takeOver } from './transitions.ts';
+
+/** A run that outlived its lease found its delivery taken over: its result is in the log only. */
+const SUPERSEDED = 'taken over while this run was late (past its lease): its result was not written';
 
 export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string };
 
@@ -37,9 +40,10 @@ export interface StartDelivery {
   fanOutLimit: number;
 }
 
-const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs'>, status: Progress['status']): Progress => ({
+const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs' | 'replays'>, status: Progress['status']): Progress => ({
   status,
   attempts: [...record.attempts],
+  seriesFrom: seriesStart(record),
   attemptsDropped: record.attemptsDropped ?? 0,
   takeovers: record.takeovers ?? 0,
   repairs: record.repairs ?? 0,
@@ -57,7 +61,8 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   const rateLimit = parsed.ok && start.withinLimit ? parsed.webhook.rateLimit : undefined;
   const seed = (rateLimit ? queuedDelivery : pendingDelivery)(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
   const key = deliveryKey(seed);
-  const progress = progressOf(seed, 'pending');
+  // A queued record holds no claim (nothing in flight): its writes are plain; a pending one's are the claim's.
+  const progress: Progress = { ...progressOf(seed, 'pending'), ...(rateLimit ? {} : { claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } }) };
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
   let owner: 'none' | 'us' | 'other' = 'none';
   let stage = 'claiming the delivery';
@@ -75,7 +80,8 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
         : { errorCode: 'invalid_webhook' as const, lastError: parsed.reason };
       logger.log('WARNING', `delivery invalid: ${invalid.lastError}`, { errorCode: invalid.errorCode });
       stage = 'recording the result';
-      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
+      const ended = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status: 'invalid', ...invalid, nextAttemptAt: null, next: null }), progress, logger);
+      if (!ended) return { webhookId, status: 'skipped', note: SUPERSEDED };
       return { webhookId, status: 'invalid', note: invalid.lastError };
     }
     if (rateLimit) {
@@ -86,10 +92,12 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;
+    progress.secretValues = Object.values(start.secrets.secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, event, parsed.webhook, start.secrets.secrets, FIRST_ATTEMPT, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
+    if (!written) return { webhookId, status: 'skipped', note: SUPERSEDED };
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
   } catch (error) {
@@ -146,7 +154,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     errorCode: update.errorCode,
     takeovers: update.takeovers,
   });
-  const progress = progressOf(update, 'retrying');
+  const progress = { ...progressOf(update, 'retrying'), seriesFrom: seriesStart(record) };
   try {
     await ensureRetryScheduled(deps, key, update, webhook?.rateLimit);
   } catch (error) {
@@ -179,11 +187,11 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
   try {
     const claimed = await claimTask(deps, key, task, logger);
     if ('answer' in claimed) return claimed.answer;
-    return await runClaimed(deps, key, task, claimed.record, claimed.planned, logger);
+    return await runClaimed(deps, key, task, claimed.record, { number: claimed.planned.number, since: claimed.claimedAt }, claimed.planned, logger);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     // Reading or claiming failed for a reason a rerun would meet again: end it without the read.
-    const message = errorMessage(error);
+    const message = recordedErrorText(errorMessage(error));
     logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
     stage = 'ending the delivery';
     try {
@@ -197,7 +205,7 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
 }
 
 /** Reads the record and claims the task's attempt; anything else is an answer for Cloud Tasks. */
-async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, logger: Logger): Promise<{ answer: WorkerAnswer } | { record: StoredDelivery; planned: PlannedAttempt }> {
+async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, logger: Logger): Promise<{ answer: WorkerAnswer } | { record: StoredDelivery; planned: PlannedAttempt; claimedAt: Date }> {
   const record = await deps.deliveries.get(key);
   if (!record) {
     logger.log('WARNING', 'retry task for a delivery that does not exist (expired or deleted): ignored');
@@ -210,7 +218,8 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
     return { answer: { httpStatus: 200, note: 'already handled' } };
   }
-  const claim = await deps.deliveries.modify(key, claimAttempt(planned, deps.clock.now(), deps.timing.leaseMs));
+  const claimedAt = deps.clock.now();
+  const claim = await deps.deliveries.modify(key, claimAttempt(planned, claimedAt, deps.timing.leaseMs));
   if (claim === 'busy') return { answer: { httpStatus: 409, note: 'attempt in progress elsewhere' } };
   if (claim === 'stale') {
     const current = await deps.deliveries.get(key);
@@ -221,7 +230,7 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
     return { answer: { httpStatus: 200, note: `recovered: ${outcome.status}` } };
   }
   if (claim !== 'claimed') return { answer: { httpStatus: 200, note: `attempt ${claim}` } };
-  return { record, planned };
+  return { record, planned, claimedAt };
 }
 
 /** The webhook's rate limit as it is now; undefined when it has none, is gone or does not parse. */
@@ -232,16 +241,16 @@ async function currentRateLimit(deps: WorkerDeps, task: RetryTask): Promise<Webh
 }
 
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
-async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
-  const progress = progressOf(record, 'retrying');
+async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, claim: ClaimToken, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
+  const progress: Progress = { ...progressOf(record, 'retrying'), claim };
   let stage = 'loading the webhook';
   try {
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const stop = async (status: 'failed' | 'invalid', errorCode: 'webhook_removed' | 'invalid_webhook', lastError: string): Promise<WorkerAnswer> => {
       logger.log('WARNING', `retry stopped: ${lastError}`, { errorCode });
       stage = 'recording the result';
-      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
-      return { httpStatus: 200, note: lastError };
+      const ended = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      return { httpStatus: 200, note: ended ? lastError : SUPERSEDED };
     };
     if (!stored) return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was deleted before attempt ${task.attempt}`);
     if ((stored.data as { enabled?: unknown } | undefined)?.enabled === false) {
@@ -251,14 +260,26 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     if (!parsed.ok) return await stop('invalid', 'invalid_webhook', parsed.reason);
     stage = "loading the account's secrets";
     const secrets = await deps.secrets.secretsFor(task.accountId);
+    progress.secretValues = Object.values(secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger, parsed.webhook.rateLimit);
+    if (!written) return { httpStatus: 200, note: SUPERSEDED };
     await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {
-    if (classifyFailure(error) === 'transient') throw error;
+    if (classifyFailure(error) === 'transient') {
+      // Nothing left in this run: the claim is given back, so Cloud Tasks' rerun does not meet it as busy.
+      if (!progress.inFlight && progress.attempts.length === record.attempts.length && progress.claim?.number === claim.number) {
+        try {
+          await deps.deliveries.modify(key, releaseClaim(claim, deps.clock.now()));
+        } catch (release) {
+          logger.log('WARNING', `could not give back the claim on attempt ${claim.number} (${errorMessage(release)}): it is taken over after the lease`);
+        }
+      }
+      throw error;
+    }
     const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
     return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
   }

@@ -95,6 +95,11 @@ function boundText(text: string, limit: number): string {
   return Buffer.byteLength(text) > limit ? `${Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '')}…` : text;
 }
 
+/** An error text for the record or the log (`lastError`): secrets redacted, bounded like an attempt's error message. */
+export function recordedErrorText(text: string, secretValues: readonly string[] = []): string {
+  return boundText(new Redactor(secretValues).text(text), LOG_RESPONSE_BODY_BYTES);
+}
+
 function cut(text: string, limit: number, redactor: Redactor): LoggedBody {
   const bytes = Buffer.byteLength(text);
   const kept = bytes > limit ? Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : text;

@@ -4,10 +4,10 @@ import type { StoredDelivery } from './ports.ts';
 
 /**
  * A claim (a `pending` record, or an attempt in flight) older than this belongs to an instance that
- * died: it is recovered. It covers the longest invocation: a primary and a backup attempt at the 30 s
- * timeout each, plus margin.
+ * died: it is recovered. It covers the longest invocation that holds one — the dispatch and retry
+ * worker functions' 120 s timeout (Terraform checks the variables agree) — plus margin.
  */
-export const CLAIM_LEASE_MS = 90_000;
+export const CLAIM_LEASE_MS = 150_000;
 
 /** Takeovers in a row without an attempt of known outcome; one more ends the delivery `stalled`. */
 export const MAX_TAKEOVERS = 3;

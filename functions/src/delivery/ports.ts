@@ -27,6 +27,16 @@ export interface InFlightAttempt extends PlannedAttempt {
   since: Date;
 }
 
+/**
+ * The in-flight mark a run wrote when it claimed its attempt (number and since): that run's writes are
+ * conditioned on the record still holding it, so an owner that outlived its lease cannot overwrite
+ * what a takeover (and the attempts after it) recorded.
+ */
+export interface ClaimToken {
+  number: number;
+  since: Date;
+}
+
 /** A delivery's whole state after a step; every field is written. */
 export interface DeliveryUpdate {
   status: DeliveryStatus;
@@ -37,7 +47,7 @@ export interface DeliveryUpdate {
   nextAttemptAt: Date | null;
   next: PlannedAttempt | null;
   inFlight: InFlightAttempt | null;
-  /** Takeovers since the last attempt with a known outcome; past MAX_TAKEOVERS the delivery is `stalled`. */
+  /** Takeovers that recorded a lost attempt (`unknown`) since the last attempt with a known outcome; past MAX_TAKEOVERS the delivery is `stalled`. */
   takeovers: number;
   /** Times a recovery enqueued the next attempt again (StoredDelivery.repairs), carried along. */
   repairs: number;
@@ -50,6 +60,8 @@ export interface ReplayEntry {
   previousStatus: DeliveryStatus;
   /** Absent on older records. */
   previousErrorCode?: ErrorCode | null;
+  /** The number of the replay's first attempt: the attempts before it belong to earlier series. Absent on older records. */
+  firstAttempt?: number;
 }
 
 export type StoredDelivery = DeliveryRecord & {
@@ -81,8 +93,12 @@ export interface DeliveryLog {
    * `change` again on contention, so it must be a pure function of the record (delivery/transitions.ts).
    */
   modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T>;
-  /** Writes the whole new state (no read): the owner of a claim records a step. */
-  update(key: DeliveryKey, update: DeliveryUpdate): Promise<void>;
+  /**
+   * Writes the whole new state: the owner of a claim records a step. With `owner`, only while the
+   * record's attempt in flight is still that claim (read and written in one transaction); false, and
+   * nothing written, when a takeover moved the record on. Without it, a plain write (true).
+   */
+  update(key: DeliveryKey, update: DeliveryUpdate, owner?: ClaimToken): Promise<boolean>;
   /**
    * Ends a delivery that could not even be read or claimed (no read, the attempts left as they are):
    * the last resort when reading it fails for a lasting reason, so it does not wait for the sweep.

@@ -16,6 +16,21 @@ export function inFlightPlan(record: StoredDelivery): InFlightAttempt | undefine
   return { number: inFlight.attempt, target: next?.target ?? 'primary', attemptOfTarget: next?.attemptOfTarget ?? inFlight.attempt, ...(next?.series ? { series: next.series } : {}), since: inFlight.since };
 }
 
+/**
+ * The number of the current series' first attempt: after a replay, the attempts before it (an earlier
+ * series, perhaps a 2xx) say nothing about whether this series was delivered.
+ */
+export function seriesStart(record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'replays'>): number {
+  const last = record.replays?.at(-1);
+  if (!last) return 1;
+  if (last.firstAttempt !== undefined) return last.firstAttempt;
+  // Older records: the attempts that started since the replay.
+  return record.attempts.find((attempt) => attempt.startedAt.getTime() >= last.at.getTime())?.number ?? attemptsMade(record) + 1;
+}
+
+/** Whether an attempt of the series that starts at attempt `from` got a 2xx. */
+export const succeededSince = (attempts: readonly AttemptRecord[], from: number): boolean => attempts.some((attempt) => attempt.outcome === 'succeeded' && attempt.number >= from);
+
 export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord {
   return {
     number: plan.number,
@@ -38,12 +53,14 @@ export function unknownAttempt(plan: InFlightAttempt, now: Date): AttemptRecord 
  *   start of the lost attempt;
  * - a recorded success finishes it `succeeded` (never sent again);
  * - nothing in flight: the planned attempt is scheduled, due now;
- * - past MAX_TAKEOVERS takeovers without an attempt of known outcome, it ends `failed` / `stalled`.
+ * - past MAX_TAKEOVERS attempts lost in a row (recorded `unknown`), it ends `failed` / `stalled`.
  * The caller writes the update only if the record is unchanged since it read it, then schedules `next`.
  */
 export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boolean, policy: RetryPolicy): DeliveryUpdate {
-  const takeovers = (record.takeovers ?? 0) + 1;
   const plan = inFlightPlan(record);
+  // Only a lost attempt counts: a retry that merely ran late (a queue backlog, a lost task) is no sign
+  // that instances keep stopping, and must not end the delivery `stalled`.
+  const takeovers = (record.takeovers ?? 0) + (plan ? 1 : 0);
   const all = plan ? [...record.attempts, unknownAttempt(plan, now)] : [...record.attempts];
   const bounded = boundAttempts(all, record.attemptsDropped ?? 0);
   const base = { ...bounded, inFlight: null, takeovers, repairs: record.repairs ?? 0, updatedAt: now };
@@ -51,7 +68,7 @@ export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boole
   // A new task name (repairs + 1): the lost task's name may be taken by it or by its tombstone.
   const retryAt = (next: PlannedAttempt, delaySeconds: number): DeliveryUpdate => ({ ...base, repairs: base.repairs + 1, status: 'retrying', errorCode: null, lastError: plan ? UNKNOWN_SUMMARY : record.lastError, next, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000) });
 
-  if (record.attempts.some((attempt) => attempt.outcome === 'succeeded')) return finish('succeeded', null, null);
+  if (succeededSince(record.attempts, seriesStart(record))) return finish('succeeded', null, null);
   if (takeovers > MAX_TAKEOVERS) {
     return finish('failed', 'stalled', `stalled: taken over ${takeovers} times without an attempt of known outcome (its instances kept stopping); replay it once the cause is fixed`);
   }

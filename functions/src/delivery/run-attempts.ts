@@ -13,7 +13,7 @@ import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delive
 import type { LeaseTiming } from './lease.ts';
 import { continuation } from './next-attempt.ts';
 import { sendAuthorized } from './send-authorized.ts';
-import type { DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
+import type { ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
 import { retryPolicy, type RetryPolicy, type RetrySettings } from './retry-policy.ts';
 
 export interface DeliveryDeps {
@@ -47,6 +47,12 @@ export interface Progress {
   repairs: number;
   /** The attempt whose request may be leaving now: set right before the send, cleared with its answer. */
   inFlight: InFlightAttempt | undefined;
+  /** The current series' first attempt (recover.ts seriesStart; absent: 1): only its 2xx counts as delivered. */
+  seriesFrom?: number | undefined;
+  /** The account's secret values once loaded: an internal error's text is redacted with them. */
+  secretValues?: readonly string[] | undefined;
+  /** The in-flight mark this run holds on the record; its writes are conditioned on it (none: plain writes). */
+  claim?: ClaimToken | undefined;
 }
 
 export const deliveryKey = (record: Pick<DeliveryKey, 'accountId' | 'webhookId' | 'eventId'>): DeliveryKey => ({
@@ -150,7 +156,11 @@ export async function runAttempts(
     // The backup goes out in this run: the record first says so, with the primary's result. `next` and
     // `nextAttemptAt` name it too, so a worker that dies while sending it leaves a record the repair
     // sweep's query of overdue retries finds (a retrying record without nextAttemptAt is never returned).
+    const backupState = stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: now, next: step.next, inFlight: { ...step.next, since: now } });
+    // Taken over meanwhile (this run outlived its lease): the backup is not ours to send; the caller's
+    // commit, conditioned on the same claim, finds that too.
+    if (!(await deps.deliveries.update(key, backupState, progress.claim))) return backupState;
     plan = step.next;
-    await deps.deliveries.update(key, stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: now, next: plan, inFlight: { ...plan, since: now } }));
+    if (progress.claim) progress.claim = { number: plan.number, since: now };
   }
 }

@@ -4,7 +4,7 @@
  * unit tests can run them on plain objects.
  */
 import { staleness, type LeaseTiming } from './lease.ts';
-import type { AttemptClaim, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
+import type { AttemptClaim, ClaimToken, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
 import { inFlightPlan, unknownAttempt } from './recover.ts';
 import { attemptsMade, boundAttempts } from './attempt-list.ts';
 
@@ -20,6 +20,29 @@ export const claimAttempt =
     }
     return { result: 'claimed', write: { inFlight: { ...planned, since: now }, updatedAt: now } };
   };
+
+/** Whether the record's attempt in flight is still the one `owner` claimed. */
+export function holdsClaim(record: StoredDelivery | undefined, owner: ClaimToken): boolean {
+  const inFlight = record?.inFlight;
+  if (!inFlight) return false;
+  const number = 'number' in inFlight ? inFlight.number : inFlight.attempt;
+  return number === owner.number && inFlight.since.getTime() === owner.since.getTime();
+}
+
+/** An owner's write (DeliveryLog.update with `owner`): only while it still holds its claim. */
+export const commitAsOwner =
+  (owner: ClaimToken, update: DeliveryUpdate) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> =>
+    holdsClaim(record, owner) ? { result: true, write: update } : { result: false };
+
+/**
+ * Gives back a claim whose attempt never left (a passing fault before the send, e.g. loading the
+ * secrets): the task's rerun claims it again at once instead of waiting out the lease.
+ */
+export const releaseClaim =
+  (owner: ClaimToken, now: Date) =>
+  (record: StoredDelivery | undefined): ModifyChange<boolean> =>
+    holdsClaim(record, owner) ? { result: true, write: { inFlight: null, updatedAt: now } } : { result: false };
 
 /** Writes a recovery's update only if nobody moved the record since it was read. */
 export const takeOver =
@@ -48,11 +71,12 @@ export const startReplay =
     const inFlight = inFlightPlan(record);
     const withUnknown = inFlight ? [...record.attempts, unknownAttempt(inFlight, now)] : record.attempts;
     const { attempts, attemptsDropped } = boundAttempts(withUnknown, record.attemptsDropped ?? 0);
-    const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null }];
+    const firstAttempt = attempts.length + attemptsDropped + 1;
+    const allReplays = [...(record.replays ?? []), { at: now, previousStatus: record.status, previousErrorCode: record.errorCode ?? null, firstAttempt }];
     const series = allReplays.length + (record.replaysDropped ?? 0);
     const replays = allReplays.slice(-MAX_KEPT_REPLAYS);
     const replaysDropped = (record.replaysDropped ?? 0) + allReplays.length - replays.length;
-    const next = { number: attempts.length + attemptsDropped + 1, target: 'primary' as const, attemptOfTarget: 1, series };
+    const next = { number: firstAttempt, target: 'primary' as const, attemptOfTarget: 1, series };
     const write: Partial<StoredDelivery> = {
       status: 'retrying',
       attempts,

@@ -1,7 +1,8 @@
 import type { Firestore } from '@google-cloud/firestore';
-import type { ClaimResult, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
+import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
 import { fromFirestore, isAlreadyExists } from './firestore-values.ts';
+import { commitAsOwner } from '../delivery/transitions.ts';
 
 /**
  * The delivery log at accounts/{a}/webhooks/{w}/deliveries/{eventId}. The document path is the
@@ -45,8 +46,10 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     });
   }
 
-  async update(key: DeliveryKey, update: DeliveryUpdate): Promise<void> {
+  async update(key: DeliveryKey, update: DeliveryUpdate, owner?: ClaimToken): Promise<boolean> {
+    if (owner) return this.modify(key, commitAsOwner(owner, update));
     await this.doc(key).update({ ...update });
+    return true;
   }
 
   async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {

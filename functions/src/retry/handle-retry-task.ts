@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { continueDelivery, type WorkerAnswer, type WorkerDeps } from '../delivery/deliver.ts';
 import type { RetryTask } from '../delivery/ports.ts';
 import { describeIssues } from '../webhooks/describe-issues.ts';
+import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 
 export type { WorkerAnswer } from '../delivery/deliver.ts';
 
@@ -12,11 +13,14 @@ export interface RetryWorkerDeps extends WorkerDeps {
   rateLimitedQueuePrefix?: string;
 }
 
+// Account and event ids come from events (events/event-message.ts); a webhook id is any Firestore
+// document id, as the console may write it: a task the worker refused would leave its delivery waiting.
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/);
-const count = z.number().int().min(1).max(1000);
+// No upper bound: attempt numbers grow with replays, and `repair` with every recovery of the delivery.
+const count = z.number().int().min(1);
 // Attempt 1 comes from a task only in a replay of a delivery that has no attempt (it was invalid), or a
 // recovery of a delivery whose first attempt never started.
-const taskSchema = z.object({ accountId: id, webhookId: id, eventId: id, attempt: count, series: count.optional(), repair: count.optional() });
+const taskSchema = z.object({ accountId: id, webhookId: z.string().regex(WEBHOOK_ID), eventId: id, attempt: count, series: count.optional(), repair: count.optional() });
 
 export function parseRetryTask(body: unknown): { ok: true; task: RetryTask } | { ok: false; reason: string } {
   const result = taskSchema.safeParse(body);
