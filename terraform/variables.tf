@@ -144,6 +144,17 @@ variable "enable_validation_trigger" {
   default     = true
 }
 
+variable "function_runtime" {
+  description = "Cloud Functions runtime of every function: nodejs22 (deprecated on 2027-04-30) or nodejs24. npm test runs the unit suite on both majors; see docs/operations.md before switching."
+  type        = string
+  default     = "nodejs22"
+
+  validation {
+    condition     = contains(["nodejs22", "nodejs24"], var.function_runtime)
+    error_message = "function_runtime must be nodejs22 or nodejs24 (the Node.js majors the test suite runs on)."
+  }
+}
+
 variable "function_memory" {
   description = "Memory of each function instance (e.g. 256Mi, 512Mi, 1Gi)."
   type        = string
