@@ -1,5 +1,6 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
+import { formatTraceparent, newSpanId } from '../log/trace.ts';
 import { compactAttempts } from './attempt-list.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
@@ -15,10 +16,32 @@ import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from '.
 export async function ensureRetryScheduled(
   deps: Pick<DeliveryDeps, 'scheduler'>,
   key: DeliveryKey,
-  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined },
+  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined; traceId?: string | undefined },
 ): Promise<void> {
   if (state.status !== 'retrying' || !state.next || !state.nextAttemptAt) return;
-  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...seriesOf(state.next), ...(state.repairs ? { repair: state.repairs } : {}) }, state.nextAttemptAt);
+  // The task continues the delivery's trace; its span id is the scheduling step's own.
+  const traceparent = state.traceId ? formatTraceparent({ traceId: state.traceId, spanId: newSpanId(), sampled: true }) : undefined;
+  await deps.scheduler.schedule({ ...key, attempt: state.next.number, ...seriesOf(state.next), ...(state.repairs ? { repair: state.repairs } : {}), ...(traceparent ? { traceparent } : {}) }, state.nextAttemptAt);
+}
+
+/**
+ * The one line per written step that the log-based metrics count (terraform/metrics.tf): a retry
+ * scheduled (`retryScheduled`), or a delivery that ended (`deliveryOutcome`, with `errorCode`; an
+ * unusable webhook document also `invalid: "webhook"`). Call it once per step, after the write.
+ */
+export function logCommitted(logger: Logger, update: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'next' | 'nextAttemptAt'>): void {
+  if (update.status === 'retrying') {
+    if (!update.next || !update.nextAttemptAt) return;
+    logger.log('INFO', `retry scheduled: attempt ${update.next.number} (${update.next.target}) due ${update.nextAttemptAt.toISOString()}`, { retryScheduled: true, nextAttempt: update.next.number, nextTarget: update.next.target });
+    return;
+  }
+  if (update.status === 'pending') return;
+  const errorCode = update.errorCode ?? null;
+  logger.log(update.status === 'succeeded' ? 'INFO' : 'WARNING', `delivery ${update.status}${errorCode ? ` (${errorCode})` : ''}`, {
+    deliveryOutcome: update.status,
+    errorCode,
+    ...(errorCode === 'invalid_webhook' ? { invalid: 'webhook' } : {}),
+  });
 }
 
 /**
@@ -29,6 +52,7 @@ export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update
   await deps.deliveries.update(key, update);
   try {
     await ensureRetryScheduled(deps, key, update);
+    logCommitted(logger, update);
     return update;
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
@@ -116,11 +140,13 @@ export async function failInternally(
   };
   try {
     await write(update, false);
+    logCommitted(logger, update);
     return update;
   } catch (first) {
     const compact = { ...update, attempts: compactAttempts(update.attempts) };
     try {
       await write(compact, true);
+      logCommitted(logger, compact);
       return compact;
     } catch (second) {
       if (classifyFailure(second) === 'transient') throw second;

@@ -22,7 +22,7 @@ export const DEFAULT_RETRY_OVERDUE_MS = 10 * 60_000;
  * The record a delivery starts as. It is created before anything is sent with the first attempt
  * already in flight, so a crash at any later point leaves a record that says a request may have left.
  */
-export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
+export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number, traceId?: string): StoredDelivery {
   return {
     accountId: event.accountId,
     webhookId,
@@ -41,6 +41,7 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
     createdAt: now,
     updatedAt: now,
     expiresAt: new Date(now.getTime() + retentionDays * 86_400_000),
+    ...(traceId ? { traceId } : {}),
   };
 }
 

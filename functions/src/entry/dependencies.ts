@@ -84,7 +84,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     secrets: overrides.secrets ?? secretStore(config),
     scheduler: overrides.scheduler ?? retryScheduler(config),
     clock,
-    logger: overrides.logger ?? createJsonLogger(),
+    logger: overrides.logger ?? createJsonLogger(undefined, {}, { projectId: config.projectId }),
     retry: config.retry,
     timing: config.timing,
     retentionDays: config.deliveryRetentionDays,

@@ -79,6 +79,8 @@ export interface WebhookConfig {
   retry?: WebhookRetry;
   /** How it authenticates to the receiver; absent: only what its own headers carry. */
   auth?: WebhookAuth;
+  /** Send each attempt's W3C `traceparent` header (the delivery's trace, a span per attempt); absent: false. */
+  traceparent?: boolean;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -193,6 +195,7 @@ export const webhookSchema = z.object({
     .optional(),
   retry: retrySchema.optional(),
   auth: authSchema.optional(),
+  traceparent: z.boolean({ error: 'must be true or false' }).optional(),
   filter: z.unknown().optional().transform((value, context) => {
     if (value === undefined) return undefined;
     const parsed = parseFilter(value);
@@ -238,6 +241,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.filter === undefined ? {} : { filter: value.filter }),
       ...(value.retry === undefined ? {} : { retry: value.retry }),
       ...(value.auth === undefined ? {} : { auth: value.auth }),
+      ...(value.traceparent === undefined ? {} : { traceparent: value.traceparent }),
     },
   };
 }
