@@ -351,3 +351,51 @@ variable "grant_pubsub_token_creator" {
   type        = bool
   default     = true
 }
+
+# --- Monitoring (alerts.tf, dashboard.tf) --------------------------------------------------------
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) every alert policy notifies; empty: incidents open in the console only."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_failure_ratio" {
+  description = "Alert when more than this fraction of the deliveries that ended in 10 minutes ended failed (0 to 1)."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.alert_failure_ratio > 0 && var.alert_failure_ratio <= 1
+    error_message = "alert_failure_ratio must be more than 0 and at most 1."
+  }
+}
+
+variable "alert_dead_letter_backlog" {
+  description = "Alert when the dead-letter subscription holds more than this many undelivered events (0: any)."
+  type        = number
+  default     = 0
+}
+
+variable "alert_retry_task_delay_seconds" {
+  description = "Alert when the 99th percentile of retry attempts' delay past their schedule time exceeds this, in seconds (Cloud Tasks runs due tasks within seconds)."
+  type        = number
+  default     = 300
+}
+
+variable "alert_function_error_ratio" {
+  description = "Alert when more than this fraction of a function's requests over 5 minutes got a 5xx (0 to 1)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_function_error_ratio > 0 && var.alert_function_error_ratio <= 1
+    error_message = "alert_function_error_ratio must be more than 0 and at most 1."
+  }
+}
+
+variable "alert_repair_stale_runs" {
+  description = "Alert when more than this many repair sweep runs in an hour found stale deliveries (the sweep runs every 5 minutes by default: 12 per hour)."
+  type        = number
+  default     = 2
+}
