@@ -4,12 +4,15 @@
  * the real Pub/Sub and Firestore emulators once
  * (or uses those named by PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), runs every test file against
  * them with node:test, and stops them. Extra arguments are passed to node --test (e.g. a file).
+ * A full run (no arguments) also runs the unit suite on Node 24 (scripts/test-node24.ts) while the
+ * emulators start: the deployment may run on nodejs22 or nodejs24 (Terraform's function_runtime).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureEmulators, EmulatorMissingError } from '../functions/dev/emulators.ts';
 import { build, ROOT } from './build.ts';
+import { runUnitSuiteOnNode24 } from './test-node24.ts';
 
 function banner(text: string): void {
   const line = '!'.repeat(78);
@@ -32,6 +35,9 @@ async function main(): Promise<number> {
   const requested = process.argv.slice(2);
   const files = requested.length > 0 ? requested : globSync('test/**/*.test.ts', { cwd: ROOT }).sort();
   console.log(`starting the Pub/Sub and Firestore emulators (about 20 s)...`);
+  // The unit suite on Node 24 runs meanwhile (its output is held so it does not interleave).
+  const node24 = requested.length > 0 ? undefined : runUnitSuiteOnNode24('pipe');
+  if (node24) console.log('running the unit suite on Node 24 meanwhile...');
   let emulators: Awaited<ReturnType<typeof ensureEmulators>>;
   try {
     emulators = await ensureEmulators('hookshape-test');
@@ -44,6 +50,13 @@ async function main(): Promise<number> {
     return 1;
   }
   console.log(`Pub/Sub emulator ${emulators.hosts.pubsub}, Firestore emulator ${emulators.hosts.firestore}`);
+  let node24Failed = false;
+  if (node24) {
+    const { code, output } = await node24;
+    node24Failed = code !== 0;
+    if (node24Failed) banner(`THE UNIT SUITE FAILED ON NODE 24 (exit ${code}); the other tests run anyway.\n${output.slice(-20_000)}`);
+    else console.log(`unit suite on Node 24: passed (${/ℹ pass (\d+)/.exec(output)?.[1] ?? '?'} tests)`);
+  }
   const stop = () => void emulators.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -59,7 +72,9 @@ async function main(): Promise<number> {
         METADATA_SERVER_DETECTION: 'none',
       },
     });
-    return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+    if (node24Failed) banner('THE UNIT SUITE FAILED ON NODE 24 (its output is above, before the other tests).');
+    return code !== 0 ? code : node24Failed ? 1 : 0;
   } finally {
     await emulators.stop();
   }

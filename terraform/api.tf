@@ -106,7 +106,7 @@ resource "google_cloudfunctions2_function" "api" {
   description = "hookshape: the management API (webhooks, deliveries, replays, portal sessions)."
 
   build_config {
-    runtime           = "nodejs22"
+    runtime           = var.function_runtime
     entry_point       = "api"
     service_account   = local.function_build_service_account
     docker_repository = local.function_docker_repository

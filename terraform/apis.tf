@@ -10,6 +10,7 @@ locals {
     "firestore.googleapis.com",            # webhooks, delivery log
     "iam.googleapis.com",                  # service accounts
     "logging.googleapis.com",              # log-based metrics (metrics.tf)
+    "monitoring.googleapis.com",           # alert policies and the dashboard (alerts.tf, dashboard.tf)
     "pubsub.googleapis.com",               # events topic
     "run.googleapis.com",                  # gen2 functions run as Cloud Run services
     "secretmanager.googleapis.com",        # {{ secrets.NAME }} in templates

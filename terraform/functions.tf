@@ -23,7 +23,7 @@ resource "google_cloudfunctions2_function" "retry_worker" {
   description = "hookshape: delivers scheduled webhook retries from Cloud Tasks."
 
   build_config {
-    runtime           = "nodejs22"
+    runtime           = var.function_runtime
     entry_point       = "retryWorker"
     service_account   = local.function_build_service_account
     docker_repository = local.function_docker_repository
@@ -64,7 +64,7 @@ resource "google_cloudfunctions2_function" "dispatch" {
   description = "hookshape: turns platform events into webhook deliveries."
 
   build_config {
-    runtime           = "nodejs22"
+    runtime           = var.function_runtime
     entry_point       = "dispatchEvent"
     service_account   = local.function_build_service_account
     docker_repository = local.function_docker_repository
@@ -127,7 +127,7 @@ resource "google_cloudfunctions2_function" "repair" {
   description = "hookshape: recovers deliveries whose instance died or whose retry task was lost."
 
   build_config {
-    runtime           = "nodejs22"
+    runtime           = var.function_runtime
     entry_point       = "repairDeliveries"
     service_account   = local.function_build_service_account
     docker_repository = local.function_docker_repository
@@ -175,7 +175,7 @@ resource "google_cloudfunctions2_function" "validate_webhook" {
   description = "hookshape: validates webhook documents when they are written."
 
   build_config {
-    runtime           = "nodejs22"
+    runtime           = var.function_runtime
     entry_point       = "validateWebhook"
     service_account   = local.function_build_service_account
     docker_repository = local.function_docker_repository

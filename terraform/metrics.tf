@@ -31,3 +31,157 @@ resource "google_logging_metric" "filtered_events" {
 
   depends_on = [google_project_service.apis]
 }
+
+locals {
+  # The Cloud Run services of the functions that write delivery lines (the api's test sends are left out).
+  delivery_services_filter = "resource.type=\"cloud_run_revision\" AND (resource.labels.service_name=\"${google_cloudfunctions2_function.dispatch.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.retry_worker.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.repair.name}\")"
+  attempt_services_filter  = "resource.type=\"cloud_run_revision\" AND (resource.labels.service_name=\"${google_cloudfunctions2_function.dispatch.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.retry_worker.name}\")"
+}
+
+# One line per delivery that ended (delivery/commit.ts logCommitted): `deliveryOutcome` is succeeded,
+# failed or invalid, `errorCode` why. The failure-ratio alert divides the failed ones by all of them.
+resource "google_logging_metric" "deliveries" {
+  project     = var.project_id
+  name        = "hookshape/deliveries"
+  description = "Deliveries that ended, by outcome (succeeded, failed, invalid), error code and account."
+  filter      = "${local.delivery_services_filter} AND jsonPayload.deliveryOutcome:*"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "outcome"
+      value_type  = "STRING"
+      description = "succeeded, failed or invalid."
+    }
+    labels {
+      key         = "error_code"
+      value_type  = "STRING"
+      description = "Why it failed or was invalid (the record's errorCode); empty when it succeeded."
+    }
+    labels {
+      key         = "account_id"
+      value_type  = "STRING"
+      description = "The account of the webhook."
+    }
+  }
+
+  label_extractors = {
+    outcome    = "EXTRACT(jsonPayload.deliveryOutcome)"
+    error_code = "EXTRACT(jsonPayload.errorCode)"
+    account_id = "EXTRACT(jsonPayload.accountId)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# One line per attempt whose answer is in hand (delivery/run-attempts.ts), with its duration in ms.
+resource "google_logging_metric" "attempt_latency" {
+  project         = var.project_id
+  name            = "hookshape/attempt_latency"
+  description     = "Duration of each delivery attempt (request to answer or error), in milliseconds, by outcome and target."
+  filter          = "${local.attempt_services_filter} AND jsonPayload.durationMs>=0 AND jsonPayload.outcome:*"
+  value_extractor = "EXTRACT(jsonPayload.durationMs)"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "DISTRIBUTION"
+    unit        = "ms"
+    labels {
+      key         = "outcome"
+      value_type  = "STRING"
+      description = "succeeded, retryable or failed."
+    }
+    labels {
+      key         = "target"
+      value_type  = "STRING"
+      description = "primary or backup."
+    }
+  }
+
+  label_extractors = {
+    outcome = "EXTRACT(jsonPayload.outcome)"
+    target  = "EXTRACT(jsonPayload.target)"
+  }
+
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 32
+      growth_factor      = 1.4
+      scale              = 5
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# One line per retry written and enqueued (delivery/commit.ts logCommitted, retryScheduled: true).
+resource "google_logging_metric" "retries_scheduled" {
+  project     = var.project_id
+  name        = "hookshape/retries_scheduled"
+  description = "Retries scheduled through Cloud Tasks (by a failed attempt, a takeover or the repair sweep), by account."
+  filter      = "${local.delivery_services_filter} AND jsonPayload.retryScheduled=true"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "account_id"
+      value_type  = "STRING"
+      description = "The account of the webhook."
+    }
+  }
+
+  label_extractors = {
+    account_id = "EXTRACT(jsonPayload.accountId)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Unreadable messages (`invalid: "event"`, recorded in invalidEvents) and webhook documents that cannot
+# be delivered (`invalid: "webhook"`: a delivery ended invalid_webhook, or a webhook skipped because
+# its stored validation failed).
+resource "google_logging_metric" "invalid_events" {
+  project     = var.project_id
+  name        = "hookshape/invalid_events"
+  description = "Malformed event messages and events met by an invalid webhook document, by kind (event, webhook)."
+  filter      = "${local.attempt_services_filter} AND (jsonPayload.invalid=\"event\" OR jsonPayload.invalid=\"webhook\")"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "kind"
+      value_type  = "STRING"
+      description = "event (the message could not be read) or webhook (the webhook document is invalid)."
+    }
+  }
+
+  label_extractors = {
+    kind = "EXTRACT(jsonPayload.invalid)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The repair sweep's summary line (delivery/repair.ts) of a run that found deliveries without a live
+# owner: something died or lost a task. A few a day can happen (instances are recycled); a steady
+# stream is a broken worker or queue.
+resource "google_logging_metric" "repair_stale_found" {
+  project     = var.project_id
+  name        = "hookshape/repair_stale_found"
+  description = "Repair sweep runs that found stale deliveries (pending or retrying without a live owner)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${google_cloudfunctions2_function.repair.name}\" AND jsonPayload.component=\"repair\" AND jsonPayload.stale>0 AND jsonPayload.dryRun=false"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -144,6 +144,17 @@ variable "enable_validation_trigger" {
   default     = true
 }
 
+variable "function_runtime" {
+  description = "Cloud Functions runtime of every function: nodejs22 (deprecated on 2027-04-30) or nodejs24. npm test runs the unit suite on both majors; see docs/operations.md before switching."
+  type        = string
+  default     = "nodejs22"
+
+  validation {
+    condition     = contains(["nodejs22", "nodejs24"], var.function_runtime)
+    error_message = "function_runtime must be nodejs22 or nodejs24 (the Node.js majors the test suite runs on)."
+  }
+}
+
 variable "function_memory" {
   description = "Memory of each function instance (e.g. 256Mi, 512Mi, 1Gi)."
   type        = string
@@ -351,4 +362,52 @@ variable "grant_pubsub_token_creator" {
   description = "Let the Pub/Sub service agent mint tokens for the Eventarc trigger service account (only that account). Required on projects whose Pub/Sub service agent dates from 8 April 2021 or earlier, harmless otherwise."
   type        = bool
   default     = true
+}
+
+# --- Monitoring (alerts.tf, dashboard.tf) --------------------------------------------------------
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) every alert policy notifies; empty: incidents open in the console only."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_failure_ratio" {
+  description = "Alert when more than this fraction of the deliveries that ended in 10 minutes ended failed (0 to 1)."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.alert_failure_ratio > 0 && var.alert_failure_ratio <= 1
+    error_message = "alert_failure_ratio must be more than 0 and at most 1."
+  }
+}
+
+variable "alert_dead_letter_backlog" {
+  description = "Alert when the dead-letter subscription holds more than this many undelivered events (0: any)."
+  type        = number
+  default     = 0
+}
+
+variable "alert_retry_task_delay_seconds" {
+  description = "Alert when the 99th percentile of retry attempts' delay past their schedule time exceeds this, in seconds (Cloud Tasks runs due tasks within seconds)."
+  type        = number
+  default     = 300
+}
+
+variable "alert_function_error_ratio" {
+  description = "Alert when more than this fraction of a function's requests over 5 minutes got a 5xx (0 to 1)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_function_error_ratio > 0 && var.alert_function_error_ratio <= 1
+    error_message = "alert_function_error_ratio must be more than 0 and at most 1."
+  }
+}
+
+variable "alert_repair_stale_runs" {
+  description = "Alert when more than this many repair sweep runs in an hour found stale deliveries (the sweep runs every 5 minutes by default: 12 per hour)."
+  type        = number
+  default     = 2
 }

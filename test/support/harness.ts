@@ -38,6 +38,8 @@ export type HarnessFunction = Exclude<FunctionName, 'repairDeliveries'>;
 export interface HarnessOptions {
   /** Environment of the functions, over the harness's defaults; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
+  /** Also run the repair sweep (repairDeliveries), called by `sweep()`; its log lines join `logs`. */
+  repair?: boolean;
 }
 
 export interface Harness {
@@ -52,6 +54,8 @@ export interface Harness {
   dispatchUrl: string;
   workerUrl: string;
   validateUrl: string;
+  /** With `repair: true`: one run of the repair sweep (POST {}), its HTTP status and answer. */
+  sweep(): Promise<{ status: number; body: unknown }>;
   /** What the functions run with (GOOGLE_CLOUD_PROJECT, RETRY_WORKER_URL...). */
   env: Record<string, string | undefined>;
   publish(event: EventMessage | string | Buffer, attributes?: Record<string, string>): Promise<string>;
@@ -91,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)));
   const logs: LogEntry[] = [];
-  const collect = (target: HarnessFunction) => (line: string, stream: 'stdout' | 'stderr') => {
+  const collect = (target: FunctionName) => (line: string, stream: 'stdout' | 'stderr') => {
     if (stream !== 'stdout' || !line.startsWith('{')) return;
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
@@ -112,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const [dispatch, worker, validator] = started.map((result) => (result as PromiseFulfilledResult<FunctionProcess>).value) as [FunctionProcess, FunctionProcess, FunctionProcess];
   const functions: Record<HarnessFunction, FunctionProcess> = { dispatchEvent: dispatch, retryWorker: worker, validateWebhook: validator };
+  const repair = options.repair ? await startFunctionProcess({ target: 'repairDeliveries', port: await freePort(), env, onLine: collect('repairDeliveries') }) : undefined;
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const db = new Firestore({ projectId });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
@@ -136,6 +141,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dispatchUrl: dispatch.url,
     workerUrl,
     validateUrl: validator.url,
+    async sweep() {
+      if (!repair) throw new Error('startHarness({ repair: true }) runs the repair sweep');
+      const response = await fetch(repair.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return { status: response.status, body: (await response.json()) as unknown };
+    },
     env,
     async publish(event, attributes) {
       const data = Buffer.isBuffer(event) ? event : Buffer.from(typeof event === 'string' ? event : JSON.stringify(event));
@@ -182,7 +192,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       // SIGKILL: nothing of a test's instance needs a graceful end, and a draining framework only adds time.
-      await Promise.allSettled([tasks.stop(), pubsub.close(), db.terminate(), ...Object.values(functions).map((fn) => fn.kill('SIGKILL'))]);
+      await Promise.allSettled([tasks.stop(), pubsub.close(), db.terminate(), ...[...Object.values(functions), ...(repair ? [repair] : [])].map((fn) => fn.kill('SIGKILL'))]);
     },
   };
   return harness;

@@ -416,6 +416,52 @@ describe('the delivery lease and the function timeouts', () => {
   });
 });
 
+describe('the runtime is a validated variable', () => {
+  const RUNTIMES = ['nodejs22', 'nodejs24'];
+  const variable = () => {
+    const body = variables.get('function_runtime');
+    assert.ok(body, 'variable "function_runtime" is not declared');
+    return body;
+  };
+  /** The list of `contains([...], var.function_runtime)`, the one condition form the check reads. */
+  const allowed = (): string[] => {
+    const conditions = blocks(variable(), 'validation').map((v) => expression(v['condition']) ?? '');
+    const match = conditions.map((c) => /^contains\((\[[^\]]*\]),\s*var\.function_runtime\)$/.exec(c)).find(Boolean);
+    assert.ok(match?.[1], `function_runtime needs validation { condition = contains([...], var.function_runtime) }, found: ${conditions.join('; ')}`);
+    return JSON.parse(match[1]) as string[];
+  };
+
+  it('defaults to nodejs22 and accepts exactly nodejs22 and nodejs24', () => {
+    assert.equal(variable()['default'], 'nodejs22');
+    assert.deepEqual([...allowed()].sort(), RUNTIMES);
+  });
+
+  const cases = [
+    { value: 'nodejs22', accepted: true },
+    { value: 'nodejs24', accepted: true },
+    { value: 'nodejs20', accepted: false },
+    { value: 'nodejs26', accepted: false },
+    { value: 'NODEJS22', accepted: false },
+    { value: '', accepted: false },
+  ];
+  for (const { value, accepted } of cases) {
+    it(`the validation ${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(value)}`, () => {
+      assert.equal(allowed().includes(value), accepted);
+    });
+  }
+
+  it('every runtime it accepts is a Node.js major the suite runs on (package.json engines and devDependencies)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines?: { node?: string }; devDependencies?: Record<string, string> };
+    const engines = String(pkg.engines?.node ?? '');
+    const devMajors = [/^(\d+)\./.exec(pkg.devDependencies?.['node'] ?? '')?.[1], /^npm:node@(\d+)\./.exec(pkg.devDependencies?.['node24'] ?? '')?.[1]];
+    for (const runtime of allowed()) {
+      const major = runtime.replace('nodejs', '');
+      assert.match(engines, new RegExp(`(^|[^\\d])${major}([^\\d]|$)`), `package.json engines.node (${engines}) does not name Node ${major}`);
+      assert.ok(devMajors.includes(major), `no devDependency installs Node ${major} (node, node24: ${devMajors.join(', ')})`);
+    }
+  });
+});
+
 describe("names and defaults match the code's", () => {
   const topic = () => {
     const topics = ofType('google_pubsub_topic').filter((t) => resolve(t.body['name']) === resolve('${var.events_topic_name}'));
@@ -478,8 +524,8 @@ describe('functions', () => {
       assert.equal(block(fn.build, 'environment_variables'), undefined, `${label}: no build-time environment variables expected`);
     });
 
-    it(`${label} runs nodejs22 under its own service account`, () => {
-      assert.equal(fn.build?.['runtime'], 'nodejs22', `${label}: runtime must be nodejs22`);
+    it(`${label} runs var.function_runtime under its own service account`, () => {
+      assert.equal(expression(fn.build?.['runtime']), 'var.function_runtime', `${label}: build_config.runtime must be var.function_runtime (one runtime for every function), got ${String(fn.build?.['runtime'])}`);
       assert.ok(fn.entryPoint, `${label}: build_config.entry_point is missing`);
       assert.ok(block(fn.build, 'source') && block(block(fn.build, 'source'), 'storage_source'), `${label}: source must be the uploaded storage_source`);
       serviceAccountOf(fn.service?.['service_account_email'], `${label} service_config.service_account_email`);

@@ -494,9 +494,9 @@ export class World {
   }
 
   /** One Pub/Sub delivery of the event's message: acknowledged when dispatchEvent resolves. */
-  async publish(message: EventMessage = event()): Promise<Published> {
+  async publish(message: EventMessage = event(), attributes: Record<string, string> = {}): Promise<Published> {
     try {
-      const outcomes = await dispatchEvent(this.deps(), { messageId: `msg-${message.id}`, data: Buffer.from(JSON.stringify(message)), attributes: {} });
+      const outcomes = await dispatchEvent(this.deps(), { messageId: `msg-${message.id}`, data: Buffer.from(JSON.stringify(message)), attributes });
       return { acked: true, outcomes };
     } catch (error) {
       return { acked: false, error };

@@ -35,6 +35,7 @@ import {
   type WorkerCase,
 } from './delivery-checks.ts';
 import { ACCOUNT, bugError, event, forWebhook, lastingError, response, transientError, webhookDocument, World, type FaultOptions, type FaultPoint } from './delivery-fakes.ts';
+import { parseTraceparent } from '../../functions/src/log/trace.ts';
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -449,7 +450,9 @@ describe('takeovers and leases', () => {
       assert.deepEqual(recovered.next, { number: 2, target: 'primary', attemptOfTarget: 2 });
       const tasks = world.scheduler.of('wh-a');
       assert.equal(tasks.length, 1);
-      assert.deepEqual(tasks[0]!.task, { ...world.key('wh-a'), attempt: 2, repair: 1 });
+      const { traceparent, ...task } = tasks[0]!.task;
+      assert.deepEqual(task, { ...world.key('wh-a'), attempt: 2, repair: 1 });
+      assert.equal(parseTraceparent(traceparent)?.traceId, recovered.traceId, "the recovery's task continues the delivery's trace");
       assert.equal(tasks[0]!.at.getTime(), recovered.nextAttemptAt!.getTime());
       assert.equal(recovered.nextAttemptAt!.getTime(), stale.inFlight!.since.getTime() + 60_000, 'the retry policy decides when, from the start of the lost attempt');
       assert.equal(recovered.attempts[0]!.startedAt.getTime(), stale.inFlight!.since.getTime());
@@ -481,7 +484,8 @@ describe('takeovers and leases', () => {
     assert.equal((await world.sweep()).stale, 0, 'not overdue yet');
     world.clock.advance(1_000);
     assert.equal((await world.sweep()).repaired, 1);
-    assert.deepEqual(world.scheduler.tasks.map((task) => task.task), [{ ...world.key('wh-a'), attempt: 2, repair: 1 }]);
+    assert.deepEqual(world.scheduler.tasks.map(({ task: { traceparent, ...task } }) => task), [{ ...world.key('wh-a'), attempt: 2, repair: 1 }]);
+    assert.equal(parseTraceparent(world.scheduler.tasks[0]!.task.traceparent)?.traceId, world.record('wh-a').traceId, "the sweep's task continues the delivery's trace");
     await world.drainTasks();
     assert.equal(world.record('wh-a').status, 'succeeded');
     assert.equal(world.received('wh-a'), 2);

@@ -1,6 +1,7 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
 import type { WebhookRateLimit } from '../webhooks/webhook-config.ts';
+import { formatTraceparent, newSpanId } from '../log/trace.ts';
 import { compactAttempts } from './attempt-list.ts';
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
@@ -16,12 +17,14 @@ import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from '.
 export async function ensureRetryScheduled(
   deps: Pick<DeliveryDeps, 'scheduler'>,
   key: DeliveryKey,
-  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined },
+  state: Pick<DeliveryUpdate, 'status' | 'next' | 'nextAttemptAt'> & { repairs?: number | undefined; traceId?: string | undefined },
   rateLimit?: WebhookRateLimit,
 ): Promise<void> {
   const task = plannedTask(key, state);
   if (!task || !state.nextAttemptAt) return;
-  await deps.scheduler.schedule(task, state.nextAttemptAt, rateLimit);
+  // The task continues the delivery's trace; its span id is the scheduling step's own.
+  const traceparent = state.traceId ? formatTraceparent({ traceId: state.traceId, spanId: newSpanId(), sampled: true }) : undefined;
+  await deps.scheduler.schedule({ ...task, ...(traceparent ? { traceparent } : {}) }, state.nextAttemptAt, rateLimit);
 }
 
 /** The task a retrying record waits on (its name follows from it), or undefined when it waits on none. */
@@ -43,6 +46,26 @@ function logSuperseded(progress: Progress, update: Pick<DeliveryUpdate, 'status'
 }
 
 /**
+ * The one line per written step that the log-based metrics count (terraform/metrics.tf): a retry
+ * scheduled (`retryScheduled`), or a delivery that ended (`deliveryOutcome`, with `errorCode`; an
+ * unusable webhook document also `invalid: "webhook"`). Call it once per step, after the write.
+ */
+export function logCommitted(logger: Logger, update: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'next' | 'nextAttemptAt'>): void {
+  if (update.status === 'retrying') {
+    if (!update.next || !update.nextAttemptAt) return;
+    logger.log('INFO', `retry scheduled: attempt ${update.next.number} (${update.next.target}) due ${update.nextAttemptAt.toISOString()}`, { retryScheduled: true, nextAttempt: update.next.number, nextTarget: update.next.target });
+    return;
+  }
+  if (update.status === 'pending') return;
+  const errorCode = update.errorCode ?? null;
+  logger.log(update.status === 'succeeded' ? 'INFO' : 'WARNING', `delivery ${update.status}${errorCode ? ` (${errorCode})` : ''}`, {
+    deliveryOutcome: update.status,
+    errorCode,
+    ...(errorCode === 'invalid_webhook' ? { invalid: 'webhook' } : {}),
+  });
+}
+
+/**
  * Writes the new state, then makes sure the planned retry exists as a task. A retry that cannot be
  * enqueued for a reason other than a passing fault would never run: the delivery then ends failed.
  * Undefined when the run no longer held its claim (taken over): nothing was written or enqueued.
@@ -56,6 +79,7 @@ export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update
   progress.claim = undefined;
   try {
     await ensureRetryScheduled(deps, key, update, rateLimit);
+    logCommitted(logger, update);
     return update;
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
@@ -148,11 +172,13 @@ export async function failInternally(
   };
   try {
     await write(update, false);
+    logCommitted(logger, update);
     return update;
   } catch (first) {
     const compact = { ...update, attempts: compactAttempts(update.attempts) };
     try {
       await write(compact, true);
+      logCommitted(logger, compact);
       return compact;
     } catch (second) {
       if (classifyFailure(second) === 'transient') throw second;

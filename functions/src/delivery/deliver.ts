@@ -7,12 +7,13 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
+import { continueTrace, newTrace, traceFields, type TraceContext } from '../log/trace.ts';
 import type { ParsedWebhook, WebhookConfig, WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
-import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, plannedTask, recordWebhookHealth } from './commit.ts';
+import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, logCommitted, plannedTask, recordWebhookHealth } from './commit.ts';
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
@@ -38,9 +39,11 @@ export interface StartDelivery {
   /** Within the event's fan-out limit (`fanOutLimit` says what the limit is when it is not). */
   withinLimit: boolean;
   fanOutLimit: number;
+  /** The dispatch's span of the event's trace (the logger already carries it); absent: a new trace. */
+  trace?: TraceContext;
 }
 
-const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs' | 'replays'>, status: Progress['status']): Progress => ({
+const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs' | 'replays'>, status: Progress['status'], trace: TraceContext | undefined): Progress => ({
   status,
   attempts: [...record.attempts],
   seriesFrom: seriesStart(record),
@@ -48,6 +51,7 @@ const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' 
   takeovers: record.takeovers ?? 0,
   repairs: record.repairs ?? 0,
   inFlight: undefined,
+  trace,
 });
 
 /**
@@ -56,13 +60,15 @@ const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' 
 export async function startDelivery(deps: DeliveryDeps & { retentionDays: number }, start: StartDelivery, logger: Logger): Promise<DeliveryOutcome> {
   const { event, stored, parsed } = start;
   const webhookId = stored.id;
+  const trace = start.trace ?? newTrace();
+  if (!start.trace) logger = logger.child(traceFields(trace));
   // A rate-limited webhook is never sent inline: its first attempt waits in its own queue, whose
   // limits Cloud Tasks enforces across every instance (tasks/rate-limited-queue.ts).
   const rateLimit = parsed.ok && start.withinLimit ? parsed.webhook.rateLimit : undefined;
-  const seed = (rateLimit ? queuedDelivery : pendingDelivery)(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
+  const seed = (rateLimit ? queuedDelivery : pendingDelivery)(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays, trace.traceId);
   const key = deliveryKey(seed);
   // A queued record holds no claim (nothing in flight): its writes are plain; a pending one's are the claim's.
-  const progress: Progress = { ...progressOf(seed, 'pending'), ...(rateLimit ? {} : { claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } }) };
+  const progress: Progress = { ...progressOf(seed, 'pending', trace), ...(rateLimit ? {} : { claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } }) };
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
   let owner: 'none' | 'us' | 'other' = 'none';
   let stage = 'claiming the delivery';
@@ -71,6 +77,9 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     if (!claim.created) {
       owner = 'other';
       stage = 'looking at an existing delivery';
+      // A redelivered message without a traceparent got a new trace: the record's own is the delivery's.
+      const existingTrace = claim.existing.traceId !== trace.traceId ? continueTrace(claim.existing.traceId) : undefined;
+      if (existingTrace) logger = logger.child(traceFields(existingTrace));
       return await resumeExisting(deps, key, claim.existing, parsed, logger);
     }
     owner = 'us';
@@ -154,7 +163,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     errorCode: update.errorCode,
     takeovers: update.takeovers,
   });
-  const progress = { ...progressOf(update, 'retrying'), seriesFrom: seriesStart(record) };
+  const progress = { ...progressOf(update, 'retrying', continueTrace(update.traceId)), seriesFrom: seriesStart(record) };
   try {
     await ensureRetryScheduled(deps, key, update, webhook?.rateLimit);
   } catch (error) {
@@ -162,6 +171,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
     return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
+  logCommitted(logger, update);
   return { webhookId: key.webhookId, status: update.status, ...(update.lastError ? { note: update.lastError } : {}) };
 }
 
@@ -181,13 +191,16 @@ export interface WorkerAnswer {
  * again, sends, records, schedules what follows. A task run twice finds the attempt recorded or
  * claimed. Throws only passing infrastructure faults (the handler answers 503).
  */
-export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger: Logger): Promise<WorkerAnswer> {
+export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger: Logger, trace?: TraceContext): Promise<WorkerAnswer> {
   const key = deliveryKey(task);
   let stage = 'reading or claiming the attempt';
   try {
     const claimed = await claimTask(deps, key, task, logger);
     if ('answer' in claimed) return claimed.answer;
-    return await runClaimed(deps, key, task, claimed.record, { number: claimed.planned.number, since: claimed.claimedAt }, claimed.planned, logger);
+    // The task's trace (the record's, put on the task when it was enqueued); else the record's own.
+    const recordTrace = trace ? undefined : continueTrace(claimed.record.traceId);
+    if (recordTrace) logger = logger.child(traceFields(recordTrace));
+    return await runClaimed(deps, key, task, claimed.record, { number: claimed.planned.number, since: claimed.claimedAt }, claimed.planned, logger, trace ?? recordTrace);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     // Reading or claiming failed for a reason a rerun would meet again: end it without the read.
@@ -196,6 +209,7 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
     stage = 'ending the delivery';
     try {
       await deps.deliveries.end(key, { status: 'failed', errorCode: 'internal_error', lastError: `internal error while reading or claiming attempt ${task.attempt}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)`, updatedAt: deps.clock.now() });
+      logCommitted(logger, { status: 'failed', errorCode: 'internal_error', next: null, nextAttemptAt: null });
     } catch (second) {
       if (classifyFailure(second) === 'transient') throw second;
       logger.log('ERROR', `could not record the internal error of this delivery: ${errorMessage(second)}; the repair sweep will find it`, { stack: (second as Error)?.stack ?? null });
@@ -241,8 +255,8 @@ async function currentRateLimit(deps: WorkerDeps, task: RetryTask): Promise<Webh
 }
 
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
-async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, claim: ClaimToken, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
-  const progress: Progress = { ...progressOf(record, 'retrying'), claim };
+async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, claim: ClaimToken, planned: PlannedAttempt, logger: Logger, trace: TraceContext | undefined): Promise<WorkerAnswer> {
+  const progress: Progress = { ...progressOf(record, 'retrying', trace), claim };
   let stage = 'loading the webhook';
   try {
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);

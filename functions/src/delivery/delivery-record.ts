@@ -69,6 +69,11 @@ export interface DeliveryRecord {
   updatedAt: Date;
   /** When the TTL policy may delete the record. */
   expiresAt: Date;
+  /**
+   * The W3C trace id of the delivery (log/trace.ts): from the publisher's message, or new. Every log
+   * line of the delivery carries it as logging.googleapis.com/trace; absent on older records.
+   */
+  traceId?: string;
 }
 
 /** Keeps headers in order while they fit; says how many did not (values of the kept ones are whole). */

@@ -22,7 +22,7 @@ export const DEFAULT_RETRY_OVERDUE_MS = 10 * 60_000;
  * The record a delivery starts as. It is created before anything is sent with the first attempt
  * already in flight, so a crash at any later point leaves a record that says a request may have left.
  */
-export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
+export function pendingDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number, traceId?: string): StoredDelivery {
   return {
     accountId: event.accountId,
     webhookId,
@@ -41,6 +41,7 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
     createdAt: now,
     updatedAt: now,
     expiresAt: new Date(now.getTime() + retentionDays * 86_400_000),
+    ...(traceId ? { traceId } : {}),
   };
 }
 
@@ -48,8 +49,8 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
  * The record a delivery to a rate-limited webhook starts as: retrying, attempt 1 planned and due now,
  * nothing in flight — the webhook's queue decides when it leaves, and the retry worker sends it.
  */
-export function queuedDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number): StoredDelivery {
-  return { ...pendingDelivery(event, webhookId, webhookName, now, retentionDays), status: 'retrying', inFlight: null, next: { ...FIRST_ATTEMPT }, nextAttemptAt: now };
+export function queuedDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number, traceId?: string): StoredDelivery {
+  return { ...pendingDelivery(event, webhookId, webhookName, now, retentionDays, traceId), status: 'retrying', inFlight: null, next: { ...FIRST_ATTEMPT }, nextAttemptAt: now };
 }
 
 /** How long a claim lives and how late a retry may be; configurable so tests need not wait 90 s. */

@@ -52,6 +52,8 @@ export interface DeliveryUpdate {
   /** Times a recovery enqueued the next attempt again (StoredDelivery.repairs), carried along. */
   repairs: number;
   updatedAt: Date;
+  /** The record's trace id, carried along (absent on older records: never written as undefined). */
+  traceId?: string;
 }
 
 /** A replay asked for by an operator (`hookshape replay`): the attempts before it are kept. */
@@ -148,6 +150,11 @@ export interface RetryTask {
   series?: number;
   /** StoredDelivery.repairs: set when a recovery enqueued it, so it never meets an earlier task's name. */
   repair?: number;
+  /**
+   * W3C traceparent of the delivery's trace (its trace id, the scheduling span): the worker continues
+   * the trace with it. Not part of the task's name. Absent on tasks enqueued before traces existed.
+   */
+  traceparent?: string;
 }
 
 export interface RetryScheduler {

@@ -63,7 +63,7 @@ export function recoverStale(record: StoredDelivery, now: Date, hasBackup: boole
   const takeovers = (record.takeovers ?? 0) + (plan ? 1 : 0);
   const all = plan ? [...record.attempts, unknownAttempt(plan, now)] : [...record.attempts];
   const bounded = boundAttempts(all, record.attemptsDropped ?? 0);
-  const base = { ...bounded, inFlight: null, takeovers, repairs: record.repairs ?? 0, updatedAt: now };
+  const base = { ...bounded, inFlight: null, takeovers, repairs: record.repairs ?? 0, updatedAt: now, ...(record.traceId ? { traceId: record.traceId } : {}) };
   const finish = (status: 'succeeded' | 'failed', errorCode: DeliveryUpdate['errorCode'], lastError: string | null): DeliveryUpdate => ({ ...base, status, errorCode, lastError, nextAttemptAt: null, next: null });
   // A new task name (repairs + 1): the lost task's name may be taken by it or by its tombstone.
   const retryAt = (next: PlannedAttempt, delaySeconds: number): DeliveryUpdate => ({ ...base, repairs: base.repairs + 1, status: 'retrying', errorCode: null, lastError: plan ? UNKNOWN_SUMMARY : record.lastError, next, nextAttemptAt: new Date(now.getTime() + delaySeconds * 1000) });

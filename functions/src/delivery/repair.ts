@@ -7,6 +7,7 @@
  */
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import type { Logger } from '../log/logger.ts';
+import { continueTrace, traceFields } from '../log/trace.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { WebhookStore } from '../webhooks/webhook-store.ts';
 import { recoverDelivery } from './deliver.ts';
@@ -84,7 +85,8 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
       item = { path, was: record.status, reason: stale.reason, now: 'would repair' };
     } else {
       summary.stale += 1;
-      const itemLogger = logger.child({ accountId: record.accountId, webhookId: record.webhookId, eventId: record.eventId, deliveryId: `${record.webhookId}/${record.eventId}` });
+      const trace = continueTrace(record.traceId);
+      const itemLogger = logger.child({ accountId: record.accountId, webhookId: record.webhookId, eventId: record.eventId, deliveryId: `${record.webhookId}/${record.eventId}`, ...(trace ? traceFields(trace) : {}) });
       try {
         const stored = await deps.webhooks.get(record.accountId, record.webhookId);
         const parsed = stored ? parseWebhookConfig(record.accountId, record.webhookId, stored.data) : undefined;

@@ -2,6 +2,7 @@ import type { Clock } from '../core/ports.ts';
 import { errorMessage } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
+import { childSpan, formatTraceparent, type TraceContext } from '../log/trace.ts';
 import { buildRequest, type OutgoingRequest } from '../render/build-request.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import { classifyOutcome, type Outcome } from '../send/classify-outcome.ts';
@@ -53,6 +54,8 @@ export interface Progress {
   secretValues?: readonly string[] | undefined;
   /** The in-flight mark this run holds on the record; its writes are conditioned on it (none: plain writes). */
   claim?: ClaimToken | undefined;
+  /** The span of this run (its trace id is the record's); each attempt is a child of it. */
+  trace?: TraceContext | undefined;
 }
 
 export const deliveryKey = (record: Pick<DeliveryKey, 'accountId' | 'webhookId' | 'eventId'>): DeliveryKey => ({
@@ -64,7 +67,7 @@ export const deliveryKey = (record: Pick<DeliveryKey, 'accountId' | 'webhookId' 
 /** The record's new state from the progress so far. */
 export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate, 'status' | 'lastError' | 'errorCode' | 'nextAttemptAt' | 'next'> & { inFlight?: DeliveryUpdate['inFlight'] }): DeliveryUpdate {
   const bounded = boundAttempts(progress.attempts, progress.attemptsDropped);
-  return { inFlight: null, ...rest, ...bounded, takeovers: progress.takeovers, repairs: progress.repairs, updatedAt: now };
+  return { inFlight: null, ...rest, ...bounded, takeovers: progress.takeovers, repairs: progress.repairs, updatedAt: now, ...(progress.trace ? { traceId: progress.trace.traceId } : {}) };
 }
 
 /**
@@ -101,6 +104,11 @@ function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingR
   }
 }
 
+/** The headers without any spelling of `name` (header names are case-insensitive). */
+function withoutHeader(headers: Record<string, string>, name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => key.toLowerCase() !== name));
+}
+
 /**
  * Sends the planned attempt — which the caller has already marked in flight on the record — and, when
  * the primary fails for good and a backup exists, marks and sends the backup's first attempt right
@@ -120,7 +128,12 @@ export async function runAttempts(
   let plan = planned;
   const policy = retryPolicy(deps.retry, webhook);
   progress.inFlight = undefined; // nothing has left yet
+  const runLogger = logger;
   for (;;) {
+    // Each attempt is a span of the run's trace: its log lines carry its span id, and a webhook with
+    // `traceparent: true` sends it to the receiver (the parent of whatever the receiver traces).
+    const span = progress.trace ? childSpan(progress.trace) : undefined;
+    logger = span ? runLogger.child({ spanId: span.spanId }) : runLogger;
     const built = await buildRequest(webhook, event, secrets, deps.engine, plan.target, deps.clock.now());
     if (!built.ok) {
       const lastError = `webhook ${webhook.id}: ${built.error.message}`;
@@ -130,7 +143,8 @@ export async function runAttempts(
     }
     const startedAt = deps.clock.now();
     progress.inFlight = { ...plan, since: startedAt };
-    const { request, sent, note } = await sendAuthorized(deps, webhook, secrets, built.request, logger);
+    const outgoing = span && webhook.traceparent ? { ...built.request, headers: { ...withoutHeader(built.request.headers, 'traceparent'), traceparent: formatTraceparent(span) } } : built.request;
+    const { request, sent, note } = await sendAuthorized(deps, webhook, secrets, outgoing, logger);
     const { entry, outcome } = recordAttempt(plan, startedAt, request, sent, deps.clock.now(), policy, note, logger);
     progress.attempts.push(entry);
     progress.inFlight = undefined;

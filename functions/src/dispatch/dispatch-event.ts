@@ -3,6 +3,7 @@ import type { SecretStore } from '../core/ports.ts';
 import { startDelivery, type DeliveryOutcome as StartedOutcome, type LoadedSecrets } from '../delivery/deliver.ts';
 import type { DeliveryDeps } from '../delivery/run-attempts.ts';
 import { parseEventMessage } from '../events/event-message.ts';
+import { childSpan, traceFields, traceFromAttributes } from '../log/trace.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
 import { filterEvent, type FilterVerdict } from '../webhooks/event-filter.ts';
@@ -47,14 +48,21 @@ const rawMessage = (message: PubSubMessage) => ({
  * passing infrastructure faults throw (Pub/Sub redelivers, and what was delivered is not sent again).
  */
 export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage): Promise<DeliveryOutcome[]> {
+  // The publisher's trace (or a new one); the dispatch is a span of it, each delivery one more.
+  const incoming = traceFromAttributes(message.attributes);
+  const trace = incoming.source === 'message' ? childSpan(incoming.context) : incoming.context;
+  const messageLogger = deps.logger.child(traceFields(trace));
+  if (incoming.source === 'invalid') {
+    messageLogger.log('WARNING', `the message's ${incoming.attribute} attribute is not a W3C traceparent: a new trace is started`, { messageId: message.messageId, traceparentInvalid: incoming.value });
+  }
   const parsed = parseEventMessage(message.data, message.attributes);
   if (!parsed.ok) {
-    deps.logger.log('WARNING', `invalid event recorded in invalidEvents/${message.messageId}: ${parsed.reason}`, { messageId: message.messageId });
+    messageLogger.log('WARNING', `invalid event recorded in invalidEvents/${message.messageId}: ${parsed.reason}`, { messageId: message.messageId, invalid: 'event' });
     await deps.invalidEvents.record(message.messageId, parsed.reason, rawMessage(message));
     return [];
   }
   const event = parsed.event;
-  const logger = deps.logger.child({ eventId: event.id, eventType: event.type, accountId: event.accountId });
+  const logger = messageLogger.child({ eventId: event.id, eventType: event.type, accountId: event.accountId });
   let stored: StoredWebhook[];
   try {
     stored = (await deps.webhooks.subscribed(event.accountId, event.type)).sort((a, b) => a.id.localeCompare(b.id));
@@ -75,7 +83,7 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     const failed = failedValidation(webhook.data);
     if (!failed) return true;
     const note = `its last validation failed: ${summariseIssues(failed.errors)}`;
-    logger.log('WARNING', `webhook ${webhook.id} skipped: ${note}`, { webhookId: webhook.id, skipped: 'validation' });
+    logger.log('WARNING', `webhook ${webhook.id} skipped: ${note}`, { webhookId: webhook.id, skipped: 'validation', invalid: 'webhook' });
     skipped.push({ webhookId: webhook.id, status: 'skipped', note });
     return false;
   });
@@ -110,9 +118,10 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   }
   const failures: unknown[] = [];
   const outcomes = await mapConcurrent(wanted, deps.concurrency, async ({ webhook, parsed }, index) => {
-    const deliveryLogger = logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}` });
+    const deliveryTrace = childSpan(trace);
+    const deliveryLogger = logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}`, ...traceFields(deliveryTrace) });
     try {
-      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent }, deliveryLogger);
+      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: deliveryTrace }, deliveryLogger);
     } catch (error) {
       // Only passing faults reach here (startDelivery records the others): the siblings go on.
       failures.push(error);

@@ -79,7 +79,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const webhookDocuments = new FirestoreWebhookStore(db);
   const deliveries = new FirestoreDeliveryLog(db);
-  const logger = overrides.logger ?? createJsonLogger();
+  const logger = overrides.logger ?? createJsonLogger(undefined, {}, { projectId: config.projectId });
   const sender = overrides.sender ?? new GotHttpSender({ allowLoopback: config.allowLoopbackDestinations, ...(overrides.lookup ? { lookup: overrides.lookup } : {}) });
   return {
     engine: new TemplateEngine(),

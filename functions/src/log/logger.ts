@@ -11,13 +11,40 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: LogFields = {}): Logger {
+/** Cloud Logging's special fields of a structured line: lifted into the LogEntry, out of jsonPayload. */
+export const TRACE_FIELD = 'logging.googleapis.com/trace';
+export const SPAN_ID_FIELD = 'logging.googleapis.com/spanId';
+export const TRACE_SAMPLED_FIELD = 'logging.googleapis.com/trace_sampled';
+
+export interface JsonLoggerOptions {
+  /** Names the trace: `projects/PROJECT/traces/TRACE_ID`, the form Cloud Logging links to Cloud Trace. */
+  projectId?: string;
+}
+
+/**
+ * The fields of one line as written: the trace fields of log/trace.ts (`traceId`, `spanId`,
+ * `traceSampled`) become Cloud Logging's special fields; `traceId` also stays in the payload, so a
+ * filter on jsonPayload.traceId finds a delivery's lines (and the trace is readable locally).
+ */
+function lineFields(fields: LogFields, options: JsonLoggerOptions): LogFields {
+  const { spanId, traceSampled, ...rest } = fields;
+  const traceId = fields['traceId'];
+  if (typeof traceId !== 'string') return fields;
+  return {
+    ...rest,
+    [TRACE_FIELD]: options.projectId ? `projects/${options.projectId}/traces/${traceId}` : traceId,
+    ...(typeof spanId === 'string' ? { [SPAN_ID_FIELD]: spanId } : {}),
+    ...(typeof traceSampled === 'boolean' ? { [TRACE_SAMPLED_FIELD]: traceSampled } : {}),
+  };
+}
+
+export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: LogFields = {}, options: JsonLoggerOptions = {}): Logger {
   return {
     log(severity, message, fields = {}) {
-      write(JSON.stringify({ severity, message, ...base, ...fields, time: new Date().toISOString() }));
+      write(JSON.stringify({ severity, message, ...lineFields({ ...base, ...fields }, options), time: new Date().toISOString() }));
     },
     child(fields) {
-      return createJsonLogger(write, { ...base, ...fields });
+      return createJsonLogger(write, { ...base, ...fields }, options);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { continueDelivery, type WorkerAnswer, type WorkerDeps } from '../delivery/deliver.ts';
 import type { RetryTask } from '../delivery/ports.ts';
+import { childSpan, parseTraceparent, traceFields } from '../log/trace.ts';
 import { describeIssues } from '../webhooks/describe-issues.ts';
 import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 
@@ -20,11 +21,15 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/);
 const count = z.number().int().min(1);
 // Attempt 1 comes from a task only in a replay of a delivery that has no attempt (it was invalid), or a
 // recovery of a delivery whose first attempt never started.
-const taskSchema = z.object({ accountId: id, webhookId: z.string().regex(WEBHOOK_ID), eventId: id, attempt: count, series: count.optional(), repair: count.optional() });
+// A traceparent is never a reason to refuse a task: a malformed one only starts a new trace.
+const traceparent = z.unknown().optional().transform((value) => (typeof value === 'string' ? value.slice(0, 512) : undefined));
+const taskSchema = z.object({ accountId: id, webhookId: z.string().regex(WEBHOOK_ID), eventId: id, attempt: count, series: count.optional(), repair: count.optional(), traceparent });
 
 export function parseRetryTask(body: unknown): { ok: true; task: RetryTask } | { ok: false; reason: string } {
   const result = taskSchema.safeParse(body);
-  return result.success ? { ok: true, task: result.data } : { ok: false, reason: describeIssues(result.error.issues) };
+  if (!result.success) return { ok: false, reason: describeIssues(result.error.issues) };
+  const { traceparent: carried, ...task } = result.data;
+  return { ok: true, task: carried === undefined ? task : { ...task, traceparent: carried } };
 }
 
 /**
@@ -32,6 +37,12 @@ export function parseRetryTask(body: unknown): { ok: true; task: RetryTask } | {
  * faults, for which the handler answers 5xx so that Cloud Tasks runs the task again.
  */
 export async function handleRetryTask(deps: RetryWorkerDeps, task: RetryTask): Promise<WorkerAnswer> {
-  const logger = deps.logger.child({ accountId: task.accountId, webhookId: task.webhookId, eventId: task.eventId, deliveryId: `${task.webhookId}/${task.eventId}`, attempt: task.attempt });
-  return continueDelivery(deps, task, logger);
+  const carried = parseTraceparent(task.traceparent);
+  // This run is a span of its own, a child of the one that enqueued the task.
+  const trace = carried ? childSpan(carried) : undefined;
+  const logger = deps.logger.child({ accountId: task.accountId, webhookId: task.webhookId, eventId: task.eventId, deliveryId: `${task.webhookId}/${task.eventId}`, attempt: task.attempt, ...(trace ? traceFields(trace) : {}) });
+  if (task.traceparent !== undefined && !carried) {
+    logger.log('WARNING', "the retry task's traceparent is not a W3C traceparent: the delivery record's trace id is used", { traceparentInvalid: task.traceparent.slice(0, 100) });
+  }
+  return continueDelivery(deps, task, logger, trace);
 }

@@ -100,7 +100,8 @@ export class CloudTasksRetryScheduler implements RetryScheduler {
         httpRequest: {
           httpMethod: 'POST' as const,
           url: workerUrl,
-          headers: { 'Content-Type': 'application/json' },
+          // The trace goes in the body (the worker reads it) and as the header Cloud Run's request log reads.
+          headers: { 'Content-Type': 'application/json', ...(task.traceparent ? { traceparent: task.traceparent } : {}) },
           body: Buffer.from(JSON.stringify(task)),
           ...(invokerServiceAccount ? { oidcToken: { serviceAccountEmail: invokerServiceAccount, audience: workerUrl } } : {}),
         },

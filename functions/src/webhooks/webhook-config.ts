@@ -95,6 +95,8 @@ export interface WebhookConfig {
   auth?: WebhookAuth;
   /** At most this many requests a second / in flight; absent: as fast as events come. */
   rateLimit?: WebhookRateLimit;
+  /** Send each attempt's W3C `traceparent` header (the delivery's trace, a span per attempt); absent: false. */
+  traceparent?: boolean;
 }
 
 const template = (what: string) => z.string({ error: `must be a text ${what}` });
@@ -221,6 +223,7 @@ export const webhookSchema = z.object({
   retry: retrySchema.optional(),
   auth: authSchema.optional(),
   rateLimit: rateLimitSchema.optional(),
+  traceparent: z.boolean({ error: 'must be true or false' }).optional(),
   filter: z.unknown().optional().transform((value, context) => {
     if (value === undefined) return undefined;
     const parsed = parseFilter(value);
@@ -267,6 +270,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.retry === undefined ? {} : { retry: value.retry }),
       ...(value.auth === undefined ? {} : { auth: value.auth }),
       ...(value.rateLimit === undefined ? {} : { rateLimit: value.rateLimit }),
+      ...(value.traceparent === undefined ? {} : { traceparent: value.traceparent }),
     },
   };
 }

@@ -1,0 +1,169 @@
+# Alert policies on the log-based metrics (metrics.tf) and on Google's own metrics of the services
+# hookshape runs on. Thresholds are variables (variables.tf, "Monitoring"); notifications go to the
+# channels in var.alert_notification_channels (none: the incidents still open in the console).
+
+locals {
+  log_metric_prefix = "logging.googleapis.com/user"
+  # The Cloud Run services of every function (gen2 functions are Cloud Run services of the same name).
+  function_services = join(",", [for name in [var.dispatch_function_name, var.retry_worker_function_name, var.repair_function_name, var.api_function_name] : "\"${name}\""])
+}
+
+resource "google_monitoring_alert_policy" "delivery_failure_ratio" {
+  project               = var.project_id
+  display_name          = "hookshape: deliveries failing"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "failed / ended deliveries above ${var.alert_failure_ratio} over 10 min"
+    condition_threshold {
+      filter             = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.deliveries.name}\" AND resource.type=\"cloud_run_revision\" AND metric.labels.outcome=\"failed\""
+      denominator_filter = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.deliveries.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison         = "COMPARISON_GT"
+      threshold_value    = var.alert_failure_ratio
+      duration           = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      denominator_aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Deliveries end `failed` more often than usual. Break hookshape/deliveries down by error_code and account_id; the records' lastError says why (README: Troubleshooting)."
+  }
+}
+
+resource "google_monitoring_alert_policy" "dead_letter_backlog" {
+  project               = var.project_id
+  display_name          = "hookshape: events dead-lettered"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "undelivered messages on the dead-letter subscription above ${var.alert_dead_letter_backlog}"
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${google_pubsub_subscription.events_dead_letter.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_dead_letter_backlog
+      duration        = "60s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The dispatcher failed events for good (passing faults repeated dead_letter_max_delivery_attempts times). Pull them from the dead-letter subscription, fix the cause, publish them again."
+  }
+}
+
+# Retry tasks are scheduled in the future on purpose, so their age says nothing; how late a due task
+# runs does: a broken worker, a paused queue or a throttled one shows here before customers notice.
+resource "google_monitoring_alert_policy" "retry_task_delay" {
+  project               = var.project_id
+  display_name          = "hookshape: retry tasks running late"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "99th percentile of retry attempts' delay past their schedule above ${var.alert_retry_task_delay_seconds} s"
+    condition_threshold {
+      filter          = "metric.type=\"cloudtasks.googleapis.com/queue/task_attempt_delays\" AND resource.type=\"cloud_tasks_queue\" AND resource.labels.queue_id=\"${google_cloud_tasks_queue.retries.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_retry_task_delay_seconds * 1000
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_PERCENTILE_99"
+        cross_series_reducer = "REDUCE_MAX"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The retry queue runs tasks late. Check the retry worker's errors and the queue's state (`gcloud tasks queues describe`); the repair sweep re-enqueues retries overdue by RETRY_OVERDUE_SECONDS."
+  }
+}
+
+resource "google_monitoring_alert_policy" "function_errors" {
+  project               = var.project_id
+  display_name          = "hookshape: function errors"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "5xx answers of the functions above ${var.alert_function_error_ratio} of their requests"
+    condition_threshold {
+      filter             = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=one_of(${local.function_services}) AND metric.labels.response_code_class=\"5xx\""
+      denominator_filter = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=one_of(${local.function_services})"
+      comparison         = "COMPARISON_GT"
+      threshold_value    = var.alert_function_error_ratio
+      duration           = "300s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+      denominator_aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.labels.service_name"]
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "A function answers 5xx (the dispatcher: Pub/Sub redelivers; the worker: Cloud Tasks retries). The functions only do that for passing faults of Firestore, Cloud Tasks or Secret Manager: look at their ERROR lines."
+  }
+}
+
+resource "google_monitoring_alert_policy" "repair_stale" {
+  project               = var.project_id
+  display_name          = "hookshape: repair sweep finding stale deliveries"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "sweeps that found stale deliveries in an hour above ${var.alert_repair_stale_runs}"
+    condition_threshold {
+      filter          = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.repair_stale_found.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_repair_stale_runs
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Deliveries lost their owner (an instance died mid-delivery, a task was lost). The sweep moved them on; many in a row point at a crashing function or a broken queue. `hookshape repair --dry-run` lists what is stale now."
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Every log-based metric of terraform/ counts lines the built functions really write. The functions of
+ * build/functions (harness: emulators, Cloud Tasks emulator, the repair sweep) run a success, a failure,
+ * a retry, a filtered event, an invalid webhook document, an unreadable message and a repair sweep that
+ * finds a stale record; their stdout lines are turned into log entries as Cloud Logging ingests them
+ * (test/support/log-filter.ts entryFromLine) and each metric's filter must match at least one, with the
+ * labels and values its extractors read. This is the check that a renamed log field breaks.
+ *
+ * Resource rule: a local run has no monitored resource, so each line gets the one Cloud Logging would
+ * give it: resource.type "cloud_run_revision" and resource.labels.service_name the Terraform expression
+ * naming the Cloud Run service of the function that wrote it (${google_cloudfunctions2_function.X.name},
+ * found by its entry point in terraform/), which is exactly what the filters compare against.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
+import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { entryFromLine, extract, matches, type LogEntryModel } from '../support/log-filter.ts';
+import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { loadMonitoring, type Monitoring } from '../support/terraform-monitoring.ts';
+
+const ACCOUNT = 'acc_metrics';
+let h: Harness;
+let receiver: Receiver;
+let tf: Monitoring;
+let entries: Array<{ entry: LogEntryModel; line: Record<string, unknown> }> = [];
+let eventId = '';
+let staleEventId = '';
+
+before(async () => {
+  [h, receiver, tf] = await Promise.all([startHarness({ repair: true }), startReceiver(), loadMonitoring()]);
+  const flaky = [500];
+  receiver.respond((request, res) => {
+    res.statusCode = request.url === '/gone' ? 410 : request.url === '/flaky' ? (flaky.shift() ?? 200) : 200;
+    res.end('answer');
+  });
+  const hook = (id: string, fields: Record<string, unknown> = {}) => h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 2, ...fields });
+  await Promise.all([
+    hook('ok'),
+    hook('gone'),
+    hook('flaky'),
+    hook('filtered', { filter: { 'data.call.durationSeconds': { $gt: 60 } } }),
+    hook('broken', { method: 'FETCH' }),
+  ]);
+  const event = eventOf('call.created', ACCOUNT, { call: { id: 'c1', durationSeconds: 30 } });
+  eventId = event.id;
+  await h.publish(event);
+  await h.publish(Buffer.from('this is not JSON'), {});
+  // A delivery whose dispatcher died long ago: the sweep finds it stale and moves it on.
+  const stale = eventOf('call.created', ACCOUNT, { call: { id: 'c2', durationSeconds: 90 } });
+  staleEventId = stale.id;
+  await h.db.doc(deliveryPath(ACCOUNT, 'ok', stale.id)).create(pendingDelivery(stale, 'ok', 'ok', new Date(Date.now() - 3_600_000), 30));
+
+  for (const id of ['ok', 'gone', 'flaky', 'broken']) await h.waitForDelivery(ACCOUNT, id, event.id, undefined, 30_000);
+  const sweep = await h.sweep();
+  assert.equal(sweep.status, 200, JSON.stringify(sweep.body));
+  await h.waitForDelivery(ACCOUNT, 'ok', stale.id, (record) => record.status === 'succeeded', 30_000);
+  await h.waitForLog((line) => line['filtered'] === true);
+  await h.waitForLog((line) => line['invalid'] === 'event');
+  await h.waitForLog((line) => line['deliveryId'] === `ok/${stale.id}` && line['deliveryOutcome'] === 'succeeded');
+
+  entries = h.logs.map((line) => {
+    const service = tf.serviceOfEntryPoint.get(line.function);
+    assert.ok(service, `no google_cloudfunctions2_function in terraform/ has entry point ${line.function}`);
+    return { line, entry: entryFromLine(line, { type: 'cloud_run_revision', labels: { service_name: service } }, ['function']) };
+  });
+});
+after(async () => {
+  await Promise.all([h?.close(), receiver?.close()]);
+});
+
+const matching = (filter: string) => entries.filter(({ entry }) => matches(filter, entry));
+const metric = (name: string) => {
+  const found = tf.logMetrics.find((m) => m.name === name);
+  assert.ok(found, `no log metric ${name}`);
+  return found;
+};
+
+describe('each log-based metric matches lines the built functions wrote', () => {
+  it('there are log metrics and captured lines of every function involved', () => {
+    assert.ok(tf.logMetrics.length >= 6);
+    for (const fn of ['dispatchEvent', 'retryWorker', 'repairDeliveries']) assert.ok(entries.some(({ line }) => line['function'] === fn), `no line of ${fn}`);
+  });
+
+  it('every metric matches at least one line, and its extractors find their values there', () => {
+    const unmatched: string[] = [];
+    for (const m of tf.logMetrics) {
+      const hits = matching(m.filter);
+      if (hits.length === 0) {
+        unmatched.push(`${m.name}: ${m.filter}`);
+        continue;
+      }
+      for (const [label, extractor] of Object.entries(m.labelExtractors)) {
+        assert.ok(hits.some(({ entry }) => typeof extract(extractor, entry) === 'string' && String(extract(extractor, entry)).length > 0), `${m.name}: label ${label} (${extractor}) is empty on every matching line`);
+      }
+      if (m.valueExtractor) {
+        for (const { entry } of hits) assert.equal(typeof extract(m.valueExtractor, entry), 'number', `${m.name}: ${m.valueExtractor} must be a number on every matching line`);
+      }
+    }
+    assert.deepEqual(unmatched, [], `metrics whose filter matches no captured line (of ${entries.length})`);
+  });
+
+  it('deliveries: one line per ended delivery, by outcome', () => {
+    const hits = matching(metric('hookshape/deliveries').filter).filter(({ line }) => line['eventId'] === eventId);
+    const byWebhook = hits.map(({ line }) => `${String(line['webhookId'])}=${String(line['deliveryOutcome'])}`).sort();
+    assert.deepEqual(byWebhook, ['broken=invalid', 'flaky=succeeded', 'gone=failed', 'ok=succeeded']);
+    assert.ok(hits.every(({ entry }) => extract('EXTRACT(jsonPayload.accountId)', entry) === ACCOUNT));
+    const gone = hits.find(({ line }) => line['webhookId'] === 'gone')!;
+    assert.equal(extract('EXTRACT(jsonPayload.errorCode)', gone.entry), 'http_error');
+  });
+
+  it('attempt latency: one value per attempt made (flaky twice), from the dispatcher and the worker', () => {
+    const hits = matching(metric('hookshape/attempt_latency').filter).filter(({ line }) => line['eventId'] === eventId);
+    assert.deepEqual(hits.map(({ line }) => String(line['webhookId'])).sort(), ['flaky', 'flaky', 'gone', 'ok']);
+    assert.ok(hits.some(({ line }) => line['function'] === 'retryWorker'));
+  });
+
+  it('retries scheduled: the flaky delivery once, the stale one by the sweep', () => {
+    const hits = matching(metric('hookshape/retries_scheduled').filter);
+    assert.deepEqual(hits.filter(({ line }) => line['eventId'] === eventId).map(({ line }) => line['webhookId']), ['flaky']);
+    assert.ok(hits.some(({ line }) => line['eventId'] === staleEventId && line['function'] === 'repairDeliveries'));
+  });
+
+  it('filtered and invalid events', () => {
+    assert.deepEqual(matching(metric('hookshape/filtered_events').filter).map(({ line }) => line['webhookId']), ['filtered']);
+    const invalid = matching(metric('hookshape/invalid_events').filter).map(({ line }) => `${String(line['invalid'])}:${String(line['webhookId'] ?? '-')}`).sort();
+    assert.deepEqual(invalid, ['event:-', 'webhook:broken']);
+  });
+
+  it('the repair sweep that found the stale record', () => {
+    const hits = matching(metric('hookshape/repair_stale_found').filter);
+    assert.equal(hits.length, 1);
+    assert.ok(Number(hits[0]!.line['stale']) >= 1);
+  });
+});
