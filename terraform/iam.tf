@@ -296,3 +296,45 @@ resource "google_project_iam_member" "validator_firestore" {
   role    = "roles/datastore.user"
   member  = "serviceAccount:${google_service_account.validator[0].email}"
 }
+
+# --- Rate-limited webhooks' own queues -----------------------------------------------------------
+# A webhook with `rateLimit` gets a Cloud Tasks queue of its own, TASKS_RATE_LIMITED_QUEUE_PREFIX plus
+# a hash of account and webhook, created by the functions on its first delivery and updated when the
+# limit changes (functions/src/tasks/cloud-tasks-retry-scheduler.ts). Those queues do not exist at
+# apply time, so the grant is on the project, in a custom role with only what that code calls:
+# GetQueue/CreateQueue/UpdateQueue, CreateTask, and GetTask (a recovery checks that a throttled retry
+# is still queued before it takes one over). No delete: a deleted queue's name is blocked for 7 days.
+resource "google_project_iam_custom_role" "rate_limited_queues" {
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_rate_limited_queues"
+  title       = "hookshape rate-limited queues"
+  description = "Create, read and update the Cloud Tasks queues of rate-limited webhooks, and create and read their tasks."
+  permissions = [
+    "cloudtasks.queues.create",
+    "cloudtasks.queues.get",
+    "cloudtasks.queues.update",
+    "cloudtasks.tasks.create",
+    "cloudtasks.tasks.get",
+  ]
+
+  depends_on = [google_project_service.apis]
+}
+
+# Everyone who enqueues a delivery's attempt: the dispatcher and the retry worker, the repair sweep
+# (recoveries) and the management API (replays).
+locals {
+  rate_limited_queue_members = {
+    dispatcher   = "serviceAccount:${google_service_account.dispatcher.email}"
+    retry_worker = "serviceAccount:${google_service_account.retry_worker.email}"
+    repair       = "serviceAccount:${google_service_account.repair.email}"
+    api          = "serviceAccount:${google_service_account.api.email}"
+  }
+}
+
+resource "google_project_iam_member" "rate_limited_queues" {
+  for_each = local.rate_limited_queue_members
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.rate_limited_queues.name
+  member  = each.value
+}

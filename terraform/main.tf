@@ -39,27 +39,29 @@ locals {
   )
 
   # Exactly DEPLOYED_ENV_VARS of functions/src/config/runtime-config.ts, no more, no fewer (npm test
-  # compares the two). Every function gets the same map.
+  # compares the two). Every function gets the same map. TASKS_RATE_LIMITED_QUEUE_PREFIX: the queues
+  # of rate-limited webhooks are this prefix and a hash (iam.tf, rate_limited_queues).
   function_environment = {
-    GOOGLE_CLOUD_PROJECT          = var.project_id
-    EVENTS_TOPIC                  = google_pubsub_topic.events.name
-    TASKS_LOCATION                = google_cloud_tasks_queue.retries.location
-    TASKS_QUEUE                   = google_cloud_tasks_queue.retries.name
-    RETRY_WORKER_URL              = local.retry_worker_url
-    TASKS_INVOKER_SERVICE_ACCOUNT = google_service_account.tasks_invoker.email
-    RETRY_BASE_DELAY_SECONDS      = tostring(var.retry_base_delay_seconds)
-    RETRY_AFTER_CAP_SECONDS       = tostring(var.retry_after_cap_seconds)
-    WEBHOOK_CACHE_SECONDS         = tostring(var.webhook_cache_seconds)
-    DELIVERY_RETENTION_DAYS       = tostring(var.delivery_retention_days)
-    ALLOW_LOOPBACK_DESTINATIONS   = "false"
-    SECRETS_SOURCE                = "secret-manager"
-    AUTO_DISABLE_AFTER_FAILURES   = tostring(var.auto_disable_after_failures)
-    MAX_WEBHOOKS_PER_EVENT        = tostring(var.max_webhooks_per_event)
-    DELIVERY_LEASE_SECONDS        = tostring(var.delivery_lease_seconds)
-    RETRY_OVERDUE_SECONDS         = tostring(var.retry_overdue_seconds)
-    API_JWT_KEYS_SECRET           = google_secret_manager_secret.api_jwt_keys.secret_id
-    API_CORS_ORIGINS              = var.api_cors_origins
-    API_PORTAL_URL                = var.api_portal_url
+    GOOGLE_CLOUD_PROJECT            = var.project_id
+    EVENTS_TOPIC                    = google_pubsub_topic.events.name
+    TASKS_LOCATION                  = google_cloud_tasks_queue.retries.location
+    TASKS_QUEUE                     = google_cloud_tasks_queue.retries.name
+    TASKS_RATE_LIMITED_QUEUE_PREFIX = "${google_cloud_tasks_queue.retries.name}-rl-"
+    RETRY_WORKER_URL                = local.retry_worker_url
+    TASKS_INVOKER_SERVICE_ACCOUNT   = google_service_account.tasks_invoker.email
+    RETRY_BASE_DELAY_SECONDS        = tostring(var.retry_base_delay_seconds)
+    RETRY_AFTER_CAP_SECONDS         = tostring(var.retry_after_cap_seconds)
+    WEBHOOK_CACHE_SECONDS           = tostring(var.webhook_cache_seconds)
+    DELIVERY_RETENTION_DAYS         = tostring(var.delivery_retention_days)
+    ALLOW_LOOPBACK_DESTINATIONS     = "false"
+    SECRETS_SOURCE                  = "secret-manager"
+    AUTO_DISABLE_AFTER_FAILURES     = tostring(var.auto_disable_after_failures)
+    MAX_WEBHOOKS_PER_EVENT          = tostring(var.max_webhooks_per_event)
+    DELIVERY_LEASE_SECONDS          = tostring(var.delivery_lease_seconds)
+    RETRY_OVERDUE_SECONDS           = tostring(var.retry_overdue_seconds)
+    API_JWT_KEYS_SECRET             = google_secret_manager_secret.api_jwt_keys.secret_id
+    API_CORS_ORIGINS                = var.api_cors_origins
+    API_PORTAL_URL                  = var.api_portal_url
   }
 
   # Google-managed service agents this configuration grants something to.

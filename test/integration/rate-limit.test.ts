@@ -94,13 +94,13 @@ describe('rateLimit per webhook', () => {
       setTimeout(() => {
         open -= 1;
         res.end('ok');
-      }, 300);
+      }, 1000);
     });
     try {
       await h.setWebhook(ACCOUNT, 'narrow', { name: 'narrow', events: ['call.created'], url: `${slow.url}/hook`, rateLimit: { maxInFlight: M } });
-      await Promise.all(Array.from({ length: 12 }, () => h.publish(eventOf('call.created', ACCOUNT))));
-      const records = await finalDeliveries('narrow', 12, 30_000);
-      assert.deepEqual(records.map((record) => record.status), Array(12).fill('succeeded'));
+      await Promise.all(Array.from({ length: 10 }, () => h.publish(eventOf('call.created', ACCOUNT))));
+      const records = await finalDeliveries('narrow', 10, 30_000);
+      assert.deepEqual(records.map((record) => record.status), Array(10).fill('succeeded'));
       assert.equal(most, M, `at most ${M} at once, and the queue used ${M} (saw ${most})`);
     } finally {
       await slow.close();

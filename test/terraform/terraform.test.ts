@@ -58,7 +58,9 @@ const REQUIRED_APIS = [
 
 const PRIMITIVE_ROLE = /roles\/(owner|editor|viewer)\b/;
 /** Permissions a custom role may hold: the secret store lists an account's secret ids. */
-const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list', 'secretmanager.secrets.create', 'secretmanager.versions.add'];
+/** What the rate-limited webhooks' own queues need (tasks/cloud-tasks-retry-scheduler.ts): no queue delete. */
+const RATE_LIMITED_QUEUE_PERMISSIONS = ['cloudtasks.queues.create', 'cloudtasks.queues.get', 'cloudtasks.queues.update', 'cloudtasks.tasks.create', 'cloudtasks.tasks.get'];
+const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list', 'secretmanager.secrets.create', 'secretmanager.versions.add', ...RATE_LIMITED_QUEUE_PERMISSIONS];
 /** Permissions only the management API's identity may hold (it writes signing secrets). */
 const API_ONLY_PERMISSIONS = ['secretmanager.secrets.create', 'secretmanager.versions.add'];
 const API_ENTRY = 'api';
@@ -644,7 +646,9 @@ describe('functions', () => {
     assert.ok(held.some((b) => b.role === 'roles/datastore.user'), `${REPAIR_ENTRY}: needs roles/datastore.user`);
     assert.ok(held.some((b) => b.role === 'roles/cloudtasks.enqueuer' && targets(b, queue.address)), `${REPAIR_ENTRY}: needs roles/cloudtasks.enqueuer on the retry queue`);
     assert.ok(held.some((b) => b.role === 'roles/iam.serviceAccountUser' && b.type === 'google_service_account_iam_member' && targets(b, invokerAddress ?? '?')), `${REPAIR_ENTRY}: needs actAs on the tasks invoker only`);
-    assert.deepEqual(held.map((b) => b.role).sort(), ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser'], `${REPAIR_ENTRY}: roles beyond what it needs (it sends nothing, so no secrets)`);
+    // Its recoveries enqueue on rate-limited webhooks' queues too (and GetTask before a takeover).
+    const roles = held.map((b) => customRolePermissions(b.role)?.join('+') ?? b.role).sort();
+    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', RATE_LIMITED_QUEUE_PERMISSIONS.join('+')].sort(), `${REPAIR_ENTRY}: roles beyond what it needs (it sends nothing, so no secrets)`);
   });
 
   it(`${VALIDATION_ENTRY} listens to writes of webhook documents`, () => {
@@ -842,7 +846,7 @@ describe('IAM: least privilege', () => {
     const member = memberOf(serviceAccountOf(fn.service?.['service_account_email'], 'api service account'));
     const held = iamBindings().filter((b) => b.member === member);
     const roles = held.map((b) => customRolePermissions(b.role)?.join('+') ?? b.role).sort();
-    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor', 'roles/secretmanager.secretAccessor', 'secretmanager.secrets.create+secretmanager.versions.add', 'secretmanager.secrets.list'].sort());
+    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor', 'roles/secretmanager.secretAccessor', 'secretmanager.secrets.create+secretmanager.versions.add', 'secretmanager.secrets.list', RATE_LIMITED_QUEUE_PERMISSIONS.join('+')].sort());
     const writer = held.find((b) => customRolePermissions(b.role)?.includes('secretmanager.secrets.create'));
     assert.match(expandLocals(String(block(writer?.body, 'condition')?.['expression'] ?? '')), new RegExp(`/secrets/${SECRET_PREFIX}"\\)$`), 'secret writes are limited to hookshape-- secrets');
     const jwt = held.find((b) => b.type === 'google_secret_manager_secret_iam_member');
@@ -877,12 +881,30 @@ describe('IAM: least privilege', () => {
         held.some((b) => customRolePermissions(b.role)?.includes('secretmanager.secrets.list')),
         `${entry}: needs secretmanager.secrets.list (custom role) to find an account's secrets`,
       );
+      const queuePermissions = held.flatMap((b) => (b.type === 'google_project_iam_member' ? customRolePermissions(b.role) ?? [] : []));
+      assert.deepEqual(RATE_LIMITED_QUEUE_PERMISSIONS.filter((p) => !queuePermissions.includes(p)), [], `${entry}: needs ${RATE_LIMITED_QUEUE_PERMISSIONS.join(', ')} on the project (custom role) for the rate-limited webhooks' queues`);
       const unexpected = held
         .map((b) => b.role)
         .filter((role) => customRolePermissions(role) === undefined)
         .filter((role) => !['roles/datastore.user', 'roles/cloudtasks.enqueuer', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor'].includes(role));
       assert.deepEqual(unexpected, [], `${entry}: roles beyond what it needs`);
     }
+  });
+
+  it("the rate-limited webhooks' queues: a custom role without delete, held by everyone who enqueues, and the prefix the code expects", () => {
+    const bindings = iamBindings();
+    for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY, REPAIR_ENTRY, API_ENTRY]) {
+      const member = memberOf(serviceAccountOf(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`));
+      const held = bindings.filter((b) => b.member === member && b.type === 'google_project_iam_member').flatMap((b) => customRolePermissions(b.role) ?? []);
+      assert.deepEqual(RATE_LIMITED_QUEUE_PERMISSIONS.filter((p) => !held.includes(p)), [], `${entry}: needs the rate-limited queue permissions`);
+    }
+    for (const role of ofType('google_project_iam_custom_role')) {
+      const permissions = (role.body['permissions'] as unknown[]).map(String);
+      assert.ok(!permissions.some((p) => p.startsWith('cloudtasks.queues.delete') || p === 'cloudtasks.queues.purge'), `${role.address}: no queue delete or purge`);
+    }
+    const env = resolveMap(functionByEntry(DISPATCH_ENTRY).service?.['environment_variables']) ?? {};
+    const queue = ofType('google_cloud_tasks_queue')[0];
+    assert.equal(expandLocals(String(env['TASKS_RATE_LIMITED_QUEUE_PREFIX'])), `\${${queue?.address}.name}-rl-`, 'TASKS_RATE_LIMITED_QUEUE_PREFIX is the retry queue name and -rl-');
   });
 
   it('custom roles hold only the permissions the code needs', () => {

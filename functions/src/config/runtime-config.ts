@@ -162,13 +162,9 @@ function origins(env: Env, name: DeployedEnvVar): string[] {
   return list;
 }
 
-/** A queue id prefix that leaves room for the webhook's 16-character hash within Cloud Tasks' 100. */
+/** The rate-limited queues' prefix; rateLimitedQueueId makes any prefix a valid queue id (cut, characters replaced). */
 function queuePrefix(env: Env, queue: string): string {
-  const prefix = text(env, 'TASKS_RATE_LIMITED_QUEUE_PREFIX') ?? defaultRateLimitedQueuePrefix(queue);
-  if (!/^[A-Za-z0-9-]{1,84}$/.test(prefix)) {
-    throw new ConfigError(`TASKS_RATE_LIMITED_QUEUE_PREFIX must be letters, digits and hyphens, at most 84 characters (a Cloud Tasks queue id, less the webhook's hash), got '${prefix}'`);
-  }
-  return prefix;
+  return text(env, 'TASKS_RATE_LIMITED_QUEUE_PREFIX') ?? defaultRateLimitedQueuePrefix(queue);
 }
 
 /** Reads the configuration; tests pass their own env. */
