@@ -342,6 +342,19 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal((await call(base, 'POST', `/v1/accounts/${B}/webhooks/wh_b/preview`, { token: tokenB, body: { eventId: ids.eventId } })).status, 404);
   });
 
+  it("signing secret: a name outside the signing secrets' (an OAuth2 client secret) is refused before anything is written", async () => {
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
+    writeFileSync(secretsFile, JSON.stringify({ ...secrets, [A]: { ...secrets[A], OAUTH_CLIENT_SECRET: 'the-client-secret' } }));
+    const auditBefore = (await db.collection(auditPath(A)).get()).size;
+    const documentBefore = (await db.doc(webhookPath(A, 'wh_preview')).get()).data();
+    const refused = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body: { secret: SIGNING_SECRET, name: 'OAUTH_CLIENT_SECRET' } });
+    assert.equal(refused.status, 422, refused.text);
+    assert.equal(refused.json.errors[0].field, 'name');
+    assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A].OAUTH_CLIENT_SECRET, 'the-client-secret', 'the other secret is untouched');
+    assert.equal((await db.collection(auditPath(A)).get()).size, auditBefore, 'no audit entry for a refused request');
+    assert.deepEqual((await db.doc(webhookPath(A, 'wh_preview')).get()).data(), documentBefore);
+  });
+
   it('signing secret: written to the secret store, never answered or logged; a test send is signed with it and recorded as a test delivery', async () => {
     const set = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body: { secret: SIGNING_SECRET } });
     assert.equal(set.status, 200, set.text);

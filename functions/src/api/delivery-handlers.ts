@@ -130,6 +130,8 @@ export async function testWebhook(deps: ApiDeps, context: RequestContext, accoun
 // --- Signing secret -------------------------------------------------------------------------------
 
 const SECRET_ACCOUNT = /^[A-Za-z0-9_-]+$/;
+/** The names this route gives signing secrets (SIGNING_<hash of the webhook id> by default). */
+const SIGNING_SECRET_NAME = /^SIGNING_[A-Za-z0-9_]+$/;
 
 /**
  * Stores the secret (a new Secret Manager version when it exists: a rotation) and points the webhook at
@@ -143,12 +145,21 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   const stored = await requireWebhook(deps, accountId, webhookId);
   const current = typeof stored.data.signingSecretName === 'string' ? stored.data.signingSecretName : undefined;
   const name = body.name ?? current ?? `SIGNING_${createHash('sha256').update(webhookId).digest('hex').slice(0, 12).toUpperCase()}`;
+  // Everything is checked before anything is written. A new name must be a signing secret's: the
+  // account's other secrets (an OAuth2 client secret, a bearer token) are not this route's to overwrite.
+  if (name !== current && !SIGNING_SECRET_NAME.test(name)) {
+    throw new ApiProblem('validation_failed', `the name ${name} is not a signing secret's: give SIGNING_ and letters, digits or _, or leave it out`, { errors: [fieldProblem(['name'], 'must start with SIGNING_ (letters, digits, _), or be the webhook\'s current signingSecretName')] });
+  }
+  if (name !== current) {
+    const named = parseWebhookConfig(accountId, webhookId, { ...stored.data, signingSecretName: name });
+    if (!named.ok) throw new ApiProblem('conflict', `the stored webhook is not valid, fix it first: ${named.reason}`, { errors: named.issues.map((issue) => ({ ...issue, pointer: '' })) });
+  }
   await deps.secretWriter.setSecret(accountId, name, body.secret);
-  await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
   context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set`, { webhookId, secretName: name });
-  if (current === name) return { status: 200, body: { name, webhook: webhookView(stored) } };
   // Naming the secret is a change of configuration: validated and written like any patch.
-  const patched = await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
+  const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
+  await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
+  if (!patched) return { status: 200, body: { name, webhook: webhookView(stored) } };
   return { status: 200, body: { name, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
 }
 
