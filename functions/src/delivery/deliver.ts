@@ -12,7 +12,7 @@ import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
-import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, recordWebhookHealth } from './commit.ts';
+import { announceFailure, commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, recordWebhookHealth, webhookNameOf, type DeliveryAbout } from './commit.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
@@ -55,6 +55,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   const seed = pendingDelivery(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays);
   const key = deliveryKey(seed);
   const progress = progressOf(seed, 'pending');
+  const about: DeliveryAbout = { event, webhookName: seed.webhookName, createdAt: seed.createdAt };
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
   let owner: 'none' | 'us' | 'other' = 'none';
   let stage = 'claiming the delivery';
@@ -81,7 +82,9 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     const update = await runAttempts(deps, key, event, parsed.webhook, start.secrets.secrets, FIRST_ATTEMPT, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
-    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    // State first (the failure count the next delivery reads), then the announcements.
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger, webhookNameOf(stored.data));
+    await announceFailure(deps, key, written, about, logger);
     return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
@@ -91,6 +94,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       return { webhookId, status: 'skipped', note: `internal error while ${stage}` };
     }
     const ended = await failInternally(deps, key, progress, error, stage, logger, owner === 'us' ? { exists: true } : { exists: false, seed });
+    await announceFailure(deps, key, ended, about, logger);
     return { webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
 }
@@ -131,15 +135,24 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     takeovers: update.takeovers,
   });
   const progress = progressOf(update, 'retrying');
+  const about = aboutRecord(record);
   try {
     await ensureRetryScheduled(deps, key, update);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
+    await announceFailure(deps, key, ended, about, logger);
     return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
+  await announceFailure(deps, key, update, about, logger);
   return { webhookId: key.webhookId, status: update.status, ...(update.lastError ? { note: update.lastError } : {}) };
 }
+
+const aboutRecord = (record: Pick<StoredDelivery, 'event' | 'eventId' | 'eventType' | 'webhookName' | 'createdAt'>): DeliveryAbout => ({
+  event: { id: record.event?.id ?? record.eventId, type: record.event?.type ?? (record.eventType as DeliveryAbout['event']['type']), occurredAt: record.event?.occurredAt ?? '' },
+  webhookName: record.webhookName ?? null,
+  createdAt: record.createdAt instanceof Date ? record.createdAt : null,
+});
 
 export interface WorkerDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -210,13 +223,15 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
 async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, planned: PlannedAttempt, logger: Logger): Promise<WorkerAnswer> {
   const progress = progressOf(record, 'retrying');
+  const about = aboutRecord(record);
   let stage = 'loading the webhook';
   try {
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const stop = async (status: 'failed' | 'invalid', errorCode: 'webhook_removed' | 'invalid_webhook', lastError: string): Promise<WorkerAnswer> => {
       logger.log('WARNING', `retry stopped: ${lastError}`, { errorCode });
       stage = 'recording the result';
-      await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      const written = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      await announceFailure(deps, key, written, about, logger);
       return { httpStatus: 200, note: lastError };
     };
     if (!stored) return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was deleted before attempt ${task.attempt}`);
@@ -231,11 +246,14 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
-    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    // State first (the failure count the next delivery reads), then the announcements.
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger, webhookNameOf(stored.data));
+    await announceFailure(deps, key, written, about, logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
+    await announceFailure(deps, key, ended, about, logger);
     return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
   }
 }
