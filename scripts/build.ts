@@ -7,7 +7,8 @@
  * shows the difference (cold start section). What stays external, installed by Cloud Build from the
  * deployed package.json:
  * - the functions framework: it is the host process that loads the function;
- * - the Cloud Tasks and Secret Manager clients: they load lazily (first retry, first secret read), so
+ * - the Cloud Tasks, Secret Manager and Pub/Sub clients: they load lazily (first retry, first secret
+ *   read, first operational event), so
  *   bundling them gains nothing at cold start, and they do not survive it (they require their client
  *   config by a computed path, and their CommonJS exports lose their names in a bundled dynamic import);
  * - our own import of @grpc/grpc-js (insecure credentials for the Cloud Tasks emulator): it must be the
@@ -33,7 +34,7 @@ const FRAMEWORK = '@google-cloud/functions-framework';
 const GRPC = '@grpc/grpc-js';
 const OWN_SOURCES = join(ROOT, 'functions', 'src');
 /** Packages loaded from node_modules at run time, so the deployed package.json lists them. */
-export const EXTERNAL_PACKAGES = [FRAMEWORK, '@google-cloud/tasks', '@google-cloud/secret-manager', GRPC];
+export const EXTERNAL_PACKAGES = [FRAMEWORK, '@google-cloud/tasks', '@google-cloud/secret-manager', '@google-cloud/pubsub', GRPC];
 
 /** Leaves @grpc/grpc-js external where our own code imports it, and bundled everywhere else. */
 const ownGrpcExternal: Plugin = {

@@ -338,3 +338,32 @@ resource "google_project_iam_member" "rate_limited_queues" {
   role    = google_project_iam_custom_role.rate_limited_queues.name
   member  = each.value
 }
+
+# --- Operational events ----------------------------------------------------------------------------
+# The functions that end deliveries (dispatcher, retry worker, repair sweep) or validate webhooks
+# announce it on the operations topic: they may publish there, and nowhere else.
+
+resource "google_pubsub_topic_iam_member" "operations_publisher" {
+  for_each = local.delivery_members
+
+  project = var.project_id
+  topic   = google_pubsub_topic.operations.name
+  role    = "roles/pubsub.publisher"
+  member  = each.value
+}
+
+resource "google_pubsub_topic_iam_member" "repair_operations_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.operations.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.repair.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "validator_operations_publisher" {
+  count = var.enable_validation_trigger ? 1 : 0
+
+  project = var.project_id
+  topic   = google_pubsub_topic.operations.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.validator[0].email}"
+}

@@ -1,7 +1,8 @@
 # Shared values. The resources are split by concern:
 #   apis.tf       required Google APIs
 #   storage.tf    the built functions, zipped and uploaded; the Artifact Registry repository of the images
-#   pubsub.tf     the events topic, its dead-letter topic
+#   pubsub.tf     the events topic, its dead-letter topic, the operations topic and its push to the
+#                 dispatcher
 #   tasks.tf      the Cloud Tasks retry queue
 #   firestore.tf  the database, its composite indexes, the delivery log's TTL policy
 #   iam.tf        service accounts and every role binding
@@ -44,6 +45,7 @@ locals {
   function_environment = {
     GOOGLE_CLOUD_PROJECT            = var.project_id
     EVENTS_TOPIC                    = google_pubsub_topic.events.name
+    OPERATIONS_TOPIC                = google_pubsub_topic.operations.name
     TASKS_LOCATION                  = google_cloud_tasks_queue.retries.location
     TASKS_QUEUE                     = google_cloud_tasks_queue.retries.name
     TASKS_RATE_LIMITED_QUEUE_PREFIX = "${google_cloud_tasks_queue.retries.name}-rl-"

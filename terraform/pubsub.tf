@@ -91,3 +91,62 @@ resource "terraform_data" "dead_letter_policy" {
 
   depends_on = [google_pubsub_topic_iam_member.dead_letter_publisher]
 }
+
+# hookshape's own events (hookshape.delivery.failed, hookshape.webhook.disabled, hookshape.webhook.invalid:
+# functions/src/events/operational-events.ts). The functions publish here; operators may add their own
+# subscriptions (a pull subscription to watch, a BigQuery export).
+resource "google_pubsub_topic" "operations" {
+  name    = var.operations_topic_name
+  project = var.project_id
+
+  message_retention_duration = var.events_message_retention
+
+  depends_on = [google_project_service.apis]
+}
+
+# The operations topic reaches the same dispatch function as the platform's events, so an account's
+# webhook subscribes to its own failures like to any event. A push subscription (not a second
+# Eventarc trigger: a function has one) to the path /projects/P/topics/T, which the functions
+# framework turns into the same CloudEvent Eventarc sends; authenticated with the trigger account's
+# OIDC token (run.invoker on the dispatcher, iam.tf). Terraform owns it, so its dead-letter policy is
+# set here: an operational event the dispatcher keeps failing goes to the events' dead-letter topic.
+resource "google_pubsub_subscription" "operations_dispatch" {
+  name    = "${var.operations_topic_name}-dispatch"
+  project = var.project_id
+  topic   = google_pubsub_topic.operations.id
+
+  ack_deadline_seconds = 600
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.dispatch.url}/projects/${var.project_id}/topics/${google_pubsub_topic.operations.name}"
+
+    oidc_token {
+      service_account_email = google_service_account.trigger.email
+      audience              = google_cloudfunctions2_function.dispatch.url
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.events_dead_letter.id
+    max_delivery_attempts = var.dead_letter_max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = "" # never expires
+  }
+
+  depends_on = [google_pubsub_topic_iam_member.dead_letter_publisher]
+}
+
+# Pub/Sub moves dead letters as its service agent, which must be able to acknowledge them here.
+resource "google_pubsub_subscription_iam_member" "operations_dead_letter_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.operations_dispatch.name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${local.pubsub_service_agent}"
+}

@@ -46,6 +46,12 @@ variable "events_topic_name" {
   default     = "hookshape-events"
 }
 
+variable "operations_topic_name" {
+  description = "Pub/Sub topic of hookshape's operational events (hookshape.delivery.failed, hookshape.webhook.disabled, hookshape.webhook.invalid); the functions read its name from OPERATIONS_TOPIC."
+  type        = string
+  default     = "hookshape-operations"
+}
+
 variable "events_message_retention" {
   description = "How long the events topic keeps published messages (e.g. 604800s = 7 days, at most 31 days), so the dispatcher's subscription can be seeked back to replay events after an incident."
   type        = string

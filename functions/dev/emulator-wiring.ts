@@ -11,8 +11,8 @@ import * as grpc from '@grpc/grpc-js';
  * The functions framework turns a classic push body into a CloudEvent when the push URL's path is
  * /projects/P/topics/T — which is how the emulator stands in for Eventarc here.
  */
-export async function createEventsTopic(options: { projectId: string; topic: string; dispatchUrl: string; subscription?: string; ackDeadlineSeconds?: number }): Promise<PubSub> {
-  const pubsub = new PubSub({ projectId: options.projectId });
+export async function createEventsTopic(options: { projectId: string; topic: string; dispatchUrl: string; subscription?: string; ackDeadlineSeconds?: number; pubsub?: PubSub }): Promise<PubSub> {
+  const pubsub = options.pubsub ?? new PubSub({ projectId: options.projectId });
   const [topic] = await pubsub.topic(options.topic).get({ autoCreate: true });
   const pushEndpoint = `${options.dispatchUrl.replace(/\/$/, '')}/projects/${options.projectId}/topics/${options.topic}`;
   const name = options.subscription ?? `${options.topic}-dispatch`;
@@ -21,6 +21,14 @@ export async function createEventsTopic(options: { projectId: string; topic: str
   if (exists) await subscription.modifyPushConfig({ pushEndpoint });
   else await topic.createSubscription(name, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } });
   return pubsub;
+}
+
+/**
+ * The operations topic (operational events: hookshape.delivery.failed, ...) and its push subscription
+ * to the same dispatch function, as terraform/pubsub.tf declares them.
+ */
+export async function createOperationsTopic(options: { pubsub: PubSub; projectId: string; topic: string; dispatchUrl: string }): Promise<void> {
+  await createEventsTopic({ ...options, subscription: `${options.topic}-dispatch` });
 }
 
 export function cloudTasksEmulatorClient(address: string): CloudTasksClient {

@@ -16,7 +16,7 @@ import { sampleEvent } from '../src/events/event-catalogue.ts';
 import { webhookPath } from '../src/firestore/firestore-layout.ts';
 import { startCloudTasksEmulator } from './cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from './demo-webhook.ts';
-import { createEventsTopic, createRetryQueue } from './emulator-wiring.ts';
+import { createEventsTopic, createOperationsTopic, createRetryQueue } from './emulator-wiring.ts';
 import { ensureEmulators, freePort } from './emulators.ts';
 import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
 import { startFunctionProcess } from './function-process.ts';
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
   cleanups.push(() => pubsub.close());
+  await createOperationsTopic({ pubsub, projectId, topic: config.operationsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
 
   const db = new Firestore({ projectId });
   cleanups.push(() => db.terminate());

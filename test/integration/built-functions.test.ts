@@ -38,6 +38,7 @@ const LAZY_IMPORTS: Record<string, string> = {
   '@google-cloud/tasks': "retries.test.ts, every retry; here, 'dispatches, retries through Cloud Tasks'",
   '@grpc/grpc-js': "retries.test.ts (insecure credentials for the Cloud Tasks emulator)",
   '@google-cloud/secret-manager': "here, 'loads the Secret Manager client'",
+  '@google-cloud/pubsub': 'operational-events.test.ts: the first hookshape.delivery.failed of the dispatcher and of the retry worker',
   'functions/src/api/api-app.ts': 'api.test.ts: every request to the api function (its app is loaded on the first one)',
   'functions/src/entry/api-dependencies.ts': "api.test.ts: the api function's adapters, loaded with its app",
   crypto: "not taken: gaxios's fallback when globalThis.crypto is missing, which Node 22 always has (a Node builtin, never bundled)",
@@ -97,7 +98,7 @@ describe('the deployable bundle (build/functions)', () => {
     }
   });
 
-  it('loads at start only what every event needs: no Pub/Sub client, and Tasks, Secret Manager, YAML and XML on first use', () => {
+  it('loads at start only what every event needs: Tasks, Secret Manager, Pub/Sub, YAML and XML on first use', () => {
     // esbuild's metafile says which output files import which, and how: what a cold instance loads
     // before its first event is the entry file and everything it imports statically.
     const { outputs } = JSON.parse(readFileSync(BUILD_METAFILE, 'utf8')) as {
@@ -115,7 +116,7 @@ describe('the deployable bundle (build/functions)', () => {
     const packageOf = (input: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
     const packagesIn = (names: Iterable<string>) => new Set([...names].flatMap((name) => Object.keys(outputs[name]!.inputs).map(packageOf)));
     const bundled = packagesIn(Object.keys(outputs));
-    assert.ok(!bundled.has('@google-cloud/pubsub'), 'the Pub/Sub client is not in the deployable at all (events arrive over HTTP)');
+    assert.ok(!bundled.has('@google-cloud/pubsub'), 'the Pub/Sub client is not bundled (events arrive over HTTP; operational events load it, external, on first use)');
     const atStart = packagesIn(loadedAtStart);
     for (const lazy of ['yaml', 'fast-xml-parser']) {
       assert.ok(bundled.has(lazy), `${lazy} is bundled`);
@@ -123,7 +124,7 @@ describe('the deployable bundle (build/functions)', () => {
     }
     assert.ok(atStart.has('@google-cloud/firestore') && atStart.has('got') && atStart.has('liquidjs'), 'the static graph is the one every event uses');
     const externalImports = Object.values(outputs).flatMap((output) => output.imports.filter((imported) => imported.external));
-    for (const lazy of ['@google-cloud/tasks', '@google-cloud/secret-manager']) {
+    for (const lazy of ['@google-cloud/tasks', '@google-cloud/secret-manager', '@google-cloud/pubsub']) {
       const kinds = new Set(externalImports.filter((imported) => imported.path === lazy).map((imported) => imported.kind));
       assert.deepEqual([...kinds], ['dynamic-import'], `${lazy} is imported only on first use`);
     }

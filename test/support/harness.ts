@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startCloudTasksEmulator, type CloudTasksEmulator, type EmulatorState } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
-import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { createEventsTopic, createOperationsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
@@ -53,6 +53,8 @@ export interface Harness {
   functions: Record<HarnessFunction, FunctionProcess>;
   dispatchUrl: string;
   workerUrl: string;
+  /** The operations topic (OPERATIONAL events), pushed to the dispatcher like the events topic. */
+  operationsTopic: string;
   validateUrl: string;
   /** With `repair: true`: one run of the repair sweep (POST {}), its HTTP status and answer. */
   sweep(): Promise<{ status: number; body: unknown }>;
@@ -120,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const db = new Firestore({ projectId });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
+  await createOperationsTopic({ pubsub, projectId, topic: config.operationsTopic, dispatchUrl: dispatch.url });
   // The retry worker warm, as after its first task: its cold start (Firestore connection) would otherwise
   // land in the first retry's wait, and the retry tests measure the waits of the schedule. A task of
   // a delivery that does not exist: answered 200 'no such delivery', nothing written.
@@ -140,6 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     functions,
     dispatchUrl: dispatch.url,
     workerUrl,
+    operationsTopic: config.operationsTopic,
     validateUrl: validator.url,
     async sweep() {
       if (!repair) throw new Error('startHarness({ repair: true }) runs the repair sweep');

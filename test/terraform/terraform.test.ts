@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 import {
   DEFAULT_EVENTS_TOPIC,
+  DEFAULT_OPERATIONS_TOPIC,
   DEFAULT_TASKS_LOCATION,
   DEFAULT_TASKS_QUEUE,
   DEPLOYED_ENV_VARS,
@@ -648,7 +649,7 @@ describe('functions', () => {
     assert.ok(held.some((b) => b.role === 'roles/iam.serviceAccountUser' && b.type === 'google_service_account_iam_member' && targets(b, invokerAddress ?? '?')), `${REPAIR_ENTRY}: needs actAs on the tasks invoker only`);
     // Its recoveries enqueue on rate-limited webhooks' queues too (and GetTask before a takeover).
     const roles = held.map((b) => customRolePermissions(b.role)?.join('+') ?? b.role).sort();
-    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', RATE_LIMITED_QUEUE_PERMISSIONS.join('+')].sort(), `${REPAIR_ENTRY}: roles beyond what it needs (it sends nothing, so no secrets)`);
+    assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', 'roles/pubsub.publisher', RATE_LIMITED_QUEUE_PERMISSIONS.join('+')].sort(), `${REPAIR_ENTRY}: roles beyond what it needs (it sends nothing, so no secrets)`);
   });
 
   it(`${VALIDATION_ENTRY} listens to writes of webhook documents`, () => {
@@ -886,7 +887,7 @@ describe('IAM: least privilege', () => {
       const unexpected = held
         .map((b) => b.role)
         .filter((role) => customRolePermissions(role) === undefined)
-        .filter((role) => !['roles/datastore.user', 'roles/cloudtasks.enqueuer', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor'].includes(role));
+        .filter((role) => !['roles/datastore.user', 'roles/cloudtasks.enqueuer', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor', 'roles/pubsub.publisher'].includes(role));
       assert.deepEqual(unexpected, [], `${entry}: roles beyond what it needs`);
     }
   });
@@ -905,6 +906,36 @@ describe('IAM: least privilege', () => {
     const env = resolveMap(functionByEntry(DISPATCH_ENTRY).service?.['environment_variables']) ?? {};
     const queue = ofType('google_cloud_tasks_queue')[0];
     assert.equal(expandLocals(String(env['TASKS_RATE_LIMITED_QUEUE_PREFIX'])), `\${${queue?.address}.name}-rl-`, 'TASKS_RATE_LIMITED_QUEUE_PREFIX is the retry queue name and -rl-');
+  });
+
+  it('operational events: OPERATIONS_TOPIC is the operations topic, pushed to the dispatcher, and the functions that announce may publish there only', () => {
+    const operations = ofType('google_pubsub_topic').filter((t) => resolve(t.body['name']) === DEFAULT_OPERATIONS_TOPIC);
+    assert.equal(operations.length, 1, `one google_pubsub_topic named ${DEFAULT_OPERATIONS_TOPIC} (DEFAULT_OPERATIONS_TOPIC) by default`);
+    const topicAddress = operations[0]!.address;
+    for (const fn of functions) {
+      const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+      assert.equal(expression(env['OPERATIONS_TOPIC']), `${topicAddress}.name`, `${fn.resource.address}: OPERATIONS_TOPIC must be ${topicAddress}'s name`);
+    }
+    const dispatch = functionByEntry(DISPATCH_ENTRY);
+    const pushes = ofType('google_pubsub_subscription').filter((sub) => referencedAddress(sub.body['topic']) === topicAddress);
+    assert.equal(pushes.length, 1, 'one subscription of the operations topic: the push to the dispatcher');
+    const push = block(pushes[0]!.body, 'push_config');
+    const endpoint = String(push?.['push_endpoint'] ?? '');
+    // The functions framework makes a CloudEvent of a push body only on the path /projects/P/topics/T.
+    assert.ok(endpoint.startsWith(`\${${dispatch.resource.address}.url}/projects/`) && endpoint.endsWith(`/topics/\${${topicAddress}.name}`), `push endpoint must be <dispatch url>/projects/P/topics/<operations topic>, got ${endpoint}`);
+    const oidc = block(push, 'oidc_token');
+    const trigger = serviceAccountOf(dispatch.trigger?.['service_account_email'], 'dispatch trigger service account');
+    assert.equal(memberOf(serviceAccountOf(oidc?.['service_account_email'], 'operations push identity')), memberOf(trigger), 'the push authenticates as the Eventarc trigger account (run.invoker on the dispatcher)');
+    assert.equal(expression(oidc?.['audience']), `${dispatch.resource.address}.url`);
+    assert.ok(block(pushes[0]!.body, 'dead_letter_policy'), 'an operational event the dispatcher keeps failing is dead-lettered');
+
+    const publishers = iamBindings().filter((b) => b.role === 'roles/pubsub.publisher' && targets(b, topicAddress));
+    for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY, REPAIR_ENTRY]) {
+      const member = memberOf(serviceAccountOf(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`));
+      assert.ok(publishers.some((b) => b.member === member && b.type === 'google_pubsub_topic_iam_member'), `${entry}: needs roles/pubsub.publisher on the operations topic`);
+    }
+    const elsewhere = iamBindings().filter((b) => b.role === 'roles/pubsub.publisher' && !targets(b, topicAddress) && !b.member.includes('local.pubsub_service_agent'));
+    assert.deepEqual(elsewhere.map((b) => b.address), [], 'the functions publish to the operations topic only');
   });
 
   it('custom roles hold only the permissions the code needs', () => {

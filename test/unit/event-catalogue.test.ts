@@ -6,6 +6,9 @@ import {
   EVENT_ENVELOPE_VARIABLES,
   EVENT_TYPES,
   isEventType,
+  isOperationalEventType,
+  OPERATIONAL_EVENT_TYPES,
+  PLATFORM_EVENT_TYPES,
   sampleEvent,
 } from '../../functions/src/events/event-catalogue.ts';
 import type { EventType, EventVariable } from '../../functions/src/events/event-catalogue.ts';
@@ -47,6 +50,14 @@ const SEED: ReadonlyArray<readonly [EventType, string, string]> = [
   ['qms_ticket.notified', 'Notificación ticket QMS', 'Notificación de ticket asignado a QMS'],
 ];
 
+/** hookshape's own events (issue 17), after the platform's: names given here, not by the seed. */
+const OPERATIONAL: ReadonlyArray<readonly [EventType, string, string]> = [
+  ['hookshape.delivery.failed', 'Entrega fallida', 'Una entrega de webhook ha fallado definitivamente'],
+  ['hookshape.webhook.disabled', 'Webhook desactivado', 'Un webhook ha sido desactivado automáticamente'],
+  ['hookshape.webhook.invalid', 'Webhook inválido', 'La validación de un webhook ha fallado'],
+  ['hookshape.event.dead_lettered', 'Evento descartado', 'Un evento no pudo ser distribuido y pasó al tema de mensajes fallidos'],
+];
+
 /** Expected id prefix of an `id` field, by the key of the object (or array) holding it. */
 const ID_PREFIX_BY_PARENT: Readonly<Record<string, string>> = {
   call: 'call_',
@@ -65,6 +76,10 @@ const ID_PREFIX_BY_PARENT: Readonly<Record<string, string>> = {
   ticket: 'qms_',
   comment: 'cmt_',
   survey: 'svy_',
+  // The operational events' samples: the account's webhook `crm-calls` and its delivery of an event.
+  webhook: 'crm-calls',
+  delivery: 'crm-calls/evt_',
+  event: 'evt_',
 };
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
@@ -124,10 +139,16 @@ function objectsWithIds(value: unknown, parentKey: string, out: Array<{ parentKe
   return out;
 }
 
-test('the catalogue has exactly the 26 seed events, in seed order', () => {
-  assert.deepEqual([...EVENT_TYPES], SEED.map(([type]) => type));
-  assert.equal(EVENT_TYPES.length, 26);
+test('the platform events are exactly the 26 seed events, in seed order; hookshape\'s own follow', () => {
+  assert.deepEqual([...PLATFORM_EVENT_TYPES], SEED.map(([type]) => type));
+  assert.equal(PLATFORM_EVENT_TYPES.length, 26);
+  assert.deepEqual([...OPERATIONAL_EVENT_TYPES], OPERATIONAL.map(([type]) => type));
+  assert.deepEqual([...EVENT_TYPES], [...SEED, ...OPERATIONAL].map(([type]) => type));
   assert.deepEqual(Object.keys(EVENT_CATALOGUE), [...EVENT_TYPES]);
+});
+
+test('operational events are exactly the hookshape.* types (the no-loop rule keys on the prefix)', () => {
+  for (const type of EVENT_TYPES) assert.equal(isOperationalEventType(type), (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(type), type);
 });
 
 test('isEventType accepts the catalogue types only', () => {
@@ -145,7 +166,7 @@ test('envelope variables document event.* and webhook.*', () => {
   for (const v of EVENT_ENVELOPE_VARIABLES) assert.ok(v.description.trim().length > 0, v.path);
 });
 
-for (const [type, seedName, seedDescription] of SEED) {
+for (const [type, seedName, seedDescription] of [...SEED, ...OPERATIONAL]) {
   test(`${type}`, async (t) => {
     const def = EVENT_CATALOGUE[type];
 

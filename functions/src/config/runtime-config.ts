@@ -10,6 +10,8 @@ import { defaultRateLimitedQueuePrefix } from '../tasks/rate-limited-queue.ts';
 
 export const DEFAULT_PROJECT_ID = 'hookshape-local';
 export const DEFAULT_EVENTS_TOPIC = 'hookshape-events';
+/** hookshape's own events (events/operational-events.ts); a push subscription feeds them to the dispatcher. */
+export const DEFAULT_OPERATIONS_TOPIC = 'hookshape-operations';
 export const DEFAULT_TASKS_QUEUE = 'hookshape-retries';
 export const DEFAULT_TASKS_LOCATION = 'us-central1';
 /** What Svix and GitHub do, roughly: a receiver that fails this often in a row is switched off. */
@@ -26,6 +28,7 @@ export const MAX_WEBHOOKS_PER_EVENT_LIMIT = 500;
 export const DEPLOYED_ENV_VARS = [
   'GOOGLE_CLOUD_PROJECT',
   'EVENTS_TOPIC',
+  'OPERATIONS_TOPIC',
   'TASKS_LOCATION',
   'TASKS_QUEUE',
   'TASKS_RATE_LIMITED_QUEUE_PREFIX',
@@ -73,6 +76,8 @@ export type SecretsSource = (typeof SecretsSource)[number];
 export interface RuntimeConfig {
   projectId: string;
   eventsTopic: string;
+  /** Where operational events are published (hookshape.delivery.failed, ...). */
+  operationsTopic: string;
   tasks: {
     location: string;
     queue: string;
@@ -177,6 +182,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
   return {
     projectId: text(env, 'GOOGLE_CLOUD_PROJECT') ?? DEFAULT_PROJECT_ID,
     eventsTopic: text(env, 'EVENTS_TOPIC') ?? DEFAULT_EVENTS_TOPIC,
+    operationsTopic: text(env, 'OPERATIONS_TOPIC') ?? DEFAULT_OPERATIONS_TOPIC,
     tasks: {
       location: text(env, 'TASKS_LOCATION') ?? DEFAULT_TASKS_LOCATION,
       queue: text(env, 'TASKS_QUEUE') ?? DEFAULT_TASKS_QUEUE,

@@ -1,8 +1,10 @@
 import { classifyFailure, errorMessage } from '../core/failures.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import { announce, announcesFailureOf, deliveryFailedEvent, webhookDisabledEvent } from '../events/operational-events.ts';
 import type { Logger } from '../log/logger.ts';
 import type { WebhookRateLimit } from '../webhooks/webhook-config.ts';
 import { formatTraceparent, newSpanId } from '../log/trace.ts';
-import { compactAttempts } from './attempt-list.ts';
+import { attemptsMade, compactAttempts } from './attempt-list.ts';
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, RetryTask, StoredDelivery } from './ports.ts';
@@ -93,6 +95,43 @@ export function consecutiveFailures(webhookData: unknown): number {
   return typeof value === 'number' && value > 0 ? value : 0;
 }
 
+/** The webhook's name as its document gives it, for the operational events. */
+export function webhookNameOf(webhookData: unknown): string | null {
+  const name = (webhookData as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && name.trim() ? name : null;
+}
+
+/** What an operational event about a delivery says of it, besides the written state. */
+export interface DeliveryAbout {
+  event: Pick<EventMessage, 'id' | 'type' | 'occurredAt'>;
+  webhookName: string | null;
+  createdAt: Date | null;
+}
+
+/**
+ * A delivery that ended `failed` is announced (hookshape.delivery.failed), after its state is written;
+ * never for the delivery of an operational event (the no-loop rule). Never throws.
+ */
+export async function announceFailure(deps: Pick<RecordingDeps, 'operations' | 'clock'>, key: DeliveryKey, written: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'attempts' | 'attemptsDropped' | 'updatedAt'>, about: DeliveryAbout, logger: Logger): Promise<void> {
+  if (written.status !== 'failed' || !deps.operations) return;
+  if (!announcesFailureOf(about.event.type)) {
+    logger.log('INFO', `delivery of operational event ${about.event.type} failed: not announced (no loops)`, { operationalEventType: 'hookshape.delivery.failed', announced: false });
+    return;
+  }
+  const event = deliveryFailedEvent({
+    accountId: key.accountId,
+    webhookId: key.webhookId,
+    webhookName: about.webhookName,
+    event: about.event,
+    errorCode: written.errorCode,
+    lastError: written.lastError,
+    attempts: attemptsMade(written),
+    createdAt: about.createdAt,
+    endedAt: written.updatedAt ?? deps.clock.now(),
+  });
+  await announce(deps.operations, event, logger);
+}
+
 /**
  * Counts a delivery that ended `failed` on its webhook and disables the webhook once the count reaches
  * the threshold; a success starts the count again. On the success path it writes only when the count
@@ -105,9 +144,10 @@ export function consecutiveFailures(webhookData: unknown): number {
 export async function recordWebhookHealth(
   deps: DeliveryDeps,
   key: DeliveryKey,
-  update: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError'>,
+  update: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError'> & Partial<Pick<DeliveryUpdate, 'attempts' | 'attemptsDropped'>>,
   seenFailures: number,
   logger: Logger,
+  webhookName: string | null = null,
 ): Promise<void> {
   const autoDisable = deps.autoDisable;
   if (!autoDisable || autoDisable.afterFailures <= 0) return;
@@ -122,7 +162,15 @@ export async function recordWebhookHealth(
     if (seenFailures + 1 < autoDisable.afterFailures) return;
     const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${update.lastError ?? 'failed'}`;
     const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
-    if (disabledAfter !== undefined) logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
+    if (disabledAfter === undefined) return;
+    logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
+    // The disabled webhook is not among the receivers: the dispatcher skips disabled webhooks and never
+    // delivers an operational event to the webhook it is about.
+    await announce(
+      deps.operations,
+      webhookDisabledEvent({ accountId: key.accountId, webhookId: key.webhookId, webhookName, at: now, consecutiveFailures: disabledAfter, reason: reason(disabledAfter), eventId: key.eventId, attempts: update.attempts ? attemptsMade({ attempts: update.attempts, attemptsDropped: update.attemptsDropped ?? 0 }) : 0 }),
+      logger,
+    );
   } catch (error) {
     logger.log('ERROR', `could not update the failure count of webhook ${key.webhookId}: ${errorMessage(error)}`);
   }

@@ -13,7 +13,7 @@ import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
-import { commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, logCommitted, plannedTask, recordWebhookHealth } from './commit.ts';
+import { announceFailure, commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, logCommitted, plannedTask, recordWebhookHealth, webhookNameOf, type DeliveryAbout } from './commit.ts';
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
@@ -69,6 +69,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   const key = deliveryKey(seed);
   // A queued record holds no claim (nothing in flight): its writes are plain; a pending one's are the claim's.
   const progress: Progress = { ...progressOf(seed, 'pending', trace), ...(rateLimit ? {} : { claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } }) };
+  const about: DeliveryAbout = { event, webhookName: seed.webhookName, createdAt: seed.createdAt };
   // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
   let owner: 'none' | 'us' | 'other' = 'none';
   let stage = 'claiming the delivery';
@@ -107,7 +108,9 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger);
     if (!written) return { webhookId, status: 'skipped', note: SUPERSEDED };
-    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    // State first (the failure count the next delivery reads), then the announcements.
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger, webhookNameOf(stored.data));
+    await announceFailure(deps, key, written, about, logger);
     return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
@@ -117,6 +120,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       return { webhookId, status: 'skipped', note: `internal error while ${stage}` };
     }
     const ended = await failInternally(deps, key, progress, error, stage, logger, owner === 'us' ? { exists: true } : { exists: false, seed });
+    await announceFailure(deps, key, ended, about, logger);
     return { webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
 }
@@ -164,16 +168,25 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
     takeovers: update.takeovers,
   });
   const progress = { ...progressOf(update, 'retrying', continueTrace(update.traceId)), seriesFrom: seriesStart(record) };
+  const about = aboutRecord(record);
   try {
     await ensureRetryScheduled(deps, key, update, webhook?.rateLimit);
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
+    await announceFailure(deps, key, ended, about, logger);
     return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
   logCommitted(logger, update);
+  await announceFailure(deps, key, update, about, logger);
   return { webhookId: key.webhookId, status: update.status, ...(update.lastError ? { note: update.lastError } : {}) };
 }
+
+const aboutRecord = (record: Pick<StoredDelivery, 'event' | 'eventId' | 'eventType' | 'webhookName' | 'createdAt'>): DeliveryAbout => ({
+  event: { id: record.event?.id ?? record.eventId, type: record.event?.type ?? (record.eventType as DeliveryAbout['event']['type']), occurredAt: record.event?.occurredAt ?? '' },
+  webhookName: record.webhookName ?? null,
+  createdAt: record.createdAt instanceof Date ? record.createdAt : null,
+});
 
 export interface WorkerDeps extends DeliveryDeps {
   webhooks: WebhookStore;
@@ -257,14 +270,17 @@ async function currentRateLimit(deps: WorkerDeps, task: RetryTask): Promise<Webh
 /** The claimed attempt: from here on a lasting fault is recorded with what was sent. */
 async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, record: StoredDelivery, claim: ClaimToken, planned: PlannedAttempt, logger: Logger, trace: TraceContext | undefined): Promise<WorkerAnswer> {
   const progress: Progress = { ...progressOf(record, 'retrying', trace), claim };
+  const about = aboutRecord(record);
   let stage = 'loading the webhook';
   try {
     const stored = await deps.webhooks.get(task.accountId, task.webhookId);
     const stop = async (status: 'failed' | 'invalid', errorCode: 'webhook_removed' | 'invalid_webhook', lastError: string): Promise<WorkerAnswer> => {
       logger.log('WARNING', `retry stopped: ${lastError}`, { errorCode });
       stage = 'recording the result';
-      const ended = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
-      return { httpStatus: 200, note: ended ? lastError : SUPERSEDED };
+      const written = await commitUpdate(deps, key, stateOf(progress, deps.clock.now(), { status, errorCode, lastError, nextAttemptAt: null, next: null }), progress, logger);
+      if (!written) return { httpStatus: 200, note: SUPERSEDED };
+      await announceFailure(deps, key, written, about, logger);
+      return { httpStatus: 200, note: lastError };
     };
     if (!stored) return await stop('failed', 'webhook_removed', `webhook ${task.webhookId} was deleted before attempt ${task.attempt}`);
     if ((stored.data as { enabled?: unknown } | undefined)?.enabled === false) {
@@ -280,7 +296,9 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     stage = 'recording the result';
     const written = await commitUpdate(deps, key, update, progress, logger, parsed.webhook.rateLimit);
     if (!written) return { httpStatus: 200, note: SUPERSEDED };
-    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger);
+    // State first (the failure count the next delivery reads), then the announcements.
+    await recordWebhookHealth(deps, key, written, consecutiveFailures(stored.data), logger, webhookNameOf(stored.data));
+    await announceFailure(deps, key, written, about, logger);
     return { httpStatus: 200, note: written.status };
   } catch (error) {
     if (classifyFailure(error) === 'transient') {
@@ -295,6 +313,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
       throw error;
     }
     const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
+    await announceFailure(deps, key, ended, about, logger);
     return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
   }
 }

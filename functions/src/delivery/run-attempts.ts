@@ -1,6 +1,7 @@
 import type { Clock } from '../core/ports.ts';
 import { errorMessage } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
+import type { OperationsPublisher } from '../events/operational-events.ts';
 import type { Logger } from '../log/logger.ts';
 import { childSpan, formatTraceparent, type TraceContext } from '../log/trace.ts';
 import { buildRequest, type OutgoingRequest } from '../render/build-request.ts';
@@ -30,10 +31,12 @@ export interface DeliveryDeps {
   tokens?: TokenSource;
   /** Auto-disable after consecutive failed deliveries; absent (or 0): never. */
   autoDisable?: { afterFailures: number; health: WebhookHealthStore };
+  /** Where operational events go (a delivery failed for good, a webhook disabled); absent: nowhere. */
+  operations?: OperationsPublisher;
 }
 
 /** What recording a step and scheduling what follows need (the repair sweep and the CLI have no sender). */
-export type RecordingDeps = Pick<DeliveryDeps, 'deliveries' | 'scheduler' | 'clock' | 'retry' | 'timing'>;
+export type RecordingDeps = Pick<DeliveryDeps, 'deliveries' | 'scheduler' | 'clock' | 'retry' | 'timing' | 'operations'>;
 
 /**
  * What one run of a delivery has done so far, kept outside the steps so that when a step throws, the

@@ -4,6 +4,7 @@ import { startDelivery, type DeliveryOutcome as StartedOutcome, type LoadedSecre
 import type { DeliveryDeps } from '../delivery/run-attempts.ts';
 import { parseEventMessage } from '../events/event-message.ts';
 import { childSpan, traceFields, traceFromAttributes } from '../log/trace.ts';
+import { isAboutWebhook } from '../events/operational-events.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
 import { filterEvent, type FilterVerdict } from '../webhooks/event-filter.ts';
@@ -76,10 +77,16 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
   }
   const enabled = stored.filter((webhook) => (webhook.data as { enabled?: unknown } | undefined)?.enabled !== false);
   logger.log('INFO', `event received: ${enabled.length} enabled webhook(s) subscribed`, { webhooks: enabled.length, disabled: stored.length - enabled.length });
+  // No loops: an operational event about a webhook never goes to that webhook (events/operational-events.ts).
+  const receivers = enabled.filter((webhook) => {
+    if (!isAboutWebhook(event, webhook.id)) return true;
+    logger.log('INFO', `webhook ${webhook.id} skipped: ${event.type} is about this webhook (no loops)`, { webhookId: webhook.id, skipped: 'self' });
+    return false;
+  });
   // A webhook whose stored validation failed for its current configuration would only produce invalid
   // deliveries: skipped, without a delivery record (its document shows why).
   const skipped: DeliveryOutcome[] = [];
-  const deliverable = enabled.filter((webhook) => {
+  const deliverable = receivers.filter((webhook) => {
     const failed = failedValidation(webhook.data);
     if (!failed) return true;
     const note = `its last validation failed: ${summariseIssues(failed.errors)}`;

@@ -14,6 +14,8 @@ import type { RepairDeps } from '../delivery/repair.ts';
 import type { RetryWorkerDeps } from '../retry/handle-retry-task.ts';
 import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
 import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
+import type { OperationsPublisher } from '../events/operational-events.ts';
+import { PubSubOperationsPublisher } from '../pubsub/pubsub-operations-publisher.ts';
 import { GotHttpSender } from '../send/got-http-sender.ts';
 import { OAuth2Tokens } from '../send/oauth2-tokens.ts';
 import type { HttpSender } from '../send/http-sender.ts';
@@ -32,6 +34,7 @@ export interface DependencyOverrides {
   sender?: HttpSender;
   scheduler?: RetryScheduler;
   secrets?: SecretStore;
+  operations?: OperationsPublisher;
 }
 
 /** Concurrent deliveries of one event (the instance's own concurrency multiplies it). */
@@ -93,6 +96,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     webhookDocuments,
     allowLoopback: config.allowLoopbackDestinations,
     autoDisable: { afterFailures: config.autoDisableAfterFailures, health: webhookDocuments },
+    operations: overrides.operations ?? new PubSubOperationsPublisher(config.projectId, config.operationsTopic),
     secrets: overrides.secrets ?? secretStore(config),
     scheduler: overrides.scheduler ?? retryScheduler(config, logger),
     clock,

@@ -11,7 +11,8 @@
  * people, ids and shapes appear in every event that mentions them.
  */
 
-export const EVENT_TYPES = [
+/** The platform's events: the seed list, in its order. */
+export const PLATFORM_EVENT_TYPES = [
   'queue.created',
   'queue.abandoned',
   'call.created',
@@ -40,7 +41,22 @@ export const EVENT_TYPES = [
   'qms_ticket.notified',
 ] as const;
 
+/**
+ * hookshape's own operational events (events/operational-events.ts builds them): published to the
+ * operations topic and dispatched like any event, so an account's webhook can subscribe to its own
+ * failures. The `hookshape.` prefix is what the no-loop rule keys on.
+ */
+export const OPERATIONAL_EVENT_TYPES = ['hookshape.delivery.failed', 'hookshape.webhook.disabled', 'hookshape.webhook.invalid', 'hookshape.event.dead_lettered'] as const;
+
+export const EVENT_TYPES = [...PLATFORM_EVENT_TYPES, ...OPERATIONAL_EVENT_TYPES] as const;
+
 export type EventType = (typeof EVENT_TYPES)[number];
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+/** Events hookshape itself emits about deliveries and webhooks (never the platform's). */
+export function isOperationalEventType(value: string): value is OperationalEventType {
+  return value.startsWith('hookshape.');
+}
 
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
@@ -805,6 +821,112 @@ const DEFINITIONS: Record<EventType, Definition> = {
       reviewer: ANA,
       agent: JOSE,
       call: CALL_REF,
+    },
+  },
+
+  // --- hookshape's own operational events (OPERATIONAL_EVENT_TYPES). The sample story: the account's
+  // webhook `crm-calls` keeps answering 500 to José's call of 15:17.
+
+  'hookshape.delivery.failed': {
+    seedName: 'Entrega fallida',
+    seedDescription: 'Una entrega de webhook ha fallado definitivamente',
+    description:
+      'A delivery of one of the account\'s webhooks failed for good: its retries are exhausted or the failure is lasting (refused destination, rejected credentials, internal error). Never emitted for the delivery of a `hookshape.*` event, so a failing notification webhook does not notify itself.',
+    variables: [
+      v('data.delivery.id', 'string', 'Id of the delivery: `<webhook id>/<event id>`.'),
+      v('data.delivery.status', 'string', 'Status of the delivery: `failed`.'),
+      v('data.delivery.errorCode', 'string', 'Why it failed, as a stable code: `retries_exhausted`, `http_error`, `destination_blocked`, `auth_failed`, `webhook_removed`, `internal_error`, `stalled`.'),
+      v('data.delivery.attempts', 'number', 'Attempts made (primary and backup URL together).'),
+      v('data.delivery.createdAt', 'datetime', 'When the delivery was created (the event reached hookshape).'),
+      v('data.delivery.endedAt', 'datetime', 'When it ended failed.'),
+      v('data.webhook.id', 'string', 'Id of the webhook whose delivery failed.'),
+      v('data.webhook.name', 'string', 'Name of that webhook.'),
+      v('data.event.id', 'string', 'Id of the event that was not delivered (`evt_…`).'),
+      v('data.event.type', 'string', 'Type of that event, e.g. `call.created`.'),
+      v('data.event.occurredAt', 'datetime', 'When that event happened.'),
+      v('data.reason', 'string', 'The last error, as the delivery log records it (no secrets; at most 500 characters).'),
+      v('data.portalPath', 'string', 'Where the portal shows the delivery: `/portal#/deliveries/<webhook id>/<event id>`, relative to the management API.'),
+    ],
+    sample: {
+      delivery: { id: 'crm-calls/evt_7Hn2Kq9z', status: 'failed', errorCode: 'retries_exhausted', attempts: 4, createdAt: '2025-03-14T15:17:06.000Z', endedAt: '2025-03-14T15:29:12.000Z' },
+      webhook: { id: 'crm-calls', name: 'CRM: answered calls' },
+      event: { id: 'evt_7Hn2Kq9z', type: 'call.created', occurredAt: '2025-03-14T15:17:05.000Z' },
+      reason: 'HTTP 500',
+      portalPath: '/portal#/deliveries/crm-calls/evt_7Hn2Kq9z',
+    },
+  },
+
+  'hookshape.webhook.disabled': {
+    seedName: 'Webhook desactivado',
+    seedDescription: 'Un webhook ha sido desactivado automáticamente',
+    description:
+      'A webhook of the account was disabled automatically after too many consecutive failed deliveries (AUTO_DISABLE_AFTER_FAILURES); it receives nothing until it is enabled again. The disabled webhook itself is never notified.',
+    variables: [
+      v('data.webhook.id', 'string', 'Id of the disabled webhook.'),
+      v('data.webhook.name', 'string', 'Name of the disabled webhook.'),
+      v('data.disabled.at', 'datetime', 'When it was disabled.'),
+      v('data.disabled.consecutiveFailures', 'number', 'Consecutive failed deliveries that disabled it.'),
+      v('data.delivery.id', 'string', 'The last failed delivery: `<webhook id>/<event id>`.'),
+      v('data.delivery.attempts', 'number', 'Attempts made by that last delivery.'),
+      v('data.reason', 'string', 'The reason written into the webhook document (`disabled.reason`), with the last error (at most 500 characters).'),
+      v('data.portalPath', 'string', 'Where the portal shows the webhook: `/portal#/webhooks/<webhook id>`.'),
+    ],
+    sample: {
+      webhook: { id: 'crm-calls', name: 'CRM: answered calls' },
+      disabled: { at: '2025-03-14T15:29:12.000Z', consecutiveFailures: 15 },
+      delivery: { id: 'crm-calls/evt_7Hn2Kq9z', attempts: 4 },
+      reason: 'disabled automatically after 15 consecutive failed deliveries; the last (event evt_7Hn2Kq9z): HTTP 500',
+      portalPath: '/portal#/webhooks/crm-calls',
+    },
+  },
+
+  'hookshape.webhook.invalid': {
+    seedName: 'Webhook inválido',
+    seedDescription: 'La validación de un webhook ha fallado',
+    description:
+      'A webhook document of the account became invalid: its validation (run on every change of its configuration) found errors, and the dispatcher skips it until it is fixed. Emitted once per invalid configuration.',
+    variables: [
+      v('data.webhook.id', 'string', 'Id of the invalid webhook.'),
+      v('data.webhook.name', 'string', 'Name of the invalid webhook (its id when the document has no usable name).'),
+      v('data.validation.checkedAt', 'datetime', 'When the validation ran.'),
+      v('data.validation.errorCount', 'number', 'Errors found.'),
+      v('data.validation.errors', 'array', 'The first errors (at most 10).'),
+      v('data.validation.errors[].field', 'string', 'The field of the document each error is about, e.g. `body`.'),
+      v('data.validation.errors[].message', 'string', 'What is wrong with it (at most 300 characters).'),
+      v('data.reason', 'string', 'The errors in one line (at most 500 characters).'),
+      v('data.portalPath', 'string', 'Where the portal shows the webhook: `/portal#/webhooks/<webhook id>`.'),
+    ],
+    sample: {
+      webhook: { id: 'crm-calls', name: 'CRM: answered calls' },
+      validation: {
+        checkedAt: '2025-03-14T15:30:00.000Z',
+        errorCount: 1,
+        errors: [{ field: 'body', message: "unknown filter 'upcase2', line:1, col:12" }],
+      },
+      reason: "body: unknown filter 'upcase2', line:1, col:12",
+      portalPath: '/portal#/webhooks/crm-calls',
+    },
+  },
+
+  'hookshape.event.dead_lettered': {
+    seedName: 'Evento descartado',
+    seedDescription: 'Un evento no pudo ser distribuido y pasó al tema de mensajes fallidos',
+    description:
+      'An event of the account could not be dispatched after every redelivery (the dispatcher kept meeting a passing fault) and Pub/Sub moved it to the dead-letter topic: none of its deliveries may exist. Re-publish it once the cause is fixed. Never emitted for a `hookshape.*` event.',
+    variables: [
+      v('data.event.id', 'string', 'Id of the dead-lettered event (`evt_…`).'),
+      v('data.event.type', 'string', 'Type of the dead-lettered event.'),
+      v('data.event.occurredAt', 'datetime', 'When the event happened.'),
+      v('data.deadLetter.messageId', 'string', 'Pub/Sub message id of the dead letter.'),
+      v('data.deadLetter.deliveryAttempts', 'number', 'Deliveries to the dispatcher before Pub/Sub gave up (0 when Pub/Sub did not say).'),
+      v('data.reason', 'string', 'Why: the dispatcher failed the event on every delivery.'),
+      v('data.portalPath', 'string', 'Where the portal shows the account\'s deliveries of the event: `/portal#/events/<event id>`.'),
+    ],
+    sample: {
+      event: { id: 'evt_7Hn2Kq9z', type: 'call.created', occurredAt: '2025-03-14T15:17:05.000Z' },
+      deadLetter: { messageId: '11873340201', deliveryAttempts: 5 },
+      reason: 'the dispatcher could not dispatch the event in 5 deliveries; it is kept on the dead-letter topic',
+      portalPath: '/portal#/events/evt_7Hn2Kq9z',
     },
   },
 };

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/ports.ts';
+import { announce, webhookInvalidEvent, type OperationsPublisher } from '../events/operational-events.ts';
 import type { WebhookDocumentStore } from './webhook-document-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
@@ -12,6 +13,8 @@ export interface ValidationDeps {
   logger: Logger;
   /** localhost hosts pass validation, as the sender lets them through (ALLOW_LOOPBACK_DESTINATIONS). */
   allowLoopback?: boolean;
+  /** Where hookshape.webhook.invalid goes; absent: nowhere. */
+  operations?: OperationsPublisher;
 }
 
 export type ValidationOutcome =
@@ -70,6 +73,9 @@ export async function validateStoredWebhook(deps: ValidationDeps, accountId: str
     logger.log('INFO', `webhook ${webhookId} validated: ok${report.warnings.length ? ` (${report.warnings.length} warning(s): ${summariseIssues(report.warnings)})` : ''}`, { errors: 0, warnings: report.warnings.length });
   } else {
     logger.log('WARNING', `webhook ${webhookId} validation failed: ${summariseIssues(report.errors)}`, { errors: report.errors.length, warnings: report.warnings.length });
+    // After the write: once per invalid configuration (its hash is in the event id, so a rerun dedupes).
+    const name = (document.data as { name?: unknown } | undefined)?.name;
+    await announce(deps.operations, webhookInvalidEvent({ accountId, webhookId, webhookName: typeof name === 'string' && name.trim() ? name : null, checkedAt: validation.checkedAt, configHash, errors: report.errors }), logger);
   }
   return { result: 'written', validation };
 }
