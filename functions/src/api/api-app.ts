@@ -24,6 +24,7 @@ import * as deliveries from './delivery-handlers.ts';
 import { createPortalSession } from './portal-sessions.ts';
 import { ApiProblem, fieldOf, notFound, pointerOf, PROBLEM_CONTENT_TYPE, type ProblemCode, type ProblemField } from './problem.ts';
 import { checkBody } from './request-body.ts';
+import { scaffoldWebhookDraft } from './scaffold-handler.ts';
 import { routes, SECURITY_SCHEME, type ApiRoute } from './routes.ts';
 import * as webhooks from './webhook-handlers.ts';
 import type { ApiResult } from './webhook-handlers.ts';
@@ -159,6 +160,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   // The body as written, beside the validated one: some fields are stored as written (webhook-handlers.ts).
   const written = async (c: Ctx) => (await c.req.json()) as Record<string, unknown>;
   on(routes.createWebhook, async (c, context) => webhooks.createWebhook(deps, context, params(c).accountId!, valid(c, 'json'), await written(c)));
+  on(routes.scaffoldWebhook, (c, context) => scaffoldWebhookDraft(deps, context, params(c).accountId!, valid(c, 'json')));
   on(routes.getWebhook, (c, context) => webhooks.getWebhook(deps, context, params(c).accountId!, params(c).webhookId!));
   on(routes.replaceWebhook, async (c, context) => webhooks.replaceWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json'), await written(c)));
   on(routes.patchWebhook, async (c, context) => webhooks.patchWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], await written(c)));
