@@ -23,6 +23,7 @@ import type { Scope } from './customer-tokens.ts';
 import * as deliveries from './delivery-handlers.ts';
 import { createPortalSession } from './portal-sessions.ts';
 import { ApiProblem, fieldOf, notFound, pointerOf, PROBLEM_CONTENT_TYPE, type ProblemCode, type ProblemField } from './problem.ts';
+import { portalFile } from './portal-static.ts';
 import { checkBody } from './request-body.ts';
 import { scaffoldWebhookDraft } from './scaffold-handler.ts';
 import { routes, SECURITY_SCHEME, type ApiRoute } from './routes.ts';
@@ -92,7 +93,8 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.use('*', async (c, next) => {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Cache-Control', 'no-store');
+    // The portal's files set their own (hashed assets are immutable); everything else is never cached.
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
   app.use(
     '*',
@@ -104,6 +106,14 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       maxAge: 600,
     }),
   );
+
+  // The customer portal (portal-static.ts): public static files; the token stays in the URL fragment.
+  app.get('/portal', (c) => c.redirect('/portal/', 301));
+  app.get('/portal/*', async (c) => {
+    if (!deps.portal) return problemResponse(c, notFound());
+    const answer = await portalFile(deps.portal, decodeURIComponent(new URL(c.req.url).pathname.slice('/portal/'.length)));
+    return c.body(answer.body as never, answer.status as 200, answer.headers);
+  });
 
   app.use('/v1/accounts/:accountId/*', async (c, next) => {
     const logger = c.get('logger');
