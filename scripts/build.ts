@@ -124,6 +124,25 @@ export async function build(): Promise<void> {
     dependencies: Object.fromEntries(EXTERNAL_PACKAGES.map((name) => [name, root.dependencies[name]])),
   };
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(deployed, null, 2)}\n`);
+  await buildPortal(join(outdir, 'portal'));
+}
+
+export const PORTAL_SOURCE = join(ROOT, 'portal');
+
+/**
+ * The customer portal (portal/): vite builds it into build/functions/portal, where the api function
+ * serves it at /portal/. Hashed names under assets/ (cached for good); no inline script or style (the
+ * CSP forbids them): the module preload polyfill is off and CSS goes to a file.
+ */
+export async function buildPortal(outDir: string): Promise<void> {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({
+    root: PORTAL_SOURCE,
+    base: '/portal/',
+    logLevel: 'warn',
+    configFile: false,
+    build: { outDir, emptyOutDir: true, assetsDir: 'assets', assetsInlineLimit: 0, cssCodeSplit: false, modulePreload: { polyfill: false }, sourcemap: false, target: 'es2022', reportCompressedSize: false },
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -64,6 +64,8 @@ locals {
     API_JWT_KEYS_SECRET             = google_secret_manager_secret.api_jwt_keys.secret_id
     API_CORS_ORIGINS                = var.api_cors_origins
     API_PORTAL_URL                  = var.api_portal_url
+    PORTAL_FRAME_ANCESTORS          = var.portal_frame_ancestors
+    PORTAL_BRANDING                 = var.portal_branding
   }
 
   # Google-managed service agents this configuration grants something to.

@@ -314,6 +314,18 @@ variable "api_cors_origins" {
   default     = ""
 }
 
+variable "portal_frame_ancestors" {
+  description = "PORTAL_FRAME_ANCESTORS: origins (comma-separated) that may embed the customer portal in an iframe and hand it fresh tokens by postMessage; empty: none."
+  type        = string
+  default     = ""
+}
+
+variable "portal_branding" {
+  description = "PORTAL_BRANDING: the portal's white-label as JSON: {\"name\", \"primaryColor\", \"contrastColor\", \"logo\" (a data:image URI)}; empty: the defaults."
+  type        = string
+  default     = ""
+}
+
 variable "api_portal_url" {
   description = "API_PORTAL_URL: the customer portal's address; a portal session's url is this with the token in the fragment. Empty: the API's own /portal/."
   type        = string

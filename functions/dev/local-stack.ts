@@ -196,6 +196,10 @@ async function main(): Promise<void> {
   say(`management API ${api.url}/v1 (OpenAPI ${api.url}/v1/openapi.json)`);
   say(`API key${devApiKey ? ' (HOOKSHAPE_DEV_API_KEY, every account)' : ` for ${DEMO_ACCOUNT} (this run)`}: ${apiKey}`);
   say(dim(`  curl -H "Authorization: Bearer ${apiKey}" ${api.url}/v1/accounts/${DEMO_ACCOUNT}/webhooks`));
+  // The portal link as the platform gets it: a portal session minted through the API (an hour).
+  const portal = await fetch(`${api.url}/v1/accounts/${DEMO_ACCOUNT}/portal-sessions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{"subject":"npm-start"}' });
+  if (portal.ok) say(`portal for ${DEMO_ACCOUNT} (valid 1 h): ${((await portal.json()) as { url: string }).url}`);
+  else say(`portal link not made: the API answered ${portal.status}`);
   say(`ready. Firestore emulator ${emulators.hosts.firestore}, Pub/Sub emulator ${emulators.hosts.pubsub}, project ${projectId}`);
   say(`publish more from another terminal: npm run publish-sample -- call.created   (any catalogue type)`);
   say('press Ctrl-C to stop');

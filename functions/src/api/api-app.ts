@@ -23,7 +23,9 @@ import type { Scope } from './customer-tokens.ts';
 import * as deliveries from './delivery-handlers.ts';
 import { createPortalSession } from './portal-sessions.ts';
 import { ApiProblem, fieldOf, notFound, pointerOf, PROBLEM_CONTENT_TYPE, type ProblemCode, type ProblemField } from './problem.ts';
+import { portalFile } from './portal-static.ts';
 import { checkBody } from './request-body.ts';
+import { scaffoldWebhookDraft } from './scaffold-handler.ts';
 import { routes, SECURITY_SCHEME, type ApiRoute } from './routes.ts';
 import * as webhooks from './webhook-handlers.ts';
 import type { ApiResult } from './webhook-handlers.ts';
@@ -91,7 +93,8 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.use('*', async (c, next) => {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Cache-Control', 'no-store');
+    // The portal's files set their own (hashed assets are immutable); everything else is never cached.
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
   app.use(
     '*',
@@ -103,6 +106,14 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       maxAge: 600,
     }),
   );
+
+  // The customer portal (portal-static.ts): public static files; the token stays in the URL fragment.
+  app.get('/portal', (c) => c.redirect('/portal/', 301));
+  app.get('/portal/*', async (c) => {
+    if (!deps.portal) return problemResponse(c, notFound());
+    const answer = await portalFile(deps.portal, decodeURIComponent(new URL(c.req.url).pathname.slice('/portal/'.length)));
+    return c.body(answer.body as never, answer.status as 200, answer.headers);
+  });
 
   app.use('/v1/accounts/:accountId/*', async (c, next) => {
     const logger = c.get('logger');
@@ -159,6 +170,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   // The body as written, beside the validated one: some fields are stored as written (webhook-handlers.ts).
   const written = async (c: Ctx) => (await c.req.json()) as Record<string, unknown>;
   on(routes.createWebhook, async (c, context) => webhooks.createWebhook(deps, context, params(c).accountId!, valid(c, 'json'), await written(c)));
+  on(routes.scaffoldWebhook, (c, context) => scaffoldWebhookDraft(deps, context, params(c).accountId!, valid(c, 'json')));
   on(routes.getWebhook, (c, context) => webhooks.getWebhook(deps, context, params(c).accountId!, params(c).webhookId!));
   on(routes.replaceWebhook, async (c, context) => webhooks.replaceWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json'), await written(c)));
   on(routes.patchWebhook, async (c, context) => webhooks.patchWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], await written(c)));

@@ -4,6 +4,7 @@ import type { DeliveryLog, RetryScheduler } from '../delivery/ports.ts';
 import type { LeaseTiming } from '../delivery/lease.ts';
 import type { RetrySettings } from '../delivery/retry-policy.ts';
 import type { Logger } from '../log/logger.ts';
+import type { PortalSettings } from './portal-static.ts';
 import type { TemplateEngine } from '../render/template-engine.ts';
 import type { HttpSender } from '../send/http-sender.ts';
 import { stableJson } from '../validation/config-hash.ts';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   allowLoopback: boolean;
   corsOrigins: readonly string[];
   portalUrl: string | undefined;
+  /** The portal served at /portal/ (portal-static.ts); absent: none. */
+  portal?: PortalSettings;
 }
 
 /** What a handler knows about the request beyond its parameters. */

@@ -60,6 +60,11 @@ export const routes = {
     request: { params: s.AccountParams, body: body(s.WebhookCreate, true) },
     responses: { 201: json(s.Webhook, 'Created; ETag is its version.'), 409: problem('A webhook with this id exists.') },
   }),
+  scaffoldWebhook: route('webhooks:read', {
+    method: 'post', path: `${WEBHOOKS}/scaffold`, operationId: 'scaffoldWebhook', tags: ['webhooks'], summary: "A webhook draft from the receiver's example (JSON, XML/SOAP, form, CSV or curl): its values replaced by the event's best-matching variables; nothing is written.",
+    request: { params: s.AccountParams, body: body(s.ScaffoldRequest, true) },
+    responses: { 200: json(s.Scaffold, 'The draft, what was mapped, what stayed literal, and its validation.') },
+  }),
   getWebhook: route('webhooks:read', {
     method: 'get', path: WEBHOOK, operationId: 'getWebhook', tags: ['webhooks'], summary: 'One webhook; ETag is its version (Firestore update time).',
     request: { params: s.WebhookParams },

@@ -6,6 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { DeliveryStatus } from '../delivery/delivery-record.ts';
 import { EVENT_TYPES } from '../events/event-catalogue.ts';
+import { ExampleFormat } from '../scaffold/scaffold-webhook.ts';
 import { webhookSchema } from '../webhooks/webhook-config.ts';
 import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { CUSTOMER_SCOPES, MAX_TOKEN_SECONDS } from './customer-tokens.ts';
@@ -181,6 +182,34 @@ export const EventTypeList = z
     nextCursor: z.null(),
   })
   .openapi('EventTypeList');
+
+export const MAX_EXAMPLE_CHARS = 64 * 1024;
+
+export const ScaffoldRequest = z
+  .object({
+    eventType: eventType.openapi({ description: 'The event type whose variables fill the example.' }),
+    example: z.string({ error: 'must be a text: the request the receiver expects' }).min(1, 'must not be empty').max(MAX_EXAMPLE_CHARS, `must be at most ${MAX_EXAMPLE_CHARS} characters`).openapi({
+      description: "The receiver's documented request: a JSON, XML (SOAP too), form-urlencoded or CSV body, or a whole curl command (method, URL with its query, headers and body are read from it).",
+      example: `curl -X POST https://crm.example.com/leads -H 'Content-Type: application/json' -d '{"email": "jane@example.com", "first_name": "Jane"}'`,
+    }),
+    format: z.enum(ExampleFormat, { error: `must be one of ${ExampleFormat.join(', ')}` }).optional().openapi({ description: "Default: detected (a curl command; else the body's content)." }),
+  })
+  .strict()
+  .openapi('ScaffoldRequest');
+
+const ScaffoldLocation = z.enum(['body', 'query', 'headers', 'url']);
+export const Scaffold = z
+  .object({
+    draft: WebhookInput.partial().extend({ name: z.string(), events: z.array(z.string()), method: z.string(), url: z.string(), query: z.record(z.string(), z.string()), headers: z.record(z.string(), z.string()), format: z.string() }).openapi({ description: 'A body for createWebhook.' }),
+    exampleFormat: z.enum(ExampleFormat),
+    mapped: z.array(z.object({ path: z.string(), location: ScaffoldLocation, value: z.string(), variable: z.string(), template: z.string(), score: z.number() })).openapi({ description: 'Fields whose value became a variable.' }),
+    unmatched: z
+      .array(z.object({ path: z.string(), location: ScaffoldLocation, value: z.string(), line: z.number(), column: z.number(), reason: z.string() }))
+      .openapi({ description: "Fields kept as the example's literal values, with their line and column in the draft's template of that location (body) to highlight them." }),
+    secrets: z.array(z.string()).openapi({ description: "Account secrets the draft reads in place of the example's credentials: set them before the first delivery." }),
+    validation: z.object({ ok: z.boolean(), errors: z.array(ValidationIssue), warnings: z.array(ValidationIssue) }).openapi({ description: 'The dispatcher\'s checks of the draft.' }),
+  })
+  .openapi('Scaffold');
 
 export const PortalSessionRequest = z
   .object({

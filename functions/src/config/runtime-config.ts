@@ -47,6 +47,8 @@ export const DEPLOYED_ENV_VARS = [
   'API_JWT_KEYS_SECRET',
   'API_CORS_ORIGINS',
   'API_PORTAL_URL',
+  'PORTAL_FRAME_ANCESTORS',
+  'PORTAL_BRANDING',
 ] as const;
 
 /**
@@ -111,7 +113,44 @@ export interface RuntimeConfig {
     corsOrigins: string[];
     /** The customer portal's address; a portal session's `url` is it with the token in the fragment. Unset: `<api>/portal/`. */
     portalUrl: string | undefined;
+    /** Origins that may embed the portal in an iframe (CSP frame-ancestors) and send it fresh tokens (postMessage); empty: none. */
+    portalFrameAncestors: string[];
+    /** The portal's name, colours and logo (white-label). */
+    portalBranding: PortalBranding;
   };
+}
+
+export interface PortalBranding {
+  name: string;
+  /** CSS colours (#rgb or #rrggbb) for --brand and --brand-contrast. */
+  primaryColor?: string;
+  contrastColor?: string;
+  /** A data:image/… URI: the portal makes no request to another origin. */
+  logo?: string;
+}
+
+const COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+const LOGO = /^data:image\/(?:png|jpeg|webp|gif|svg\+xml);base64,[A-Za-z0-9+/=]+$/;
+
+/** PORTAL_BRANDING: JSON `{ "name", "primaryColor", "contrastColor", "logo" }`, each optional. */
+function portalBranding(env: Env): PortalBranding {
+  const raw = text(env, 'PORTAL_BRANDING');
+  if (raw === undefined) return { name: 'Webhooks' };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('PORTAL_BRANDING must be JSON, e.g. {"name": "Acme webhooks", "primaryColor": "#0b5fff"}');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('PORTAL_BRANDING must be a JSON object');
+  const { name, primaryColor, contrastColor, logo, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new ConfigError(`PORTAL_BRANDING: ${Object.keys(rest).join(', ')} is not a branding field (name, primaryColor, contrastColor, logo)`);
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 60)) throw new ConfigError('PORTAL_BRANDING.name must be a text of 1-60 characters');
+  for (const [field, colour] of [['primaryColor', primaryColor], ['contrastColor', contrastColor]] as const) {
+    if (colour !== undefined && (typeof colour !== 'string' || !COLOUR.test(colour))) throw new ConfigError(`PORTAL_BRANDING.${field} must be a colour like #0b5fff`);
+  }
+  if (logo !== undefined && (typeof logo !== 'string' || !LOGO.test(logo) || logo.length > 64 * 1024)) throw new ConfigError('PORTAL_BRANDING.logo must be a data:image/…;base64 URI of at most 64 KiB (the portal loads nothing from other origins)');
+  return { name: (name as string | undefined) ?? 'Webhooks', ...(primaryColor ? { primaryColor: primaryColor as string } : {}), ...(contrastColor ? { contrastColor: contrastColor as string } : {}), ...(logo ? { logo: logo as string } : {}) };
 }
 
 export class ConfigError extends Error {
@@ -209,6 +248,8 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
       jwtKeys: ((file) => (file ? { source: 'local-file' as const, file } : { source: 'secret-manager' as const, secret: text(env, 'API_JWT_KEYS_SECRET') ?? DEFAULT_API_JWT_KEYS_SECRET }))(text(env, 'API_JWT_KEYS_FILE')),
       corsOrigins: origins(env, 'API_CORS_ORIGINS'),
       portalUrl: text(env, 'API_PORTAL_URL'),
+      portalFrameAncestors: origins(env, 'PORTAL_FRAME_ANCESTORS'),
+      portalBranding: portalBranding(env),
     },
   };
 }

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Firestore } from '@google-cloud/firestore';
 import type { LookupFunction } from 'node:net';
 import type { ApiDeps } from '../api/api-deps.ts';
@@ -26,6 +29,13 @@ export interface ApiDependencyOverrides {
   sender?: HttpSender;
   scheduler?: RetryScheduler;
   signingKeys?: SigningKeySource;
+  portalDir?: string;
+}
+
+/** The bundle's portal folder (build/functions/portal, beside index.js); undefined when it was not built. */
+function portalDirOf(moduleUrl: string): string | undefined {
+  const dir = join(dirname(fileURLToPath(moduleUrl)), 'portal');
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
 }
 
 /** Builds the management API's adapters once per instance, from the same configuration as the other functions. */
@@ -58,5 +68,6 @@ export function createApiDependencies(config: RuntimeConfig, overrides: ApiDepen
     allowLoopback: config.allowLoopbackDestinations,
     corsOrigins: config.api.corsOrigins,
     portalUrl: config.api.portalUrl,
+    portal: { dir: overrides.portalDir ?? portalDirOf(import.meta.url), frameAncestors: config.api.portalFrameAncestors, branding: config.api.portalBranding },
   };
 }

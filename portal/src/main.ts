@@ -1,0 +1,456 @@
+/**
+ * The customer portal: Webhooks, Editor, Scaffold, Deliveries, Secrets, on the management API with the
+ * session's customer token. Hash routes (#/webhooks, #/editor/ID…). Receivers' answers are shown
+ * through textContent only.
+ */
+import './style.css';
+import { ApiError, createClient, type Api, type FieldError } from './api.ts';
+import { field, h, localTime, textBlock } from './dom.ts';
+import { endSession, keepFresh, startSession, type Session } from './session.ts';
+
+interface Config {
+  branding: { name: string; primaryColor?: string; contrastColor?: string; logo?: string };
+  embedOrigins: string[];
+}
+interface EventType {
+  type: string;
+  description: string;
+  variables: Array<{ path: string; type: string; description: string }>;
+  sample: Record<string, unknown>;
+}
+
+const app = document.getElementById('app')!;
+let api: Api;
+let session: Session;
+let eventTypes: EventType[] = [];
+let envelope: EventType['variables'] = [];
+
+function expired(): void {
+  endSession();
+  app.replaceChildren(
+    h('main', { class: 'expired', id: 'main' }, h('h1', {}, 'Session expired'), h('p', {}, 'This link is no longer valid. Open the webhooks page again from your account to get a new one.')),
+  );
+}
+
+function showError(slot: HTMLElement, error: unknown): void {
+  slot.textContent = error instanceof ApiError ? `${error.message}${error.errors.length ? '' : ` (${error.code})`}` : String(error);
+}
+
+/** API field errors next to their fields (data-field), the rest in the form's general slot. */
+function showFieldErrors(form: HTMLElement, general: HTMLElement, error: unknown): void {
+  for (const slot of form.querySelectorAll<HTMLElement>('.field-error')) slot.textContent = '';
+  general.textContent = '';
+  if (!(error instanceof ApiError)) return showError(general, error);
+  const rest: FieldError[] = [];
+  for (const item of error.errors) {
+    const top = item.field.split(/[.[]/)[0] ?? '';
+    const slot = form.querySelector<HTMLElement>(`.field-error[data-field="${CSS.escape(top)}"]`);
+    const where = item.line ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
+    if (slot) slot.textContent = `${slot.textContent ? `${slot.textContent} ` : ''}${item.message}${where}`;
+    else rest.push(item);
+  }
+  general.textContent = error.errors.length === 0 ? error.message : rest.map((item) => `${item.field}: ${item.message}`).join('; ');
+}
+
+function variableSample(type: EventType, path: string): unknown {
+  let value: unknown = path.startsWith('data.') ? type.sample : { event: { id: 'evt_sample', type: type.type, occurredAt: '2025-03-14T15:30:00.000Z' } };
+  for (const part of (path.startsWith('data.') ? path.slice(5) : path).split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part.replace('[]', '')] : undefined;
+  return value;
+}
+
+// --- Webhooks --------------------------------------------------------------------------------------
+
+async function webhooksPage(main: HTMLElement): Promise<void> {
+  main.append(h('h1', {}, 'Webhooks'));
+  const status = h('p', { role: 'status' });
+  main.append(h('p', {}, h('a', { href: '#/editor/new', class: 'button' }, 'Create webhook'), ' ', h('a', { href: '#/scaffold', class: 'button secondary' }, 'Create from an example')), status);
+  const [{ data: list }, { data: deliveries }] = await Promise.all([api<{ data: any[] }>('GET', '/webhooks?limit=100'), api<{ data: any[] }>('GET', '/deliveries?limit=50').catch(() => ({ data: { data: [] } }))]);
+  if (list.data.length === 0) {
+    main.append(h('section', { class: 'empty' }, h('h2', {}, 'No webhooks yet'), h('p', {}, 'A webhook sends an HTTP request to your system each time an event happens. Create one, or paste an example request from the receiving system and let the portal fill it in.')));
+    return;
+  }
+  const last = new Map<string, any>();
+  for (const delivery of deliveries.data) if (!last.has(delivery.webhookId)) last.set(delivery.webhookId, delivery);
+  const rows = list.data.map((webhook) => {
+    const delivery = last.get(webhook.id);
+    const act = (label: string, run: () => Promise<unknown>, confirmText?: string) =>
+      h('button', { type: 'button', onclick: async () => {
+        if (confirmText && !window.confirm(confirmText)) return;
+        try {
+          await run();
+          render();
+        } catch (error) {
+          showError(status, error);
+        }
+      } }, label);
+    const enabled = webhook.enabled !== false;
+    return h(
+      'tr',
+      {},
+      h('td', {}, h('a', { href: `#/editor/${encodeURIComponent(webhook.id)}` }, webhook.name)),
+      h('td', {}, (webhook.events ?? []).join(', ')),
+      h('td', { class: 'url' }, webhook.url),
+      h('td', {}, enabled ? 'Enabled' : `Disabled${webhook.disabled?.reason ? `: ${webhook.disabled.reason}` : ''}`),
+      h('td', {}, delivery ? `${delivery.status} · ${localTime(delivery.createdAt)}` : 'No deliveries yet'),
+      h(
+        'td',
+        { class: 'actions' },
+        act(enabled ? `Disable ${webhook.name}` : `Enable ${webhook.name}`, () => api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/${enabled ? 'disable' : 'enable'}`)),
+        act(`Duplicate ${webhook.name}`, () => {
+          const { id: _id, validation: _v, health: _h, disabled: _d, ...config } = webhook;
+          return api('POST', '/webhooks', { body: { ...config, name: `${webhook.name} (copy)`, enabled: false } });
+        }),
+        act(`Delete ${webhook.name}`, () => api('DELETE', `/webhooks/${encodeURIComponent(webhook.id)}`), `Delete the webhook "${webhook.name}"? Its deliveries stop now.`),
+      ),
+    );
+  });
+  main.append(h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Your webhooks'), h('thead', {}, h('tr', {}, ...['Name', 'Events', 'URL', 'State', 'Last delivery', 'Actions'].map((name) => h('th', { scope: 'col' }, name)))), h('tbody', {}, ...rows))));
+}
+
+// --- Editor ----------------------------------------------------------------------------------------
+
+async function editorPage(main: HTMLElement, id: string): Promise<void> {
+  const isNew = id === 'new';
+  let etag: string | null = null;
+  let webhook: any = { name: '', events: [eventTypes[0]?.type ?? 'call.created'], method: 'POST', url: '', format: 'json', headers: {}, body: '' };
+  if (!isNew) {
+    const answer = await api('GET', `/webhooks/${encodeURIComponent(id)}`);
+    webhook = answer.data;
+    etag = answer.etag;
+  }
+  main.append(h('h1', {}, isNew ? 'New webhook' : `Edit ${webhook.name}`));
+  const form = h('form', { class: 'editor', novalidate: true });
+  const general = h('p', { class: 'form-error', role: 'alert' });
+  const name = h('input', { name: 'name', value: webhook.name, required: true });
+  const events = h('select', { name: 'events' }, ...eventTypes.map((type) => h('option', { value: type.type, selected: webhook.events?.[0] === type.type }, type.type)));
+  const method = h('select', { name: 'method' }, ...['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((value) => h('option', { value, selected: webhook.method === value }, value)));
+  const url = h('input', { name: 'url', value: webhook.url, type: 'text', inputmode: 'url', placeholder: 'https://crm.example.com/hooks/{{ data.call.id }}' });
+  const format = h('select', { name: 'format' }, ...['json', 'xml', 'form', 'csv', 'yaml', 'text'].map((value) => h('option', { value, selected: webhook.format === value }, value)));
+  const headers = h('textarea', { name: 'headers', rows: '3', placeholder: 'X-Source: hookshape' });
+  headers.value = Object.entries(webhook.headers ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
+  const bodyField = h('div', { class: 'field' });
+  const bodyLabel = h('span', { class: 'label', id: 'body-label' }, 'Body template (Liquid)');
+  const bodyError = h('p', { class: 'field-error', role: 'alert', 'data-field': 'body', id: 'body-error' });
+  const editorHost = h('div', { class: 'code', 'aria-labelledby': 'body-label' });
+  bodyField.append(bodyLabel, editorHost, bodyError);
+  const preview = textBlock('', 'Preview of the request');
+  preview.id = 'preview';
+  let timer: number | undefined;
+  // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
+  const { bodyEditor } = await import('./editor.ts');
+  const editor = bodyEditor(editorHost, webhook.body ?? '', 'Body template', () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => void runPreview(), 600);
+  });
+  const picker = h('select', { 'aria-label': 'Variable' });
+  const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
+  const fillPicker = () => {
+    const type = eventTypes.find((item) => item.type === events.value);
+    picker.replaceChildren(...[...(type?.variables ?? []), ...envelope].filter((item) => !item.path.includes('[]')).map((item) => h('option', { value: item.path }, `${item.path} (${item.type})`)));
+    describePick();
+  };
+  const describePick = () => {
+    const type = eventTypes.find((item) => item.type === events.value);
+    const variable = [...(type?.variables ?? []), ...envelope].find((item) => item.path === picker.value);
+    pickerInfo.textContent = variable && type ? `${variable.type} — ${variable.description} Sample: ${JSON.stringify(variableSample(type, variable.path)) ?? '—'}` : '';
+  };
+  picker.addEventListener('change', describePick);
+  events.addEventListener('change', fillPicker);
+  fillPicker();
+  const insert = h('button', { type: 'button', onclick: () => editor.insert(format.value === 'json' && /^(number|boolean|array)$/.test(picker.selectedOptions[0]?.textContent?.match(/\((\w+)\)$/)?.[1] ?? '') ? `{{ ${picker.value} | json }}` : `{{ ${picker.value} }}`) }, 'Insert variable');
+
+  const document_ = () => ({
+    name: name.value,
+    events: [events.value],
+    method: method.value,
+    url: url.value,
+    format: format.value,
+    headers: Object.fromEntries(headers.value.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()])),
+    ...(editor.value().trim() ? { body: editor.value() } : {}),
+    ...(webhook.signingSecretName ? { signingSecretName: webhook.signingSecretName } : {}),
+    ...(webhook.enabled === false ? { enabled: false } : {}),
+  });
+  const saved = h('p', { role: 'status' });
+  async function runPreview(): Promise<void> {
+    if (isNew && !webhook.id) {
+      preview.textContent = 'Save the webhook to see its request rendered against the sample event.';
+      return;
+    }
+    try {
+      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/preview`, { body: { eventType: events.value } });
+      preview.textContent = `${data.method} ${data.url}\n${Object.entries(data.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${data.body ?? ''}`;
+    } catch (error) {
+      showError(preview, error);
+    }
+  }
+  async function save(): Promise<boolean> {
+    try {
+      const answer = webhook.id ? await api('PUT', `/webhooks/${encodeURIComponent(webhook.id)}`, { body: document_(), ifMatch: etag }) : await api('POST', '/webhooks', { body: document_() });
+      webhook = answer.data;
+      etag = answer.etag;
+      showFieldErrors(form, general, undefined as never);
+      general.textContent = '';
+      saved.textContent = `Saved at ${localTime(new Date().toISOString())}.`;
+      if (isNew) history.replaceState(null, '', `#/editor/${encodeURIComponent(webhook.id)}`);
+      await runPreview();
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 412) general.textContent = 'Someone changed this webhook since you opened it. Reload it to see their change, then apply yours again.';
+      else showFieldErrors(form, general, error);
+      return false;
+    }
+  }
+  const testResult = h('section', { class: 'test-result', 'aria-live': 'polite' });
+  const sendTest = async () => {
+    if (!webhook.id && !(await save())) return;
+    try {
+      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: events.value } });
+      const attempt = data.attempts?.[data.attempts.length - 1];
+      testResult.replaceChildren(h('h2', {}, `Test: ${data.status}`), attemptView(attempt));
+    } catch (error) {
+      showError(general, error);
+    }
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void save();
+  });
+  form.append(
+    field('Name', name, 'name').wrap,
+    field('Event type', events, 'events').wrap,
+    field('Method', method, 'method').wrap,
+    field('URL template', url, 'url').wrap,
+    field('Format', format, 'format').wrap,
+    field('Headers (one per line, Name: value)', headers, 'headers').wrap,
+    h('div', { class: 'picker' }, field('Variable', picker, 'variable').wrap, insert, pickerInfo),
+    bodyField,
+    general,
+    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),
+    saved,
+  );
+  main.append(form, h('h2', {}, 'Preview'), preview, testResult);
+  void runPreview();
+}
+
+// --- Scaffold --------------------------------------------------------------------------------------
+
+function scaffoldPage(main: HTMLElement): void {
+  main.append(h('h1', {}, 'Create from an example'), h('p', {}, "Paste the request the receiving system documents — JSON, XML or SOAP, a form body, CSV, or a curl command — and pick the event. Every field is kept; values become the event's variables where one fits."));
+  const form = h('form', { novalidate: true });
+  const type = h('select', { name: 'eventType' }, ...eventTypes.map((item) => h('option', { value: item.type }, item.type)));
+  const example = h('textarea', { name: 'example', rows: '10', spellcheck: 'false' });
+  const general = h('p', { class: 'form-error', role: 'alert' });
+  const result = h('section', { 'aria-live': 'polite' });
+  form.append(field('Event type', type, 'eventType').wrap, field('Example request', example, 'example').wrap, general, h('button', { type: 'submit' }, 'Build template'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const { data } = await api('POST', '/webhooks/scaffold', { body: { eventType: type.value, example: example.value } });
+      showFieldErrors(form, general, undefined as never);
+      general.textContent = '';
+      const url = h('input', { value: data.draft.url, name: 'url' });
+      const errorSlot = h('p', { class: 'form-error', role: 'alert' });
+      const create = h('button', { type: 'button', onclick: async () => {
+        try {
+          const created = await api('POST', '/webhooks', { body: { ...data.draft, url: url.value } });
+          location.hash = `#/editor/${encodeURIComponent(created.data.id)}`;
+        } catch (error) {
+          showError(errorSlot, error);
+        }
+      } }, 'Create webhook');
+      result.replaceChildren(
+        h('h2', {}, 'Template'),
+        h('p', {}, `${data.mapped.length} fields take variables, ${data.unmatched.length} stay as written.`),
+        textBlock(data.draft.body ?? '', 'Body template'),
+        h('h3', {}, 'Mapped'),
+        h('ul', {}, ...data.mapped.map((item: any) => h('li', {}, `${item.path} ← ${item.variable}`))),
+        h('h3', {}, 'Kept as written (check these)'),
+        h('ul', { class: 'unmatched' }, ...data.unmatched.map((item: any) => h('li', {}, h('mark', {}, item.path), ` line ${item.line}, column ${item.column}: ${item.value}`))),
+        h('p', {}, data.secrets.length ? `Set these secrets before the first delivery: ${data.secrets.join(', ')}` : 'The template reads no secret.'),
+        field('Receiver URL', url, 'url').wrap,
+        create,
+        errorSlot,
+      );
+    } catch (error) {
+      showFieldErrors(form, general, error);
+    }
+  });
+  main.append(form, result);
+}
+
+// --- Deliveries ------------------------------------------------------------------------------------
+
+function attemptView(attempt: any): HTMLElement {
+  if (!attempt) return h('p', {}, 'No attempt recorded.');
+  const headers = (map: Record<string, string> | undefined) => Object.entries(map ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
+  return h(
+    'div',
+    { class: 'attempt' },
+    h('h3', {}, `Attempt ${attempt.number} (${attempt.target}) · ${attempt.outcome} · ${attempt.durationMs} ms · ${localTime(attempt.startedAt)}`),
+    h('p', {}, attempt.summary ?? ''),
+    h('div', { class: 'pair' },
+      h('div', {}, h('h4', {}, 'Request'), textBlock(attempt.request ? `${attempt.request.method} ${attempt.request.url}\n${headers(attempt.request.headers)}\n\n${attempt.request.body ?? ''}` : 'not recorded', 'Request')),
+      h('div', {}, h('h4', {}, 'Response'), textBlock(attempt.response ? `${attempt.response.status}\n${headers(attempt.response.headers)}\n\n${attempt.response.body ?? ''}` : attempt.error ? `${attempt.error.code}: ${attempt.error.message}` : 'no response', 'Response')),
+    ),
+  );
+}
+
+async function deliveriesPage(main: HTMLElement): Promise<void> {
+  main.append(h('h1', {}, 'Deliveries'));
+  const { data: hooks } = await api<{ data: any[] }>('GET', '/webhooks?limit=100');
+  const form = h('form', { class: 'filters' });
+  const webhookSelect = h('select', { name: 'webhookId' }, h('option', { value: '' }, 'All webhooks'), ...hooks.data.map((item) => h('option', { value: item.id }, item.name)));
+  const statusSelect = h('select', { name: 'status' }, h('option', { value: '' }, 'Any status'), ...['pending', 'retrying', 'succeeded', 'failed', 'invalid'].map((value) => h('option', { value }, value)));
+  const typeSelect = h('select', { name: 'eventType' }, h('option', { value: '' }, 'Any event type'), ...eventTypes.map((item) => h('option', { value: item.type }, item.type)));
+  const since = h('input', { type: 'datetime-local', name: 'since' });
+  form.append(field('Webhook', webhookSelect).wrap, field('Status', statusSelect).wrap, field('Event type', typeSelect).wrap, field('Since', since).wrap, h('button', { type: 'submit' }, 'Filter'));
+  const list = h('section', { 'aria-live': 'polite' });
+  const detail = h('section', { id: 'delivery-detail' });
+  const status = h('p', { role: 'status' });
+  const load = async () => {
+    const query = new URLSearchParams({ limit: '50' });
+    if (webhookSelect.value) query.set('webhookId', webhookSelect.value);
+    if (statusSelect.value) query.set('status', statusSelect.value);
+    if (typeSelect.value) query.set('eventType', typeSelect.value);
+    if (since.value) query.set('since', new Date(since.value).toISOString());
+    try {
+      const { data } = await api<{ data: any[] }>('GET', `/deliveries?${query}`);
+      if (data.data.length === 0) return list.replaceChildren(h('p', { class: 'empty' }, 'No deliveries match. Deliveries appear here when an event reaches a webhook; use Send test in the editor to make one.'));
+      list.replaceChildren(h('ul', { class: 'deliveries' }, ...data.data.map((item) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => void show(item.webhookId, item.eventId) }, `${item.status} · ${item.eventType} · ${item.eventId} · ${localTime(item.createdAt)}`)))));
+    } catch (error) {
+      showError(status, error);
+    }
+  };
+  const show = async (webhookId: string, eventId: string) => {
+    const { data } = await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`);
+    const replay = h('button', { type: 'button', onclick: async () => {
+      try {
+        await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
+        status.textContent = `Replay of ${eventId} started.`;
+        setTimeout(() => void show(webhookId, eventId), 1500);
+      } catch (error) {
+        showError(status, error);
+      }
+    } }, 'Replay');
+    detail.replaceChildren(h('h2', {}, `Delivery ${eventId}: ${data.status}`), replay, ...(data.attempts ?? []).map(attemptView));
+    detail.focus();
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void load();
+  });
+  const recoverSince = h('input', { type: 'datetime-local', name: 'recoverSince' });
+  const recoverStatus = h('p', { role: 'status' });
+  const recover = h('form', { class: 'recover' }, field('Recover all failed since', recoverSince, 'since').wrap, h('button', { type: 'submit' }, 'Recover'), recoverStatus);
+  recover.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const { data: job } = await api('POST', '/recover-jobs', { body: { since: new Date(recoverSince.value || Date.now() - 86_400_000).toISOString() } });
+      const poll = async () => {
+        const { data: now } = await api('GET', `/recover-jobs/${job.id}`);
+        recoverStatus.textContent = `${now.replayed} of ${now.matched} replayed; ${Object.entries(now.progress.byStatus).map(([key, value]) => `${value} ${key}`).join(', ') || 'waiting'}${now.progress.finished ? ' — done' : '…'}`;
+        if (!now.progress.finished && now.state === 'running') setTimeout(() => void poll(), 1000);
+      };
+      await poll();
+    } catch (error) {
+      showError(recoverStatus, error);
+    }
+  });
+  main.append(form, status, list, detail, h('h2', {}, 'Recover'), recover);
+  await load();
+}
+
+// --- Secrets ---------------------------------------------------------------------------------------
+
+async function secretsPage(main: HTMLElement): Promise<void> {
+  main.append(h('h1', {}, 'Signing secret'), h('p', {}, 'Requests are signed with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature). The secret is never shown again after saving.'));
+  const { data: hooks } = await api<{ data: any[] }>('GET', '/webhooks?limit=100');
+  if (hooks.data.length === 0) return void main.append(h('p', { class: 'empty' }, 'Create a webhook first; then set its signing secret here.'));
+  const form = h('form', { novalidate: true });
+  const select = h('select', { name: 'webhook' }, ...hooks.data.map((item) => h('option', { value: item.id }, item.name)));
+  const secret = h('input', { name: 'secret', type: 'password', autocomplete: 'off' });
+  const general = h('p', { class: 'form-error', role: 'alert' });
+  const status = h('p', { role: 'status' });
+  const generate = h('button', { type: 'button', class: 'secondary', onclick: () => {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    secret.value = `whsec_${btoa(String.fromCharCode(...bytes))}`;
+    secret.type = 'text';
+  } }, 'Generate');
+  form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, general, h('button', { type: 'submit' }, 'Save secret'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body: { secret: secret.value } });
+      secret.value = '';
+      secret.type = 'password';
+      general.textContent = '';
+      status.textContent = `Saved as ${data.name}. Deliveries are signed from now on.`;
+    } catch (error) {
+      showFieldErrors(form, general, error);
+    }
+  });
+  const snippet = textBlock(
+    [
+      "// Node: npm install standardwebhooks",
+      "import { Webhook } from 'standardwebhooks';",
+      "const wh = new Webhook(process.env.WEBHOOK_SECRET); // the whsec_… secret",
+      '// In your handler, with the raw body (a string, not parsed JSON):',
+      'const payload = wh.verify(rawBody, {',
+      "  'webhook-id': req.headers['webhook-id'],",
+      "  'webhook-timestamp': req.headers['webhook-timestamp'],",
+      "  'webhook-signature': req.headers['webhook-signature'],",
+      '}); // throws when the signature or the timestamp is wrong',
+    ].join('\n'),
+    'Verification snippet',
+  );
+  main.append(form, h('h2', {}, 'Verify on the receiver'), snippet);
+}
+
+// --- Shell -----------------------------------------------------------------------------------------
+
+const PAGES: Array<[string, string]> = [['webhooks', 'Webhooks'], ['editor/new', 'Editor'], ['scaffold', 'Scaffold'], ['deliveries', 'Deliveries'], ['secrets', 'Secrets']];
+
+async function render(): Promise<void> {
+  const route = location.hash.replace(/^#\/?/, '') || 'webhooks';
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': route.split('/')[0] === path.split('/')[0] ? 'page' : undefined }, label)))));
+  const header = app.querySelector('header') ?? h('header', {}, h('a', { href: '#main', class: 'skip' }, 'Skip to content'));
+  app.replaceChildren(header, nav, main);
+  try {
+    if (route.startsWith('editor/')) await editorPage(main, decodeURIComponent(route.slice(7)));
+    else if (route === 'scaffold') scaffoldPage(main);
+    else if (route === 'deliveries') await deliveriesPage(main);
+    else if (route === 'secrets') await secretsPage(main);
+    else await webhooksPage(main);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    main.append(h('p', { class: 'form-error', role: 'alert' }, error instanceof Error ? error.message : String(error)));
+  }
+  document.title = `${main.querySelector('h1')?.textContent ?? 'Webhooks'} — ${document.title.split(' — ').pop()}`;
+}
+
+async function boot(): Promise<void> {
+  const started = startSession();
+  if (started === 'expired') return expired();
+  session = started;
+  const config = (await (await fetch('/portal/config.json', { credentials: 'omit' })).json()) as Config;
+  const root = document.documentElement.style;
+  if (config.branding.primaryColor) root.setProperty('--brand', config.branding.primaryColor);
+  if (config.branding.contrastColor) root.setProperty('--brand-contrast', config.branding.contrastColor);
+  document.title = config.branding.name;
+  const header = h('header', {}, h('a', { href: '#main', class: 'skip' }, 'Skip to content'), config.branding.logo ? h('img', { src: config.branding.logo, alt: '', class: 'logo' }) : null, h('span', { class: 'brand' }, config.branding.name));
+  app.replaceChildren(header);
+  api = createClient(session, expired);
+  keepFresh(session, config.embedOrigins, expired);
+  try {
+    const { data } = await api<{ data: EventType[]; envelope: EventType['variables'] }>('GET', '/event-types');
+    eventTypes = data.data;
+    envelope = data.envelope;
+  } catch {
+    return; // 401: the expired screen is showing
+  }
+  window.addEventListener('hashchange', () => void render());
+  await render();
+}
+
+void boot();

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Firestore } from '@google-cloud/firestore';
+import chromium from '@sparticuz/chromium';
+import { chromium as playwright, type BrowserContext, type Page } from 'playwright-core';
+import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/built-function.ts';
+import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { freePort } from '../../functions/dev/emulators.ts';
+import { startLocalApi } from '../../functions/dev/local-api.ts';
+import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
+import { createMemoryLogger } from '../../functions/src/log/logger.ts';
+import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
+import { call } from '../support/api-client.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+// The customer portal in a real Chromium (@sparticuz/chromium's, driven by playwright-core) against
+// the built api function (build/functions, its portal included), the Firestore emulator, the Cloud
+// Tasks emulator and the built retry worker. Each page is checked with axe-core and photographed
+// (docs/screenshots/). A hostile receiver must not run a single script in the portal.
+
+const A = 'acc_portal_a';
+const B = 'acc_portal_b';
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const HOSTILE_BODY = `<script>window.__pwned=(window.__pwned||0)+1</script><img src=x onerror="window.__pwned=(window.__pwned||0)+1"><a href="javascript:window.__pwned=1">click</a><svg onload="window.__pwned=1"></svg>`;
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('the portal in a browser (build/functions)', () => {
+  const projectId = `portal-${randomBytes(4).toString('hex')}`;
+  const work = mkdtempSync(join(tmpdir(), 'hookshape-portal-'));
+  const secretsFile = join(work, 'secrets.json');
+  const processes: BuiltFunction[] = [];
+  let db: Firestore;
+  let receiver: Receiver;
+  let tasks: CloudTasksEmulator;
+  let api: BuiltFunction;
+  let key = '';
+  let context: BrowserContext;
+
+  before(async () => {
+    assert.ok(existsSync(join(BUILD_DIR, 'portal', 'index.html')), 'build/functions/portal is missing: run npm run build');
+    mkdirSync(SHOTS, { recursive: true });
+    db = new Firestore({ projectId });
+    [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
+    // The receiver answers with markup, script and a hostile Content-Type: the portal must show it as text.
+    receiver.respond((_request, res) => {
+      res.setHeader('Content-Type', 'text/html; charset=utf-8');
+      res.setHeader('X-Evil', '<script>window.__pwned=1</script>');
+      res.end(HOSTILE_BODY);
+    });
+    writeFileSync(secretsFile, JSON.stringify({ [A]: { RECEIVER_TOKEN: 'tok-portal' } }));
+    const workerPort = await freePort();
+    const env = {
+      GOOGLE_CLOUD_PROJECT: projectId,
+      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
+      RETRY_BASE_DELAY_SECONDS: '1',
+      ALLOW_LOOPBACK_DESTINATIONS: 'true',
+      WEBHOOK_CACHE_SECONDS: '0',
+      LOCAL_SECRETS_FILE: secretsFile,
+      METADATA_SERVER_DETECTION: 'none',
+      PORTAL_BRANDING: JSON.stringify({ name: 'Acme webhooks', primaryColor: '#0b57d0' }),
+    };
+    const config = loadConfig(env);
+    await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
+    processes.push(await serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }));
+    api = await startLocalApi({ env, signingKeysFile: join(work, 'jwt-keys.json'), port: await freePort() });
+    processes.push(api);
+    key = (await new FirestoreApiKeyStore(db, createMemoryLogger()).create({ name: 'platform', accountId: null, createdBy: 'test' })).key;
+    context = await playwright.launchPersistentContext(mkdtempSync(join(work, 'profile-')), {
+      executablePath: await chromium.executablePath(),
+      headless: true,
+      args: [...chromium.args, '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1100, height: 800 },
+    });
+    // Counted in every page before its own scripts: injected scripts that ran, and CSP violations.
+    await context.addInitScript(() => {
+      const w = window as unknown as { __csp: string[] };
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    await Promise.allSettled(processes.map((process) => process.stop()));
+    await Promise.allSettled([receiver.close(), tasks.stop(), db.terminate()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const portalLink = async (accountId: string) => (await call(api.url, 'POST', `/v1/accounts/${accountId}/portal-sessions`, { token: key, body: { subject: 'browser-test' } })).json.url as string;
+
+  async function open(url: string): Promise<{ page: Page; apiCalls: string[] }> {
+    const page = await context.newPage();
+    const apiCalls: string[] = [];
+    page.on('request', (request) => {
+      const target = new URL(request.url());
+      assert.equal(target.origin, new URL(api.url).origin, `no request to another origin (${request.url()})`);
+      if (target.pathname.startsWith('/v1/')) apiCalls.push(`${request.method()} ${target.pathname}`);
+    });
+    await page.goto(url.replace(/^https?:\/\/[^/]+/, api.url));
+    return { page, apiCalls };
+  }
+
+  /** axe-core on the page as it is: no serious or critical violation. */
+  async function accessible(page: Page, name: string): Promise<void> {
+    await page.evaluate(`${AXE_SOURCE};0`);
+    const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+    const bad = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    assert.deepEqual(bad.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`), [], `axe on ${name}`);
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  const safe = async (page: Page) => {
+    assert.equal(await page.evaluate('window.__pwned'), undefined, 'no script of the receiver ran');
+    assert.deepEqual(await page.evaluate('window.__csp'), [], 'no CSP violation');
+  };
+
+  it('serves the portal with a strict CSP, nosniff, hashed assets cached for good and index.html revalidated', async () => {
+    const index = await fetch(`${api.url}/portal/`);
+    assert.equal(index.status, 200);
+    const csp = index.headers.get('content-security-policy') ?? '';
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+    assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(index.headers.get('cache-control'), 'no-cache');
+    const html = await index.text();
+    assert.ok(!/<script>|<style>| style=/.test(html), 'no inline script or style');
+    const asset = /src="(\/portal\/assets\/index-[\w-]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${api.url}${asset}`);
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal((await fetch(`${api.url}/portal/../index.js`)).status, 404);
+    assert.equal((await fetch(`${api.url}/portal/assets/..%2F..%2Findex.js`)).status, 404);
+  });
+
+  it('an expired token and another account\'s token show "Session expired" and read nothing', async () => {
+    const expired = `${b64url({ alg: 'EdDSA' })}.${b64url({ acc: A, exp: Math.floor(Date.now() / 1000) - 60, scope: 'webhooks:read', sub: 'x' })}.c2ln`;
+    const first = await open(`${api.url}/portal/#token=${expired}`);
+    await first.page.getByRole('heading', { name: 'Session expired' }).waitFor();
+    assert.deepEqual(first.apiCalls, []);
+    await accessible(first.page, 'session-expired');
+    await first.page.close();
+    const other = await open(`${await portalLink(B)}&account=${A}`);
+    await other.page.getByRole('heading', { name: 'Session expired' }).waitFor();
+    assert.deepEqual(other.apiCalls, []);
+    await other.page.close();
+  });
+
+  it('from an empty account, only through the UI: create a webhook (picker, preview, save), send a test, see the hostile answer as text, break the template, replay', async () => {
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
+    await accessible(page, 'webhooks-empty');
+
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('CRM calls');
+    await page.getByLabel('Event type').selectOption('call.created');
+    await page.getByLabel('URL template').fill(`${receiver.url}/calls`);
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('{"email": "');
+    await page.getByLabel('Variable', { exact: true }).selectOption('data.customer.email');
+    assert.match(await page.locator('#picker-info').textContent() ?? '', /string .*maria\.conceicao@example\.com/);
+    await page.getByRole('button', { name: 'Insert variable' }).click();
+    await page.keyboard.type('", "seconds": ');
+    await page.getByLabel('Variable', { exact: true }).selectOption('data.call.durationSeconds');
+    await page.getByRole('button', { name: 'Insert variable' }).click();
+    await page.keyboard.type('}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    await page.locator('#preview', { hasText: '"email": "maria.conceicao@example.com", "seconds": 805' }).waitFor();
+    await accessible(page, 'editor');
+
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByRole('heading', { name: /^Test: / }).waitFor();
+    const response = page.getByLabel('Response', { exact: true });
+    assert.ok((await response.textContent())!.includes(HOSTILE_BODY), 'the answer is shown as its text');
+    assert.equal(await page.locator('main img, main svg[onload], main a[href^="javascript"]').count(), 0, 'no element from the answer');
+    await safe(page);
+
+    // Broken template: the dispatcher's message, with line and column, under the body.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(' {{ data.call.id | nope }}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#body-error', { hasText: /nope.*line 1, column \d+/ }).waitFor();
+
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    await page.getByRole('button', { name: /^succeeded · call\.created · evt_test_/ }).click();
+    await page.getByRole('heading', { name: /^Delivery evt_test_.*: succeeded/ }).waitFor();
+    await safe(page);
+    await accessible(page, 'deliveries');
+    const before = receiver.requests.length;
+    await page.getByRole('button', { name: 'Replay' }).click();
+    await page.getByText(/^Replay of evt_test_.* started\./).waitFor();
+    await receiver.waitFor(before + 1);
+    await page.getByRole('heading', { name: 'Attempt 2 (primary) · success', exact: false }).waitFor({ timeout: 15_000 }).catch(async () => {
+      await page.getByRole('heading', { name: /^Attempt 2 / }).waitFor();
+    });
+    await safe(page);
+
+    await page.getByRole('link', { name: 'Secrets' }).click();
+    await page.getByRole('heading', { name: 'Signing secret' }).waitFor();
+    await accessible(page, 'secrets');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Save secret' }).click();
+    await page.getByText(/^Saved as /).waitFor();
+    await page.setViewportSize({ width: 320, height: 700 });
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('link', { name: 'CRM calls' }).waitFor();
+    assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 340, 'readable at 320 px: no page-wide horizontal scroll');
+    await accessible(page, 'webhooks-320px');
+    await page.close();
+  });
+
+  it('scaffold from a receiver\'s curl example, create it, and deliver it', async () => {
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Scaffold' }).click();
+    const example = readFileSync(new URL('../fixtures/scaffold/salesforce-lead.sh', import.meta.url), 'utf8').replace('https://MyDomainName.my.salesforce.com', receiver.url);
+    await page.getByLabel('Event type').selectOption('call.created');
+    await page.getByLabel('Example request').fill(example);
+    await page.getByRole('button', { name: 'Build template' }).click();
+    await page.getByText('4 fields take variables, 3 stay as written.').waitFor();
+    await accessible(page, 'scaffold');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { name: /^Edit call\.created to / }).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const before = receiver.requests.length;
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByRole('heading', { name: /^Test: / }).waitFor();
+    const [, delivered] = [before, receiver.requests.at(-1)!];
+    assert.equal(delivered.url, '/services/data/v62.0/sobjects/Lead/');
+    assert.equal(delivered.headers.authorization, 'Bearer tok-portal');
+    assert.equal(JSON.parse(delivered.body).FirstName, 'Maria');
+    await safe(page);
+    await page.close();
+  });
+});
