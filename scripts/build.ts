@@ -136,13 +136,21 @@ export const PORTAL_SOURCE = join(ROOT, 'portal');
  */
 export async function buildPortal(outDir: string): Promise<void> {
   const { build: viteBuild } = await import('vite');
-  await viteBuild({
-    root: PORTAL_SOURCE,
-    base: '/portal/',
-    logLevel: 'warn',
-    configFile: false,
-    build: { outDir, emptyOutDir: true, assetsDir: 'assets', assetsInlineLimit: 0, cssCodeSplit: false, modulePreload: { polyfill: false }, sourcemap: false, target: 'es2022', reportCompressedSize: false },
-  });
+  // vite sets process.env.NODE_ENV = 'production' in the calling process; the local stack builds
+  // in-process and its functions (children) must not inherit it (the framework then hides its banner).
+  const nodeEnv = process.env.NODE_ENV;
+  try {
+    await viteBuild({
+      root: PORTAL_SOURCE,
+      base: '/portal/',
+      logLevel: 'warn',
+      configFile: false,
+      build: { outDir, emptyOutDir: true, assetsDir: 'assets', assetsInlineLimit: 0, cssCodeSplit: false, modulePreload: { polyfill: false }, sourcemap: false, target: 'es2022', reportCompressedSize: false },
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -14,6 +14,7 @@ import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulato
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
 import { newSigningKey } from '../../functions/src/api/customer-tokens.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
 import { auditPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
@@ -386,7 +387,9 @@ describe('the management API (build/functions, target api)', () => {
   it('event types: the catalogue with descriptions, variables and samples', async () => {
     const answer = await call(base, 'GET', v1('/event-types'), { token: tokenA });
     assert.equal(answer.status, 200);
-    assert.equal(answer.json.data.length, 26);
+    // The platform's 26 events and hookshape's own operational events, which an account may subscribe to.
+    assert.deepEqual(answer.json.data.map((item: { type: string }) => item.type).sort(), [...EVENT_TYPES].sort());
+    assert.equal(EVENT_TYPES.length, 26 + OPERATIONAL_EVENT_TYPES.length);
     const call1 = answer.json.data.find((item: { type: string }) => item.type === 'call.created');
     assert.ok(call1.description && call1.variables.length > 0 && call1.sample.call.id);
   });
