@@ -118,7 +118,7 @@ describe('rateLimit per webhook', () => {
     await h.publish(event);
     await h.waitForDelivery(ACCOUNT, 'narrow', event.id, (record) => record.attempts.length > 0 || record.status !== 'retrying');
     const after = h.tasks.state.queues.get(before.name ?? '');
-    assert.deepEqual([after?.rateLimits?.maxDispatchesPerSecond, after?.rateLimits?.maxConcurrentDispatches], [9, 4]);
+    assert.deepEqual([after?.rateLimits?.maxDispatchesPerSecond, after?.rateLimits?.maxConcurrentDispatches], [8, 4]);
     assert.equal(queues().length, 2, 'one queue per rate-limited webhook');
   });
 });

@@ -81,17 +81,17 @@ describe('the rate-limited queue of a webhook', () => {
   });
 
   const mappings = [
-    { name: 'perSecond: 90 % of it, concurrency left at the default', input: { perSecond: 5 }, expected: { maxDispatchesPerSecond: 4.5, maxConcurrentDispatches: 1000 } },
-    { name: 'perSecond 1', input: { perSecond: 1 }, expected: { maxDispatchesPerSecond: 0.9, maxConcurrentDispatches: 1000 } },
+    { name: 'perSecond: 80 % of it, concurrency left at the default', input: { perSecond: 5 }, expected: { maxDispatchesPerSecond: 4, maxConcurrentDispatches: 1000 } },
+    { name: 'perSecond 1', input: { perSecond: 1 }, expected: { maxDispatchesPerSecond: 0.8, maxConcurrentDispatches: 1000 } },
     { name: 'maxInFlight: the rate left at the default', input: { maxInFlight: 3 }, expected: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 3 } },
-    { name: 'both', input: { perSecond: 500, maxInFlight: 10 }, expected: { maxDispatchesPerSecond: 450, maxConcurrentDispatches: 10 } },
+    { name: 'both', input: { perSecond: 500, maxInFlight: 10 }, expected: { maxDispatchesPerSecond: 400, maxConcurrentDispatches: 10 } },
   ];
   for (const { name, input, expected } of mappings) {
     it(`maps ${name}`, () => assert.deepEqual(queueRateLimits(input), expected));
   }
   it('compares a queue as Cloud Tasks reports it (nulls, float noise) with the limits wanted', () => {
-    assert.equal(sameRateLimits({ maxDispatchesPerSecond: 4.5000000001, maxConcurrentDispatches: 1000 }, queueRateLimits({ perSecond: 5 })), true);
-    assert.equal(sameRateLimits({ maxDispatchesPerSecond: 4.5, maxConcurrentDispatches: 2 }, queueRateLimits({ perSecond: 5 })), false);
+    assert.equal(sameRateLimits({ maxDispatchesPerSecond: 4.0000000001, maxConcurrentDispatches: 1000 }, queueRateLimits({ perSecond: 5 })), true);
+    assert.equal(sameRateLimits({ maxDispatchesPerSecond: 4, maxConcurrentDispatches: 2 }, queueRateLimits({ perSecond: 5 })), false);
     assert.equal(sameRateLimits(null, queueRateLimits({ perSecond: 5 })), false);
   });
 });
