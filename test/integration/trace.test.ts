@@ -7,9 +7,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { parseTraceparent } from '../../functions/src/log/trace.ts';
 import { eventOf, startHarness, type Harness, type LogEntry } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+
+/**
+ * The W3C traceparent header read by the test itself (version 00, 32 + 16 lowercase hex, flags), not by
+ * the code under test: a defect of the production parser must not also pass here.
+ */
+function parseTraceparent(header: unknown): { traceId: string; spanId: string } | undefined {
+  const match = typeof header === 'string' ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(header) : null;
+  if (!match || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return undefined;
+  return { traceId: match[1]!, spanId: match[2]! };
+}
 
 const ACCOUNT = 'acc_trace';
 const TRACE_FIELD = 'logging.googleapis.com/trace';
