@@ -1,7 +1,7 @@
 /**
  * Previews, test sends, the delivery log, replays and bulk recovery, through the same core as the
  * dispatcher and `hookshape replay`: previewDelivery renders (the dispatcher's own preview), startDelivery sends a test event, and replays
- * run startReplay/undoReplay in the log's transaction and enqueue their attempt on the retry queue.
+ * run startReplay/undoReplay in the log's read-modify-write and enqueue their attempt on the retry queue.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { classifyFailure, errorMessage } from '../core/failures.ts';
@@ -26,7 +26,7 @@ import { patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts
 
 /** Bytes of delivery records in one page: a page ends early rather than grow past this. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
-/** Replays of a recover job started at once (each is a transaction and a Cloud Tasks call). */
+/** Replays of a recover job started at once (each is a read-modify-write and a Cloud Tasks call). */
 const RECOVER_CONCURRENCY = 8;
 const DEFAULT_RECOVER_LIMIT = 100;
 
@@ -212,7 +212,7 @@ function replayBlocked(webhook: VersionedWebhook | undefined): ApiProblem | unde
 
 type ReplayOutcome = { started: true; record: StoredDelivery } | { started: false; reason: string };
 
-/** One replay: the transition in the log's transaction, its first attempt enqueued, undone if that fails. */
+/** One replay: the transition in the log's read-modify-write, its first attempt enqueued, undone if that fails. */
 /** The webhook's rate limit, so a replay of a rate-limited webhook waits in its queue like any delivery. */
 function rateLimitOf(key: DeliveryKey, webhook: VersionedWebhook | undefined) {
   const parsed = webhook ? parseWebhookConfig(key.accountId, key.webhookId, webhook.data) : undefined;

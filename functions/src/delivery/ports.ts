@@ -91,13 +91,13 @@ export interface DeliveryLog {
   /** Creates the record unless one exists (the idempotency key is the document path). */
   claim(record: StoredDelivery): Promise<ClaimResult>;
   /**
-   * Reads the record and writes the fields `change` returns, in one transaction. The store may run
+   * Reads the record and writes the fields `change` returns, atomically (a conditional write). The store may run
    * `change` again on contention, so it must be a pure function of the record (delivery/transitions.ts).
    */
   modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T>;
   /**
    * Writes the whole new state: the owner of a claim records a step. With `owner`, only while the
-   * record's attempt in flight is still that claim (read and written in one transaction); false, and
+   * record's attempt in flight is still that claim (read, then written on condition that it did not change); false, and
    * nothing written, when a takeover moved the record on. Without it, a plain write (true).
    */
   update(key: DeliveryKey, update: DeliveryUpdate, owner?: ClaimToken): Promise<boolean>;
@@ -178,7 +178,7 @@ export interface WebhookHealthStore {
   resetFailures(accountId: string, webhookId: string): Promise<void>;
   /**
    * Sets `enabled: false` and `disabled: { reason, at, consecutiveFailures }` if the count has reached
-   * `threshold` and the webhook is still enabled (read and written in one transaction), and starts the
+   * `threshold` and the webhook is still enabled (read, then written on condition that it did not change), and starts the
    * count again. Returns the count when it disabled the webhook.
    */
   disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined>;

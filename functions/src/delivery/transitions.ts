@@ -1,6 +1,6 @@
 /**
  * The read-and-write steps of the state machine as pure functions of the stored record, run inside
- * the store's transaction (DeliveryLog.modify). Pure, so a store may run them again on contention and
+ * the store's read-modify-write (DeliveryLog.modify). Pure, so a store may run them again on contention and
  * unit tests can run them on plain objects.
  */
 import { staleness, type LeaseTiming } from './lease.ts';

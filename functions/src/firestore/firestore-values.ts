@@ -11,6 +11,8 @@ export function fromFirestore<T>(value: unknown): T {
   return value as T;
 }
 
+export const isFailedPrecondition = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.FAILED_PRECONDITION;
+
 export const isAlreadyExists = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;
 
 /**
