@@ -183,6 +183,31 @@ describe('hookshape validate and preview (files and stored documents)', { concur
     assert.match(ok.stdout, /! heders: is not a webhook field and is ignored \(did you mean headers\?\)/);
   });
 
+  // The delivery rules (filter, retry, rateLimit, auth): each mistake named by its path, as the
+  // validator writes it into the document and the API answers it.
+  const RULE_MISTAKES: Array<{ name: string; fields: Record<string, unknown>; errors: RegExp[] }> = [
+    { name: 'unknown filter operator', fields: { filter: { 'data.call.durationSeconds': { $gtt: 60 } } }, errors: [/✗ filter\.data\.call\.durationSeconds\.\$gtt: \$gtt is not an operator \(did you mean \$gt\?\)/] },
+    { name: 'filter path not in the event', fields: { filter: { 'data.call.nope': { $eq: 1 } } }, errors: [/✗ filter\.data\.call\.nope\.\$eq: data\.call\.nope is not a variable of call\.created/] },
+    { name: 'filter regex that does not compile', fields: { filter: { 'data.customer.name': { $regex: '(a' } } }, errors: [/✗ filter\.data\.customer\.name\.\$regex: is not a regular expression hookshape can run: missing closing \)/] },
+    { name: 'filter regex with a backreference', fields: { filter: { 'data.customer.name': { $regex: '(a+)\\1' } } }, errors: [/✗ filter\.data\.customer\.name\.\$regex: is not a regular expression hookshape can run/] },
+    { name: 'too many retry attempts', fields: { retry: { attempts: 11 } }, errors: [/✗ retry\.attempts: must be at most 10/] },
+    { name: 'unknown retry schedule', fields: { retry: { schedule: 'fibonacci' } }, errors: [/✗ retry\.schedule: must be one of incremental, exponential, explicit/] },
+    { name: 'rate limit of zero', fields: { rateLimit: { perSecond: 0 } }, errors: [/✗ rateLimit\.perSecond: must be 1 or more/] },
+    { name: 'basic auth without its password secret', fields: { auth: { type: 'basic', username: 'u' } }, errors: [/✗ auth\.passwordSecretName: must be the name of a secret/] },
+    { name: 'bearer token written as a value', fields: { auth: { type: 'bearer', token: 'abc' } }, errors: [/✗ auth\.tokenSecretName: must be the name of a secret/, /✗ auth: token: not a field of auth type bearer/] },
+    { name: 'oauth2 token URL that is not one', fields: { auth: { type: 'oauth2', tokenUrl: 'not a url', clientId: 'c', clientSecretName: 'S' } }, errors: [/✗ auth\.tokenUrl: must be an absolute https URL/] },
+  ];
+  for (const [index, mistake] of RULE_MISTAKES.entries()) {
+    it(`validate: a delivery rule mistake is named by its path (${mistake.name})`, async () => {
+      const file = join(dir, `rule-${index}.json`);
+      writeFileSync(file, JSON.stringify({ name: 'CRM', events: ['call.created'], url: 'https://crm.example.com/calls', body: GOOD_BODY, ...mistake.fields }));
+      const run = await hookshape(['validate', file]);
+      expectExit(run, 1);
+      assert.match(run.stdout, new RegExp(`rule-${index}\\.json: ${mistake.errors.length} error\\(s\\)`), show(run));
+      for (const error of mistake.errors) assert.match(run.stdout, error, show(run));
+    });
+  }
+
   it('validate: a file that is not YAML is a failed check (exit 1) with the reason', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'name: [unclosed\n');
