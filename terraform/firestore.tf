@@ -154,7 +154,8 @@ resource "google_firestore_index" "account_deliveries" {
   depends_on = [google_firestore_database.default]
 }
 
-# ACCOUNT_DELIVERIES_BY_STATUS: an account's deliveries of one status, newest first (API list, bulk recover).
+# ACCOUNT_DELIVERIES_BY_STATUS: an account's deliveries of one status, newest first (API list, bulk recover;
+# hookshape status counts them).
 resource "google_firestore_index" "account_deliveries_by_status" {
   project     = var.project_id
   database    = local.firestore_database
@@ -174,6 +175,33 @@ resource "google_firestore_index" "account_deliveries_by_status" {
   fields {
     field_path = "createdAt"
     order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+# ACCOUNT_OLDEST_BY_STATUS: an account's oldest pending (or retrying) delivery, oldest first
+# (hookshape status). A composite index is read in its own direction only: the newest-first one above
+# does not serve it.
+resource "google_firestore_index" "account_oldest_by_status" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = "deliveries"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path = "accountId"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "createdAt"
+    order      = "ASCENDING"
   }
 
   depends_on = [google_firestore_database.default]

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * hookshape — the operators' command line: the event catalogue, validating and previewing a webhook,
- * sending a test event, reading the delivery log, replaying and repairing deliveries, against the emulators (the
- * local stack) or Google Cloud. `hookshape --help` lists the commands.
+ * sending a test event, reading the delivery log and an account's status, replaying and repairing
+ * deliveries, against the emulators (the local stack) or Google Cloud. `hookshape --help` lists the commands.
  */
 import { ConfigError } from '../src/config/runtime-config.ts';
 import { VERSION } from '../src/version.ts';
@@ -16,6 +16,7 @@ import { previewCommand } from './commands/preview-command.ts';
 import { repairCommand } from './commands/repair-command.ts';
 import { replayCommand } from './commands/replay-command.ts';
 import { sendTestCommand } from './commands/send-test-command.ts';
+import { statusCommand } from './commands/status-command.ts';
 import { validateCommand } from './commands/validate-command.ts';
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   preview: { run: previewCommand, summary: 'the exact HTTP request a webhook would send for an event; nothing sent' },
   'send-test': { run: sendTestCommand, summary: 'publish a sample event for a webhook and print the delivery outcome' },
   deliveries: { run: deliveriesCommand, summary: "a webhook's state and its delivery log" },
+  status: { run: statusCommand, summary: "an account's deliveries by status (last hour) and its oldest pending/retrying" },
   replay: { run: replayCommand, summary: 'send deliveries again (one event, or by status and age)' },
   repair: { run: repairCommand, summary: 'move on deliveries left pending or retrying without a live owner' },
   keys: { run: keysCommand, summary: 'platform API keys for the management API: create (shown once), list, revoke' },

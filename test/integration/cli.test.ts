@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../scripts/build.ts';
 import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
 import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
+import type { DeliveryStatus } from '../../functions/src/delivery/delivery-record.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -89,12 +90,12 @@ describe('hookshape: help and usage errors', { concurrency: true }, () => {
   it('hookshape --help lists the commands (exit 0); no command is a usage error (exit 2)', async () => {
     const help = await hookshape(['--help']);
     expectExit(help, 0);
-    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair', 'keys']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'status', 'replay', 'repair', 'keys']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     assert.match(help.stdout, /Exit codes: 0 ok, 1 what was checked failed, 2 usage error, 3 cannot reach/);
     expectExit(await hookshape([]), 2);
   });
 
-  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'replay', 'repair', 'keys']) {
+  for (const command of ['events', 'validate', 'preview', 'send-test', 'deliveries', 'status', 'replay', 'repair', 'keys']) {
     it(`hookshape ${command} --help`, async () => {
       const run = await hookshape([command, '--help']);
       expectExit(run, 0);
@@ -117,6 +118,10 @@ describe('hookshape: help and usage errors', { concurrency: true }, () => {
     { args: ['validate', join('/nonexistent', 'hook.yaml')], message: /cannot read \/nonexistent\/hook.yaml: no such file/ },
     { args: ['preview', 'x.json', '--target', 'side'], message: /--target must be primary or backup/ },
     { args: ['send-test', 'a/b', '--timeout', 'soon'], message: /--timeout must be a whole number/ },
+    { args: ['status'], message: /which account\? give --account A[\s\S]*see hookshape status --help/ },
+    { args: ['status', 'acc_1'], message: /status takes no arguments, got 'acc_1' \(the account is --account A\)/ },
+    { args: ['status', '--account', 'acc_1/hook'], message: /--account is an account id, not a path, got 'acc_1\/hook'/ },
+    { args: ['status', '--account', 'acc_1', '--since', 'yesterday'], message: /--since must be a duration like 30m, 1h, 7d or an ISO date/ },
   ];
   for (const { args, message } of usage) {
     it(`usage error (exit 2): hookshape ${args.join(' ')}`, async () => {
@@ -519,5 +524,101 @@ describe('hookshape repair and replay of deliveries left without an owner', () =
     const refused = await hookshape(['replay', `${ACCOUNT}/stale-replay`, live.id]);
     expectExit(refused, 1);
     assert.match(refused.stderr, /is pending \(attempt 1 is in flight \(since [^)]+\)\): it is already being delivered; nothing to replay/);
+  });
+});
+
+describe('hookshape status', () => {
+  // Records planted as the functions write them (pendingDelivery, then the status), of several statuses
+  // and ages, in two webhooks of one account and in another account. Pending and retrying ones have a
+  // live owner (an attempt in flight since now, a retry due in 10 min), so the repair sweep leaves them.
+  const STATUS_ACCOUNT = 'acc_status';
+  const MINUTE = 60_000;
+  async function plant(accountId: string, webhookId: string, status: DeliveryStatus, ageMs: number) {
+    const event = eventOf('call.created', accountId, {});
+    const now = new Date();
+    const record = pendingDelivery(event, webhookId, `Webhook ${webhookId}`, new Date(now.getTime() - ageMs), 30);
+    const unfinished = status === 'pending' || status === 'retrying';
+    await h.db.doc(deliveryPath(accountId, webhookId, event.id)).create({
+      ...record,
+      status,
+      updatedAt: unfinished ? now : record.createdAt,
+      inFlight: status === 'pending' ? { ...record.inFlight!, since: now } : null,
+      nextAttemptAt: status === 'retrying' ? new Date(now.getTime() + 10 * MINUTE) : null,
+      lastError: status === 'failed' ? 'HTTP 500' : null,
+    });
+    return deliveryPath(accountId, webhookId, event.id);
+  }
+  let oldestPending = '';
+  let oldestRetrying = '';
+
+  before(async () => {
+    [oldestPending, oldestRetrying] = await Promise.all([
+      plant(STATUS_ACCOUNT, 'hook-b', 'pending', 8 * 60 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-a', 'retrying', 2 * 60 * MINUTE),
+      ...[10, 11, 12].map((m) => plant(STATUS_ACCOUNT, 'hook-a', 'succeeded', m * MINUTE)),
+      plant(STATUS_ACCOUNT, 'hook-b', 'succeeded', 1 * MINUTE),
+      ...[20, 21].map((m) => plant(STATUS_ACCOUNT, 'hook-a', 'failed', m * MINUTE)),
+      plant(STATUS_ACCOUNT, 'hook-a', 'failed', 3 * 60 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-a', 'invalid', 5 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-a', 'pending', 30 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-a', 'pending', 5 * 60 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-a', 'retrying', 15 * MINUTE),
+      plant(STATUS_ACCOUNT, 'hook-b', 'retrying', 90 * MINUTE),
+      // Another account's records are neither counted nor shown, even older ones.
+      plant('acc_status_other', 'hook-a', 'failed', 1 * MINUTE),
+      plant('acc_status_other', 'hook-a', 'pending', 10 * 60 * MINUTE),
+      plant('acc_status_other', 'hook-a', 'retrying', 10 * 60 * MINUTE),
+    ]) as [string, string, ...string[]];
+  });
+
+  it('counts the last hour by status across the webhooks and shows the oldest pending and retrying record', async () => {
+    const run = await hookshape(['status', '--account', STATUS_ACCOUNT]);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^account acc_status: deliveries created in the last 1h \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\), by status now$/m);
+    assert.match(run.stdout, /^STATUS +DELIVERIES$/m);
+    const counts = Object.fromEntries([...run.stdout.matchAll(/^(pending|succeeded|retrying|failed|invalid|total) +(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    assert.deepEqual(counts, { pending: 1, succeeded: 4, retrying: 1, failed: 2, invalid: 1, total: 9 }, show(run));
+    assert.match(run.stdout, new RegExp(`^oldest pending: +${oldestPending}\n +created \\S+ \\S+ \\(8h 0\\dm ago\\), 0 attempt\\(s\\); attempt 1 is in flight`, 'm'));
+    assert.match(run.stdout, new RegExp(`^oldest retrying: +${oldestRetrying}\n +created \\S+ \\S+ \\(2h 0\\dm ago\\), 0 attempt\\(s\\); its next attempt is due at `, 'm'));
+    assert.doesNotMatch(run.stdout, /no live owner/);
+    assert.equal(run.stderr, '');
+  });
+
+  it('--since widens the window (the oldest records are shown whatever it is); --json for scripts', async () => {
+    const run = await hookshape(['status', '--account', STATUS_ACCOUNT, '--since', '4h', '--json']);
+    expectExit(run, 0);
+    const parsed = JSON.parse(run.stdout) as { account: string; since: string; counts: Record<string, number>; total: number; oldest: Record<string, { path: string; status: string; stale: boolean; ageSeconds: number } | null> };
+    assert.equal(parsed.account, STATUS_ACCOUNT);
+    assert.ok(Math.abs(Date.now() - 4 * 60 * MINUTE - Date.parse(parsed.since)) < MINUTE, parsed.since);
+    assert.deepEqual(parsed.counts, { pending: 1, succeeded: 4, retrying: 3, failed: 3, invalid: 1 });
+    assert.equal(parsed.total, 12);
+    assert.equal(parsed.oldest.pending?.path, oldestPending);
+    assert.equal(parsed.oldest.pending?.stale, false);
+    assert.ok(Math.abs(parsed.oldest.pending!.ageSeconds - 8 * 3600) < 120, String(parsed.oldest.pending!.ageSeconds));
+    assert.equal(parsed.oldest.retrying?.path, oldestRetrying);
+    assert.equal(parsed.oldest.retrying?.status, 'retrying');
+  });
+
+  it('an account with no deliveries: zero counts and no oldest record', async () => {
+    const run = await hookshape(['status', '--account', 'acc_status_none']);
+    expectExit(run, 0);
+    assert.match(run.stdout, /^total +0$/m);
+    assert.match(run.stdout, /^oldest pending: +none$/m);
+    assert.match(run.stdout, /^oldest retrying: +none$/m);
+  });
+
+  it('a pending record without a live owner is flagged for hookshape repair', async () => {
+    const event = eventOf('call.created', 'acc_status_stale', {});
+    const crashedAt = new Date(Date.now() - CLAIM_LEASE_MS - 5_000);
+    const path = deliveryPath('acc_status_stale', 'hook-a', event.id);
+    await h.db.doc(path).create(pendingDelivery(event, 'hook-a', 'Webhook hook-a', crashedAt, 30));
+    try {
+      const run = await hookshape(['status', '--account', 'acc_status_stale']);
+      expectExit(run, 0);
+      assert.match(run.stdout, new RegExp(`^oldest pending: +${path}\n.*has been in flight since .* without a result\n +no live owner: hookshape repair moves it on$`, 'm'));
+    } finally {
+      // The repair tests above count stale records across every account: leave none behind.
+      await h.db.doc(path).delete();
+    }
   });
 });

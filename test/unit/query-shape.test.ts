@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FieldPath, Firestore } from '@google-cloud/firestore';
-import { ACCOUNT_DELIVERIES_BY_STATUS, ACCOUNT_EVENT, DELIVERIES_BY_STATUS, DELIVERIES_OF_WEBHOOK, INDEXED_QUERIES, OVERDUE_RETRIES, WEBHOOKS_BY_EVENT_TYPE, WEBHOOKS_BY_ID } from '../../functions/src/firestore/firestore-layout.ts';
+import { oldestQuery, statusCountQuery } from '../../functions/src/firestore/firestore-account-status.ts';
+import { ACCOUNT_DELIVERIES_BY_STATUS, ACCOUNT_EVENT, ACCOUNT_OLDEST_BY_STATUS, DELIVERIES_BY_STATUS, DELIVERIES_OF_WEBHOOK, INDEXED_QUERIES, OVERDUE_RETRIES, WEBHOOKS_BY_EVENT_TYPE, WEBHOOKS_BY_ID } from '../../functions/src/firestore/firestore-layout.ts';
 import { queryShape, servedBy } from '../../functions/src/firestore/query-shape.ts';
 
 // Queries are only built here, never run: the client library serialises them without a connection.
@@ -15,6 +16,9 @@ const cases = [
   { name: 'one webhook, newest first, with a cursor order', query: deliveries.orderBy('createdAt', 'desc').orderBy(FieldPath.documentId(), 'desc'), declared: DELIVERIES_OF_WEBHOOK },
   { name: 'an account across webhooks (collection group)', query: db.collectionGroup('deliveries').where('accountId', '==', 'a').where('status', '==', 'failed').orderBy('createdAt', 'desc'), declared: ACCOUNT_DELIVERIES_BY_STATUS },
   { name: 'equalities only', query: db.collectionGroup('deliveries').where('accountId', '==', 'a').where('eventId', '==', 'e'), declared: ACCOUNT_EVENT },
+  { name: "hookshape status: an account's count of one status since a time", query: statusCountQuery(db, 'a', 'failed', new Date(0)), declared: ACCOUNT_DELIVERIES_BY_STATUS },
+  { name: "hookshape status: an account's oldest pending record", query: oldestQuery(db, 'a', 'pending'), declared: ACCOUNT_OLDEST_BY_STATUS },
+  { name: "hookshape status: an account's oldest retrying record", query: oldestQuery(db, 'a', 'retrying'), declared: ACCOUNT_OLDEST_BY_STATUS },
   { name: 'an inequality without its sort (Firestore sorts on it)', query: db.collectionGroup('deliveries').where('status', '==', 'retrying').where('nextAttemptAt', '<=', new Date(0)), declared: OVERDUE_RETRIES },
 ];
 

@@ -136,10 +136,22 @@ export const ACCOUNT_DELIVERIES: IndexedQuery = {
 };
 
 export const ACCOUNT_DELIVERIES_BY_STATUS: IndexedQuery = {
-  usedBy: 'api: deliveries of an account with a status, newest first (and bulk recover)',
+  usedBy: 'api: deliveries of an account with a status, newest first (and bulk recover); hookshape status counts them',
   collectionGroup: DELIVERIES,
   queryScope: 'COLLECTION_GROUP',
   fields: [equal('accountId'), equal('status'), CREATED_NEWEST_FIRST],
+  needsCompositeIndex: true,
+};
+
+/**
+ * `hookshape status`: an account's oldest delivery with a status (pending, retrying), oldest first. The
+ * newest-first index above cannot serve it: a composite index is read in its own direction only.
+ */
+export const ACCOUNT_OLDEST_BY_STATUS: IndexedQuery = {
+  usedBy: 'hookshape status: the oldest delivery of an account with a status (pending, retrying)',
+  collectionGroup: DELIVERIES,
+  queryScope: 'COLLECTION_GROUP',
+  fields: [equal('accountId'), equal('status'), { fieldPath: 'createdAt', order: 'ASCENDING' }],
   needsCompositeIndex: true,
 };
 
@@ -191,6 +203,7 @@ export const INDEXED_QUERIES: readonly IndexedQuery[] = [
   DELIVERIES_BY_STATUS_AND_EVENT_TYPE,
   ACCOUNT_DELIVERIES,
   ACCOUNT_DELIVERIES_BY_STATUS,
+  ACCOUNT_OLDEST_BY_STATUS,
   ACCOUNT_DELIVERIES_BY_EVENT_TYPE,
   ACCOUNT_DELIVERIES_BY_STATUS_AND_EVENT_TYPE,
   ACCOUNT_EVENT,
