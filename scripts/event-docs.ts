@@ -1,11 +1,11 @@
 /**
- * Renders the event catalogue (functions/src/events/event-catalogue.ts) as README Markdown.
+ * Renders the event catalogue (functions/src/events/event-catalogue.ts) as the Markdown of docs/events.md.
  *
  *   node scripts/event-docs.ts           print the Markdown
- *   node scripts/event-docs.ts --write   replace the README section between the event-catalogue markers
- *   node scripts/event-docs.ts --check   exit 1 if the README section is out of date
+ *   node scripts/event-docs.ts --write   replace the section of docs/events.md between the event-catalogue markers
+ *   node scripts/event-docs.ts --check   exit 1 if that section is out of date
  *
- * Only the text between the markers is ever touched; the rest of README.md belongs to its authors.
+ * Only the text between the markers is ever touched; the rest of docs/events.md belongs to its authors.
  */
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,12 +13,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES } from '../functions/src/events/event-catalogue.ts';
 import type { EventVariable } from '../functions/src/events/event-catalogue.ts';
+import { endMarker, extractSection, headingAnchor, replaceSection, startMarker } from './doc-sections.ts';
 
-export const START_MARKER = '<!-- event-catalogue:start -->';
-export const END_MARKER = '<!-- event-catalogue:end -->';
+const SECTION = 'event-catalogue';
+export const START_MARKER = startMarker(SECTION);
+export const END_MARKER = endMarker(SECTION);
 
-/** README.md at the repository root (the parent of scripts/). */
-export const README_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+/** docs/events.md (scripts/ is at the repository root). */
+export const EVENTS_DOC_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'events.md');
 
 /** `data.form.fields[].label` → `{{ data.form.fields[0].label }}`. */
 export function liquidFor(path: string): string {
@@ -66,11 +68,6 @@ function variableTable(variables: readonly EventVariable[]): string[] {
   ];
 }
 
-/** GitHub's anchor for a `### \`type\`` heading: punctuation other than `-` and `_` dropped. */
-function anchor(type: string): string {
-  return type.toLowerCase().replace(/[^a-z0-9_\- ]/g, '').replaceAll(' ', '-');
-}
-
 export function renderEventCatalogueMarkdown(): string {
   const lines: string[] = [
     'Templates see `event` (the envelope below), `data` (the event\'s payload, documented per event), ' +
@@ -82,7 +79,7 @@ export function renderEventCatalogueMarkdown(): string {
     '',
     '| Event | Platform name |',
     '|---|---|',
-    ...EVENT_TYPES.map((type) => `| [\`${type}\`](#${anchor(type)}) | ${cell(EVENT_CATALOGUE[type].seedName)} |`),
+    ...EVENT_TYPES.map((type) => `| [\`${type}\`](#${headingAnchor(type)}) | ${cell(EVENT_CATALOGUE[type].seedName)} |`),
   ];
   for (const type of EVENT_TYPES) {
     const def = EVENT_CATALOGUE[type];
@@ -106,39 +103,28 @@ export function renderEventCatalogueMarkdown(): string {
   return lines.join('\n');
 }
 
-function markerPositions(readme: string): { start: number; end: number } {
-  const start = readme.indexOf(START_MARKER);
-  const end = readme.indexOf(END_MARKER);
-  if (start === -1 || end === -1 || end < start) {
-    throw new Error(`README has no "${START_MARKER}" ... "${END_MARKER}" section`);
-  }
-  return { start: start + START_MARKER.length, end };
-}
-
 /** The Markdown currently between the markers, without the surrounding newlines. */
-export function extractCatalogueSection(readme: string): string {
-  const { start, end } = markerPositions(readme);
-  return readme.slice(start, end).replace(/^\r?\n/, '').replace(/\r?\n$/, '');
+export function extractCatalogueSection(doc: string): string {
+  return extractSection(doc, SECTION);
 }
 
-/** `readme` with the text between the markers replaced by `markdown`; everything else untouched. */
-export function replaceCatalogueSection(readme: string, markdown: string): string {
-  const { start, end } = markerPositions(readme);
-  return `${readme.slice(0, start)}\n${markdown}\n${readme.slice(end)}`;
+/** `doc` with the text between the markers replaced by `markdown`; everything else untouched. */
+export function replaceCatalogueSection(doc: string, markdown: string): string {
+  return replaceSection(doc, SECTION, markdown);
 }
 
 function main(args: readonly string[]): number {
   const markdown = renderEventCatalogueMarkdown();
   if (args.includes('--write') || args.includes('--check')) {
-    const readme = readFileSync(README_PATH, 'utf8');
-    const upToDate = extractCatalogueSection(readme) === markdown;
+    const doc = readFileSync(EVENTS_DOC_PATH, 'utf8');
+    const upToDate = extractCatalogueSection(doc) === markdown;
     if (args.includes('--check')) {
       if (upToDate) return 0;
-      console.error(`${README_PATH}: the event catalogue section is out of date; run: node scripts/event-docs.ts --write`);
+      console.error(`${EVENTS_DOC_PATH}: the event catalogue section is out of date; run: node scripts/event-docs.ts --write`);
       return 1;
     }
-    if (!upToDate) writeFileSync(README_PATH, replaceCatalogueSection(readme, markdown));
-    console.log(`${README_PATH}: event catalogue section ${upToDate ? 'already up to date' : 'updated'}`);
+    if (!upToDate) writeFileSync(EVENTS_DOC_PATH, replaceCatalogueSection(doc, markdown));
+    console.log(`${EVENTS_DOC_PATH}: event catalogue section ${upToDate ? 'already up to date' : 'updated'}`);
     return 0;
   }
   process.stdout.write(`${markdown}\n`);

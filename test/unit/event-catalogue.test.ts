@@ -13,7 +13,7 @@ import {
 } from '../../functions/src/events/event-catalogue.ts';
 import type { EventType, EventVariable } from '../../functions/src/events/event-catalogue.ts';
 import {
-  README_PATH,
+  EVENTS_DOC_PATH,
   extractCatalogueSection,
   formatJson,
   renderEventCatalogueMarkdown,
@@ -300,9 +300,9 @@ test('the catalogue cannot be mutated through sampleEvent or directly', () => {
   }, TypeError);
 });
 
-test('README event catalogue section equals renderEventCatalogueMarkdown() (run: node scripts/event-docs.ts --write)', () => {
-  const readme = readFileSync(README_PATH, 'utf8');
-  assert.equal(extractCatalogueSection(readme), renderEventCatalogueMarkdown());
+test('docs/events.md catalogue section equals renderEventCatalogueMarkdown() (run: node scripts/event-docs.ts --write)', () => {
+  const doc = readFileSync(EVENTS_DOC_PATH, 'utf8');
+  assert.equal(extractCatalogueSection(doc), renderEventCatalogueMarkdown());
 });
 
 test('the generated Markdown documents every event and variable as Liquid', () => {
