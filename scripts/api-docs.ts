@@ -1,0 +1,64 @@
+/**
+ * Renders the management API's route table (functions/src/api/routes.ts, from which the OpenAPI
+ * document at /v1/openapi.json is generated too) as the Markdown of docs/api.md.
+ *
+ *   node scripts/api-docs.ts           print the Markdown
+ *   node scripts/api-docs.ts --write   replace the section of docs/api.md between the api-routes markers
+ *   node scripts/api-docs.ts --check   exit 1 if that section is out of date
+ *
+ * Only the text between the markers is ever touched; the rest of docs/api.md belongs to its authors.
+ */
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { routes } from '../functions/src/api/routes.ts';
+import { extractSection, replaceSection } from './doc-sections.ts';
+
+export const SECTION = 'api-routes';
+
+/** docs/api.md (scripts/ is at the repository root). */
+export const API_DOC_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'api.md');
+
+const cell = (text: string): string => text.replace(/\r?\n/g, ' ').replaceAll('|', '\\|');
+
+/** One row per route, in the route table's order: method, path, scope, operation id, summary. */
+export function renderApiRoutesMarkdown(): string {
+  return [
+    '| Method | Path | Scope | Operation | What it does |',
+    '|---|---|---|---|---|',
+    ...Object.values(routes).map(({ route, scope }) => {
+      const { method, path, operationId, summary } = route as { method: string; path: string; operationId?: string; summary?: string };
+      return `| \`${method.toUpperCase()}\` | \`${path}\` | \`${scope}\` | \`${operationId ?? ''}\` | ${cell(summary ?? '')} |`;
+    }),
+  ].join('\n');
+}
+
+export const extractRoutesSection = (doc: string): string => extractSection(doc, SECTION);
+
+function main(args: readonly string[]): number {
+  const markdown = renderApiRoutesMarkdown();
+  if (args.includes('--write') || args.includes('--check')) {
+    const doc = readFileSync(API_DOC_PATH, 'utf8');
+    const upToDate = extractRoutesSection(doc) === markdown;
+    if (args.includes('--check')) {
+      if (upToDate) return 0;
+      console.error(`${API_DOC_PATH}: the route table is out of date; run: node scripts/api-docs.ts --write`);
+      return 1;
+    }
+    if (!upToDate) writeFileSync(API_DOC_PATH, replaceSection(doc, SECTION, markdown));
+    console.log(`${API_DOC_PATH}: route table ${upToDate ? 'already up to date' : 'updated'}`);
+    return 0;
+  }
+  process.stdout.write(`${markdown}\n`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  }
+}
