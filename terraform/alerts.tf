@@ -39,7 +39,7 @@ resource "google_monitoring_alert_policy" "delivery_failure_ratio" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Deliveries end `failed` more often than usual. Break hookshape/deliveries down by error_code and account_id; the records' lastError says why (README: Troubleshooting)."
+    content   = "Deliveries end `failed` more often than usual. Break hookshape/deliveries down by error_code and account_id; the records' lastError says why (docs/operations.md: Troubleshooting by symptom)."
   }
 }
 

@@ -44,7 +44,7 @@ output "api" {
 }
 
 output "api_jwt_keys_command" {
-  description = "Adds the first version of the API's token signing keys (run once after the first apply, from the repository; rotation: docs in README)."
+  description = "Adds the first version of the API's token signing keys (run once after the first apply, from the repository; rotation: docs/security.md, API credentials)."
   value       = "node_modules/.bin/node functions/dev/api-jwt-keys.ts | gcloud secrets versions add ${google_secret_manager_secret.api_jwt_keys.secret_id} --project ${var.project_id} --data-file=-"
 }
 

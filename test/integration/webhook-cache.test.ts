@@ -55,7 +55,7 @@ describe('webhook cache on a warm instance (the bundle)', () => {
       headers: { 'X-Event': '{{ event.id }}' },
       body: '{"version": 2, "n": {{ data.n }}}',
     });
-    // Within the cache period the instance still sends the version it read (README: stale up to WEBHOOK_CACHE_SECONDS).
+    // Within the cache period the instance still sends the version it read (docs/operations.md, Configuration: stale up to WEBHOOK_CACHE_SECONDS).
     const stale = await deliver(4);
     assert.ok(stale.deliveredAt - first.publishedAt < CACHE_SECONDS * 1000, `the test itself was too slow: event 4 came ${stale.deliveredAt - first.publishedAt} ms after the cache entry`);
     assert.deepEqual(JSON.parse(stale.request.body), { version: 1, n: 4 });

@@ -69,7 +69,7 @@ export const DeliveriesQuery = z
 export const WebhookInput = webhookSchema
   .extend({ name: webhookSchema.shape.name.max(MAX_NAME_CHARS, `must be at most ${MAX_NAME_CHARS} characters`) })
   .strict()
-  .openapi('WebhookInput', { description: 'The fields of a webhook document (see the README: Webhook documents).' });
+  .openapi('WebhookInput', { description: 'The fields of a webhook document (see docs/webhooks.md).' });
 
 export const WebhookCreate = WebhookInput.extend({
   id: z.string().regex(DOCUMENT_ID, DOCUMENT_ID_MESSAGE).optional().openapi({ description: 'The document id; generated (wh_…) when left out. A taken id is a 409.' }),
@@ -143,7 +143,7 @@ export const SigningSecretResult = z.object({ name: z.string(), webhook: Webhook
 export const Delivery = z
   .object({ webhookId: z.string(), eventId: z.string(), accountId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.array(z.unknown()), lastError: z.string().nullable(), createdAt: z.string() })
   .catchall(z.unknown())
-  .openapi('Delivery', { description: "The delivery record's fields (see the README: The delivery log)." });
+  .openapi('Delivery', { description: "The delivery record's fields (see docs/deliveries.md)." });
 export const DeliveryList = z.object({ data: z.array(Delivery), nextCursor: z.string().nullable() }).openapi('DeliveryList');
 
 export const RecoverRequest = z

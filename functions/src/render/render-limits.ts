@@ -1,4 +1,4 @@
-/** Bounds on what one webhook's templates may cost; documented in the README's Security section. */
+/** Bounds on what one webhook's templates may cost; documented in docs/security.md (Limits). */
 export const RENDER_LIMITS = {
   /** Characters of one template (url, a header, the body...). */
   templateChars: 64 * 1024,
