@@ -18,18 +18,18 @@ import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts'
 import { entryFromLine, extract, matches, type LogEntryModel } from '../support/log-filter.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { loadMonitoring, type Monitoring } from '../support/terraform-monitoring.ts';
+import { loadTerraform, type Terraform } from '../support/terraform.ts';
 
 const ACCOUNT = 'acc_metrics';
 let h: Harness;
 let receiver: Receiver;
-let tf: Monitoring;
+let tf: Terraform;
 let entries: Array<{ entry: LogEntryModel; line: Record<string, unknown> }> = [];
 let eventId = '';
 let staleEventId = '';
 
 before(async () => {
-  [h, receiver, tf] = await Promise.all([startHarness({ repair: true }), startReceiver(), loadMonitoring()]);
+  [h, receiver, tf] = await Promise.all([startHarness({ repair: true }), startReceiver(), loadTerraform()]);
   const flaky = [500];
   receiver.respond((request, res) => {
     res.statusCode = request.url === '/gone' ? 410 : request.url === '/flaky' ? (flaky.shift() ?? 200) : 200;

@@ -9,9 +9,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFilter } from '../support/log-filter.ts';
-import { LOG_METRIC_TYPE_PREFIX, loadMonitoring } from '../support/terraform-monitoring.ts';
+import { LOG_METRIC_TYPE_PREFIX, loadTerraform } from '../support/terraform.ts';
 
-const m = await loadMonitoring();
+const m = await loadTerraform();
+const alerts = m.ofType('google_monitoring_alert_policy');
+const dashboards = m.ofType('google_monitoring_dashboard');
 
 /** Google's metrics the alerts and charts may use, each with the resource type and what it must be scoped to. */
 const GOOGLE_METRICS: Record<string, { resourceType: string; scope?: RegExp }> = {
@@ -80,10 +82,10 @@ describe('alert policies', () => {
   const wanted = ['delivery_failure_ratio', 'dead_letter_backlog', 'retry_task_delay', 'function_errors', 'repair_stale'];
 
   it('the five alerts of the issue exist', () => {
-    assert.deepEqual(wanted.filter((name) => !m.alerts.some((alert) => alert.address === `google_monitoring_alert_policy.${name}`)), []);
+    assert.deepEqual(wanted.filter((name) => !alerts.some((alert) => alert.address === `google_monitoring_alert_policy.${name}`)), []);
   });
 
-  for (const alert of m.alerts) {
+  for (const alert of alerts) {
     it(`${alert.address}: notifies var.alert_notification_channels, thresholds are variables, metrics are declared`, () => {
       assert.equal(alert.body['notification_channels'], '${var.alert_notification_channels}');
       const conditions = (alert.body['conditions'] as Array<Record<string, unknown>>) ?? [];
@@ -101,7 +103,7 @@ describe('alert policies', () => {
   }
 
   it('the failure ratio divides failed deliveries by all deliveries of the same metric', () => {
-    const threshold = (m.alerts.find((a) => a.address.endsWith('.delivery_failure_ratio'))!.body['conditions'] as Array<Record<string, Array<Record<string, unknown>>>>)[0]!['condition_threshold']![0]!;
+    const threshold = (alerts.find((a) => a.address.endsWith('.delivery_failure_ratio'))!.body['conditions'] as Array<Record<string, Array<Record<string, unknown>>>>)[0]!['condition_threshold']![0]!;
     assert.equal(checkMonitoringFilter(String(threshold['filter']), 'numerator'), checkMonitoringFilter(String(threshold['denominator_filter']), 'denominator'));
     assert.match(String(threshold['filter']), /metric\.labels\.outcome="failed"/);
   });
@@ -109,7 +111,7 @@ describe('alert policies', () => {
   it('the dead-letter alert watches the subscription pubsub.tf declares on the dead-letter topic', () => {
     const subscription = m.resources.get('google_pubsub_subscription.events_dead_letter');
     assert.equal(subscription?.body['topic'], '${google_pubsub_topic.events_dead_letter.id}');
-    assert.match(JSON.stringify(m.alerts.find((a) => a.address.endsWith('.dead_letter_backlog'))!.body), /google_pubsub_subscription\.events_dead_letter\.name/);
+    assert.match(JSON.stringify(alerts.find((a) => a.address.endsWith('.dead_letter_backlog'))!.body), /google_pubsub_subscription\.events_dead_letter\.name/);
   });
 
   it('the channels variable is a list of ids, empty by default', () => {
@@ -121,8 +123,8 @@ describe('alert policies', () => {
 
 describe('dashboard', () => {
   it('one google_monitoring_dashboard whose dashboard_json is jsonencode(local.dashboard)', () => {
-    assert.equal(m.dashboards.length, 1);
-    assert.equal(m.dashboards[0]!.body['dashboard_json'], '${jsonencode(local.dashboard)}');
+    assert.equal(dashboards.length, 1);
+    assert.equal(dashboards[0]!.body['dashboard_json'], '${jsonencode(local.dashboard)}');
   });
 
   const dashboard = m.locals.get('dashboard') as Record<string, unknown> | undefined;
@@ -153,7 +155,7 @@ describe('dashboard', () => {
 
   it('charts every log metric and every metric an alert watches', () => {
     const charted = new Set(filters.map(({ filter }) => /metric\.type="([^"]+)"/.exec(m.expand(filter))?.[1]));
-    const alerted = m.alerts.flatMap((alert) => [...m.expand(JSON.stringify(alert.body)).matchAll(/metric\.type=\\"([^"\\]+)\\"/g)].map((match) => match[1]));
+    const alerted = alerts.flatMap((alert) => [...m.expand(JSON.stringify(alert.body)).matchAll(/metric\.type=\\"([^"\\]+)\\"/g)].map((match) => match[1]));
     const missing = [...declaredLogMetricTypes, ...alerted].filter((type) => !charted.has(type));
     assert.deepEqual([...new Set(missing)], []);
   });

@@ -2,16 +2,12 @@
  * Offline checks of terraform/ (no terraform binary, no provider download): every file parses, and
  * the configuration agrees with the code it deploys — environment variables, entry points of the
  * build, topic/queue names and defaults, Firestore indexes and TTL field, least-privilege IAM.
- *
- * The HCL is read with @cdktf/hcl2json, which turns blocks into arrays of objects and expressions into
- * "${...}" strings; the helpers below resolve the simple references the checks need (variables with
- * defaults, locals, attributes of other resources) and nothing more.
+ * terraform/ is read as data by test/support/terraform.ts (@cdktf/hcl2json).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse } from '@cdktf/hcl2json';
 import {
   DEFAULT_EVENTS_TOPIC,
   DEFAULT_OPERATIONS_TOPIC,
@@ -32,8 +28,8 @@ import {
 import { CLAIM_LEASE_MS } from '../../functions/src/delivery/lease.ts';
 import type { IndexedQuery } from '../../functions/src/firestore/firestore-layout.ts';
 import { SECRET_PREFIX } from '../../functions/src/secrets/secret-manager-secret-store.ts';
+import { block, blocks, expression, isObj, loadTerraform, parseFile, referencedAddress, strings, targets, TERRAFORM_DIR, type Binding, type Obj, type Resource } from '../support/terraform.ts';
 
-const TERRAFORM_DIR = fileURLToPath(new URL('../../terraform/', import.meta.url));
 const BUILT_INDEX = fileURLToPath(new URL('../../build/functions/index.js', import.meta.url));
 
 /** Entry points, as registered by the code and named in functions.tf. */
@@ -58,291 +54,23 @@ const REQUIRED_APIS = [
 ];
 
 const PRIMITIVE_ROLE = /roles\/(owner|editor|viewer)\b/;
-/** Permissions a custom role may hold: the secret store lists an account's secret ids. */
 /** What the rate-limited webhooks' own queues need (tasks/cloud-tasks-retry-scheduler.ts): no queue delete. */
 const RATE_LIMITED_QUEUE_PERMISSIONS = ['cloudtasks.queues.create', 'cloudtasks.queues.get', 'cloudtasks.queues.update', 'cloudtasks.tasks.create', 'cloudtasks.tasks.get'];
+/** Permissions a custom role may hold: the secret store lists (and the api writes) an account's secret ids, and the queues above. */
 const CUSTOM_ROLE_PERMISSIONS = ['secretmanager.secrets.list', 'secretmanager.secrets.create', 'secretmanager.versions.add', ...RATE_LIMITED_QUEUE_PERMISSIONS];
 /** Permissions only the management API's identity may hold (it writes signing secrets). */
 const API_ONLY_PERMISSIONS = ['secretmanager.secrets.create', 'secretmanager.versions.add'];
 const API_ENTRY = 'api';
 const PUBLIC_MEMBER = /\ball(Authenticated)?Users\b/;
 
-// --- Loading -------------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-
-const isObj = (value: unknown): value is Obj =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-interface ParsedFile {
-  file: string;
-  json: Obj | undefined;
-  error: string | undefined;
-}
-
-interface Resource {
-  /** type.name, as Terraform addresses it. */
-  address: string;
-  type: string;
-  name: string;
-  file: string;
-  body: Obj;
-}
-
-async function parseFile(file: string): Promise<ParsedFile> {
-  try {
-    const json = await parse(file, readFileSync(`${TERRAFORM_DIR}${file}`, 'utf8'));
-    return { file, json, error: undefined };
-  } catch (error) {
-    return { file, json: undefined, error: String(error) };
-  }
-}
-
-const tfFiles = readdirSync(TERRAFORM_DIR)
-  .filter((file) => file.endsWith('.tf'))
-  .sort();
-const parsed = await Promise.all(tfFiles.map(parseFile));
+const { files: parsed, resources, variables, locals, outputs, terraformBlocks, functions, ofType, variableDefault, resolve, expand, enabledByDefault, functionByEntry, serviceAccountMember, customRolePermissions, iamBindings } = await loadTerraform();
 const tfvarsExample = await parseFile('terraform.tfvars.example');
-
-/** The first object of a block list (hcl2json gives every block as an array of objects). */
-function block(body: Obj | undefined, key: string): Obj | undefined {
-  const value = body?.[key];
-  if (Array.isArray(value)) return value.find(isObj);
-  return isObj(value) ? value : undefined;
-}
-
-function blocks(body: Obj | undefined, key: string): Obj[] {
-  const value = body?.[key];
-  if (Array.isArray(value)) return value.filter(isObj);
-  return isObj(value) ? [value] : [];
-}
-
-const resources = new Map<string, Resource>();
-const dataSources = new Map<string, Resource>();
-const variables = new Map<string, Obj>();
-const locals = new Map<string, unknown>();
-const outputs = new Map<string, Obj>();
-const terraformBlocks: Obj[] = [];
-
-for (const { file, json } of parsed) {
-  if (!json) continue;
-  for (const [kind, target] of [
-    ['resource', resources],
-    ['data', dataSources],
-  ] as const) {
-    const byType = json[kind];
-    if (!isObj(byType)) continue;
-    for (const [type, byName] of Object.entries(byType)) {
-      if (!isObj(byName)) continue;
-      for (const name of Object.keys(byName)) {
-        const body = block(byName, name);
-        if (body) target.set(`${type}.${name}`, { address: `${type}.${name}`, type, name, file, body });
-      }
-    }
-  }
-  const variableBlocks = json['variable'];
-  if (isObj(variableBlocks)) {
-    for (const name of Object.keys(variableBlocks)) variables.set(name, block(variableBlocks, name) ?? {});
-  }
-  for (const localsBlock of blocks(json, 'locals')) {
-    for (const [name, value] of Object.entries(localsBlock)) locals.set(name, value);
-  }
-  const outputBlocks = json['output'];
-  if (isObj(outputBlocks)) {
-    for (const name of Object.keys(outputBlocks)) outputs.set(name, block(outputBlocks, name) ?? {});
-  }
-  terraformBlocks.push(...blocks(json, 'terraform'));
-}
-
-// --- Expressions ---------------------------------------------------------------------------------
-
-/** The inside of a value that is one whole "${...}" expression, else undefined. */
-function expression(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^\$\{([^{}]*)\}$/.exec(value);
-  return match?.[1]?.trim();
-}
-
-function variableDefault(name: string): unknown {
-  const variable = variables.get(name);
-  assert.ok(variable, `variable "${name}" is referenced but not declared in terraform/variables.tf`);
-  return variable['default'];
-}
-
-/**
- * Resolves a value to what it is with every variable at its default: literals, var.X, tostring(var.X),
- * local.X, and TYPE.NAME.ATTRIBUTE of a resource (its argument of that name). Anything else (computed
- * attributes, function calls, interpolated strings) gives undefined.
- */
-function resolve(value: unknown, depth = 0): unknown {
-  if (depth > 10) return undefined;
-  if (typeof value !== 'string') return value;
-  if (!value.includes('${')) return value;
-  const expr = expression(value);
-  if (expr === undefined) return undefined;
-  const variable = /^(?:tostring\()?var\.(\w+)\)?$/.exec(expr);
-  if (variable?.[1]) {
-    const value = variableDefault(variable[1]);
-    return expr.startsWith('tostring(') && value !== undefined ? String(value) : value;
-  }
-  const local = /^local\.(\w+)$/.exec(expr);
-  if (local?.[1]) return locals.has(local[1]) ? resolve(locals.get(local[1]), depth + 1) : undefined;
-  const attribute = /^(\w+)\.(\w+)\.(\w+)$/.exec(expr);
-  if (attribute?.[1] && attribute[2] && attribute[3]) {
-    const resource = resources.get(`${attribute[1]}.${attribute[2]}`);
-    return resource ? resolve(resource.body[attribute[3]], depth + 1) : undefined;
-  }
-  return undefined;
-}
-
-/** A value that is a local map (or a literal map): the map. */
-function resolveMap(value: unknown): Obj | undefined {
-  if (isObj(value)) return value;
-  const local = /^local\.(\w+)$/.exec(expression(value) ?? '');
-  if (local?.[1]) return resolveMap(locals.get(local[1]));
-  return undefined;
-}
-
-/** Replaces ${local.X} inside a string with X's value when X is a literal string. */
-function expandLocals(text: string): string {
-  return text.replace(/\$\{local\.(\w+)\}/g, (whole, name: string) => {
-    const value = locals.get(name);
-    return typeof value === 'string' && !value.includes('${') ? value : whole;
-  });
-}
-
-/** A reference "${TYPE.NAME.ATTR}" (or with [0]) gives "TYPE.NAME". */
-function referencedAddress(value: unknown): string | undefined {
-  const match = /^(\w+\.\w+)(?:\[\d+\])?\.\w+$/.exec(expression(value) ?? '');
-  return match?.[1];
-}
-
-/** Whether a resource exists by default, from its count (absent, a number, or "var.X ? 1 : 0"). */
-function enabledByDefault(resource: Resource): boolean {
-  const count = resource.body['count'];
-  if (count === undefined) return true;
-  if (typeof count === 'number') return count > 0;
-  const flag = /^var\.(\w+) \? 1 : 0$/.exec(expression(count) ?? '');
-  assert.ok(flag?.[1], `${resource.address}: cannot evaluate count = ${JSON.stringify(count)}; write it as "var.X ? 1 : 0"`);
-  const value = variableDefault(flag[1]);
-  assert.equal(typeof value, 'boolean', `${resource.address}: variable ${flag[1]} used as count switch must default to true or false`);
-  return value === true;
-}
-
-function ofType(type: string): Resource[] {
-  return [...resources.values()].filter((resource) => resource.type === type);
-}
-
-// --- Functions -----------------------------------------------------------------------------------
-
-interface DeployedFunction {
-  resource: Resource;
-  entryPoint: string;
-  build: Obj | undefined;
-  service: Obj | undefined;
-  trigger: Obj | undefined;
-}
-
-const functions: DeployedFunction[] = ofType('google_cloudfunctions2_function').map((resource) => {
-  const build = block(resource.body, 'build_config');
-  return {
-    resource,
-    entryPoint: String(build?.['entry_point'] ?? ''),
-    build,
-    service: block(resource.body, 'service_config'),
-    trigger: block(resource.body, 'event_trigger'),
-  };
-});
-
-function functionByEntry(entryPoint: string): DeployedFunction {
-  const found = functions.filter((fn) => fn.entryPoint === entryPoint);
-  assert.equal(found.length, 1, `expected exactly one google_cloudfunctions2_function with entry_point = "${entryPoint}", found ${found.length}`);
-  return found[0]!;
-}
-
-/** The google_service_account address behind a "${google_service_account.X.email}" value. */
-function serviceAccountOf(value: unknown, what: string): string {
-  const address = referencedAddress(value);
-  if (!address?.startsWith('google_service_account.') || !expression(value)?.endsWith('.email') || !resources.has(address)) {
-    assert.fail(`${what} must be the email of a google_service_account declared here (a dedicated identity), got ${JSON.stringify(value)}`);
-  }
-  return address;
-}
-
-const memberOf = (serviceAccountAddress: string): string => `serviceAccount:\${${serviceAccountAddress}.email}`;
-
-/** The permissions of a role that is a google_project_iam_custom_role declared here, else undefined. */
-function customRolePermissions(role: string): string[] | undefined {
-  const address = referencedAddress(role);
-  const custom = address ? resources.get(address) : undefined;
-  if (custom?.type !== 'google_project_iam_custom_role') return undefined;
-  const permissions = custom.body['permissions'];
-  return Array.isArray(permissions) ? permissions.map(String) : [];
-}
-
-// --- IAM -----------------------------------------------------------------------------------------
-
-interface Binding {
-  address: string;
-  type: string;
-  role: string;
-  member: string;
-  body: Obj;
-}
-
-/** Every IAM grant, with for_each expanded (each.value / each.key substituted). */
-function iamBindings(): Binding[] {
-  const bindings: Binding[] = [];
-  for (const resource of resources.values()) {
-    if (!/_iam_(member|binding|policy)$/.test(resource.type)) continue;
-    assert.ok(!resource.type.endsWith('_iam_policy'), `${resource.address}: authoritative *_iam_policy resources would wipe grants made elsewhere; use *_iam_member`);
-    const forEach = resource.body['for_each'];
-    const instances: Array<[string, unknown] | undefined> = [];
-    if (forEach === undefined) instances.push(undefined);
-    else {
-      const map = resolveMap(forEach);
-      assert.ok(map, `${resource.address}: cannot expand for_each = ${JSON.stringify(forEach)}; use a literal map or a local map`);
-      instances.push(...Object.entries(map));
-    }
-    for (const instance of instances) {
-      const substitute = (value: unknown): string => {
-        let text = typeof value === 'string' ? value : JSON.stringify(value);
-        if (instance) {
-          text = text.replaceAll('${each.value}', String(instance[1])).replaceAll('${each.key}', instance[0]);
-        }
-        return text;
-      };
-      const role = substitute(resource.body['role']);
-      const members = resource.type.endsWith('_iam_binding')
-        ? (Array.isArray(resource.body['members']) ? resource.body['members'] : [])
-        : [resource.body['member']];
-      for (const member of members) {
-        bindings.push({ address: resource.address, type: resource.type, role, member: substitute(member), body: resource.body });
-      }
-    }
-  }
-  return bindings;
-}
-
-/** Whether a binding's target (anything but role/member) references the given resource address. */
-function targets(binding: Binding, address: string): boolean {
-  return Object.entries(binding.body).some(
-    ([key, value]) => !['role', 'member', 'members', 'for_each', 'depends_on'].includes(key) && JSON.stringify(value).includes(address),
-  );
-}
-
-/** Every string anywhere in a parsed file. */
-function* strings(value: unknown, path: string): Generator<[string, string]> {
-  if (typeof value === 'string') yield [path, value];
-  else if (Array.isArray(value)) for (const [i, item] of value.entries()) yield* strings(item, `${path}[${i}]`);
-  else if (isObj(value)) for (const [key, item] of Object.entries(value)) yield* strings(item, path ? `${path}.${key}` : key);
-}
 
 // --- Checks --------------------------------------------------------------------------------------
 
 describe('terraform/ parses (HCL via @cdktf/hcl2json)', () => {
   it('has .tf files', () => {
-    assert.ok(tfFiles.length > 0, `no .tf files in ${TERRAFORM_DIR}`);
+    assert.ok(parsed.length > 0, `no .tf files in ${TERRAFORM_DIR}`);
   });
 
   for (const { file, error } of parsed) {
@@ -491,7 +219,7 @@ describe("names and defaults match the code's", () => {
 
   it('with every variable at its default, the deployed environment gives the code defaults', () => {
     const fn = functionByEntry(DISPATCH_ENTRY);
-    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    const env = fn.env ?? {};
     const baseline = loadConfig({});
     const drifted: string[] = [];
     for (const [name, value] of Object.entries(env)) {
@@ -513,7 +241,7 @@ describe('functions', () => {
     const label = `${fn.resource.address} (${fn.entryPoint || 'no entry_point'})`;
 
     it(`${label} sets exactly DEPLOYED_ENV_VARS`, () => {
-      const env = resolveMap(fn.service?.['environment_variables']);
+      const env = fn.env;
       assert.ok(env, `${label}: service_config.environment_variables must be a literal map or a local map`);
       const set = Object.keys(env).sort();
       const expected: string[] = [...DEPLOYED_ENV_VARS].sort();
@@ -531,7 +259,7 @@ describe('functions', () => {
       assert.equal(expression(fn.build?.['runtime']), 'var.function_runtime', `${label}: build_config.runtime must be var.function_runtime (one runtime for every function), got ${String(fn.build?.['runtime'])}`);
       assert.ok(fn.entryPoint, `${label}: build_config.entry_point is missing`);
       assert.ok(block(fn.build, 'source') && block(block(fn.build, 'source'), 'storage_source'), `${label}: source must be the uploaded storage_source`);
-      serviceAccountOf(fn.service?.['service_account_email'], `${label} service_config.service_account_email`);
+      serviceAccountMember(fn.service?.['service_account_email'], `${label} service_config.service_account_email`);
     });
   }
 
@@ -542,7 +270,7 @@ describe('functions', () => {
 
   it('the environment is wired to the resources it names', () => {
     for (const fn of functions) {
-      const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+      const env = fn.env ?? {};
       const label = fn.resource.address;
       const topicAddress = referencedAddress(env['EVENTS_TOPIC']);
       assert.ok(
@@ -578,7 +306,7 @@ describe('functions', () => {
   });
 
   it('loadConfig accepts the deployed environment', () => {
-    const env = resolveMap(functionByEntry(DISPATCH_ENTRY).service?.['environment_variables']) ?? {};
+    const env = functionByEntry(DISPATCH_ENTRY).env ?? {};
     const sample: Record<string, string> = {};
     for (const [name, value] of Object.entries(env)) {
       const resolved = resolve(value);
@@ -597,9 +325,9 @@ describe('functions', () => {
     assert.equal(topic?.type, 'google_pubsub_topic', 'dispatch trigger must name a google_pubsub_topic declared here');
     assert.equal(resolve(topic.body['name']), DEFAULT_EVENTS_TOPIC, 'dispatch trigger is not on the events topic');
     assert.equal(fn.trigger['retry_policy'], 'RETRY_POLICY_RETRY', 'dispatch trigger must retry failed events (RETRY_POLICY_RETRY)');
-    const trigger = serviceAccountOf(fn.trigger['service_account_email'], 'dispatch event_trigger.service_account_email');
+    const trigger = serviceAccountMember(fn.trigger['service_account_email'], 'dispatch event_trigger.service_account_email');
     const invokers = iamBindings().filter((b) => b.role === 'roles/run.invoker' && targets(b, fn.resource.address));
-    assert.ok(invokers.some((b) => b.member === memberOf(trigger)), `the Eventarc trigger account ${trigger} needs roles/run.invoker on the dispatch function's service`);
+    assert.ok(invokers.some((b) => b.member === trigger), `the Eventarc trigger account ${trigger} needs roles/run.invoker on the dispatch function's service`);
   });
 
   it(`${WORKER_ENTRY} is HTTP-only and only the tasks invoker may call it`, () => {
@@ -613,7 +341,7 @@ describe('functions', () => {
     assert.equal(grant?.role, 'roles/run.invoker', 'the grant on the retry worker must be roles/run.invoker');
     const invoker = /^serviceAccount:\$\{(google_service_account\.\w+)\.email\}$/.exec(grant?.member ?? '')?.[1];
     assert.ok(invoker, `the retry worker's invoker must be a google_service_account declared here, got ${grant?.member}`);
-    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    const env = fn.env ?? {};
     assert.equal(
       referencedAddress(env['TASKS_INVOKER_SERVICE_ACCOUNT']),
       invoker,
@@ -634,15 +362,15 @@ describe('functions', () => {
     assert.equal(expression(target?.['uri']), `${fn.resource.address}.url`, 'the job must POST to the repair function URL');
     assert.equal(target?.['http_method'], 'POST');
     const oidc = block(target, 'oidc_token');
-    const caller = serviceAccountOf(oidc?.['service_account_email'], 'the job oidc_token.service_account_email');
-    assert.equal(grants[0]?.member, memberOf(caller), "the job's OIDC identity must be the one account holding run.invoker on the repair function");
+    const caller = serviceAccountMember(oidc?.['service_account_email'], 'the job oidc_token.service_account_email');
+    assert.equal(grants[0]?.member, caller, "the job's OIDC identity must be the one account holding run.invoker on the repair function");
     assert.equal(expression(oidc?.['audience']), `${fn.resource.address}.url`, 'the OIDC audience must be the function URL');
-    const callerGrants = iamBindings().filter((b) => b.member === memberOf(caller));
+    const callerGrants = iamBindings().filter((b) => b.member === caller);
     assert.deepEqual(callerGrants.map((b) => b.role), ['roles/run.invoker'], "the scheduler's identity may only invoke the repair function");
 
-    const runtime = memberOf(serviceAccountOf(fn.service?.['service_account_email'], `${REPAIR_ENTRY} service account`));
+    const runtime = serviceAccountMember(fn.service?.['service_account_email'], `${REPAIR_ENTRY} service account`);
     const held = iamBindings().filter((b) => b.member === runtime);
-    const invokerAddress = referencedAddress(resolveMap(fn.service?.['environment_variables'])?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
+    const invokerAddress = referencedAddress(fn.env?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
     const queue = ofType('google_cloud_tasks_queue')[0]!;
     assert.ok(held.some((b) => b.role === 'roles/datastore.user'), `${REPAIR_ENTRY}: needs roles/datastore.user`);
     assert.ok(held.some((b) => b.role === 'roles/cloudtasks.enqueuer' && targets(b, queue.address)), `${REPAIR_ENTRY}: needs roles/cloudtasks.enqueuer on the retry queue`);
@@ -844,16 +572,16 @@ describe('IAM: least privilege', () => {
 
   it('the management API holds exactly what it needs: Firestore, enqueue, act as the tasks invoker, hookshape-- secrets (read, list, write), its own signing-key secret', () => {
     const fn = functionByEntry(API_ENTRY);
-    const member = memberOf(serviceAccountOf(fn.service?.['service_account_email'], 'api service account'));
+    const member = serviceAccountMember(fn.service?.['service_account_email'], 'api service account');
     const held = iamBindings().filter((b) => b.member === member);
     const roles = held.map((b) => customRolePermissions(b.role)?.join('+') ?? b.role).sort();
     assert.deepEqual(roles, ['roles/cloudtasks.enqueuer', 'roles/datastore.user', 'roles/iam.serviceAccountUser', 'roles/secretmanager.secretAccessor', 'roles/secretmanager.secretAccessor', 'secretmanager.secrets.create+secretmanager.versions.add', 'secretmanager.secrets.list', RATE_LIMITED_QUEUE_PERMISSIONS.join('+')].sort());
     const writer = held.find((b) => customRolePermissions(b.role)?.includes('secretmanager.secrets.create'));
-    assert.match(expandLocals(String(block(writer?.body, 'condition')?.['expression'] ?? '')), new RegExp(`/secrets/${SECRET_PREFIX}"\\)$`), 'secret writes are limited to hookshape-- secrets');
+    assert.match(expand(String(block(writer?.body, 'condition')?.['expression'] ?? '')), new RegExp(`/secrets/${SECRET_PREFIX}"\\)$`), 'secret writes are limited to hookshape-- secrets');
     const jwt = held.find((b) => b.type === 'google_secret_manager_secret_iam_member');
     const secretAddress = referencedAddress(jwt?.body['secret_id']);
     assert.equal(resources.get(secretAddress ?? '')?.type, 'google_secret_manager_secret', 'the signing keys are read from a secret declared here, bound on that secret alone');
-    const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+    const env = fn.env ?? {};
     assert.equal(referencedAddress(env['API_JWT_KEYS_SECRET']), secretAddress, 'API_JWT_KEYS_SECRET names that secret');
     const others = iamBindings().filter((b) => b.member !== member && (customRolePermissions(b.role) ?? []).some((p) => API_ONLY_PERMISSIONS.includes(p)));
     assert.deepEqual(others.map((b) => b.address), [], 'only the api may write secrets');
@@ -863,12 +591,12 @@ describe('IAM: least privilege', () => {
 
   it('the dispatcher and the retry worker hold exactly the roles they need', () => {
     const bindings = iamBindings();
-    const invokerAddress = referencedAddress(resolveMap(functionByEntry(WORKER_ENTRY).service?.['environment_variables'])?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
+    const invokerAddress = referencedAddress(functionByEntry(WORKER_ENTRY).env?.['TASKS_INVOKER_SERVICE_ACCOUNT']);
     assert.ok(invokerAddress, 'TASKS_INVOKER_SERVICE_ACCOUNT must reference a google_service_account');
     const queue = ofType('google_cloud_tasks_queue')[0];
     for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY]) {
       const fn = functionByEntry(entry);
-      const member = memberOf(serviceAccountOf(fn.service?.['service_account_email'], `${entry} service account`));
+      const member = serviceAccountMember(fn.service?.['service_account_email'], `${entry} service account`);
       const held = bindings.filter((b) => b.member === member);
       const has = (role: string, check: (b: Binding) => boolean = () => true) => held.some((b) => b.role === role && check(b));
       assert.ok(has('roles/datastore.user'), `${entry}: needs roles/datastore.user (Firestore)`);
@@ -895,7 +623,7 @@ describe('IAM: least privilege', () => {
   it("the rate-limited webhooks' queues: a custom role without delete, held by everyone who enqueues, and the prefix the code expects", () => {
     const bindings = iamBindings();
     for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY, REPAIR_ENTRY, API_ENTRY]) {
-      const member = memberOf(serviceAccountOf(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`));
+      const member = serviceAccountMember(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`);
       const held = bindings.filter((b) => b.member === member && b.type === 'google_project_iam_member').flatMap((b) => customRolePermissions(b.role) ?? []);
       assert.deepEqual(RATE_LIMITED_QUEUE_PERMISSIONS.filter((p) => !held.includes(p)), [], `${entry}: needs the rate-limited queue permissions`);
     }
@@ -903,9 +631,9 @@ describe('IAM: least privilege', () => {
       const permissions = (role.body['permissions'] as unknown[]).map(String);
       assert.ok(!permissions.some((p) => p.startsWith('cloudtasks.queues.delete') || p === 'cloudtasks.queues.purge'), `${role.address}: no queue delete or purge`);
     }
-    const env = resolveMap(functionByEntry(DISPATCH_ENTRY).service?.['environment_variables']) ?? {};
+    const env = functionByEntry(DISPATCH_ENTRY).env ?? {};
     const queue = ofType('google_cloud_tasks_queue')[0];
-    assert.equal(expandLocals(String(env['TASKS_RATE_LIMITED_QUEUE_PREFIX'])), `\${${queue?.address}.name}-rl-`, 'TASKS_RATE_LIMITED_QUEUE_PREFIX is the retry queue name and -rl-');
+    assert.equal(expand(String(env['TASKS_RATE_LIMITED_QUEUE_PREFIX'])), `\${${queue?.address}.name}-rl-`, 'TASKS_RATE_LIMITED_QUEUE_PREFIX is the retry queue name and -rl-');
   });
 
   it('operational events: OPERATIONS_TOPIC is the operations topic, pushed to the dispatcher, and the functions that announce may publish there only', () => {
@@ -913,7 +641,7 @@ describe('IAM: least privilege', () => {
     assert.equal(operations.length, 1, `one google_pubsub_topic named ${DEFAULT_OPERATIONS_TOPIC} (DEFAULT_OPERATIONS_TOPIC) by default`);
     const topicAddress = operations[0]!.address;
     for (const fn of functions) {
-      const env = resolveMap(fn.service?.['environment_variables']) ?? {};
+      const env = fn.env ?? {};
       assert.equal(expression(env['OPERATIONS_TOPIC']), `${topicAddress}.name`, `${fn.resource.address}: OPERATIONS_TOPIC must be ${topicAddress}'s name`);
     }
     const dispatch = functionByEntry(DISPATCH_ENTRY);
@@ -924,14 +652,14 @@ describe('IAM: least privilege', () => {
     // The functions framework makes a CloudEvent of a push body only on the path /projects/P/topics/T.
     assert.ok(endpoint.startsWith(`\${${dispatch.resource.address}.url}/projects/`) && endpoint.endsWith(`/topics/\${${topicAddress}.name}`), `push endpoint must be <dispatch url>/projects/P/topics/<operations topic>, got ${endpoint}`);
     const oidc = block(push, 'oidc_token');
-    const trigger = serviceAccountOf(dispatch.trigger?.['service_account_email'], 'dispatch trigger service account');
-    assert.equal(memberOf(serviceAccountOf(oidc?.['service_account_email'], 'operations push identity')), memberOf(trigger), 'the push authenticates as the Eventarc trigger account (run.invoker on the dispatcher)');
+    const trigger = serviceAccountMember(dispatch.trigger?.['service_account_email'], 'dispatch trigger service account');
+    assert.equal(serviceAccountMember(oidc?.['service_account_email'], 'operations push identity'), trigger, 'the push authenticates as the Eventarc trigger account (run.invoker on the dispatcher)');
     assert.equal(expression(oidc?.['audience']), `${dispatch.resource.address}.url`);
     assert.ok(block(pushes[0]!.body, 'dead_letter_policy'), 'an operational event the dispatcher keeps failing is dead-lettered');
 
     const publishers = iamBindings().filter((b) => b.role === 'roles/pubsub.publisher' && targets(b, topicAddress));
     for (const entry of [DISPATCH_ENTRY, WORKER_ENTRY, REPAIR_ENTRY]) {
-      const member = memberOf(serviceAccountOf(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`));
+      const member = serviceAccountMember(functionByEntry(entry).service?.['service_account_email'], `${entry} service account`);
       assert.ok(publishers.some((b) => b.member === member && b.type === 'google_pubsub_topic_iam_member'), `${entry}: needs roles/pubsub.publisher on the operations topic`);
     }
     const elsewhere = iamBindings().filter((b) => b.role === 'roles/pubsub.publisher' && !targets(b, topicAddress) && !b.member.includes('local.pubsub_service_agent'));
@@ -953,7 +681,7 @@ describe('IAM: least privilege', () => {
     assert.ok(grants.length > 0, 'no secretAccessor grant');
     for (const grant of grants) {
       const condition = block(grant.body, 'condition');
-      const text = expandLocals(String(condition?.['expression'] ?? ''));
+      const text = expand(String(condition?.['expression'] ?? ''));
       assert.match(text, /resource\.name\.startsWith\("projects\/\$\{local\.\w+\}\/secrets\//, `${grant.address}: the condition must test resource.name.startsWith("projects/<number>/secrets/...")`);
       assert.ok(text.includes(`/secrets/${SECRET_PREFIX}")`), `${grant.address}: the condition must limit access to secrets named ${SECRET_PREFIX}*, got: ${text}`);
     }
