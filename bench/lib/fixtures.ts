@@ -31,11 +31,6 @@ export function benchWebhook(url: string, id = DEMO_WEBHOOK_ID, accountId = DEMO
   return parsed.webhook;
 }
 
-/** The fields a delivery renders: the URL, each header, the body. */
-export function templatesOf(webhook: WebhookConfig): { url: string; headers: Record<string, string>; body: string } {
-  return { url: webhook.url, headers: webhook.headers, body: webhook.body ?? '' };
-}
-
 export const noopLogger: Logger = {
   log() {},
   child() {

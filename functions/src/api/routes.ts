@@ -146,5 +146,3 @@ export const routes = {
     responses: { 201: json(s.PortalSession, 'The token (at most an hour), and the portal URL carrying it.') },
   }),
 } satisfies Record<string, ApiRoute>;
-
-export const ROUTES: readonly ApiRoute[] = Object.values(routes);

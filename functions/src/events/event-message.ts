@@ -29,10 +29,6 @@ const eventSchema = z.object({
   data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
 });
 
-export class InvalidEventError extends Error {
-  override name = 'InvalidEventError';
-}
-
 export type ParsedEvent = { ok: true; event: EventMessage } | { ok: false; reason: string };
 
 /** Decodes and validates one message; never throws for bad input. */

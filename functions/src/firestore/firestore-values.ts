@@ -21,11 +21,9 @@ export const isAlreadyExists = (error: unknown): boolean => (error as { code?: n
  */
 export const versionOf = (time: Timestamp): string => `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
 
-/** The Timestamp of a version (throws RangeError on text that is not one: check with isVersion). */
+/** The Timestamp of a version (throws RangeError on text that is not one). */
 export function timestampOf(version: string): Timestamp {
   const match = /^(\d{1,12})\.(\d{9})$/.exec(version);
   if (!match) throw new RangeError(`not a document version: ${version.slice(0, 40)}`);
   return new Timestamp(Number(match[1]), Number(match[2]));
 }
-
-export const isVersion = (text: string): boolean => /^\d{1,12}\.\d{9}$/.test(text);

@@ -142,7 +142,6 @@ for (const variable of EVENT_ENVELOPE_VARIABLES) {
   const [root, key] = variable.path.split('.');
   ENVELOPE_KEYS[root!]?.add(key!);
 }
-const ARRAY_PROPERTIES = new Set(['size', 'first', 'last']);
 
 /** Whether `data.<segments>` reads something the event type carries (its sample, or its documentation). */
 function isDataVariable(type: EventType, segments: VariableUse['segments']): boolean {

@@ -24,7 +24,6 @@ import type { WebhookConfig } from './webhook-config.ts';
 export const FIELD_OPERATORS = ['$eq', '$neq', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exist', '$regex'] as const;
 export type FieldOperator = (typeof FIELD_OPERATORS)[number];
 export const LOGICAL_OPERATORS = ['$and', '$or', '$not'] as const;
-export type LogicalOperator = (typeof LOGICAL_OPERATORS)[number];
 
 /** The roots of the template context a filter may read (`secrets` is not one of them). */
 export const FILTER_ROOTS = ['event', 'data', 'webhook'] as const;
