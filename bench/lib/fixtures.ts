@@ -11,7 +11,6 @@ import { type WebhookStore } from '../../functions/src/webhooks/webhook-store.ts
 import { type InvalidEventLog } from '../../functions/src/dispatch/ports.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
-import type { Logger } from '../../functions/src/log/logger.ts';
 import { parseWebhookConfig, type WebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
 
 export { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook };
@@ -30,13 +29,6 @@ export function benchWebhook(url: string, id = DEMO_WEBHOOK_ID, accountId = DEMO
   if (!parsed.ok) throw new Error(parsed.reason);
   return parsed.webhook;
 }
-
-export const noopLogger: Logger = {
-  log() {},
-  child() {
-    return noopLogger;
-  },
-};
 
 export { systemClock };
 

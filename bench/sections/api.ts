@@ -38,7 +38,7 @@ import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
 import { apiKeyPath, DELIVERIES, deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
+import { silentLogger } from '../../functions/src/log/logger.ts';
 import { buildRequest, type OutgoingRequest } from '../../functions/src/render/build-request.ts';
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
@@ -250,7 +250,7 @@ async function seedAccount(db: Firestore, options: ApiOptions, count: number, re
     if (!built.ok) throw built.error;
     requests.set(id, built.request);
   }
-  const { key, record } = await new FirestoreApiKeyStore(db, createMemoryLogger()).create({ name: 'bench', accountId: ACCOUNT, createdBy: 'bench' });
+  const { key, record } = await new FirestoreApiKeyStore(db, silentLogger).create({ name: 'bench', accountId: ACCOUNT, createdBy: 'bench' });
   const { records, statuses } = seedRecords(count, requests, webhookIds, webhookNames);
   const seedStart = performance.now();
   let next = 0;

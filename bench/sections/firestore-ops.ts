@@ -14,9 +14,10 @@ import { dispatchEvent, type PubSubMessage } from '../../functions/src/dispatch/
 import { createDependencies } from '../../functions/src/entry/dependencies.ts';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import { silentLogger } from '../../functions/src/log/logger.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { billedReads, countOperations, totalWrites, type OpCounts } from '../lib/firestore-counter.ts';
-import { benchEvent, DEMO_SECRETS, demoWebhook, noopLogger } from '../lib/fixtures.ts';
+import { benchEvent, DEMO_SECRETS, demoWebhook } from '../lib/fixtures.ts';
 
 export interface FirestoreOpsOptions {
   cacheSeconds: number;
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   let scheduled = 0;
   const deps = createDependencies(config, {
     firestore: db,
-    logger: noopLogger,
+    logger: silentLogger,
     clock,
     secrets: { secretsFor: async () => DEMO_SECRETS },
     scheduler: { schedule: async () => void scheduled++ },

@@ -11,13 +11,14 @@ import { dispatchEvent, type DispatchDeps } from '../../functions/src/dispatch/d
 import { deliveryKey, runAttempts, type DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
 import { DEFAULT_LEASE_TIMING } from '../../functions/src/delivery/lease.ts';
 import { FIRST_ATTEMPT } from '../../functions/src/delivery/next-attempt.ts';
+import { silentLogger } from '../../functions/src/log/logger.ts';
 import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
 import type { HttpSender } from '../../functions/src/send/http-sender.ts';
 import { PRODUCTION_VARIANT, VariantSender, type SenderVariant } from '../lib/bench-senders.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
-import { benchEvent, benchWebhook, DEMO_SECRETS, demoWebhook, memoryPorts, noopLogger, pendingRecord, systemClock, DEMO_WEBHOOK_ID } from '../lib/fixtures.ts';
+import { benchEvent, benchWebhook, DEMO_SECRETS, demoWebhook, memoryPorts, pendingRecord, systemClock, DEMO_WEBHOOK_ID } from '../lib/fixtures.ts';
 import { alternate, median, runWindow, type Op, type WindowResult } from '../lib/measure.ts';
 import { startReceiverProcess } from '../lib/receiver.ts';
 
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
     deliveries: ports.deliveries,
     scheduler: ports.scheduler,
     clock: systemClock,
-    logger: noopLogger,
+    logger: silentLogger,
     retry,
     timing: DEFAULT_LEASE_TIMING,
   });
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     const version = newVersionEachDelivery ? { ...webhook } : webhook;
     const record = pendingRecord(event, version);
     const progress = { status: 'pending' as const, attempts: [], attemptsDropped: 0, takeovers: 0, repairs: 0, inFlight: undefined };
-    const update = await runAttempts(deps, deliveryKey(record), event, version, secrets, FIRST_ATTEMPT, progress, noopLogger);
+    const update = await runAttempts(deps, deliveryKey(record), event, version, secrets, FIRST_ATTEMPT, progress, silentLogger);
     if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
   };
   const realProduction = realPath(deliveryDeps(new GotHttpSender({ allowLoopback: true })));

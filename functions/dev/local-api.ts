@@ -13,7 +13,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { ApiKeyRecord } from '../src/api/api-keys.ts';
 import { rotateKeySet } from '../src/api/customer-tokens.ts';
 import { FirestoreApiKeyStore } from '../src/firestore/firestore-api-keys.ts';
-import { createJsonLogger } from '../src/log/logger.ts';
+import { silentLogger } from '../src/log/logger.ts';
 import { serveBuiltFunction, type BuiltFunction } from './built-function.ts';
 
 /** Where `npm start` serves the API unless HOOKSHAPE_API_PORT says otherwise. */
@@ -35,7 +35,7 @@ export async function ensureSigningKeys(file: string): Promise<void> {
 
 /** Registers the local stack's development key (all accounts) in the emulator; idempotent. */
 export async function registerDevApiKey(db: Firestore, key: string): Promise<ApiKeyRecord> {
-  const store = new FirestoreApiKeyStore(db, createJsonLogger(() => undefined));
+  const store = new FirestoreApiKeyStore(db, silentLogger);
   return store.register(key, { name: 'development key (HOOKSHAPE_DEV_API_KEY)', accountId: null, createdBy: 'local-stack' });
 }
 

@@ -23,7 +23,7 @@ import { startFunctionProcess } from './function-process.ts';
 import { startLocalValidationTrigger } from './local-validation-trigger.ts';
 import { apiPort, startLocalApi } from './local-api.ts';
 import { FirestoreApiKeyStore } from '../src/firestore/firestore-api-keys.ts';
-import { createJsonLogger } from '../src/log/logger.ts';
+import { silentLogger } from '../src/log/logger.ts';
 
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     onOutput: (chunk) => chunk.split('\n').filter(Boolean).forEach(forwardLines('api', true)),
   });
   cleanups.push(() => api.stop());
-  const apiKey = devApiKey ?? (await new FirestoreApiKeyStore(db, createJsonLogger(() => undefined)).create({ name: 'npm start demo key', accountId: DEMO_ACCOUNT, createdBy: 'local-stack' })).key;
+  const apiKey = devApiKey ?? (await new FirestoreApiKeyStore(db, silentLogger).create({ name: 'npm start demo key', accountId: DEMO_ACCOUNT, createdBy: 'local-stack' })).key;
   // What the hookshape CLI and publish-sample need to work against this stack (LocalStackFile).
   const stack = {
     projectId,

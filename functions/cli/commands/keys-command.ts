@@ -2,7 +2,7 @@ import type { ApiKeyRecord } from '../../src/api/api-keys.ts';
 import { FirestoreApiKeyStore } from '../../src/firestore/firestore-api-keys.ts';
 import { apiKeyPath } from '../../src/firestore/firestore-layout.ts';
 import { fromFirestore } from '../../src/firestore/firestore-values.ts';
-import type { Logger } from '../../src/log/logger.ts';
+import { createErrorTextLogger } from '../../src/log/logger.ts';
 import { COMMON_HELP, parseCommand } from '../cli-args.ts';
 import type { CliEnvironment } from '../cli-environment.ts';
 import { bold, checkFailed, dim, note, out, printJson, shortTime, table, usageError } from '../cli-output.ts';
@@ -43,14 +43,7 @@ const SUBCOMMANDS = ['create', 'list', 'revoke'] as const;
 const KEY_ID = /^[0-9a-f]{20}$/;
 
 /** The store's log lines (query shapes at DEBUG): errors go to stderr, the rest nowhere. */
-const cliLogger: Logger = {
-  log(severity, message) {
-    if (severity === 'ERROR') note(message);
-  },
-  child() {
-    return cliLogger;
-  },
-};
+const cliLogger = createErrorTextLogger(note);
 
 /**
  * What the CLI shows of a key record, field by field: never the hash (nor anything added to the record

@@ -3,7 +3,7 @@ import { FirestoreWebhookStore } from '../../src/firestore/firestore-webhook-sto
 import { systemClock } from '../../src/core/ports.ts';
 import { DEFAULT_REPAIR_LIMIT, repairDeliveries, type RepairItem } from '../../src/delivery/repair.ts';
 import type { RetryScheduler } from '../../src/delivery/ports.ts';
-import type { Logger } from '../../src/log/logger.ts';
+import { createErrorTextLogger } from '../../src/log/logger.ts';
 import { COMMON_HELP, parseCommand, parsePositiveInteger } from '../cli-args.ts';
 import { dim, note, out, printJson, table, usageError } from '../cli-output.ts';
 import { Progress } from '../cli-progress.ts';
@@ -31,14 +31,7 @@ emulators or Google Cloud.
 ${COMMON_HELP}`;
 
 /** The sweep's own log lines: errors go to stderr, the rest is in the summary. */
-const cliLogger: Logger = {
-  log(severity, message) {
-    if (severity === 'ERROR') note(message);
-  },
-  child() {
-    return cliLogger;
-  },
-};
+const cliLogger = createErrorTextLogger(note);
 
 export async function repairCommand(args: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseCommand('repair', args, {

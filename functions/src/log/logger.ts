@@ -49,6 +49,18 @@ export function createJsonLogger(write: (line: string) => void = (line) => proce
   };
 }
 
+/** Drops every line: where nobody reads the store's log lines (the local stack's own key, benchmarks). */
+export const silentLogger: Logger = { log: () => undefined, child: () => silentLogger };
+
+/** Writes the message of each ERROR line as plain text, drops the rest: the CLI, whose stderr people read. */
+export function createErrorTextLogger(write: (text: string) => void): Logger {
+  const logger: Logger = {
+    log: (severity, message) => void (severity === 'ERROR' && write(message)),
+    child: () => logger,
+  };
+  return logger;
+}
+
 /** Keeps entries in memory: for tests that assert what was logged. */
 export function createMemoryLogger(): Logger & { entries: Array<{ severity: Severity; message: string } & LogFields> } {
   const entries: Array<{ severity: Severity; message: string } & LogFields> = [];
