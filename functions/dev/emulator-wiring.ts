@@ -6,6 +6,7 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import * as grpc from '@grpc/grpc-js';
+import { GrpcStatus } from '../src/core/failures.ts';
 
 /**
  * The functions framework turns a classic push body into a CloudEvent when the push URL's path is
@@ -46,7 +47,7 @@ export async function createRetryQueue(options: { address: string; projectId: st
       queue: { name: client.queuePath(options.projectId, options.location, options.queue), retryConfig: { maxAttempts: 5, minBackoff: { nanos: 200_000_000 }, maxBackoff: { seconds: 5 } } },
     });
   } catch (error) {
-    if ((error as { code?: number }).code !== grpc.status.ALREADY_EXISTS) throw error;
+    if ((error as { code?: number }).code !== GrpcStatus.ALREADY_EXISTS) throw error;
   } finally {
     await client.close();
   }

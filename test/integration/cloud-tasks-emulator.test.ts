@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { GrpcStatus } from '../../functions/src/core/failures.ts';
 
 interface Received {
   method: string;
@@ -114,9 +115,9 @@ describe('Cloud Tasks emulator', () => {
     assert.equal(queue.retryConfig?.maxAttempts, 5);
     assert.equal(queue.retryConfig?.maxDoublings, 16); // unspecified → documented default
 
-    assert.equal(await grpcCode(client.createQueue({ parent: PARENT, queue: { name: QUEUE } })), grpc.status.ALREADY_EXISTS);
-    assert.equal(await grpcCode(client.getQueue({ name: 'queues/nope' })), grpc.status.INVALID_ARGUMENT);
-    assert.equal(await grpcCode(client.getQueue({ name: `${PARENT}/queues/missing` })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.createQueue({ parent: PARENT, queue: { name: QUEUE } })), GrpcStatus.ALREADY_EXISTS);
+    assert.equal(await grpcCode(client.getQueue({ name: 'queues/nope' })), GrpcStatus.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.getQueue({ name: `${PARENT}/queues/missing` })), GrpcStatus.NOT_FOUND);
 
     const other = `${PARENT}/queues/scratch`;
     await client.createQueue({ parent: PARENT, queue: { name: other } });
@@ -127,7 +128,7 @@ describe('Cloud Tasks emulator', () => {
     assert.ok(purged.purgeTime);
     assert.deepEqual((await client.listTasks({ parent: other }))[0], []);
     await client.deleteQueue({ name: other });
-    assert.equal(await grpcCode(client.getQueue({ name: other })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.getQueue({ name: other })), GrpcStatus.NOT_FOUND);
   });
 
   test('dispatches a named task at its schedule time with its request and the X-CloudTasks-* headers', async () => {
@@ -169,19 +170,19 @@ describe('Cloud Tasks emulator', () => {
 
     // Completed tasks disappear, and their name stays taken for a while.
     await waitForDispatches(emulator, name);
-    assert.equal(await grpcCode(client.getTask({ name })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.getTask({ name })), GrpcStatus.NOT_FOUND);
     const again = client.createTask({ parent: QUEUE, task: { name, httpRequest: { url: `${receiver.base}/hook?x=1` } } });
-    assert.equal(await grpcCode(again), grpc.status.ALREADY_EXISTS);
+    assert.equal(await grpcCode(again), GrpcStatus.ALREADY_EXISTS);
   });
 
   test('a task name is refused while the task exists and after it was deleted', async () => {
     const name = `${QUEUE}/tasks/dedup-1`;
     const task = { name, scheduleTime: inSeconds(60), httpRequest: { url: `${receiver.base}/dedup` } };
     await client.createTask({ parent: QUEUE, task });
-    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task })), grpc.status.ALREADY_EXISTS);
+    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task })), GrpcStatus.ALREADY_EXISTS);
     await client.deleteTask({ name });
-    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task })), grpc.status.ALREADY_EXISTS);
-    assert.equal(await grpcCode(client.deleteTask({ name })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task })), GrpcStatus.ALREADY_EXISTS);
+    assert.equal(await grpcCode(client.deleteTask({ name })), GrpcStatus.NOT_FOUND);
   });
 
   test('GetTask, ListTasks, DeleteTask and RunTask', async () => {
@@ -218,19 +219,19 @@ describe('Cloud Tasks emulator', () => {
     const [request] = await receiver.waitFor('/run');
     assert.equal(request?.body, 'payload');
     await waitForDispatches(emulator, later.name ?? '');
-    assert.equal(await grpcCode(client.getTask({ name: later.name })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.getTask({ name: later.name })), GrpcStatus.NOT_FOUND);
   });
 
   test('CreateTask errors: missing queue, malformed names, bad requests', async () => {
     const httpRequest = { url: `${receiver.base}/never` };
-    assert.equal(await grpcCode(client.createTask({ parent: `${PARENT}/queues/missing`, task: { httpRequest } })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.createTask({ parent: `${PARENT}/queues/missing`, task: { httpRequest } })), GrpcStatus.NOT_FOUND);
     for (const name of [`${QUEUE}/tasks/has space`, `${QUEUE}/tasks/`, `${PARENT}/queues/other/tasks/x`, 'tasks/x', `${QUEUE}/tasks/${'a'.repeat(501)}`]) {
-      assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { name, httpRequest } })), grpc.status.INVALID_ARGUMENT, name);
+      assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { name, httpRequest } })), GrpcStatus.INVALID_ARGUMENT, name);
     }
-    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { httpRequest: { url: 'ftp://x' } } })), grpc.status.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { httpRequest: { url: 'ftp://x' } } })), GrpcStatus.INVALID_ARGUMENT);
     const getWithBody = { ...httpRequest, httpMethod: 'GET' as const, body: Buffer.from('x') };
-    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { httpRequest: getWithBody } })), grpc.status.INVALID_ARGUMENT);
-    assert.equal(await grpcCode(client.getTask({ name: `${QUEUE}/tasks/absent` })), grpc.status.NOT_FOUND);
+    assert.equal(await grpcCode(client.createTask({ parent: QUEUE, task: { httpRequest: getWithBody } })), GrpcStatus.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.getTask({ name: `${QUEUE}/tasks/absent` })), GrpcStatus.NOT_FOUND);
   });
 
   test('failed attempts are retried with backoff and the retry headers', async () => {
@@ -259,12 +260,12 @@ describe('Cloud Tasks emulator', () => {
     const [afterFirst] = await client.getTask({ name });
     assert.equal(afterFirst.dispatchCount, 1);
     assert.equal(afterFirst.responseCount, 1);
-    assert.equal(afterFirst.lastAttempt?.responseStatus?.code, grpc.status.UNAVAILABLE); // HTTP 503
+    assert.equal(afterFirst.lastAttempt?.responseStatus?.code, GrpcStatus.UNAVAILABLE); // HTTP 503
     assert.ok(afterFirst.firstAttempt?.dispatchTime);
     assert.ok(timestampMs(afterFirst.scheduleTime) > timestampMs(afterFirst.lastAttempt?.dispatchTime), 'rescheduled later');
 
     await waitForDispatches(emulator, name, 2);
-    assert.equal(await grpcCode(client.getTask({ name })), grpc.status.NOT_FOUND, 'deleted after maxAttempts');
+    assert.equal(await grpcCode(client.getTask({ name })), GrpcStatus.NOT_FOUND, 'deleted after maxAttempts');
     assert.equal(receiver.requestsTo('/down').length, 2);
   });
 
@@ -301,10 +302,10 @@ describe('Cloud Tasks emulator', () => {
     const [read] = await client.getQueue({ name: queue });
     assert.deepEqual([read.rateLimits?.maxDispatchesPerSecond, read.rateLimits?.maxConcurrentDispatches], [3, 2]);
 
-    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue }, updateMask: { paths: ['rate_limits.max_speed'] } })), grpc.status.INVALID_ARGUMENT);
-    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 501 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second'] } })), grpc.status.INVALID_ARGUMENT);
-    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxConcurrentDispatches: 5001 } }, updateMask: { paths: ['rate_limits.max_concurrent_dispatches'] } })), grpc.status.INVALID_ARGUMENT);
-    assert.equal(await grpcCode(client.updateQueue({ queue: { name: 'queues/nope' } })), grpc.status.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue }, updateMask: { paths: ['rate_limits.max_speed'] } })), GrpcStatus.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxDispatchesPerSecond: 501 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second'] } })), GrpcStatus.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: queue, rateLimits: { maxConcurrentDispatches: 5001 } }, updateMask: { paths: ['rate_limits.max_concurrent_dispatches'] } })), GrpcStatus.INVALID_ARGUMENT);
+    assert.equal(await grpcCode(client.updateQueue({ queue: { name: 'queues/nope' } })), GrpcStatus.INVALID_ARGUMENT);
 
     const missing = `${PARENT}/queues/made-by-update`;
     const [made] = await client.updateQueue({ queue: { name: missing, rateLimits: { maxDispatchesPerSecond: 2 } } });
@@ -378,7 +379,7 @@ test('tasks survive an emulator restart on the same port and state; calls fail w
     await first.stop();
 
     const whileDown = client.createTask({ parent: QUEUE, task: { httpRequest: { url: `${receiver.base}/lost` } } }, { timeout: 2000, retry: null });
-    assert.equal(await grpcCode(whileDown), grpc.status.UNAVAILABLE);
+    assert.equal(await grpcCode(whileDown), GrpcStatus.UNAVAILABLE);
     assert.equal(receiver.received.length, 0, 'nothing is dispatched while stopped');
 
     second = await startCloudTasksEmulator({ port: first.port, state: first.state });

@@ -2,6 +2,7 @@
 // the sweep's queries nor a rerun task could see.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { GrpcStatus } from '../../functions/src/core/failures.ts';
 import { World, ACCOUNT, webhookDocument, response } from './delivery-fakes.ts';
 
 it('a worker that dies while sending the backup leaves a record the repair sweep finds and moves on (it was retrying for good)', async () => {
@@ -16,7 +17,7 @@ it('a worker that dies while sending the backup leaves a record the repair sweep
   // Run worker but make the backup send crash: throw a non-catchable by making sender hang -> instead, snapshot state at backup write
   const origUpdate = world.deliveries.update.bind(world.deliveries);
   let crashed = false;
-  (world.deliveries as any).update = async (key: any, u: any) => { await origUpdate(key, u); if (u.inFlight && u.inFlight.target === 'backup') { crashed = true; throw Object.assign(new Error('SIGKILL'), { code: 14 }); } };
+  (world.deliveries as any).update = async (key: any, u: any) => { await origUpdate(key, u); if (u.inFlight && u.inFlight.target === 'backup') { crashed = true; throw Object.assign(new Error('SIGKILL'), { code: GrpcStatus.UNAVAILABLE }); } };
   try { await world.runTask(task.task); } catch {}
   (world.deliveries as any).update = origUpdate;
   assert.ok(crashed, 'the worker died with the backup attempt in flight');

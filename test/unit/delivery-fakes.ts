@@ -3,7 +3,7 @@
  * World that wires them like production (dispatcher, retry worker, repair sweep) around a clock the
  * test moves. The state machine itself (delivery/, dispatch/, retry/) and the template engine are real.
  */
-import { classifyFailure } from '../../functions/src/core/failures.ts';
+import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
 import type { ClaimResult, ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
@@ -25,9 +25,9 @@ import type { WebhookRateLimit } from '../../functions/src/webhooks/webhook-conf
 // Errors as the Google clients throw them.
 
 /** gRPC UNAVAILABLE, as @google-cloud clients throw it: a passing fault. */
-export const transientError = (what = 'unavailable'): Error => Object.assign(new Error(`14 UNAVAILABLE: ${what}`), { code: 14 });
+export const transientError = (what = 'unavailable'): Error => Object.assign(new Error(`14 UNAVAILABLE: ${what}`), { code: GrpcStatus.UNAVAILABLE });
 /** gRPC PERMISSION_DENIED: a lasting fault (a refused request, a missing IAM role). */
-export const lastingError = (what = 'permission denied'): Error => Object.assign(new Error(`7 PERMISSION_DENIED: ${what}`), { code: 7 });
+export const lastingError = (what = 'permission denied'): Error => Object.assign(new Error(`7 PERMISSION_DENIED: ${what}`), { code: GrpcStatus.PERMISSION_DENIED });
 /** A bug: a plain Error with no code. */
 export const bugError = (what = 'boom'): Error => new TypeError(`cannot read properties of undefined (reading '${what}')`);
 
@@ -161,7 +161,7 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
   private store(path: string, record: StoredDelivery): void {
     const bytes = documentBytes(record);
     if (bytes > FIRESTORE_MAX_DOCUMENT_BYTES) {
-      throw Object.assign(new Error(`3 INVALID_ARGUMENT: Document '${path}' cannot be written because its size (${bytes} bytes) exceeds the maximum allowed size of 1,048,576 bytes.`), { code: 3 });
+      throw Object.assign(new Error(`3 INVALID_ARGUMENT: Document '${path}' cannot be written because its size (${bytes} bytes) exceeds the maximum allowed size of 1,048,576 bytes.`), { code: GrpcStatus.INVALID_ARGUMENT });
     }
     this.writtenBytes.push(bytes);
     this.records.set(path, structuredClone(record));
@@ -198,7 +198,7 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     if (owner) {
       if (!holdsClaim(current, owner)) return false;
     } else if (!current) {
-      throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
+      throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: GrpcStatus.NOT_FOUND });
     }
     this.store(path, { ...current!, ...structuredClone(update) });
     return true;
@@ -208,7 +208,7 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     this.faults.hit('deliveries.end', key, fields);
     const path = pathOf(key);
     const current = this.records.get(path);
-    if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: 5 });
+    if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: GrpcStatus.NOT_FOUND });
     this.store(path, { ...current, ...structuredClone(fields), next: null, nextAttemptAt: null, inFlight: null });
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { status as grpcLibraryStatus } from '@grpc/grpc-js';
 import { classifyFailure, errorMessage, GrpcStatus, TransientError, type FailureClass } from '../../functions/src/core/failures.ts';
 import { RedeliverError } from '../../functions/src/dispatch/dispatch-event.ts';
 
@@ -29,6 +30,11 @@ describe('classifyFailure: one place decides what an unexpected error means', ()
         assert.equal(classifyFailure(grpc(code)), expected);
       });
     }
+
+    it('GrpcStatus is the one table of codes, and it agrees with @grpc/grpc-js', () => {
+      const library = Object.fromEntries(Object.entries(grpcLibraryStatus).filter(([name]) => Number.isNaN(Number(name))));
+      assert.deepEqual({ ...GrpcStatus }, library);
+    });
   });
 
   describe('network errors on the way to a Google API', () => {
@@ -56,24 +62,24 @@ describe('classifyFailure: one place decides what an unexpected error means', ()
 
   describe('cause chains (adapters wrap client errors)', () => {
     it('a wrapped UNAVAILABLE is transient (as CloudTasksRetryScheduler wraps it)', () => {
-      const wrapped = new Error('could not enqueue attempt 2 of delivery wh/evt: 14 UNAVAILABLE: no healthy upstream', { cause: grpc(14) });
+      const wrapped = new Error('could not enqueue attempt 2 of delivery wh/evt: 14 UNAVAILABLE: no healthy upstream', { cause: grpc(GrpcStatus.UNAVAILABLE) });
       assert.equal(classifyFailure(wrapped), 'transient');
     });
     it('deep chains are followed', () => {
       assert.equal(classifyFailure(new Error('a', { cause: new Error('b', { cause: new Error('c', { cause: network('ECONNRESET') }) }) })), 'transient');
     });
     it('a wrapped PERMISSION_DENIED stays internal', () => {
-      assert.equal(classifyFailure(new Error('could not enqueue', { cause: grpc(7) })), 'internal');
+      assert.equal(classifyFailure(new Error('could not enqueue', { cause: grpc(GrpcStatus.PERMISSION_DENIED) })), 'internal');
     });
     it('the first transient link counts, wherever it is', () => {
-      assert.equal(classifyFailure(Object.assign(new Error('outer', { cause: grpc(14) }), { code: 7 })), 'transient');
+      assert.equal(classifyFailure(Object.assign(new Error('outer', { cause: grpc(GrpcStatus.UNAVAILABLE) }), { code: GrpcStatus.PERMISSION_DENIED })), 'transient');
     });
     it('a cycle ends the walk', () => {
       const a = new Error('a');
       const b = new Error('b', { cause: a });
       (a as { cause?: unknown }).cause = b;
       assert.equal(classifyFailure(a), 'internal');
-      const c = new Error('c', { cause: grpc(4) });
+      const c = new Error('c', { cause: grpc(GrpcStatus.DEADLINE_EXCEEDED) });
       (c.cause as { cause?: unknown }).cause = c;
       assert.equal(classifyFailure(c), 'transient');
     });
@@ -109,9 +115,9 @@ describe('classifyFailure: one place decides what an unexpected error means', ()
       ['a boolean', false, 'internal'],
       ['a symbol', Symbol('x'), 'internal'],
       ['an empty object', {}, 'internal'],
-      ['a plain object with a gRPC code', { code: 14, details: 'unavailable' }, 'transient'],
-      ['a plain object with a lasting gRPC code', { code: 7 }, 'internal'],
-      ['an array', [grpc(14)], 'internal'],
+      ['a plain object with a gRPC code', { code: GrpcStatus.UNAVAILABLE, details: 'unavailable' }, 'transient'],
+      ['a plain object with a lasting gRPC code', { code: GrpcStatus.PERMISSION_DENIED }, 'internal'],
+      ['an array', [grpc(GrpcStatus.UNAVAILABLE)], 'internal'],
     ];
     for (const [name, thrown, expected] of cases) {
       it(`${name} is ${expected}`, () => assert.equal(classifyFailure(thrown), expected));
@@ -120,7 +126,7 @@ describe('classifyFailure: one place decides what an unexpected error means', ()
 });
 
 describe('errorMessage: a sentence for the record, never a stack', () => {
-  it('an Error gives its message', () => assert.equal(errorMessage(grpc(7, 'PERMISSION_DENIED: missing role')), '7 PERMISSION_DENIED: missing role'));
+  it('an Error gives its message', () => assert.equal(errorMessage(grpc(GrpcStatus.PERMISSION_DENIED, 'PERMISSION_DENIED: missing role')), '7 PERMISSION_DENIED: missing role'));
   it('an Error without a message gives its name', () => assert.equal(errorMessage(new TypeError()), 'TypeError'));
   it('other values are turned into text', () => {
     assert.equal(errorMessage('just text'), 'just text');

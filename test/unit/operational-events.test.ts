@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { GrpcStatus } from '../../functions/src/core/failures.ts';
 import { EVENT_TYPES, OPERATIONAL_EVENT_TYPES, PLATFORM_EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
 import { parseEventMessage, type EventMessage } from '../../functions/src/events/event-message.ts';
 import {
@@ -27,7 +28,7 @@ class OpsWorld extends World {
       ...super.deps(),
       operations: {
         publish: async (message: EventMessage) => {
-          if (this.publishFails) throw Object.assign(new Error('7 PERMISSION_DENIED: pubsub.topics.publish'), { code: 7 });
+          if (this.publishFails) throw Object.assign(new Error('7 PERMISSION_DENIED: pubsub.topics.publish'), { code: GrpcStatus.PERMISSION_DENIED });
           const about = message.data as { webhook?: { id?: string }; event?: { id?: string } };
           const record = about.webhook?.id && about.event?.id ? this.deliveries.peek(this.key(about.webhook.id, about.event.id)) : undefined;
           this.published.push({ event: message, recordStatus: record?.status });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { GrpcStatus } from '../../functions/src/core/failures.ts';
 import { fromAllowedQueue } from '../../functions/src/entry/retry-worker-handler.ts';
 import { RateLimitedQueueError } from '../../functions/src/tasks/cloud-tasks-retry-scheduler.ts';
 import { QUEUE_ID, queueRateLimits, rateLimitedQueueId, sameRateLimits } from '../../functions/src/tasks/rate-limited-queue.ts';
@@ -155,7 +156,7 @@ describe('the state machine with a rate-limited webhook', () => {
   it('a queue that cannot be made (lasting) ends the delivery failed, recorded; the event is acknowledged', async () => {
     const world = new World({ webhooks: ['wh-a'] });
     limited(world);
-    world.faults.inject('scheduler.schedule', new RateLimitedQueueError("the webhook's rate-limited queue q could not be created: 8 RESOURCE_EXHAUSTED: quota", 8));
+    world.faults.inject('scheduler.schedule', new RateLimitedQueueError("the webhook's rate-limited queue q could not be created: 8 RESOURCE_EXHAUSTED: quota", GrpcStatus.RESOURCE_EXHAUSTED));
     const published = await world.publish(event());
     assert.equal(published.acked, true);
     const record = world.record('wh-a');
@@ -168,7 +169,7 @@ describe('the state machine with a rate-limited webhook', () => {
   it('a passing fault while enqueueing redelivers the event, and the redelivery enqueues it', async () => {
     const world = new World({ webhooks: ['wh-a'] });
     limited(world);
-    world.faults.inject('scheduler.schedule', Object.assign(new Error('14 UNAVAILABLE'), { code: 14 }));
+    world.faults.inject('scheduler.schedule', Object.assign(new Error('14 UNAVAILABLE'), { code: GrpcStatus.UNAVAILABLE }));
     assert.equal((await world.publish(event())).acked, false);
     assert.equal((await world.publish(event())).acked, true);
     assert.equal(world.scheduler.tasks.length, 1);

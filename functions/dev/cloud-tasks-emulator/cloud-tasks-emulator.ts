@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { GrpcStatus } from '../../src/core/failures.ts';
 import {
   createEmulatorState,
   DEFAULT_DISPATCH_DEADLINE_MS,
@@ -80,8 +81,8 @@ export interface CloudTasksEmulator {
 
 /** Thrown inside handlers; becomes the call's gRPC status. */
 class RpcError extends Error {
-  readonly code: grpc.status;
-  constructor(code: grpc.status, message: string) {
+  readonly code: number;
+  constructor(code: number, message: string) {
     super(message);
     this.code = code;
   }
@@ -131,22 +132,22 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
 
   function requireQueueName(name: string | undefined): string {
     if (!name || !QUEUE_NAME.test(name)) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid queue name "${name ?? ''}": expected projects/P/locations/L/queues/Q`);
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Invalid queue name "${name ?? ''}": expected projects/P/locations/L/queues/Q`);
     }
     return name;
   }
   function getQueue(name: string | undefined): QueueMessage {
     const queue = state.queues.get(requireQueueName(name));
-    if (!queue) throw new RpcError(grpc.status.NOT_FOUND, `Queue ${name} does not exist`);
+    if (!queue) throw new RpcError(GrpcStatus.NOT_FOUND, `Queue ${name} does not exist`);
     return queue;
   }
   function getTask(name: string | undefined): StoredTask {
     const queueName = name?.slice(0, name.lastIndexOf('/tasks/'));
     if (!name || !queueName || !QUEUE_NAME.test(queueName) || !TASK_ID.test(shortId(name)) || name !== `${queueName}/tasks/${shortId(name)}`) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid task name "${name ?? ''}"`);
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Invalid task name "${name ?? ''}"`);
     }
     const task = state.tasks.get(name);
-    if (!task) throw new RpcError(grpc.status.NOT_FOUND, `Task ${name} does not exist`);
+    if (!task) throw new RpcError(GrpcStatus.NOT_FOUND, `Task ${name} does not exist`);
     return task;
   }
 
@@ -302,7 +303,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
 
   function checkedRetryConfig(retryConfig: RetryConfig): RetryConfig {
     if ((retryConfig.maxAttempts ?? 0) < -1 || durationMs(retryConfig.minBackoff) > durationMs(retryConfig.maxBackoff)) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid retryConfig: maxAttempts must be >= -1 and minBackoff <= maxBackoff');
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'Invalid retryConfig: maxAttempts must be >= -1 and minBackoff <= maxBackoff');
     }
     return retryConfig;
   }
@@ -311,8 +312,8 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
   function checkedRateLimits(given: NonNullable<QueueMessage['rateLimits']>): Required<NonNullable<QueueMessage['rateLimits']>> {
     const rate = given.maxDispatchesPerSecond ?? DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
     const concurrent = given.maxConcurrentDispatches ?? DEFAULT_RATE_LIMITS.maxConcurrentDispatches;
-    if (!(rate > 0 && rate <= 500)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `rateLimits.maxDispatchesPerSecond must be more than 0 and at most 500, got ${rate}`);
-    if (!(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= 5000)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `rateLimits.maxConcurrentDispatches must be from 1 to 5000, got ${concurrent}`);
+    if (!(rate > 0 && rate <= 500)) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `rateLimits.maxDispatchesPerSecond must be more than 0 and at most 500, got ${rate}`);
+    if (!(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= 5000)) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `rateLimits.maxConcurrentDispatches must be from 1 to 5000, got ${concurrent}`);
     return { maxDispatchesPerSecond: rate, maxConcurrentDispatches: concurrent, maxBurstSize: burstFor(rate) };
   }
 
@@ -350,7 +351,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
 
   function page<T>(items: T[], pageSize: number | undefined, pageToken: string | undefined): { items: T[]; nextPageToken: string } {
     const start = pageToken ? Number(pageToken) : 0;
-    if (!Number.isInteger(start) || start < 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid page token');
+    if (!Number.isInteger(start) || start < 0) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'Invalid page token');
     const size = pageSize && pageSize > 0 ? Math.min(pageSize, 1000) : 1000;
     const end = start + size;
     return { items: items.slice(start, end), nextPageToken: end < items.length ? String(end) : '' };
@@ -363,11 +364,11 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
   function normaliseHttpRequest(request: HttpRequestMessage): HttpRequestMessage {
     const url = request.url ?? '';
     if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, `HttpRequest.url must be an http:// or https:// URL, got "${url}"`);
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `HttpRequest.url must be an http:// or https:// URL, got "${url}"`);
     }
     const httpMethod = !request.httpMethod || request.httpMethod === 'HTTP_METHOD_UNSPECIFIED' ? 'POST' : request.httpMethod;
     if (request.body?.length && !['POST', 'PUT', 'PATCH'].includes(httpMethod)) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, `A body is only allowed with POST, PUT or PATCH, not ${httpMethod}`);
+      throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `A body is only allowed with POST, PUT or PATCH, not ${httpMethod}`);
     }
     const normalised: HttpRequestMessage = { url, httpMethod, headers: { ...request.headers } };
     if (request.body?.length) normalised.body = Buffer.from(request.body);
@@ -386,7 +387,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
         callback(null, handler(call.request));
       } catch (error) {
         if (error instanceof RpcError) callback({ code: error.code, details: error.message });
-        else callback({ code: grpc.status.INTERNAL, details: String(error) });
+        else callback({ code: GrpcStatus.INTERNAL, details: String(error) });
       }
     };
   }
@@ -397,9 +398,9 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
       const { purgeTime: _outputOnly, ...input }: QueueMessage = request.queue ?? {};
       const name = requireQueueName(input.name);
       if (!LOCATION_NAME.test(parent) || !name.startsWith(`${parent}/queues/`)) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, `Queue name ${name} is not inside parent "${parent}"`);
+        throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Queue name ${name} is not inside parent "${parent}"`);
       }
-      if (state.queues.has(name)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Queue ${name} already exists`);
+      if (state.queues.has(name)) throw new RpcError(GrpcStatus.ALREADY_EXISTS, `Queue ${name} already exists`);
       return createQueue(name, input);
     }),
 
@@ -418,7 +419,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
         const [field, sub] = path.split('.');
         if (field === 'rateLimits') {
           if (sub === 'maxBurstSize') continue; // output only: ignored, as documented
-          if (sub && sub !== 'maxDispatchesPerSecond' && sub !== 'maxConcurrentDispatches') throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
+          if (sub && sub !== 'maxDispatchesPerSecond' && sub !== 'maxConcurrentDispatches') throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
           const given = stripZero(input.rateLimits) as Record<string, number>;
           if (sub) {
             const key = sub as 'maxDispatchesPerSecond' | 'maxConcurrentDispatches';
@@ -426,13 +427,13 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
           } else rateLimits = { ...DEFAULT_RATE_LIMITS, ...given };
         } else if (field === 'retryConfig') {
           const allowed = ['maxAttempts', 'maxRetryDuration', 'minBackoff', 'maxBackoff', 'maxDoublings'];
-          if (sub && !allowed.includes(sub)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
+          if (sub && !allowed.includes(sub)) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Unknown field in update_mask: ${path}`);
           if (sub) retryConfig = { ...retryConfig, [sub]: normaliseRetryConfig({ ...retryConfig, [sub]: (input.retryConfig as Record<string, unknown> | undefined)?.[sub] })[sub as keyof RetryConfig] };
           else retryConfig = normaliseRetryConfig(input.retryConfig);
         } else if (field === 'stackdriverLoggingConfig') {
           logging = input.stackdriverLoggingConfig;
         } else if (field !== 'name') {
-          throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown or output-only field in update_mask: ${path}`);
+          throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Unknown or output-only field in update_mask: ${path}`);
         }
       }
       const updated: QueueMessage = { ...existing, rateLimits: checkedRateLimits(rateLimits), retryConfig: checkedRetryConfig(retryConfig), ...(logging ? { stackdriverLoggingConfig: logging } : {}) };
@@ -447,7 +448,7 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
     GetQueue: unary((request) => getQueue(request.name)),
 
     ListQueues: unary((request) => {
-      if (!LOCATION_NAME.test(request.parent ?? '')) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid parent "${request.parent ?? ''}"`);
+      if (!LOCATION_NAME.test(request.parent ?? '')) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Invalid parent "${request.parent ?? ''}"`);
       const queues = [...state.queues.values()].filter((q) => q.name?.startsWith(`${request.parent}/queues/`));
       const { items, nextPageToken } = page(queues, request.pageSize, request.pageToken);
       return { queues: items, nextPageToken };
@@ -485,21 +486,21 @@ export async function startCloudTasksEmulator(options: CloudTasksEmulatorOptions
       const queue = getQueue(request.parent);
       const queueName = queue.name ?? '';
       const input: Request = request.task ?? {};
-      if (input.appEngineHttpRequest) throw new RpcError(grpc.status.UNIMPLEMENTED, 'The emulator supports only httpRequest targets');
-      if (!input.httpRequest) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Task.httpRequest is required');
+      if (input.appEngineHttpRequest) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'The emulator supports only httpRequest targets');
+      if (!input.httpRequest) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'Task.httpRequest is required');
 
       let name: string = input.name || `${queueName}/tasks/${randomInt(1e9, 1e10 - 1)}${randomInt(1e9, 1e10 - 1)}`;
       if (!name.startsWith(`${queueName}/tasks/`) || !TASK_ID.test(name.slice(queueName.length + '/tasks/'.length))) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, `Task name must be ${queueName}/tasks/ID with ID matching [A-Za-z0-9_-]{1,500}, got "${name}"`);
+        throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `Task name must be ${queueName}/tasks/ID with ID matching [A-Za-z0-9_-]{1,500}, got "${name}"`);
       }
-      if (state.tasks.has(name)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Task ${name} already exists`);
+      if (state.tasks.has(name)) throw new RpcError(GrpcStatus.ALREADY_EXISTS, `Task ${name} already exists`);
       if (isTombstoned(name)) {
-        throw new RpcError(grpc.status.ALREADY_EXISTS, `Task ${name} existed too recently; its name cannot be reused yet`);
+        throw new RpcError(GrpcStatus.ALREADY_EXISTS, `Task ${name} existed too recently; its name cannot be reused yet`);
       }
 
       const deadlineMs = input.dispatchDeadline ? Math.floor(durationMs(input.dispatchDeadline)) : DEFAULT_DISPATCH_DEADLINE_MS;
       if (deadlineMs < MIN_DISPATCH_DEADLINE_MS || deadlineMs > MAX_DISPATCH_DEADLINE_MS) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Task.dispatchDeadline must be between 15 seconds and 30 minutes');
+        throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'Task.dispatchDeadline must be between 15 seconds and 30 minutes');
       }
       const nowMs = Date.now();
       const scheduleTime: Timestamp = input.scheduleTime ? truncateToMicros(input.scheduleTime) : timestampFromMs(nowMs);

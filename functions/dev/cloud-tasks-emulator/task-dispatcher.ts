@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GrpcStatus } from '../../src/core/failures.ts';
 import {
   DEFAULT_RETRY_CONFIG,
   durationMs,
