@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
+import { DocumentReference, Firestore } from '@google-cloud/firestore';
+import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { FirestoreDeliveryLog } from '../../functions/src/firestore/firestore-delivery-log.ts';
@@ -57,5 +58,72 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     const seen = await log.modify(key, (current) => ({ write: { repairs: 1 }, result: current }));
     assert.equal(seen, undefined);
     assert.equal((await db.doc(deliveryPath(key.accountId, key.webhookId, key.eventId)).get()).exists, false);
+  });
+
+  /** Runs `body` with DocumentReference.update wrapped by `wrap` (fault injection at the client's edge). */
+  async function withUpdate(wrap: (original: DocumentReference['update'], ref: DocumentReference, args: Parameters<DocumentReference['update']>) => ReturnType<DocumentReference['update']>, body: () => Promise<void>) {
+    const original = DocumentReference.prototype.update;
+    DocumentReference.prototype.update = function (this: DocumentReference, ...args: Parameters<DocumentReference['update']>) {
+      return wrap(original, this, args);
+    } as DocumentReference['update'];
+    try {
+      await body();
+    } finally {
+      DocumentReference.prototype.update = original;
+    }
+  }
+
+  it('a write applied whose answer was lost (the client retrying it then fails its precondition) keeps its result, and is not made twice', async () => {
+    const record = await plant();
+    let injected = false;
+    await withUpdate(async (original, ref, args) => {
+      const written = await original.apply(ref, args);
+      if (injected) return written;
+      injected = true;
+      throw Object.assign(new Error('9 FAILED_PRECONDITION: the retried commit met the first one'), { code: GrpcStatus.FAILED_PRECONDITION });
+    }, async () => {
+      let runs = 0;
+      const result = await log.modify(record, (current) => {
+        runs += 1;
+        return { write: { repairs: (current?.repairs ?? 0) + 1 }, result: `run ${runs}` };
+      });
+      assert.equal(result, 'run 1');
+      assert.equal(runs, 1);
+    });
+    assert.ok(injected);
+    assert.equal((await log.get(record))?.repairs, 1);
+  });
+
+  it('a record deleted between the read and the write: the change is run again on nothing, and nothing is recreated', async () => {
+    const record = await plant();
+    const ref = db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+    let deleted = false;
+    await withUpdate(async (original, target, args) => {
+      if (!deleted) {
+        deleted = true;
+        await ref.delete();
+      }
+      return original.apply(target, args);
+    }, async () => {
+      const seen: Array<string | undefined> = [];
+      await log.modify(record, (current) => {
+        seen.push(current?.status);
+        return { write: { repairs: 1 }, result: undefined };
+      });
+      assert.deepEqual(seen, ['pending', undefined]);
+    });
+    assert.equal((await ref.get()).exists, false);
+  });
+
+  it('losing every round to other writers is ABORTED: a passing fault, retried later', async () => {
+    const record = await plant();
+    await withUpdate(async () => {
+      throw Object.assign(new Error('9 FAILED_PRECONDITION'), { code: GrpcStatus.FAILED_PRECONDITION });
+    }, async () => {
+      const error = await log.modify(record, () => ({ write: { repairs: 1 }, result: undefined })).then(() => undefined, (caught: unknown) => caught);
+      assert.equal((error as { code?: number }).code, GrpcStatus.ABORTED);
+      assert.equal((error as Error).name, 'ContendedError');
+      assert.equal(classifyFailure(error), 'transient');
+    });
   });
 });

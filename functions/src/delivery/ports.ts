@@ -178,7 +178,7 @@ export interface WebhookHealthStore {
   resetFailures(accountId: string, webhookId: string): Promise<void>;
   /**
    * Sets `enabled: false` and `disabled: { reason, at, consecutiveFailures }` if the count has reached
-   * `threshold` and the webhook is still enabled (read, then written on condition that it did not change), and starts the
+   * `threshold` and the webhook is still enabled (read and written in one transaction), and starts the
    * count again. Returns the count when it disabled the webhook.
    */
   disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
@@ -18,8 +19,15 @@ const MODIFY_ROUNDS = 10;
 
 /** Lost the race to other writers every round: ABORTED, as a contended transaction, so callers retry later. */
 class ContendedError extends Error {
+  override readonly name = 'ContendedError';
   readonly code = GrpcStatus.ABORTED;
 }
+
+/**
+ * The id of the last conditional write of a record (a random UUID per `modify` call): how a commit
+ * the client retried recognises that its first try was applied. Bookkeeping of this adapter only.
+ */
+const WRITE_ID_FIELD = 'writeId';
 
 export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, StaleDeliveryFinder {
   private readonly db: Firestore;
@@ -52,16 +60,23 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     // reads; an instance killed inside one (or the emulator's pessimistic locks under contention)
     // holds the record for 30 s or more, stalling every other owner of the delivery. This needs no lock
     // and one round trip less.
+    // The client retries a commit whose answer was lost (UNAVAILABLE, ABORTED...): when the first try
+    // was applied, the retry meets our own write and fails its precondition. Each call's writes carry
+    // its own id (WRITE_ID_FIELD), so a record read again that holds it is our write: its result stands.
+    const writeId = randomUUID();
+    let tried: { result: T } | undefined;
     for (let round = 1; ; round += 1) {
       const current = await ref.get();
+      if (tried && current.get(WRITE_ID_FIELD) === writeId) return tried.result;
       const { write, result } = change(current.exists ? fromFirestore<StoredDelivery>(current.data()) : undefined);
       if (!write || !current.exists) return result;
       try {
-        await ref.update({ ...write }, { lastUpdateTime: current.updateTime! });
+        await ref.update({ ...write, [WRITE_ID_FIELD]: writeId }, { lastUpdateTime: current.updateTime! });
         return result;
       } catch (error) {
         if (!isFailedPrecondition(error)) throw error;
         if (round >= MODIFY_ROUNDS) throw new ContendedError(`delivery ${ref.path} changed under ${MODIFY_ROUNDS} writes in a row`);
+        tried = { result };
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * round));
       }
     }
