@@ -1,6 +1,6 @@
 # One dashboard with the charts of the alerts: deliveries by outcome, failure ratio inputs, attempt
 # latency, retries scheduled, filtered and invalid events, the dead-letter backlog, retry task delay,
-# function 5xx and the repair sweep. A local object, so npm test can read (and check) it offline.
+# function 5xx, the repair sweep and operational events that could not be published. A local object, so npm test can read (and check) it offline.
 
 locals {
   dashboard = {
@@ -98,6 +98,16 @@ locals {
                 aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
               } } },
             ] }
+          }
+        },
+        {
+          xPos = 0, yPos = 12, width = 6, height = 4
+          widget = {
+            title = "Operational events not published"
+            xyChart = { dataSets = [{ plotType = "STACKED_BAR", timeSeriesQuery = { timeSeriesFilter = {
+              filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.operations_publish_failed.name}\" AND resource.type=\"cloud_run_revision\""
+              aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM", groupByFields = ["metric.label.event_type"] }
+            } } }] }
           }
         },
       ]

@@ -165,6 +165,52 @@ resource "google_cloudfunctions2_function" "repair" {
   ]
 }
 
+# --- Dead-letter announcements: pushed to by the dead-letter topic's subscription (pubsub.tf) ------
+# A function of its own, not a route of the dispatcher: the dispatcher may be what keeps failing. It
+# reads each dead letter and publishes one hookshape.event.dead_lettered to the operations topic; it
+# always answers 2xx (the original stays on the -inspect subscription), so its subscription needs no
+# dead-letter policy and nothing loops.
+resource "google_cloudfunctions2_function" "dead_letter_notify" {
+  name        = var.dead_letter_function_name
+  project     = var.project_id
+  location    = var.region
+  description = "hookshape: announces dead-lettered events (hookshape.event.dead_lettered)."
+
+  build_config {
+    runtime           = var.function_runtime
+    entry_point       = "deadLetterNotify"
+    service_account   = local.function_build_service_account
+    docker_repository = local.function_docker_repository
+    source {
+      storage_source {
+        bucket = local.function_source.bucket
+        object = local.function_source.object
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.dead_letters.email
+    available_memory                 = var.function_memory
+    available_cpu                    = var.function_cpu
+    max_instance_count               = 3
+    max_instance_request_concurrency = 20
+    timeout_seconds                  = 60
+    # Reached only by its Pub/Sub push subscription, which counts as internal traffic.
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    environment_variables          = local.function_environment
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_log_writer,
+    google_project_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_image_writer,
+    google_pubsub_topic_iam_member.dead_letters_operations_publisher,
+  ]
+}
+
 # --- Webhook validation: Firestore document-written trigger (enable_validation_trigger) ----------
 resource "google_cloudfunctions2_function" "validate_webhook" {
   count = var.enable_validation_trigger ? 1 : 0

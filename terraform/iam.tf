@@ -15,6 +15,9 @@
 #                                              invoker; no secrets (it never sends a webhook)
 #   repair          identity of Cloud         run.invoker on the repair function, and nothing else
 #   scheduler       Scheduler's OIDC token
+#   dead letters    runs deadLetterNotify     publish to the operations topic, nothing else (no
+#                                              Firestore, no secrets); the trigger account's push
+#                                              OIDC token invokes it
 
 resource "google_service_account" "dispatcher" {
   project      = var.project_id
@@ -77,6 +80,15 @@ resource "google_service_account" "repair" {
   account_id   = "${var.name_prefix}-repair"
   display_name = "hookshape repair sweep"
   description  = "Runtime identity of the repair sweep function (repairDeliveries)."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "dead_letters" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-dead-letters"
+  display_name = "hookshape dead-letter announcements"
+  description  = "Runtime identity of the function that announces dead-lettered events (deadLetterNotify). May only publish to the operations topic."
 
   depends_on = [google_project_service.apis]
 }
@@ -238,6 +250,15 @@ resource "google_cloud_run_service_iam_member" "validation_trigger_invoker" {
   member   = "serviceAccount:${google_service_account.trigger.email}"
 }
 
+# The dead-letter topic's push subscription (pubsub.tf) authenticates as the trigger account too.
+resource "google_cloud_run_service_iam_member" "dead_letters_trigger_invoker" {
+  project  = var.project_id
+  location = google_cloudfunctions2_function.dead_letter_notify.location
+  service  = google_cloudfunctions2_function.dead_letter_notify.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.trigger.email}"
+}
+
 # Triggers on direct Firestore events need the event receiver role; Pub/Sub triggers do not, so it is
 # only granted with the Firestore trigger.
 resource "google_project_iam_member" "trigger_event_receiver" {
@@ -357,6 +378,14 @@ resource "google_pubsub_topic_iam_member" "repair_operations_publisher" {
   topic   = google_pubsub_topic.operations.name
   role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${google_service_account.repair.email}"
+}
+
+# deadLetterNotify announces each dead-lettered event (hookshape.event.dead_lettered); it does nothing else.
+resource "google_pubsub_topic_iam_member" "dead_letters_operations_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.operations.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.dead_letters.email}"
 }
 
 resource "google_pubsub_topic_iam_member" "validator_operations_publisher" {

@@ -1,13 +1,13 @@
 # Shared values. The resources are split by concern:
 #   apis.tf       required Google APIs
 #   storage.tf    the built functions, zipped and uploaded; the Artifact Registry repository of the images
-#   pubsub.tf     the events topic, its dead-letter topic, the operations topic and its push to the
-#                 dispatcher
+#   pubsub.tf     the events topic, its dead-letter topic (kept for inspection, pushed to the dead-letter
+#                 announcer), the operations topic and its push to the dispatcher
 #   tasks.tf      the Cloud Tasks retry queue
 #   firestore.tf  the database, its composite indexes, the delivery log's TTL policy
 #   iam.tf        service accounts and every role binding
-#   functions.tf  the dispatch function, the retry worker, the repair sweep, the (optional) validation
-#                 function
+#   functions.tf  the dispatch function, the retry worker, the repair sweep, the dead-letter announcer,
+#                 the (optional) validation function
 #   scheduler.tf  the Cloud Scheduler job that runs the repair sweep
 #   api.tf        the management API function, its identity and its signing-key secret
 #   outputs.tf    names and URLs

@@ -168,6 +168,35 @@ resource "google_logging_metric" "invalid_events" {
   depends_on = [google_project_service.apis]
 }
 
+# Operational events (hookshape.*) that could not be published to the operations topic: announce()
+# (events/operational-events.ts) gives up after an error or 10 s and logs errorCode
+# operations_publish_failed. Any of them means an account was not told of a failure; a steady stream is
+# a missing topic or publisher role. Every function that announces (the validator by its name: it may
+# not exist).
+resource "google_logging_metric" "operations_publish_failed" {
+  project     = var.project_id
+  name        = "hookshape/operations_publish_failed"
+  description = "Operational events (hookshape.*) that could not be published to the operations topic, by type."
+  filter      = "resource.type=\"cloud_run_revision\" AND (resource.labels.service_name=\"${google_cloudfunctions2_function.dispatch.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.retry_worker.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.repair.name}\" OR resource.labels.service_name=\"${google_cloudfunctions2_function.dead_letter_notify.name}\" OR resource.labels.service_name=\"${var.validation_function_name}\") AND jsonPayload.errorCode=\"operations_publish_failed\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "event_type"
+      value_type  = "STRING"
+      description = "The operational event that was not published, e.g. hookshape.delivery.failed."
+    }
+  }
+
+  label_extractors = {
+    event_type = "EXTRACT(jsonPayload.operationalEventType)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 # The repair sweep's summary line (delivery/repair.ts) of a run that found deliveries without a live
 # owner: something died or lost a task. A few a day can happen (instances are recycled); a steady
 # stream is a broken worker or queue.

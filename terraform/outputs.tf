@@ -7,10 +7,12 @@ output "events_topic" {
 }
 
 output "events_dead_letter_topic" {
-  description = "Dead-letter topic of the events, and the pull subscription that keeps its messages."
+  description = "Dead-letter topic of the events, the pull subscription that keeps its messages, and the push subscription and function that announce them (hookshape.event.dead_lettered)."
   value = {
-    topic        = google_pubsub_topic.events_dead_letter.id
-    subscription = google_pubsub_subscription.events_dead_letter.id
+    topic               = google_pubsub_topic.events_dead_letter.id
+    subscription        = google_pubsub_subscription.events_dead_letter.id
+    notify_subscription = google_pubsub_subscription.events_dead_letter_notify.id
+    notify_function     = google_cloudfunctions2_function.dead_letter_notify.name
   }
 }
 

@@ -22,7 +22,8 @@ resource "google_pubsub_topic" "events_dead_letter" {
 }
 
 # A topic without a subscription drops what is published to it: this one keeps dead letters for
-# inspection (gcloud pubsub subscriptions pull) and re-publishing once the cause is fixed.
+# inspection (gcloud pubsub subscriptions pull) and re-publishing once the cause is fixed. (The -notify
+# subscription below announces them; this one keeps the originals.)
 resource "google_pubsub_subscription" "events_dead_letter" {
   name    = "${var.events_topic_name}-dead-letter-inspect"
   project = var.project_id
@@ -34,6 +35,39 @@ resource "google_pubsub_subscription" "events_dead_letter" {
   expiration_policy {
     ttl = "" # never expires, even when nobody pulls for a long time
   }
+}
+
+# Each dead letter is also pushed to deadLetterNotify (functions.tf), which announces it to its account
+# as hookshape.event.dead_lettered on the operations topic. Authenticated with the trigger account's
+# OIDC token (run.invoker on that function, iam.tf). No dead-letter policy: the function always answers
+# 2xx, and a subscription of the dead-letter topic must never dead-letter into it (a loop); a dead
+# letter about a hookshape.* event announces nothing (events/dead-letters.ts).
+resource "google_pubsub_subscription" "events_dead_letter_notify" {
+  name    = "${var.events_topic_name}-dead-letter-notify"
+  project = var.project_id
+  topic   = google_pubsub_topic.events_dead_letter.id
+
+  ack_deadline_seconds = 60
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.dead_letter_notify.url}/projects/${var.project_id}/topics/${google_pubsub_topic.events_dead_letter.name}"
+
+    oidc_token {
+      service_account_email = google_service_account.trigger.email
+      audience              = google_cloudfunctions2_function.dead_letter_notify.url
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  expiration_policy {
+    ttl = "" # never expires
+  }
+
+  depends_on = [google_cloud_run_service_iam_member.dead_letters_trigger_invoker]
 }
 
 # Pub/Sub forwards dead letters as its service agent, which needs to publish to the dead-letter
@@ -92,8 +126,8 @@ resource "terraform_data" "dead_letter_policy" {
   depends_on = [google_pubsub_topic_iam_member.dead_letter_publisher]
 }
 
-# hookshape's own events (hookshape.delivery.failed, hookshape.webhook.disabled, hookshape.webhook.invalid:
-# functions/src/events/operational-events.ts). The functions publish here; operators may add their own
+# hookshape's own events (hookshape.delivery.failed, hookshape.webhook.disabled, hookshape.webhook.invalid,
+# hookshape.event.dead_lettered: functions/src/events/operational-events.ts). The functions publish here; operators may add their own
 # subscriptions (a pull subscription to watch, a BigQuery export).
 resource "google_pubsub_topic" "operations" {
   name    = var.operations_topic_name

@@ -126,6 +126,12 @@ variable "repair_function_name" {
   default     = "hookshape-repair"
 }
 
+variable "dead_letter_function_name" {
+  description = "Name of the function that announces dead-lettered events (hookshape.event.dead_lettered; Cloud Functions gen2, pushed to by the dead-letter topic's subscription)."
+  type        = string
+  default     = "hookshape-dead-letters"
+}
+
 variable "repair_schedule" {
   description = "Cron schedule (in repair_time_zone) of the repair sweep, which moves on deliveries left pending or retrying without a live owner (an instance died, a task was lost). Every 5 minutes by default: a lost delivery resumes within lease + this period."
   type        = string

@@ -32,6 +32,24 @@ export async function createOperationsTopic(options: { pubsub: PubSub; projectId
   await createEventsTopic({ ...options, subscription: `${options.topic}-dispatch` });
 }
 
+/** The events' dead-letter topic, named as terraform/pubsub.tf names it. */
+export const deadLetterTopicOf = (eventsTopic: string): string => `${eventsTopic}-dead-letter`;
+
+/**
+ * The events' dead-letter topic as terraform/pubsub.tf declares it: the pull subscription `…-inspect`
+ * that keeps the originals, and the push subscription `…-notify` to deadLetterNotify, without a
+ * dead-letter policy of its own. (The emulator does not apply dead-letter policies: a test publishes to
+ * this topic what Pub/Sub would forward.) Returns the topic's name.
+ */
+export async function createDeadLetterTopic(options: { pubsub: PubSub; projectId: string; eventsTopic: string; notifyUrl: string }): Promise<string> {
+  const name = deadLetterTopicOf(options.eventsTopic);
+  await createEventsTopic({ pubsub: options.pubsub, projectId: options.projectId, topic: name, dispatchUrl: options.notifyUrl, subscription: `${name}-notify` });
+  const inspect = options.pubsub.topic(name).subscription(`${name}-inspect`);
+  const [exists] = await inspect.exists();
+  if (!exists) await options.pubsub.topic(name).createSubscription(`${name}-inspect`, { ackDeadlineSeconds: 60 });
+  return name;
+}
+
 export function cloudTasksEmulatorClient(address: string): CloudTasksClient {
   const [host, port] = address.split(':');
   return new CloudTasksClient({ apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure() });

@@ -14,7 +14,7 @@ import { freePort } from './emulators.ts';
 /** The framework's CLI (its `bin`) sits beside its main module; the package does not export it. */
 export const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
-export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook' | 'repairDeliveries';
+export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook' | 'repairDeliveries' | 'deadLetterNotify';
 
 /** How each function is deployed (terraform/functions.tf): Pub/Sub and Firestore triggers are CloudEvents. */
 export const SIGNATURE_TYPES: Record<FunctionName, 'cloudevent' | 'http'> = {
@@ -22,6 +22,7 @@ export const SIGNATURE_TYPES: Record<FunctionName, 'cloudevent' | 'http'> = {
   retryWorker: 'http',
   validateWebhook: 'cloudevent',
   repairDeliveries: 'http',
+  deadLetterNotify: 'cloudevent',
 };
 
 export interface FunctionProcessOptions {

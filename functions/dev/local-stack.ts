@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system on this machine. Starts the Pub/Sub and Firestore emulators (or uses
  * PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), the Cloud Tasks emulator, both functions under the
- * functions framework (build/functions, as deployed, each function in its own process, validateWebhook
- * and the repair sweep included — the sweep every few seconds, as Cloud Scheduler runs it), and a receiver that prints what it gets; seeds a demo
+ * functions framework (build/functions, as deployed, each function in its own process, validateWebhook,
+ * deadLetterNotify (behind the events' dead-letter topic) and the repair sweep included — the sweep every few seconds, as Cloud Scheduler runs it), and a receiver that prints what it gets; seeds a demo
  * webhook, publishes one sample event and shows the delivered request. Keeps running until Ctrl-C.
  * Options: --no-build (use build/functions as it is). Dev tooling, not deployed.
  */
@@ -16,7 +16,7 @@ import { sampleEvent } from '../src/events/event-catalogue.ts';
 import { webhookPath } from '../src/firestore/firestore-layout.ts';
 import { startCloudTasksEmulator } from './cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from './demo-webhook.ts';
-import { createEventsTopic, createOperationsTopic, createRetryQueue } from './emulator-wiring.ts';
+import { createDeadLetterTopic, createEventsTopic, createOperationsTopic, createRetryQueue } from './emulator-wiring.ts';
 import { ensureEmulators, freePort } from './emulators.ts';
 import { LOCAL_DIR, STACK_FILE } from './local-paths.ts';
 import { startFunctionProcess } from './function-process.ts';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
 
   const tasks = await startCloudTasksEmulator({ log: (line) => console.log(`${dim('[cloud-tasks]')} ${line}`) });
   cleanups.push(() => tasks.stop());
-  const [dispatchPort, workerPort, repairPort, receiverPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [dispatchPort, workerPort, repairPort, deadLetterPort, receiverPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   await startReceiver(receiverPort);
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
 
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   // The functions from build/functions, each in its own process, as Cloud Functions runs them.
   await Promise.all(
-    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort], ['repairDeliveries', repairPort]] as const).map(async ([target, port]) => {
+    ([['dispatchEvent', dispatchPort], ['retryWorker', workerPort], ['repairDeliveries', repairPort], ['deadLetterNotify', deadLetterPort]] as const).map(async ([target, port]) => {
       const fn = await startFunctionProcess({ target, port, env, onLine: forwardLines(target, target === 'repairDeliveries') });
       cleanups.push(() => fn.stop());
     }),
@@ -130,6 +130,9 @@ async function main(): Promise<void> {
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
   cleanups.push(() => pubsub.close());
   await createOperationsTopic({ pubsub, projectId, topic: config.operationsTopic, dispatchUrl: `http://127.0.0.1:${dispatchPort}` });
+  // The events' dead-letter topic, pushed to deadLetterNotify (the emulator applies no dead-letter
+  // policy: publish there what Pub/Sub would forward to see a hookshape.event.dead_lettered).
+  await createDeadLetterTopic({ pubsub, projectId, eventsTopic: config.eventsTopic, notifyUrl: `http://127.0.0.1:${deadLetterPort}` });
 
   const db = new Firestore({ projectId });
   cleanups.push(() => db.terminate());

@@ -1,7 +1,9 @@
 import * as functions from '@google-cloud/functions-framework';
 import { loadConfig } from './config/runtime-config.ts';
 import { createApiHandler, type FetchApp } from './entry/api-handler.ts';
-import { createDependencies, type Dependencies } from './entry/dependencies.ts';
+import { createDeadLetterHandler } from './entry/dead-letter-handler.ts';
+import { createDeadLetterDependencies, createDependencies, type Dependencies } from './entry/dependencies.ts';
+import type { DeadLetterDeps } from './events/dead-letters.ts';
 import { createDispatchHandler } from './entry/dispatch-handler.ts';
 import { createRepairHandler } from './entry/repair-handler.ts';
 import { createRetryWorkerHandler } from './entry/retry-worker-handler.ts';
@@ -16,6 +18,11 @@ export const retryWorker = createRetryWorkerHandler(deps);
 export const validateWebhook = createValidateWebhookHandler(deps);
 export const repairDeliveries = createRepairHandler(deps);
 
+// The dead-letter topic's push: its own small set of adapters (no Firestore), so it works while the
+// dispatcher's dependencies are what fails.
+let deadLetterDependencies: DeadLetterDeps | undefined;
+export const deadLetterNotify = createDeadLetterHandler(() => (deadLetterDependencies ??= createDeadLetterDependencies(loadConfig())));
+
 // The management API loads its app (hono, zod-openapi, jose) on its first request: a separate chunk,
 // never loaded by the other functions' instances.
 let apiApp: Promise<FetchApp> | undefined;
@@ -29,4 +36,5 @@ functions.cloudEvent('dispatchEvent', dispatchEvent);
 functions.http('retryWorker', retryWorker);
 functions.cloudEvent('validateWebhook', validateWebhook);
 functions.http('repairDeliveries', repairDeliveries);
+functions.cloudEvent('deadLetterNotify', deadLetterNotify);
 functions.http('api', api);

@@ -5,11 +5,14 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
 import { DEMO_ACCOUNT, DEMO_WEBHOOK_ID } from '../../functions/dev/demo-webhook.ts';
 import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { ROOT } from '../../scripts/build.ts';
+import { deadLetterTopicOf } from '../../functions/dev/emulator-wiring.ts';
+import { DEFAULT_EVENTS_TOPIC } from '../../functions/src/config/runtime-config.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 
 // The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.
@@ -53,8 +56,8 @@ describe('npm start', async () => {
     assert.match(output, /authorization: Bearer pat_local_demo_token/);
     assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
     const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
-    assert.equal(ports.length, 5, 'the five functions served, each in its own process');
-    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries', 'api']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    assert.equal(ports.length, 6, 'the six functions served, each in its own process');
+    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries', 'deadLetterNotify', 'api']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
     // The management API at HOOKSHAPE_API_PORT, printed, and the dev key valid for every account.
     const apiUrl = `http://127.0.0.1:${apiPortNumber}`;
     assert.match(output, new RegExp(`management API ${apiUrl}/v1 \\(OpenAPI ${apiUrl}/v1/openapi.json\\)`));
@@ -90,6 +93,19 @@ describe('npm start', async () => {
       assert.match(output, /\[repairDeliveries\] NOTICE recovered a delivery without a live owner/);
     } finally {
       await db.terminate();
+    }
+    // The events' dead-letter topic is pushed to deadLetterNotify, which announces what Pub/Sub forwards there.
+    const pubsub = new PubSub({ projectId });
+    try {
+      const dead = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_dead_${randomBytes(3).toString('hex')}` };
+      await pubsub.topic(deadLetterTopicOf(DEFAULT_EVENTS_TOPIC)).publishMessage({ json: dead, attributes: { type: dead.type, accountId: dead.accountId, CloudPubSubDeadLetterSourceDeliveryCount: '5' } });
+      for (const deadline = Date.now() + 20_000; !output.includes('[deadLetterNotify] INFO operational event hookshape.event.dead_lettered published') && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.match(output, new RegExp(`\\[deadLetterNotify\\] ERROR event ${dead.id} dead-lettered after 5 deliveries`));
+      assert.match(output, /\[deadLetterNotify\] INFO operational event hookshape\.event\.dead_lettered published/, output);
+    } finally {
+      await pubsub.close();
     }
     // Ctrl-C reaches the whole process group, npm included.
     process.kill(-child.pid!, 'SIGINT');

@@ -1,8 +1,8 @@
 /**
  * Every log-based metric of terraform/ counts lines the built functions really write. The functions of
  * build/functions (harness: emulators, Cloud Tasks emulator, the repair sweep) run a success, a failure,
- * a retry, a filtered event, an invalid webhook document, an unreadable message and a repair sweep that
- * finds a stale record; their stdout lines are turned into log entries as Cloud Logging ingests them
+ * a retry, a filtered event, an invalid webhook document, an unreadable message, a repair sweep that
+ * finds a stale record and an operational event that cannot be published (the operations topic is gone); their stdout lines are turned into log entries as Cloud Logging ingests them
  * (test/support/log-filter.ts entryFromLine) and each metric's filter must match at least one, with the
  * labels and values its extractors read. This is the check that a renamed log field breaks.
  *
@@ -35,6 +35,8 @@ before(async () => {
     res.statusCode = request.url === '/gone' ? 410 : request.url === '/flaky' ? (flaky.shift() ?? 200) : 200;
     res.end('answer');
   });
+  // The failed delivery's announcement (hookshape.delivery.failed) then fails: operations_publish_failed.
+  await h.pubsub.topic(h.operationsTopic).delete();
   const hook = (id: string, fields: Record<string, unknown> = {}) => h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 2, ...fields });
   await Promise.all([
     hook('ok'),
@@ -58,6 +60,7 @@ before(async () => {
   await h.waitForDelivery(ACCOUNT, 'ok', stale.id, (record) => record.status === 'succeeded', 30_000);
   await h.waitForLog((line) => line['filtered'] === true);
   await h.waitForLog((line) => line['invalid'] === 'event');
+  await h.waitForLog((line) => line['errorCode'] === 'operations_publish_failed');
   await h.waitForLog((line) => line['deliveryId'] === `ok/${stale.id}` && line['deliveryOutcome'] === 'succeeded');
 
   entries = h.logs.map((line) => {
@@ -126,6 +129,12 @@ describe('each log-based metric matches lines the built functions wrote', () => 
     assert.deepEqual(matching(metric('hookshape/filtered_events').filter).map(({ line }) => line['webhookId']), ['filtered']);
     const invalid = matching(metric('hookshape/invalid_events').filter).map(({ line }) => `${String(line['invalid'])}:${String(line['webhookId'] ?? '-')}`).sort();
     assert.deepEqual(invalid, ['event:-', 'webhook:broken']);
+  });
+
+  it('operational events not published: the failed delivery of the gone webhook, by the dispatcher', () => {
+    const hits = matching(metric('hookshape/operations_publish_failed').filter);
+    assert.deepEqual(hits.map(({ line }) => `${String(line['function'])}:${String(line['operationalEventId'])}`), [`dispatchEvent:df:gone:${eventId}`]);
+    assert.equal(extract('EXTRACT(jsonPayload.operationalEventType)', hits[0]!.entry), 'hookshape.delivery.failed');
   });
 
   it('the repair sweep that found the stale record', () => {

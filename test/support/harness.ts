@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startCloudTasksEmulator, type CloudTasksEmulator, type EmulatorState } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
-import { createEventsTopic, createOperationsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { createDeadLetterTopic, createEventsTopic, createOperationsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
@@ -32,14 +32,20 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 /** One structured log line of a function, as Cloud Logging reads it, with the function that wrote it. */
 export type LogEntry = { severity: string; message: string; function: FunctionName } & Record<string, unknown>;
 
-/** The functions every harness runs (the repair sweep is started by the tests that need it). */
-export type HarnessFunction = Exclude<FunctionName, 'repairDeliveries'>;
+/** The functions every harness runs (the repair sweep and deadLetterNotify are started by the tests that need them). */
+export type HarnessFunction = Exclude<FunctionName, 'repairDeliveries' | 'deadLetterNotify'>;
 
 export interface HarnessOptions {
   /** Environment of the functions, over the harness's defaults; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
   /** Also run the repair sweep (repairDeliveries), called by `sweep()`; its log lines join `logs`. */
   repair?: boolean;
+  /**
+   * Also run deadLetterNotify behind the events' dead-letter topic (push subscription `…-notify`, and
+   * the pull subscription `…-inspect`), as terraform/pubsub.tf wires it; `publishDeadLetter()` publishes
+   * there. Its log lines join `logs`.
+   */
+  deadLetters?: boolean;
 }
 
 export interface Harness {
@@ -58,6 +64,10 @@ export interface Harness {
   validateUrl: string;
   /** With `repair: true`: one run of the repair sweep (POST {}), its HTTP status and answer. */
   sweep(): Promise<{ status: number; body: unknown }>;
+  /** With `deadLetters: true`: the dead-letter topic (`<events topic>-dead-letter`). */
+  deadLetterTopic: string | undefined;
+  /** With `deadLetters: true`: publishes to the dead-letter topic what Pub/Sub forwards there; its message id. */
+  publishDeadLetter(data: string | Buffer, attributes: Record<string, string>): Promise<string>;
   /** What the functions run with (GOOGLE_CLOUD_PROJECT, RETRY_WORKER_URL...). */
   env: Record<string, string | undefined>;
   publish(event: EventMessage | string | Buffer, attributes?: Record<string, string>): Promise<string>;
@@ -119,10 +129,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [dispatch, worker, validator] = started.map((result) => (result as PromiseFulfilledResult<FunctionProcess>).value) as [FunctionProcess, FunctionProcess, FunctionProcess];
   const functions: Record<HarnessFunction, FunctionProcess> = { dispatchEvent: dispatch, retryWorker: worker, validateWebhook: validator };
   const repair = options.repair ? await startFunctionProcess({ target: 'repairDeliveries', port: await freePort(), env, onLine: collect('repairDeliveries') }) : undefined;
+  const deadLetterNotify = options.deadLetters ? await startFunctionProcess({ target: 'deadLetterNotify', port: await freePort(), env, onLine: collect('deadLetterNotify') }) : undefined;
   await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
   const db = new Firestore({ projectId });
   const pubsub = await createEventsTopic({ projectId, topic: config.eventsTopic, dispatchUrl: dispatch.url });
   await createOperationsTopic({ pubsub, projectId, topic: config.operationsTopic, dispatchUrl: dispatch.url });
+  const deadLetterTopic = deadLetterNotify ? await createDeadLetterTopic({ pubsub, projectId, eventsTopic: config.eventsTopic, notifyUrl: deadLetterNotify.url }) : undefined;
   // The retry worker warm, as after its first task: its cold start (Firestore connection) would otherwise
   // land in the first retry's wait, and the retry tests measure the waits of the schedule. A task of
   // a delivery that does not exist: answered 200 'no such delivery', nothing written.
@@ -130,7 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const warmed = await fetch(workerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CloudTasks-QueueName': config.tasks.queue, 'X-CloudTasks-TaskName': 'harness-warmup' }, body: JSON.stringify(warmup) });
   if (warmed.status !== 200) throw new Error(`the retry worker answered ${warmed.status} to the warm-up task: ${await warmed.text()}\n${worker.output()}`);
   await warmed.text();
-  const output = () => Object.values(functions).map((fn) => `--- ${fn.target} (port ${fn.port})\n${fn.output().slice(-20_000)}`).join('\n');
+  const output = () => [...Object.values(functions), ...(deadLetterNotify ? [deadLetterNotify] : [])].map((fn) => `--- ${fn.target} (port ${fn.port})\n${fn.output().slice(-20_000)}`).join('\n');
 
   const harness: Harness = {
     projectId,
@@ -149,6 +161,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (!repair) throw new Error('startHarness({ repair: true }) runs the repair sweep');
       const response = await fetch(repair.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       return { status: response.status, body: (await response.json()) as unknown };
+    },
+    deadLetterTopic,
+    async publishDeadLetter(data, attributes) {
+      if (!deadLetterTopic) throw new Error('startHarness({ deadLetters: true }) wires the dead-letter topic');
+      return pubsub.topic(deadLetterTopic).publishMessage({ data: Buffer.isBuffer(data) ? data : Buffer.from(data), attributes });
     },
     env,
     async publish(event, attributes) {
@@ -196,7 +213,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       // SIGKILL: nothing of a test's instance needs a graceful end, and a draining framework only adds time.
-      await Promise.allSettled([tasks.stop(), pubsub.close(), db.terminate(), ...[...Object.values(functions), ...(repair ? [repair] : [])].map((fn) => fn.kill('SIGKILL'))]);
+      await Promise.allSettled([tasks.stop(), pubsub.close(), db.terminate(), ...[...Object.values(functions), ...(repair ? [repair] : []), ...(deadLetterNotify ? [deadLetterNotify] : [])].map((fn) => fn.kill('SIGKILL'))]);
     },
   };
   return harness;

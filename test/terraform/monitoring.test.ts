@@ -23,7 +23,7 @@ const GOOGLE_METRICS: Record<string, { resourceType: string; scope?: RegExp }> =
 };
 
 /** The log metrics the issue asks for, by name. */
-const REQUIRED_LOG_METRICS = ['hookshape/deliveries', 'hookshape/attempt_latency', 'hookshape/retries_scheduled', 'hookshape/filtered_events', 'hookshape/invalid_events', 'hookshape/repair_stale_found'];
+const REQUIRED_LOG_METRICS = ['hookshape/deliveries', 'hookshape/attempt_latency', 'hookshape/retries_scheduled', 'hookshape/filtered_events', 'hookshape/invalid_events', 'hookshape/repair_stale_found', 'hookshape/operations_publish_failed'];
 
 const declaredLogMetricTypes = new Set(m.logMetrics.map((metric) => `${LOG_METRIC_TYPE_PREFIX}${metric.name}`));
 

@@ -37,6 +37,7 @@ const DISPATCH_ENTRY = 'dispatchEvent';
 const WORKER_ENTRY = 'retryWorker';
 const VALIDATION_ENTRY = 'validateWebhook';
 const REPAIR_ENTRY = 'repairDeliveries';
+const DEAD_LETTER_ENTRY = 'deadLetterNotify';
 
 /** APIs the issue lists as required. */
 const REQUIRED_APIS = [
@@ -664,6 +665,37 @@ describe('IAM: least privilege', () => {
     }
     const elsewhere = iamBindings().filter((b) => b.role === 'roles/pubsub.publisher' && !targets(b, topicAddress) && !b.member.includes('local.pubsub_service_agent'));
     assert.deepEqual(elsewhere.map((b) => b.address), [], 'the functions publish to the operations topic only');
+  });
+
+  it(`dead letters: ${DEAD_LETTER_ENTRY} is pushed the dead-letter topic's messages by a subscription without a dead-letter policy, the originals keep their pull subscription, and it may only publish to the operations topic`, () => {
+    const fn = functionByEntry(DEAD_LETTER_ENTRY);
+    assert.equal(fn.trigger, undefined, `${fn.resource.address}: reached by a push subscription, not an Eventarc trigger`);
+    assert.equal(resolve(fn.service?.['ingress_settings']), 'ALLOW_INTERNAL_ONLY', `${fn.resource.address}: ingress must be internal (Pub/Sub push)`);
+    // The dead-letter topic: where the Terraform-owned subscription of the operations topic dead-letters.
+    const operationsTopic = ofType('google_pubsub_topic').find((t) => resolve(t.body['name']) === DEFAULT_OPERATIONS_TOPIC)!;
+    const operationsPush = ofType('google_pubsub_subscription').find((sub) => referencedAddress(sub.body['topic']) === operationsTopic.address)!;
+    const deadLetterTopic = referencedAddress(block(operationsPush.body, 'dead_letter_policy')?.['dead_letter_topic']);
+    assert.equal(resources.get(deadLetterTopic ?? '')?.type, 'google_pubsub_topic', 'the dead-letter topic is declared here');
+    const subscriptions = ofType('google_pubsub_subscription').filter((sub) => referencedAddress(sub.body['topic']) === deadLetterTopic);
+    const pushes = subscriptions.filter((sub) => block(sub.body, 'push_config'));
+    assert.equal(pushes.length, 1, 'one push subscription of the dead-letter topic: to deadLetterNotify');
+    assert.ok(subscriptions.some((sub) => !block(sub.body, 'push_config')), 'the pull subscription that keeps the originals for inspection stays');
+    const [push] = pushes;
+    assert.equal(block(push!.body, 'dead_letter_policy'), undefined, 'a subscription of the dead-letter topic must not dead-letter (a loop)');
+    const config = block(push!.body, 'push_config');
+    const endpoint = String(config?.['push_endpoint'] ?? '');
+    // The functions framework makes a CloudEvent of a push body only on the path /projects/P/topics/T.
+    assert.ok(endpoint.startsWith(`\${${fn.resource.address}.url}/projects/`) && endpoint.endsWith(`/topics/\${${deadLetterTopic}.name}`), `push endpoint must be <deadLetterNotify url>/projects/P/topics/<dead-letter topic>, got ${endpoint}`);
+    const oidc = block(config, 'oidc_token');
+    const pusher = serviceAccountMember(oidc?.['service_account_email'], 'dead-letter push identity');
+    assert.equal(expression(oidc?.['audience']), `${fn.resource.address}.url`);
+    const grants = iamBindings().filter((b) => targets(b, fn.resource.address));
+    assert.deepEqual(grants.map((b) => `${b.role} ${b.member}`), [`roles/run.invoker ${pusher}`], 'only the push identity may invoke deadLetterNotify');
+
+    const runtime = serviceAccountMember(fn.service?.['service_account_email'], `${DEAD_LETTER_ENTRY} service account`);
+    const held = iamBindings().filter((b) => b.member === runtime);
+    assert.deepEqual(held.map((b) => b.role), ['roles/pubsub.publisher'], `${DEAD_LETTER_ENTRY}: no Firestore, no secrets, no queues`);
+    assert.ok(held[0]!.type === 'google_pubsub_topic_iam_member' && targets(held[0]!, operationsTopic.address), `${DEAD_LETTER_ENTRY}: publishes to the operations topic only`);
   });
 
   it('custom roles hold only the permissions the code needs', () => {

@@ -14,6 +14,7 @@ import type { RepairDeps } from '../delivery/repair.ts';
 import type { RetryWorkerDeps } from '../retry/handle-retry-task.ts';
 import { LocalFileSecretStore, noSecrets } from '../secrets/local-file-secret-store.ts';
 import { SecretManagerSecretStore } from '../secrets/secret-manager-secret-store.ts';
+import type { DeadLetterDeps } from '../events/dead-letters.ts';
 import type { OperationsPublisher } from '../events/operational-events.ts';
 import { PubSubOperationsPublisher } from '../pubsub/pubsub-operations-publisher.ts';
 import { GotHttpSender } from '../send/got-http-sender.ts';
@@ -74,6 +75,18 @@ export function retryScheduler(config: RuntimeConfig, logger?: Logger): RetrySch
     invokerServiceAccount: config.tasks.invokerServiceAccount,
     emulatorHost: config.tasks.emulatorHost,
   });
+}
+
+/**
+ * What deadLetterNotify needs, and nothing more: a logger, the clock and the operations publisher (it
+ * reads no Firestore, no secrets; a dispatcher that is failing must not take it down with it).
+ */
+export function createDeadLetterDependencies(config: RuntimeConfig, overrides: Pick<DependencyOverrides, 'logger' | 'clock' | 'operations'> = {}): DeadLetterDeps {
+  return {
+    logger: overrides.logger ?? createJsonLogger(undefined, {}, { projectId: config.projectId }),
+    clock: overrides.clock ?? systemClock,
+    operations: overrides.operations ?? new PubSubOperationsPublisher(config.projectId, config.operationsTopic),
+  };
 }
 
 /** Builds every adapter once per instance: clients, agents and the template cache outlive invocations. */

@@ -3,7 +3,7 @@ import { classifyFailure, errorMessage } from '../core/failures.ts';
 import { dispatchEvent, type DispatchDeps } from '../dispatch/dispatch-event.ts';
 
 /** The Pub/Sub message inside a messagePublished CloudEvent. */
-interface MessagePublishedData {
+export interface MessagePublishedData {
   message?: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string };
 }
 

@@ -51,6 +51,8 @@ export const portalPath = {
   delivery: (webhookId: string, eventId: string) => `/portal#/deliveries/${encodeURIComponent(webhookId)}/${encodeURIComponent(eventId)}`,
   webhook: (webhookId: string) => `/portal#/webhooks/${encodeURIComponent(webhookId)}`,
   event: (eventId: string) => `/portal#/events/${encodeURIComponent(eventId)}`,
+  /** The delivery log, for an event whose id is not known. */
+  deliveries: '/portal#/deliveries',
 };
 
 /**
@@ -147,18 +149,28 @@ export function webhookInvalidEvent(invalid: InvalidWebhook): EventMessage {
 }
 
 export interface DeadLetteredEvent {
-  event: Pick<EventMessage, 'id' | 'type' | 'accountId' | 'occurredAt'>;
+  /** The dead event; for an unreadable message, what could be read of it ('' where nothing). */
+  event: { id: string; type: string; accountId: string; occurredAt: string };
   messageId: string;
   deliveryAttempts: number;
   at: Date;
+  /** Why the message could not be read as an event; absent or null when it was read. */
+  unreadable?: string | null;
+  /** The start of an unreadable message's data, credentials redacted (events/dead-letters.ts). */
+  excerpt?: string;
 }
 
 export function eventDeadLetteredEvent(dead: DeadLetteredEvent): EventMessage {
-  return message('hookshape.event.dead_lettered', operationalEventId('dl', [dead.event.id]), dead.event.accountId, dead.at, {
+  const attempts = `${dead.deliveryAttempts || 'every'} deliver${dead.deliveryAttempts === 1 ? 'y' : 'ies'}`;
+  const reason = dead.unreadable
+    ? `the message could not be read as an event (${dead.unreadable}) and was not handled in ${attempts}; it is kept on the dead-letter topic`
+    : `the dispatcher could not dispatch the event in ${attempts}; it is kept on the dead-letter topic`;
+  // A message without a usable event id is known by its dead-letter message id.
+  return message('hookshape.event.dead_lettered', operationalEventId('dl', dead.event.id ? [dead.event.id] : ['msg', dead.messageId]), dead.event.accountId, dead.at, {
     event: { id: dead.event.id, type: dead.event.type, occurredAt: dead.event.occurredAt },
-    deadLetter: { messageId: dead.messageId, deliveryAttempts: dead.deliveryAttempts },
-    reason: `the dispatcher could not dispatch the event in ${dead.deliveryAttempts || 'every'} deliver${dead.deliveryAttempts === 1 ? 'y' : 'ies'}; it is kept on the dead-letter topic`,
-    portalPath: portalPath.event(dead.event.id),
+    deadLetter: { messageId: dead.messageId, deliveryAttempts: dead.deliveryAttempts, readable: !dead.unreadable, excerpt: dead.excerpt ?? '' },
+    reason: bounded(reason),
+    portalPath: dead.event.id ? portalPath.event(dead.event.id) : portalPath.deliveries,
   });
 }
 
