@@ -44,16 +44,18 @@ export interface AccountStatus {
  * field, which every record under accounts/<id>/ carries.
  */
 export async function readAccountStatus(db: Firestore, accountId: string, since: Date): Promise<AccountStatus> {
-  const [counts, oldest] = await Promise.all([
-    Promise.all(DeliveryStatus.map(async (status) => [status, (await statusCountQuery(db, accountId, status, since).count().get()).data().count] as const)),
+  // One read-only transaction: every count and query sees the same snapshot, so a record changing
+  // status meanwhile is counted once (and it holds no lock).
+  const [counts, oldest] = await db.runTransaction((tx) => Promise.all([
+    Promise.all(DeliveryStatus.map(async (status) => [status, (await tx.get(statusCountQuery(db, accountId, status, since).count())).data().count] as const)),
     Promise.all(
       UNFINISHED_STATUSES.map(async (status) => {
-        const snapshot = await oldestQuery(db, accountId, status).get();
+        const snapshot = await tx.get(oldestQuery(db, accountId, status));
         const doc = snapshot.docs[0];
         return [status, doc ? fromFirestore<StoredDelivery>(doc.data()) : null] as const;
       }),
     ),
-  ]);
+  ]), { readOnly: true });
   return {
     accountId,
     since,
