@@ -6,6 +6,7 @@
 import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
 import { field, h, localTime, textBlock } from './dom.ts';
+import { editorFieldsOf, editorPatch, linesToMap, mapToLines, type EditorFields } from './webhook-fields.ts';
 import { endSession, keepFresh, startSession, type Session } from './session.ts';
 
 interface Config {
@@ -118,16 +119,28 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     webhook = answer.data;
     etag = answer.etag;
   }
+  // What the document held when it was read: a save sends only what the person changed, so fields the
+  // editor does not show (filter, retry, auth, rateLimit, backupUrl...) stay as they are.
+  let loaded = editorFieldsOf(webhook);
   main.append(h('h1', {}, isNew ? 'New webhook' : `Edit ${webhook.name}`));
   const form = h('form', { class: 'editor', novalidate: true });
   const general = h('p', { class: 'form-error', role: 'alert' });
-  const name = h('input', { name: 'name', value: webhook.name, required: true });
-  const events = h('select', { name: 'events' }, ...eventTypes.map((type) => h('option', { value: type.type, selected: webhook.events?.[0] === type.type }, type.type)));
-  const method = h('select', { name: 'method' }, ...['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((value) => h('option', { value, selected: webhook.method === value }, value)));
-  const url = h('input', { name: 'url', value: webhook.url, type: 'text', inputmode: 'url', placeholder: 'https://crm.example.com/hooks/{{ data.call.id }}' });
-  const format = h('select', { name: 'format' }, ...['json', 'xml', 'form', 'csv', 'yaml', 'text'].map((value) => h('option', { value, selected: webhook.format === value }, value)));
+  const name = h('input', { name: 'name', value: loaded.name, required: true });
+  // Stored event types the catalogue no longer lists stay selectable, so a save never drops them.
+  const typeNames = [...eventTypes.map((type) => type.type), ...loaded.events.filter((type) => !eventTypes.some((item) => item.type === type))];
+  const events = h('select', { name: 'events', multiple: true, size: '8' }, ...typeNames.map((type) => h('option', { value: type, selected: loaded.events.includes(type) }, type)));
+  /** The chosen event types, in the document's order (then the catalogue's for new ones): choosing the same ones changes nothing. */
+  const chosenEvents = () => {
+    const chosen = [...events.selectedOptions].map((option) => option.value);
+    return [...loaded.events.filter((type) => chosen.includes(type)), ...chosen.filter((type) => !loaded.events.includes(type))];
+  };
+  const method = h('select', { name: 'method' }, ...['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((value) => h('option', { value, selected: loaded.method === value }, value)));
+  const url = h('input', { name: 'url', value: loaded.url, type: 'text', inputmode: 'url', placeholder: 'https://crm.example.com/hooks/{{ data.call.id }}' });
+  const query = h('textarea', { name: 'query', rows: '2', placeholder: 'source=hookshape' });
+  query.value = mapToLines(loaded.query, '=');
+  const format = h('select', { name: 'format' }, ...['json', 'xml', 'form', 'csv', 'yaml', 'text'].map((value) => h('option', { value, selected: loaded.format === value }, value)));
   const headers = h('textarea', { name: 'headers', rows: '3', placeholder: 'X-Source: hookshape' });
-  headers.value = Object.entries(webhook.headers ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
+  headers.value = mapToLines(loaded.headers, ': ');
   const bodyField = h('div', { class: 'field' });
   const bodyLabel = h('span', { class: 'label', id: 'body-label' }, 'Body template (Liquid)');
   const bodyError = h('p', { class: 'field-error', role: 'alert', 'data-field': 'body', id: 'body-error' });
@@ -138,37 +151,43 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   let timer: number | undefined;
   // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
   const { bodyEditor } = await import('./editor.ts');
-  const editor = bodyEditor(editorHost, webhook.body ?? '', 'Body template', () => {
+  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
     clearTimeout(timer);
     timer = window.setTimeout(() => void runPreview(), 600);
   });
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
+  /** The variables of the chosen events (each once, with the first chosen event that has it). */
+  const pickable = () => {
+    const seen = new Map<string, { variable: EventType['variables'][number]; type: EventType }>();
+    for (const type of eventTypes.filter((item) => chosenEvents().includes(item.type))) {
+      for (const variable of [...type.variables, ...envelope]) if (!variable.path.includes('[]') && !seen.has(variable.path)) seen.set(variable.path, { variable, type });
+    }
+    return seen;
+  };
   const fillPicker = () => {
-    const type = eventTypes.find((item) => item.type === events.value);
-    picker.replaceChildren(...[...(type?.variables ?? []), ...envelope].filter((item) => !item.path.includes('[]')).map((item) => h('option', { value: item.path }, `${item.path} (${item.type})`)));
+    const chosen = picker.value;
+    picker.replaceChildren(...[...pickable().values()].map(({ variable }) => h('option', { value: variable.path, selected: variable.path === chosen }, `${variable.path} (${variable.type})`)));
     describePick();
   };
   const describePick = () => {
-    const type = eventTypes.find((item) => item.type === events.value);
-    const variable = [...(type?.variables ?? []), ...envelope].find((item) => item.path === picker.value);
-    pickerInfo.textContent = variable && type ? `${variable.type} — ${variable.description} Sample: ${JSON.stringify(variableSample(type, variable.path)) ?? '—'}` : '';
+    const found = pickable().get(picker.value);
+    pickerInfo.textContent = found ? `${found.variable.type} — ${found.variable.description} Sample: ${JSON.stringify(variableSample(found.type, found.variable.path)) ?? '—'}` : '';
   };
   picker.addEventListener('change', describePick);
   events.addEventListener('change', fillPicker);
   fillPicker();
   const insert = h('button', { type: 'button', onclick: () => editor.insert(format.value === 'json' && /^(number|boolean|array)$/.test(picker.selectedOptions[0]?.textContent?.match(/\((\w+)\)$/)?.[1] ?? '') ? `{{ ${picker.value} | json }}` : `{{ ${picker.value} }}`) }, 'Insert variable');
 
-  const document_ = () => ({
+  const fields = (): EditorFields => ({
     name: name.value,
-    events: [events.value],
+    events: chosenEvents(),
     method: method.value,
     url: url.value,
+    query: linesToMap(query.value, '='),
     format: format.value,
-    headers: Object.fromEntries(headers.value.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()])),
-    ...(editor.value().trim() ? { body: editor.value() } : {}),
-    ...(webhook.signingSecretName ? { signingSecretName: webhook.signingSecretName } : {}),
-    ...(webhook.enabled === false ? { enabled: false } : {}),
+    headers: linesToMap(headers.value, ':'),
+    body: editor.value().trim() ? editor.value() : undefined,
   });
   const saved = h('p', { role: 'status' });
   async function runPreview(): Promise<void> {
@@ -177,7 +196,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       return;
     }
     try {
-      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/preview`, { body: { eventType: events.value } });
+      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/preview`, { body: { eventType: chosenEvents()[0] } });
       preview.textContent = `${data.method} ${data.url}\n${Object.entries(data.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${data.body ?? ''}`;
     } catch (error) {
       showError(preview, error);
@@ -185,9 +204,18 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   }
   async function save(): Promise<boolean> {
     try {
-      const answer = webhook.id ? await api('PUT', `/webhooks/${encodeURIComponent(webhook.id)}`, { body: document_(), ifMatch: etag }) : await api('POST', '/webhooks', { body: document_() });
+      let answer;
+      if (webhook.id) {
+        // Only what changed, on the version that was read: someone else's change meanwhile is a 412.
+        const patch = editorPatch(loaded, fields());
+        answer = Object.keys(patch).length === 0 ? await api('GET', `/webhooks/${encodeURIComponent(webhook.id)}`) : await api('PATCH', `/webhooks/${encodeURIComponent(webhook.id)}`, { body: patch, ifMatch: etag });
+      } else {
+        const { body, query: queryMap, ...rest } = fields();
+        answer = await api('POST', '/webhooks', { body: { ...rest, ...(Object.keys(queryMap).length ? { query: queryMap } : {}), ...(body === undefined ? {} : { body }) } });
+      }
       webhook = answer.data;
       etag = answer.etag;
+      loaded = editorFieldsOf(webhook);
       showFieldErrors(form, general, undefined as never);
       general.textContent = '';
       saved.textContent = `Saved at ${localTime(new Date().toISOString())}.`;
@@ -204,7 +232,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   const sendTest = async () => {
     if (!webhook.id && !(await save())) return;
     try {
-      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: events.value } });
+      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: chosenEvents()[0] ?? webhook.events?.[0] } });
       const attempt = data.attempts?.[data.attempts.length - 1];
       testResult.replaceChildren(h('h2', {}, `Test: ${data.status}`), attemptView(attempt));
     } catch (error) {
@@ -217,9 +245,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   });
   form.append(
     field('Name', name, 'name').wrap,
-    field('Event type', events, 'events').wrap,
+    field('Event types (choose one or more)', events, 'events').wrap,
     field('Method', method, 'method').wrap,
     field('URL template', url, 'url').wrap,
+    field('Query parameters (one per line, name=value)', query, 'query').wrap,
     field('Format', format, 'format').wrap,
     field('Headers (one per line, Name: value)', headers, 'headers').wrap,
     h('div', { class: 'picker' }, field('Variable', picker, 'variable').wrap, insert, pickerInfo),

@@ -240,4 +240,51 @@ describe('the portal in a browser (build/functions)', () => {
     await safe(page);
     await page.close();
   });
+
+  it('editing a webhook made through the API keeps every field the editor does not show, and its other events', async () => {
+    const document = {
+      id: 'wh_keep',
+      name: 'Keep everything',
+      events: ['call.created', 'queue.abandoned'],
+      method: 'PUT',
+      url: `${receiver.url}/keep/{{ event.id }}`,
+      query: { source: 'hookshape', call: '{{ data.call.id }}' },
+      headers: { 'X-Team': 'sales' },
+      format: 'json',
+      body: '{"id": "{{ event.id }}"}',
+      backupUrl: `${receiver.url}/keep-backup`,
+      timeoutSeconds: 7,
+      filter: { 'event.type': { $in: ['call.created', 'queue.abandoned'] } },
+      retry: { attempts: 3, retryOn: [408, '5xx'] },
+      auth: { type: 'bearer', tokenSecretName: 'RECEIVER_TOKEN' },
+      rateLimit: { perSecond: 5 },
+      traceparent: true,
+      signingSecretName: 'SIGNING_KEEP',
+    };
+    const created = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: document });
+    assert.equal(created.status, 201, created.text);
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Keep everything' }).click();
+    await page.getByRole('heading', { name: 'Edit Keep everything' }).waitFor();
+    const events = page.getByLabel('Event types');
+    assert.deepEqual(await events.evaluate((select: HTMLSelectElement) => Array.from(select.selectedOptions, (option) => option.value).sort()), ['call.created', 'queue.abandoned'], 'every event of the webhook is selected');
+    assert.equal(await page.getByLabel('Query parameters', { exact: false }).inputValue(), 'source=hookshape\ncall={{ data.call.id }}');
+    await page.getByLabel('Name', { exact: true }).fill('Kept and renamed');
+    await events.selectOption(['call.created', 'queue.abandoned', 'user.created']);
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type(', "kind": "{{ event.type }}"');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const after = (await call(api.url, 'GET', `/v1/accounts/${A}/webhooks/wh_keep`, { token: key })).json;
+    assert.equal(after.name, 'Kept and renamed');
+    assert.deepEqual(after.events, ['call.created', 'queue.abandoned', 'user.created']);
+    assert.equal(after.body, '{"id": "{{ event.id }}", "kind": "{{ event.type }}"}');
+    for (const field of ['method', 'url', 'query', 'headers', 'format', 'backupUrl', 'timeoutSeconds', 'filter', 'retry', 'auth', 'rateLimit', 'traceparent', 'signingSecretName'] as const) {
+      assert.deepEqual(after[field], document[field], `${field} is kept`);
+    }
+    await safe(page);
+    await page.close();
+  });
 });
