@@ -148,13 +148,16 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   bodyField.append(bodyLabel, editorHost, bodyError);
   const preview = textBlock('', 'Preview of the request');
   preview.id = 'preview';
+  const previewStatus = h('p', { id: 'preview-status', role: 'status' });
   let timer: number | undefined;
+  /** The draft is previewed as the person types, a moment after the last keystroke. */
+  const schedulePreview = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => void runPreview(), 400);
+  };
   // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
   const { bodyEditor } = await import('./editor.ts');
-  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
-    clearTimeout(timer);
-    timer = window.setTimeout(() => void runPreview(), 600);
-  });
+  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', schedulePreview);
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
   /** The variables of the chosen events (each once, with the first chosen event that has it). */
@@ -189,19 +192,114 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     headers: linesToMap(headers.value, ':'),
     body: editor.value().trim() ? editor.value() : undefined,
   });
-  const saved = h('p', { role: 'status' });
+  /** The document a save would leave: the one read, with the editor's fields as they are now. */
+  const draftDocument = (): Record<string, unknown> => {
+    const { id: _id, validation: _validation, health: _health, disabled: _disabled, body: _body, ...rest } = webhook;
+    const { body, ...shown } = fields();
+    return { ...rest, ...shown, ...(body === undefined ? {} : { body }) };
+  };
+
+  // What the draft is rendered against: a catalogue sample, data the person types, or a recent event of the account.
+  const sourceName = 'preview-source';
+  const sources = [['sample', 'The catalogue sample'], ['data', 'Custom data'], ['event', 'A recent event']] as const;
+  const sourceRadios = sources.map(([value, label], index) => {
+    const radio = h('input', { type: 'radio', name: sourceName, value, id: `preview-source-${value}`, checked: index === 0 });
+    return { radio, wrap: h('span', { class: 'choice' }, radio, h('label', { for: radio.id }, label)) };
+  });
+  const source = () => sourceRadios.find(({ radio }) => radio.checked)?.radio.value ?? 'sample';
+  const previewType = h('select', { name: 'previewType' });
+  const fillPreviewTypes = () => {
+    const chosen = previewType.value;
+    const types = chosenEvents().length > 0 ? chosenEvents() : [eventTypes[0]?.type ?? 'call.created'];
+    previewType.replaceChildren(...types.map((type) => h('option', { value: type, selected: type === chosen }, type)));
+  };
+  fillPreviewTypes();
+  const customData = h('textarea', { name: 'customData', rows: '8', spellcheck: 'false' });
+  const customDataField = field("Custom data (the event's data, JSON)", customData, 'data');
+  const recent = h('select', { name: 'recentEvent' });
+  const recentField = field('Recent event', recent, 'eventId');
+  const typeField = field('Preview as', previewType, 'eventType');
+  let recentLoaded = false;
+  const loadRecent = async () => {
+    if (recentLoaded) return;
+    recentLoaded = true;
+    recent.replaceChildren(h('option', { value: '' }, 'Loading…'));
+    try {
+      // The delivery log is where the account's recent events are: one option per event, newest first.
+      const { data } = await api<{ data: any[] }>('GET', '/deliveries?limit=50');
+      const seen = new Set<string>();
+      const options = data.data.filter((item) => !seen.has(item.eventId) && seen.add(item.eventId)).map((item) => h('option', { value: item.eventId }, `${item.eventType} · ${item.eventId} · ${localTime(item.createdAt)}`));
+      recent.replaceChildren(...(options.length ? options : [h('option', { value: '' }, 'No events yet: they appear once one reaches a webhook')]));
+    } catch (error) {
+      recentLoaded = false;
+      recent.replaceChildren(h('option', { value: '' }, 'Recent events cannot be read'));
+      showError(recentField.error, error);
+    }
+  };
+  const showSource = () => {
+    const chosen = source();
+    typeField.wrap.hidden = chosen === 'event';
+    customDataField.wrap.hidden = chosen !== 'data';
+    recentField.wrap.hidden = chosen !== 'event';
+    if (chosen === 'data' && !customData.value.trim()) customData.value = JSON.stringify(eventTypes.find((type) => type.type === previewType.value)?.sample ?? {}, null, 2);
+    if (chosen === 'event') void loadRecent().then(schedulePreview);
+  };
+  for (const { radio } of sourceRadios) radio.addEventListener('change', () => {
+    showSource();
+    schedulePreview();
+  });
+  for (const control of [previewType, customData, recent]) control.addEventListener(control === customData ? 'input' : 'change', schedulePreview);
+  const previewControls = h('div', { class: 'preview-source' }, h('fieldset', {}, h('legend', {}, 'Preview with'), ...sourceRadios.map(({ wrap }) => wrap)), typeField.wrap, customDataField.wrap, recentField.wrap);
+  showSource();
+
+  /** What the preview is rendered against, or why it cannot be yet. */
+  const previewInput = (): { eventType?: string; data?: unknown; eventId?: string } | string => {
+    customDataField.error.textContent = '';
+    if (source() === 'event') return recent.value ? { eventId: recent.value } : 'Pick a recent event.';
+    if (source() === 'sample') return { eventType: previewType.value };
+    try {
+      const data = JSON.parse(customData.value);
+      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('not an object');
+      return { eventType: previewType.value, data };
+    } catch {
+      customDataField.error.textContent = 'Write the event\'s data as a JSON object, e.g. {"call": {"id": "c1"}}.';
+      return 'The custom data is not a JSON object.';
+    }
+  };
+  let previewRun = 0;
+  /** The draft, unsaved, rendered by the dispatcher's code against the chosen event; its checks shown where they apply. */
   async function runPreview(): Promise<void> {
-    if (isNew && !webhook.id) {
-      preview.textContent = 'Save the webhook to see its request rendered against the sample event.';
+    const run = ++previewRun;
+    const input = previewInput();
+    if (typeof input === 'string') {
+      previewStatus.textContent = input;
       return;
     }
     try {
-      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/preview`, { body: { eventType: chosenEvents()[0] } });
-      preview.textContent = `${data.method} ${data.url}\n${Object.entries(data.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${data.body ?? ''}`;
+      const { data } = await api('POST', '/webhooks/preview', { body: { webhook: draftDocument(), ...(webhook.id ? { webhookId: webhook.id } : {}), ...input } });
+      if (run !== previewRun) return; // a newer draft is on its way
+      const shown = data.preview;
+      if (shown) {
+        preview.textContent = `${shown.method} ${shown.url}\n${Object.entries(shown.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${shown.body ?? ''}`;
+        const against = shown.event.source === 'event' ? `event ${shown.event.id} (${shown.event.type})` : shown.event.source === 'data' ? `your data as ${shown.event.type}` : `the ${shown.event.type} sample`;
+        previewStatus.textContent = `Rendered against ${against}. ${shown.filter.pass ? 'The filter lets it through: it would be sent.' : `The filter stops it: not sent (${shown.filter.reason}).`}`;
+      } else {
+        const problem = data.renderError ?? data.validation.errors[0];
+        previewStatus.textContent = problem ? `Not rendered: ${problem.message}` : 'Not rendered.';
+      }
     } catch (error) {
-      showError(preview, error);
+      if (run !== previewRun) return;
+      showError(previewStatus, error);
     }
   }
+  form.addEventListener('input', (event) => {
+    if (event.target !== picker) schedulePreview();
+  });
+  form.addEventListener('change', (event) => {
+    if (event.target === events) fillPreviewTypes();
+    if (event.target !== picker) schedulePreview();
+  });
+  const saved = h('p', { role: 'status' });
   async function save(): Promise<boolean> {
     try {
       let answer;
@@ -257,7 +355,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),
     saved,
   );
-  main.append(form, h('h2', {}, 'Preview'), preview, testResult);
+  main.append(form, h('section', { 'aria-labelledby': 'preview-heading' }, h('h2', { id: 'preview-heading' }, 'Preview'), previewControls, previewStatus, preview), testResult);
   void runPreview();
 }
 

@@ -14,6 +14,7 @@ import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { EVENT_CATALOGUE, type EventType } from '../../functions/src/events/event-catalogue.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
@@ -31,6 +32,7 @@ const SHOTS = join(ROOT, 'docs', 'screenshots');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const HOSTILE_BODY = `<script>window.__pwned=(window.__pwned||0)+1</script><img src=x onerror="window.__pwned=(window.__pwned||0)+1"><a href="javascript:window.__pwned=1">click</a><svg onload="window.__pwned=1"></svg>`;
 
+const eventTypeSample = (type: EventType) => EVENT_CATALOGUE[type].sample as Record<string, unknown>;
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('the portal in a browser (build/functions)', () => {
@@ -238,6 +240,50 @@ describe('the portal in a browser (build/functions)', () => {
     assert.equal(delivered.headers.authorization, 'Bearer tok-portal');
     assert.equal(JSON.parse(delivered.body).FirstName, 'Maria');
     await safe(page);
+    await page.close();
+  });
+
+  it('previews the unsaved draft as it is typed: against the sample, custom data, and a recent real event of the account', async () => {
+    // A real event in the account's log, with data of its own.
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_recent', name: 'Recent source', events: ['call.created'], url: `${receiver.url}/recent` } });
+    assert.equal(made.status, 201, made.text);
+    const sample = eventTypeSample('call.created');
+    const tested = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_recent/test`, { token: key, body: { data: { ...sample, call: { ...(sample.call as object), id: 'from-a-real-event' } } } });
+    assert.equal(tested.status, 201, tested.text);
+    const realEvent = tested.json.eventId as string;
+
+    const { page, apiCalls } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Draft only');
+    await page.getByLabel('Event types').selectOption('call.created');
+    await page.getByLabel('URL template').fill(`${receiver.url}/draft/{{ data.call.id }}`);
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('{"id": "{{ data.call.id }}", "hook": "{{ webhook.id }}"}');
+    await page.locator('#preview', { hasText: `POST ${receiver.url}/draft/call_8GkT2pXq` }).waitFor();
+    await page.locator('#preview', { hasText: '{"id": "call_8GkT2pXq", "hook": "wh_draft"}' }).waitFor();
+    await page.locator('#preview-status', { hasText: 'Rendered against the call.created sample.' }).waitFor();
+
+    await page.getByLabel('Custom data', { exact: true }).check();
+    const data = page.getByLabel("Custom data (the event's data, JSON)");
+    assert.match(await data.inputValue(), /call_8GkT2pXq/, 'custom data starts from the sample');
+    await data.fill('{"call": {"id": "typed-by-hand"}}');
+    await page.locator('#preview', { hasText: `${receiver.url}/draft/typed-by-hand` }).waitFor();
+    await page.locator('#preview-status', { hasText: 'Rendered against your data as call.created.' }).waitFor();
+    await data.fill('{"call": ');
+    await page.getByText('Write the event\'s data as a JSON object').waitFor();
+
+    await page.getByLabel('A recent event').check();
+    const recent = page.getByLabel('Recent event', { exact: true });
+    await recent.locator(`option[value="${realEvent}"]`).waitFor({ state: 'attached' });
+    assert.match(await recent.locator(`option[value="${realEvent}"]`).textContent() ?? '', new RegExp(`^call\\.created · ${realEvent} · `));
+    await recent.selectOption(realEvent);
+    await page.locator('#preview', { hasText: `${receiver.url}/draft/from-a-real-event` }).waitFor();
+    await page.locator('#preview-status', { hasText: `Rendered against event ${realEvent} (call.created).` }).waitFor();
+    assert.ok(apiCalls.includes(`POST /v1/accounts/${A}/webhooks/preview`), 'the draft preview route');
+    assert.ok(!apiCalls.includes(`POST /v1/accounts/${A}/webhooks`), 'nothing was saved');
+    await safe(page);
+    await accessible(page, 'editor-preview');
     await page.close();
   });
 
