@@ -146,6 +146,20 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   const bodyError = h('p', { class: 'field-error', role: 'alert', 'data-field': 'body', id: 'body-error' });
   const editorHost = h('div', { class: 'code', 'aria-labelledby': 'body-label' });
   bodyField.append(bodyLabel, editorHost, bodyError);
+  // The dispatcher's checks of the draft as it is typed, under the field they are about (errors and warnings).
+  const checkSlots = new Map<string, HTMLElement>();
+  const checkSlot = (wrap: HTMLElement, name: string, id: string) => {
+    const slot = h('div', { class: 'field-check', id, 'data-check': name });
+    const control = wrap.querySelector('input, select, textarea, [aria-labelledby]');
+    if (control) control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${id}`.trim());
+    wrap.append(slot);
+    checkSlots.set(name, slot);
+    return wrap;
+  };
+  checkSlot(bodyField, 'body', 'body-check');
+  const otherChecks = h('div', { class: 'field-check', id: 'draft-checks', 'aria-live': 'polite' });
+  /** Fields the person has changed in this visit: a new webhook's empty fields are not flagged before they are touched. */
+  const touched = new Set<string>();
   const preview = textBlock('', 'Preview of the request');
   preview.id = 'preview';
   const previewStatus = h('p', { id: 'preview-status', role: 'status' });
@@ -157,7 +171,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   };
   // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
   const { bodyEditor } = await import('./editor.ts');
-  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', schedulePreview);
+  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
+    touched.add('body');
+    schedulePreview();
+  });
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
   /** The variables of the chosen events (each once, with the first chosen event that has it). */
@@ -266,6 +283,24 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       return 'The custom data is not a JSON object.';
     }
   };
+  interface Check {
+    field: string;
+    line: number | null;
+    column: number | null;
+    message: string;
+  }
+  /** Each finding under its field (body, url, headers.X → headers...), the rest under the form; with line and column. */
+  const showChecks = (validation: { errors: Check[]; warnings: Check[] }, renderError: Check | null) => {
+    for (const slot of [...checkSlots.values(), otherChecks]) slot.replaceChildren();
+    const errors = [...validation.errors, ...(renderError && !validation.errors.some((item) => item.message === renderError.message) ? [renderError] : [])];
+    const findings = [...errors.map((item) => ({ ...item, kind: 'Error' })), ...validation.warnings.map((item) => ({ ...item, kind: 'Warning' }))];
+    for (const item of findings) {
+      const top = item.field.split(/[.[]/)[0] ?? '';
+      if (isNew && !webhook.id && checkSlots.has(top) && !touched.has(top)) continue;
+      const where = item.line !== null && !item.message.includes(`line ${item.line}, column ${item.column}`) ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
+      (checkSlots.get(top) ?? otherChecks).append(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
+    }
+  };
   let previewRun = 0;
   /** The draft, unsaved, rendered by the dispatcher's code against the chosen event; its checks shown where they apply. */
   async function runPreview(): Promise<void> {
@@ -276,8 +311,12 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       return;
     }
     try {
-      const { data } = await api('POST', '/webhooks/preview', { body: { webhook: draftDocument(), ...(webhook.id ? { webhookId: webhook.id } : {}), ...input } });
+      // A draft without a name yet is still rendered (a save says the name is missing).
+      const draft = draftDocument();
+      if (typeof draft.name === 'string' && draft.name.trim() === '') draft.name = 'Untitled webhook';
+      const { data } = await api('POST', '/webhooks/preview', { body: { webhook: draft, ...(webhook.id ? { webhookId: webhook.id } : {}), ...input } });
       if (run !== previewRun) return; // a newer draft is on its way
+      showChecks(data.validation, data.renderError);
       const shown = data.preview;
       if (shown) {
         preview.textContent = `${shown.method} ${shown.url}\n${Object.entries(shown.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${shown.body ?? ''}`;
@@ -285,6 +324,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
         previewStatus.textContent = `Rendered against ${against}. ${shown.filter.pass ? 'The filter lets it through: it would be sent.' : `The filter stops it: not sent (${shown.filter.reason}).`}`;
       } else {
         const problem = data.renderError ?? data.validation.errors[0];
+        preview.textContent = '';
         previewStatus.textContent = problem ? `Not rendered: ${problem.message}` : 'Not rendered.';
       }
     } catch (error) {
@@ -292,12 +332,20 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       showError(previewStatus, error);
     }
   }
+  const touch = (event: Event) => {
+    const name = (event.target as HTMLElement & { name?: string }).name;
+    if (name) touched.add(name);
+  };
   form.addEventListener('input', (event) => {
-    if (event.target !== picker) schedulePreview();
+    if (event.target === picker) return;
+    touch(event);
+    schedulePreview();
   });
   form.addEventListener('change', (event) => {
     if (event.target === events) fillPreviewTypes();
-    if (event.target !== picker) schedulePreview();
+    if (event.target === picker) return;
+    touch(event);
+    schedulePreview();
   });
   const saved = h('p', { role: 'status' });
   async function save(): Promise<boolean> {
@@ -342,15 +390,16 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     void save();
   });
   form.append(
-    field('Name', name, 'name').wrap,
-    field('Event types (choose one or more)', events, 'events').wrap,
-    field('Method', method, 'method').wrap,
-    field('URL template', url, 'url').wrap,
-    field('Query parameters (one per line, name=value)', query, 'query').wrap,
-    field('Format', format, 'format').wrap,
-    field('Headers (one per line, Name: value)', headers, 'headers').wrap,
+    checkSlot(field('Name', name, 'name').wrap, 'name', 'name-check'),
+    checkSlot(field('Event types (choose one or more)', events, 'events').wrap, 'events', 'events-check'),
+    checkSlot(field('Method', method, 'method').wrap, 'method', 'method-check'),
+    checkSlot(field('URL template', url, 'url').wrap, 'url', 'url-check'),
+    checkSlot(field('Query parameters (one per line, name=value)', query, 'query').wrap, 'query', 'query-check'),
+    checkSlot(field('Format', format, 'format').wrap, 'format', 'format-check'),
+    checkSlot(field('Headers (one per line, Name: value)', headers, 'headers').wrap, 'headers', 'headers-check'),
     h('div', { class: 'picker' }, field('Variable', picker, 'variable').wrap, insert, pickerInfo),
     bodyField,
+    otherChecks,
     general,
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),
     saved,

@@ -287,6 +287,40 @@ describe('the portal in a browser (build/functions)', () => {
     await page.close();
   });
 
+  it('shows the checks of the draft under their fields as it is typed: an unknown variable with "did you mean", a template error, with line and column', async () => {
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await page.getByLabel('Event types').selectOption('call.created');
+    await page.getByLabel('URL template').fill(`${receiver.url}/checks`);
+    assert.equal(await page.locator('#name-check').textContent(), '', 'an untouched empty name is not flagged yet');
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('{"seconds": {{ data.call.durationSecond }}}');
+    const bodyCheck = page.locator('#body-check');
+    await bodyCheck.getByText(/^Warning: .*data\.call\.durationSecond is not a variable of call\.created.*\(did you mean data\.call\.durationSeconds\?\)/).waitFor();
+    assert.match(await bodyCheck.textContent() ?? '', /line 1, column 16/);
+    await page.getByLabel('Headers', { exact: false }).fill('X-Agent: {{ data.agent.emial }}');
+    await page.locator('#headers-check', { hasText: /Warning: headers\.X-Agent.*did you mean data\.agent\.email\?/ }).waitFor();
+    // Fixed: the warning goes.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type('s');
+    await page.locator('#preview', { hasText: '{"seconds": 805}' }).waitFor();
+    assert.equal(await bodyCheck.textContent(), '');
+    // A template error, before any save, where the dispatcher would put it.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(' {{ data.call.id | nope }}');
+    await bodyCheck.getByText(/^Error: body: template error at line 1, column \d+: .*nope/).waitFor();
+    await page.locator('#preview-status', { hasText: /^Not rendered: / }).waitFor();
+    await safe(page);
+    await accessible(page, 'editor-checks');
+    await page.close();
+  });
+
   it('editing a webhook made through the API keeps every field the editor does not show, and its other events', async () => {
     const document = {
       id: 'wh_keep',
