@@ -123,6 +123,11 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   // editor does not show (filter, retry, auth, rateLimit, backupUrl...) stay as they are.
   let loaded = editorFieldsOf(webhook);
   main.append(h('h1', {}, isNew ? 'New webhook' : `Edit ${webhook.name}`));
+  if (!isNew) {
+    const state = webhook.enabled === false ? `Disabled${webhook.disabled?.reason ? `: ${webhook.disabled.reason}` : ' (enable it from the webhooks list)'}` : 'Enabled';
+    const checks = webhook.validation && webhook.validation.ok === false ? ` · Its last check failed: ${webhook.validation.errors?.[0]?.message ?? 'see below'}` : '';
+    main.append(h('p', { id: 'webhook-state' }, `${state}${checks}`));
+  }
   const form = h('form', { class: 'editor', novalidate: true });
   const general = h('p', { class: 'form-error', role: 'alert' });
   const name = h('input', { name: 'name', value: loaded.name, required: true });
@@ -324,7 +329,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
         previewStatus.textContent = `Rendered against ${against}. ${shown.filter.pass ? 'The filter lets it through: it would be sent.' : `The filter stops it: not sent (${shown.filter.reason}).`}`;
       } else {
         const problem = data.renderError ?? data.validation.errors[0];
-        preview.textContent = '';
+        preview.textContent = '(not rendered: see the line above)';
         previewStatus.textContent = problem ? `Not rendered: ${problem.message}` : 'Not rendered.';
       }
     } catch (error) {
@@ -471,9 +476,15 @@ function attemptView(attempt: any): HTMLElement {
   );
 }
 
-async function deliveriesPage(main: HTMLElement): Promise<void> {
+/**
+ * The delivery log. `target` comes from a link: `#/deliveries/<webhook>/<event>` (one delivery, as a
+ * hookshape.delivery.failed event links it) or `#/events/<event>` (every webhook's delivery of an event,
+ * as hookshape.event.dead_lettered links it).
+ */
+async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; eventId: string }): Promise<void> {
   main.append(h('h1', {}, 'Deliveries'));
   const { data: hooks } = await api<{ data: any[] }>('GET', '/webhooks?limit=100');
+  if (target?.webhookId && !hooks.data.some((item) => item.id === target.webhookId)) hooks.data.push({ id: target.webhookId, name: target.webhookId });
   const form = h('form', { class: 'filters' });
   const webhookSelect = h('select', { name: 'webhookId' }, h('option', { value: '' }, 'All webhooks'), ...hooks.data.map((item) => h('option', { value: item.id }, item.name)));
   const statusSelect = h('select', { name: 'status' }, h('option', { value: '' }, 'Any status'), ...['pending', 'retrying', 'succeeded', 'failed', 'invalid'].map((value) => h('option', { value }, value)));
@@ -481,7 +492,7 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
   const since = h('input', { type: 'datetime-local', name: 'since' });
   form.append(field('Webhook', webhookSelect).wrap, field('Status', statusSelect).wrap, field('Event type', typeSelect).wrap, field('Since', since).wrap, h('button', { type: 'submit' }, 'Filter'));
   const list = h('section', { 'aria-live': 'polite' });
-  const detail = h('section', { id: 'delivery-detail' });
+  const detail = h('section', { id: 'delivery-detail', tabindex: '-1' });
   const status = h('p', { role: 'status' });
   const load = async () => {
     const query = new URLSearchParams({ limit: '50' });
@@ -498,7 +509,14 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
     }
   };
   const show = async (webhookId: string, eventId: string) => {
-    const { data } = await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`);
+    let data: any;
+    try {
+      data = (await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`)).data;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) status.textContent = `No delivery of event ${eventId} to webhook ${webhookId}: the webhook never received it, or its record has expired.`;
+      else showError(status, error);
+      return;
+    }
     const replay = h('button', { type: 'button', onclick: async () => {
       try {
         await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
@@ -533,7 +551,31 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
     }
   });
   main.append(form, status, list, detail, h('h2', {}, 'Recover'), recover);
-  await load();
+  if (target?.webhookId) {
+    webhookSelect.value = target.webhookId;
+    await load();
+    await show(target.webhookId, target.eventId);
+  } else if (target) {
+    await load();
+    await eventDeliveries(target.eventId);
+  } else await load();
+
+  /** Each webhook's record of one event (records are keyed by event id), found by asking for each. */
+  async function eventDeliveries(eventId: string): Promise<void> {
+    const found: any[] = [];
+    for (let start = 0; start < hooks.data.length; start += 8) {
+      const answers = await Promise.all(hooks.data.slice(start, start + 8).map((hook) => api('GET', `/webhooks/${encodeURIComponent(hook.id)}/deliveries/${encodeURIComponent(eventId)}`).then((answer) => answer.data, () => undefined)));
+      found.push(...answers.filter(Boolean));
+    }
+    const name = (webhookId: string) => hooks.data.find((hook) => hook.id === webhookId)?.name ?? webhookId;
+    detail.replaceChildren(
+      h('h2', {}, `Event ${eventId}`),
+      found.length === 0
+        ? h('p', { class: 'empty' }, `No webhook of this account has a delivery of event ${eventId}. An event that was dead-lettered may have none: once the cause is fixed, publish it again.`)
+        : h('ul', { class: 'deliveries' }, ...found.map((item) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => void show(item.webhookId, item.eventId) }, `${item.status} · ${name(item.webhookId)} · ${localTime(item.createdAt)}`)))),
+    );
+    detail.focus();
+  }
 }
 
 // --- Secrets ---------------------------------------------------------------------------------------
@@ -589,11 +631,22 @@ const PAGES: Array<[string, string]> = [['webhooks', 'Webhooks'], ['editor/new',
 async function render(): Promise<void> {
   const route = location.hash.replace(/^#\/?/, '') || 'webhooks';
   const main = h('main', { id: 'main', tabindex: '-1' });
-  const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': route.split('/')[0] === path.split('/')[0] ? 'page' : undefined }, label)))));
+  const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': (route.split('/')[0] === 'events' ? 'deliveries' : route.split('/')[0]) === path.split('/')[0] ? 'page' : undefined }, label)))));
   const header = app.querySelector('header') ?? h('header', {}, h('a', { href: '#main', class: 'skip' }, 'Skip to content'));
   app.replaceChildren(header, nav, main);
   try {
+    // Links hookshape's operational events carry (data.portalPath): #/webhooks/<id>, #/deliveries/<webhook>/<event>, #/events/<event>.
+    const parts = route.split('/').map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
     if (route.startsWith('editor/')) await editorPage(main, decodeURIComponent(route.slice(7)));
+    else if (parts[0] === 'webhooks' && parts.length === 2 && parts[1]) await editorPage(main, parts[1]);
+    else if (parts[0] === 'deliveries' && parts.length === 3 && parts[1] && parts[2]) await deliveriesPage(main, { webhookId: parts[1], eventId: parts[2] });
+    else if (parts[0] === 'events' && parts.length === 2 && parts[1]) await deliveriesPage(main, { eventId: parts[1] });
     else if (route === 'scaffold') scaffoldPage(main);
     else if (route === 'deliveries') await deliveriesPage(main);
     else if (route === 'secrets') await secretsPage(main);

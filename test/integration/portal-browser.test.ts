@@ -15,6 +15,7 @@ import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
 import { EVENT_CATALOGUE, type EventType } from '../../functions/src/events/event-catalogue.ts';
+import { portalPath } from '../../functions/src/events/operational-events.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
@@ -364,6 +365,113 @@ describe('the portal in a browser (build/functions)', () => {
     for (const field of ['method', 'url', 'query', 'headers', 'format', 'backupUrl', 'timeoutSeconds', 'filter', 'retry', 'auth', 'rateLimit', 'traceparent', 'signingSecretName'] as const) {
       assert.deepEqual(after[field], document[field], `${field} is kept`);
     }
+    await safe(page);
+    await page.close();
+  });
+
+  it("opens the pages that operational events link to (data.portalPath), in the tab's session or from a magic link's page=", async () => {
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_ops', name: 'Ops link', events: ['call.created'], url: `${receiver.url}/ops` } });
+    assert.equal(made.status, 201, made.text);
+    const tested = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_ops/test`, { token: key, body: {} });
+    assert.equal(tested.status, 201, tested.text);
+    const eventId = tested.json.eventId as string;
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+
+    await page.goto(`${api.url}${portalPath.delivery('wh_ops', eventId)}`);
+    await page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    assert.equal(await page.getByLabel('Webhook', { exact: true }).inputValue(), 'wh_ops', 'the list is filtered to the webhook');
+    await safe(page);
+
+    await page.goto(`${api.url}${portalPath.event(eventId)}`);
+    await page.getByRole('heading', { name: `Event ${eventId}` }).waitFor();
+    await page.getByRole('button', { name: /^succeeded · Ops link · / }).click();
+    await page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    await page.goto(`${api.url}${portalPath.event('evt_never_seen')}`);
+    await page.getByText('No webhook of this account has a delivery of event evt_never_seen.', { exact: false }).waitFor();
+
+    assert.equal((await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_ops/disable`, { token: key })).status, 200);
+    await page.goto(`${api.url}${portalPath.webhook('wh_ops')}`);
+    await page.getByRole('heading', { name: 'Edit Ops link' }).waitFor();
+    assert.match(await page.locator('#webhook-state').textContent() ?? '', /^Disabled/);
+    await page.close();
+
+    // A fresh tab: the magic link itself carries the page to open.
+    const linked = await open(`${await portalLink(A)}&page=${encodeURIComponent(`/deliveries/wh_ops/${eventId}`)}`);
+    await linked.page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    assert.equal(new URL(linked.page.url()).hash, `#/deliveries/wh_ops/${eventId}`, 'the token is gone from the address');
+    const other = await open(`${await portalLink(A)}&page=${encodeURIComponent('javascript:alert(1)')}`);
+    await other.page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    assert.equal(new URL(other.page.url()).hash, '#/webhooks', 'a page= that is not a route of the portal opens the webhooks list');
+    await safe(linked.page);
+    await linked.page.close();
+    await other.page.close();
+  });
+
+  it('creates a webhook with the keyboard alone: Tab, arrows, typing, Enter', async () => {
+    const K = 'acc_portal_keyboard';
+    const { page } = await open(await portalLink(K));
+    await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
+    /** The focused element, through shadow roots: its tag and label (or text). */
+    const focused = () =>
+      page.evaluate(() => {
+        let element: Element | null = document.activeElement;
+        while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+        if (!element) return '';
+        const label = (element as HTMLInputElement).labels?.[0]?.textContent ?? element.getAttribute('aria-label') ?? element.textContent ?? '';
+        return `${element.tagName.toLowerCase()}:${label.trim()}`;
+      });
+    const tabTo = async (wanted: string, back = false) => {
+      const seen: string[] = [];
+      for (let presses = 0; presses < 80; presses++) {
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+        const now = await focused();
+        if (now === wanted) return;
+        seen.push(now);
+      }
+      assert.fail(`${wanted} is not reachable with ${back ? 'Shift+Tab' : 'Tab'}; focus went through ${seen.join(' → ')}`);
+    };
+    const arrowTo = async (select: string, value: string) => {
+      const seen: string[] = [];
+      let key = 'ArrowDown';
+      let last = '';
+      for (let presses = 0; presses < 160; presses++) {
+        const values = await page.evaluate(() => Array.from((document.activeElement as HTMLSelectElement).selectedOptions ?? [], (option) => option.value));
+        if (values.length === 1 && values[0] === value) return;
+        // Down to the last option, then up.
+        if (values.join('+') === last) key = 'ArrowUp';
+        last = values.join('+');
+        seen.push(`${await focused()}=${last}`);
+        await page.keyboard.press(key);
+      }
+      assert.fail(`${value} cannot be chosen with the arrow keys in ${select}: ${[...new Set(seen)].join(', ')}`);
+    };
+
+    await tabTo('a:Create webhook');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await tabTo('input:Name');
+    await page.keyboard.type('Typed, not clicked');
+    await tabTo('select:Event types (choose one or more)');
+    await arrowTo('the event types', 'call.created');
+    await tabTo('input:URL template');
+    await page.keyboard.type(`${receiver.url}/keyboard/{{ data.call.id }}`);
+    await tabTo('div:Body template');
+    await page.keyboard.type('{"seconds": }');
+    await page.keyboard.press('ArrowLeft');
+    await tabTo('select:Variable', true);
+    await arrowTo('the variable picker', 'data.call.durationSeconds');
+    await tabTo('button:Insert variable');
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(), 'div:Body template', 'the variable is inserted where the cursor was, and the editor has the focus back');
+    await page.locator('#preview', { hasText: `${receiver.url}/keyboard/call_8GkT2pXq` }).waitFor();
+    await tabTo('button:Save');
+    await page.keyboard.press('Enter');
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const { json } = await call(api.url, 'GET', `/v1/accounts/${K}/webhooks`, { token: key });
+    assert.equal(json.data.length, 1);
+    const [made] = json.data;
+    assert.deepEqual([made.name, made.events, made.url, made.body], ['Typed, not clicked', ['call.created'], `${receiver.url}/keyboard/{{ data.call.id }}`, '{"seconds": {{ data.call.durationSeconds | json }}}']);
     await safe(page);
     await page.close();
   });
