@@ -8,7 +8,7 @@
  *                 banner on stdout first, so use `npm run -s bench -- --json` for clean JSON
  *   --json=FILE   print the table and also write the JSON object to FILE
  *   --quick       fewer and shorter rounds (about 2 minutes; the figures are noisier)
- *   --only=a,b    run some sections: send, render, firestore, cold, rss, api, push, fanout
+ *   --only=a,b    run some sections: send, render, firestore, cold, rss, api, push, fanout, portal
  *
  * Sections run in their own processes; absolute times on a shared 2-core machine are noise, so every
  * figure is a ratio of runs taken side by side (alternating), or a count. See bench/README.md.
@@ -29,15 +29,18 @@ import type { RssOptions, RssResult } from './sections/rss.ts';
 import type { ApiOptions, ApiResult } from './sections/api.ts';
 import type { PushLatencyOptions, PushLatencyResult } from './sections/push-latency.ts';
 import type { FanOutOptions, FanOutResult } from './sections/fan-out.ts';
+import type { PortalOptions, PortalResult } from './sections/portal.ts';
 import { ASSUMPTIONS, costPerMillion, PRICES, PRICES_READ_ON, SOURCES, type CostInputs } from './lib/cost.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const SRC_DIR = join(ROOT, 'functions', 'src');
 const BUILT_INDEX = join(ROOT, 'build', 'functions', 'index.js');
+const PORTAL_SRC_DIR = join(ROOT, 'portal');
+const BUILT_PORTAL_INDEX = join(ROOT, 'build', 'functions', 'portal', 'index.html');
 const section = (name: string) => join(BENCH_DIR, 'sections', `${name}.ts`);
 
-const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss', 'api', 'push', 'fanout'] as const;
+const SECTIONS = ['send', 'render', 'firestore', 'cold', 'rss', 'api', 'push', 'fanout', 'portal'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -68,6 +71,7 @@ export const TARGETS = {
   pushP95Ratio: 1.5,
   fanOutWallRatioAt100: 1.3,
   configQueriesPerEvent: 1,
+  portalFirstLoadJsGzipKB: 150,
 } as const;
 
 /** The failing shares the cost per million deliveries is printed for. */
@@ -84,6 +88,7 @@ const SIZES = {
   api: { records: 10_000, webhooks: 5, runs: quick ? 8 : 16, warmup: quick ? 1 : 2, coldRounds: quick ? 2 : 6 } satisfies ApiOptions,
   push: { concurrencies: [1, 16, 64], pushes: quick ? 64 : 100, rounds: quick ? 1 : 2, counted: quick ? 10 : 20 } satisfies PushLatencyOptions,
   fanout: { webhookCounts: [1, 10, 100], events: quick ? 3 : 5 } satisfies FanOutOptions,
+  portal: { runs: quick ? 20 : 40, warmup: 3 } satisfies PortalOptions,
 };
 
 /**
@@ -113,6 +118,7 @@ interface Results {
   api?: ApiResult;
   push?: PushLatencyResult;
   fanout?: FanOutResult;
+  portal?: PortalResult;
   errors: Partial<Record<SectionName, string>>;
   /** Seconds each step took. */
   timings: Record<string, number>;
@@ -140,14 +146,16 @@ async function runAll(started: number): Promise<Results> {
   };
 
   // The cold-start, memory and api sections run the built function, as deployed.
-  if ((wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs)) {
-    say('building the functions (build/functions is missing or older than functions/src)...');
+  const staleFunctions = (wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout') || wanted('portal')) && (!existsSync(BUILT_INDEX) || newest(SRC_DIR) > statSync(BUILT_INDEX).mtimeMs);
+  const stalePortal = wanted('portal') && (!existsSync(BUILT_PORTAL_INDEX) || newest(PORTAL_SRC_DIR) > statSync(BUILT_PORTAL_INDEX).mtimeMs);
+  if (staleFunctions || stalePortal) {
+    say('building the functions (build/functions is missing or older than functions/src or portal/)...');
     await timed('build', build);
   }
 
   // Sections that need Firestore run first, then the emulator (if we started it) stops, so that it
   // does not share the CPU with the throughput windows.
-  if (wanted('firestore') || wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout')) {
+  if (wanted('firestore') || wanted('cold') || wanted('rss') || wanted('api') || wanted('push') || wanted('fanout') || wanted('portal')) {
     let host = process.env.FIRESTORE_EMULATOR_HOST;
     let stop: (() => Promise<void>) | undefined;
     if (!host) {
@@ -158,7 +166,7 @@ async function runAll(started: number): Promise<Results> {
         stop = emulator.stop;
       } catch (error) {
         const message = `the Firestore emulator did not start: ${(error as Error).message.split('\n')[0]}`;
-        for (const name of ['firestore', 'cold', 'rss', 'api', 'push', 'fanout'] as const) if (wanted(name)) results.errors[name] = message;
+        for (const name of ['firestore', 'cold', 'rss', 'api', 'push', 'fanout', 'portal'] as const) if (wanted(name)) results.errors[name] = message;
         say(message);
       }
     }
@@ -191,6 +199,10 @@ async function runAll(started: number): Promise<Results> {
         if (wanted('api')) {
           say('management API: list-deliveries page over 10,000 records, cold start (about 35 s)...');
           await attempt('api', () => runSection<ApiResult>(section('api'), SIZES.api, env));
+        }
+        if (wanted('portal')) {
+          say('portal: first-load JavaScript, and the editor\'s preview round trip through the api function (about 15 s)...');
+          await attempt('portal', () => runSection<PortalResult>(section('portal'), SIZES.portal, env));
         }
       } finally {
         await stop?.();
@@ -456,6 +468,33 @@ function figures(results: Results): Record<string, Figure> {
       }
     : missing('fanout', fanTarget);
 
+  const portal = results.portal;
+  const portalTarget = `<= ${TARGETS.portalFirstLoadJsGzipKB} KB of JavaScript (gzip) before the first page`;
+  out.portalFirstLoadJs = portal
+    ? {
+        target: portalTarget,
+        holds: portal.firstLoad.jsGzipBytes <= TARGETS.portalFirstLoadJsGzipKB * 1024,
+        gzipKB: round(portal.firstLoad.jsGzipBytes / 1024, 1),
+        rawKB: round(portal.firstLoad.jsBytes / 1024, 1),
+        files: portal.firstLoad.files,
+        css: portal.firstLoad.css,
+        lazyFiles: portal.lazy.files,
+        editorPageGzipKB: round(portal.lazy.editorPageJsGzipBytes / 1024, 1),
+        note: 'gzip -9 of the entry chunk of build/functions/portal/index.html and every chunk it imports statically; chunks behind import() (the editor\'s CodeMirror) load on the editor page only (editorPageGzipKB: first load + those).',
+      }
+    : missing('portal', portalTarget);
+  const previewTarget = 'context: ms per preview, the editor waits 400 ms after the last keystroke (no target)';
+  out.portalPreviewMs = portal
+    ? {
+        target: previewTarget,
+        holds: null,
+        draftRendered: portal.draftOk,
+        saved: portal.preview.saved,
+        draft: portal.preview.draft,
+        note: 'The api function of build/functions on the Firestore emulator, keep-alive HTTP from this process with a customer token, the demo webhook of npm start: saved = POST …/webhooks/{id}/preview, draft = POST …/webhooks/preview (the editor\'s: the dispatcher\'s checks of the draft, then its request), alternating.',
+      }
+    : missing('portal', previewTarget);
+
   // Cost: CPU per delivery from the push section at concurrency 16 (a warm instance under load),
   // writes and reads per delivery from the fan-out section's warm events at fan-out 1.
   const inputs: CostInputs | undefined =
@@ -545,6 +584,10 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     `<= ${TARGETS.fanOutWallRatioAt100}x bare at 100; 1 query; <= 2 w/delivery`,
     mark(fanFigure.holds),
   ]);
+  const portalJs = f.portalFirstLoadJs!;
+  rows.push(['portalFirstLoadJs', portalJs.error ? error(portalJs) : `${portalJs.gzipKB} KB gzip (${portalJs.rawKB} KB raw, ${(portalJs.files as unknown[]).length} file(s)); editor page ${portalJs.editorPageGzipKB} KB`, `<= ${TARGETS.portalFirstLoadJsGzipKB} KB gzip`, mark(portalJs.holds)]);
+  const portalPreview = f.portalPreviewMs!;
+  rows.push(['portalPreviewMs', portalPreview.error ? error(portalPreview) : `draft p50 ${portalPreview.draft.p50Ms} ms, p95 ${portalPreview.draft.p95Ms} ms; saved p50 ${portalPreview.saved.p50Ms} ms, p95 ${portalPreview.saved.p95Ms} ms${portalPreview.draftRendered ? '' : ' — THE DRAFT DID NOT RENDER'}`, 'context', '—']);
   const cost = f.costPerMillion!;
   rows.push([
     'costPerMillion',
@@ -730,6 +773,26 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
     console.log(`\nCost per million deliveries, USD at list prices read on ${PRICES_READ_ON} (bench/lib/cost.ts has the table and its sources); inputs: ${JSON.stringify(cost.inputs)}`);
     const terms = Object.keys(Object.values(byShare)[0]!.breakdown);
     console.log(table([['term', ...Object.keys(byShare).map((share) => `${share} failing`)], ...terms.map((term) => [term, ...Object.values(byShare).map((c) => String(c.breakdown[term as keyof typeof c.breakdown]))]), ['total', ...Object.values(byShare).map((c) => String(c.totalUsd))]]));
+  }
+  const portalResult = results.portal;
+  if (portalResult) {
+    const kb = (bytes: number) => String(round(bytes / 1024, 1));
+    console.log('\nPortal: JavaScript before the first page (index.html\'s module entry and its static imports; KB), and what loads later');
+    console.log(
+      table([
+        ['file', 'loads', 'raw KB', 'gzip KB'],
+        ...portalResult.firstLoad.files.map((file) => [file.file, 'first load', kb(file.bytes), kb(file.gzipBytes)]),
+        ...portalResult.lazy.files.map((file) => [file.file, 'import() (editor)', kb(file.bytes), kb(file.gzipBytes)]),
+        ...portalResult.firstLoad.css.map((file) => [file.file, 'first load (CSS)', kb(file.bytes), kb(file.gzipBytes)]),
+      ]),
+    );
+    console.log(`\nPortal preview round trip (ms until the last byte; ${portalResult.preview.draft.runs.length} alternating runs of each)`);
+    console.log(
+      table([
+        ['preview', 'p50', 'p95', 'min', 'answer bytes'],
+        ...(['draft', 'saved'] as const).map((kind) => [kind === 'draft' ? 'draft (POST …/webhooks/preview, as the editor types)' : 'saved (POST …/webhooks/{id}/preview)', String(portalResult.preview[kind].p50Ms), String(portalResult.preview[kind].p95Ms), String(portalResult.preview[kind].minMs), String(portalResult.preview[kind].answerBytes)]),
+      ]),
+    );
   }
   for (const note of results.notes) console.log(`\nNote: ${note}`);
   console.log('\nHow to read these: bench/README.md');

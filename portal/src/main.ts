@@ -6,6 +6,7 @@
 import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
 import { field, h, localTime, textBlock } from './dom.ts';
+import { editorFieldsOf, editorPatch, linesToMap, mapToLines, type EditorFields } from './webhook-fields.ts';
 import { endSession, keepFresh, startSession, type Session } from './session.ts';
 
 interface Config {
@@ -118,76 +119,254 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     webhook = answer.data;
     etag = answer.etag;
   }
+  // What the document held when it was read: a save sends only what the person changed, so fields the
+  // editor does not show (filter, retry, auth, rateLimit, backupUrl...) stay as they are.
+  let loaded = editorFieldsOf(webhook);
   main.append(h('h1', {}, isNew ? 'New webhook' : `Edit ${webhook.name}`));
+  if (!isNew) {
+    const state = webhook.enabled === false ? `Disabled${webhook.disabled?.reason ? `: ${webhook.disabled.reason}` : ' (enable it from the webhooks list)'}` : 'Enabled';
+    const checks = webhook.validation && webhook.validation.ok === false ? ` · Its last check failed: ${webhook.validation.errors?.[0]?.message ?? 'see below'}` : '';
+    main.append(h('p', { id: 'webhook-state' }, `${state}${checks}`));
+  }
   const form = h('form', { class: 'editor', novalidate: true });
   const general = h('p', { class: 'form-error', role: 'alert' });
-  const name = h('input', { name: 'name', value: webhook.name, required: true });
-  const events = h('select', { name: 'events' }, ...eventTypes.map((type) => h('option', { value: type.type, selected: webhook.events?.[0] === type.type }, type.type)));
-  const method = h('select', { name: 'method' }, ...['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((value) => h('option', { value, selected: webhook.method === value }, value)));
-  const url = h('input', { name: 'url', value: webhook.url, type: 'text', inputmode: 'url', placeholder: 'https://crm.example.com/hooks/{{ data.call.id }}' });
-  const format = h('select', { name: 'format' }, ...['json', 'xml', 'form', 'csv', 'yaml', 'text'].map((value) => h('option', { value, selected: webhook.format === value }, value)));
+  const name = h('input', { name: 'name', value: loaded.name, required: true });
+  // Stored event types the catalogue no longer lists stay selectable, so a save never drops them.
+  const typeNames = [...eventTypes.map((type) => type.type), ...loaded.events.filter((type) => !eventTypes.some((item) => item.type === type))];
+  const events = h('select', { name: 'events', multiple: true, size: '8' }, ...typeNames.map((type) => h('option', { value: type, selected: loaded.events.includes(type) }, type)));
+  /** The chosen event types, in the document's order (then the catalogue's for new ones): choosing the same ones changes nothing. */
+  const chosenEvents = () => {
+    const chosen = [...events.selectedOptions].map((option) => option.value);
+    return [...loaded.events.filter((type) => chosen.includes(type)), ...chosen.filter((type) => !loaded.events.includes(type))];
+  };
+  const method = h('select', { name: 'method' }, ...['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((value) => h('option', { value, selected: loaded.method === value }, value)));
+  const url = h('input', { name: 'url', value: loaded.url, type: 'text', inputmode: 'url', placeholder: 'https://crm.example.com/hooks/{{ data.call.id }}' });
+  const query = h('textarea', { name: 'query', rows: '2', placeholder: 'source=hookshape' });
+  query.value = mapToLines(loaded.query, '=');
+  const format = h('select', { name: 'format' }, ...['json', 'xml', 'form', 'csv', 'yaml', 'text'].map((value) => h('option', { value, selected: loaded.format === value }, value)));
   const headers = h('textarea', { name: 'headers', rows: '3', placeholder: 'X-Source: hookshape' });
-  headers.value = Object.entries(webhook.headers ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
+  headers.value = mapToLines(loaded.headers, ': ');
   const bodyField = h('div', { class: 'field' });
   const bodyLabel = h('span', { class: 'label', id: 'body-label' }, 'Body template (Liquid)');
   const bodyError = h('p', { class: 'field-error', role: 'alert', 'data-field': 'body', id: 'body-error' });
   const editorHost = h('div', { class: 'code', 'aria-labelledby': 'body-label' });
   bodyField.append(bodyLabel, editorHost, bodyError);
+  // The dispatcher's checks of the draft as it is typed, under the field they are about (errors and warnings).
+  const checkSlots = new Map<string, HTMLElement>();
+  const checkSlot = (wrap: HTMLElement, name: string, id: string) => {
+    const slot = h('div', { class: 'field-check', id, 'data-check': name });
+    const control = wrap.querySelector('input, select, textarea, [aria-labelledby]');
+    if (control) control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${id}`.trim());
+    wrap.append(slot);
+    checkSlots.set(name, slot);
+    return wrap;
+  };
+  checkSlot(bodyField, 'body', 'body-check');
+  const otherChecks = h('div', { class: 'field-check', id: 'draft-checks', 'aria-live': 'polite' });
+  /** Fields the person has changed in this visit: a new webhook's empty fields are not flagged before they are touched. */
+  const touched = new Set<string>();
   const preview = textBlock('', 'Preview of the request');
   preview.id = 'preview';
+  const previewStatus = h('p', { id: 'preview-status', role: 'status' });
   let timer: number | undefined;
+  /** The draft is previewed as the person types, a moment after the last keystroke. */
+  const schedulePreview = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => void runPreview(), 400);
+  };
   // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
   const { bodyEditor } = await import('./editor.ts');
-  const editor = bodyEditor(editorHost, webhook.body ?? '', 'Body template', () => {
-    clearTimeout(timer);
-    timer = window.setTimeout(() => void runPreview(), 600);
+  const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
+    touched.add('body');
+    schedulePreview();
   });
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
+  /** The variables of the chosen events (each once, with the first chosen event that has it). */
+  const pickable = () => {
+    const seen = new Map<string, { variable: EventType['variables'][number]; type: EventType }>();
+    for (const type of eventTypes.filter((item) => chosenEvents().includes(item.type))) {
+      for (const variable of [...type.variables, ...envelope]) if (!variable.path.includes('[]') && !seen.has(variable.path)) seen.set(variable.path, { variable, type });
+    }
+    return seen;
+  };
   const fillPicker = () => {
-    const type = eventTypes.find((item) => item.type === events.value);
-    picker.replaceChildren(...[...(type?.variables ?? []), ...envelope].filter((item) => !item.path.includes('[]')).map((item) => h('option', { value: item.path }, `${item.path} (${item.type})`)));
+    const chosen = picker.value;
+    picker.replaceChildren(...[...pickable().values()].map(({ variable }) => h('option', { value: variable.path, selected: variable.path === chosen }, `${variable.path} (${variable.type})`)));
     describePick();
   };
   const describePick = () => {
-    const type = eventTypes.find((item) => item.type === events.value);
-    const variable = [...(type?.variables ?? []), ...envelope].find((item) => item.path === picker.value);
-    pickerInfo.textContent = variable && type ? `${variable.type} — ${variable.description} Sample: ${JSON.stringify(variableSample(type, variable.path)) ?? '—'}` : '';
+    const found = pickable().get(picker.value);
+    pickerInfo.textContent = found ? `${found.variable.type} — ${found.variable.description} Sample: ${JSON.stringify(variableSample(found.type, found.variable.path)) ?? '—'}` : '';
   };
   picker.addEventListener('change', describePick);
   events.addEventListener('change', fillPicker);
   fillPicker();
   const insert = h('button', { type: 'button', onclick: () => editor.insert(format.value === 'json' && /^(number|boolean|array)$/.test(picker.selectedOptions[0]?.textContent?.match(/\((\w+)\)$/)?.[1] ?? '') ? `{{ ${picker.value} | json }}` : `{{ ${picker.value} }}`) }, 'Insert variable');
 
-  const document_ = () => ({
+  const fields = (): EditorFields => ({
     name: name.value,
-    events: [events.value],
+    events: chosenEvents(),
     method: method.value,
     url: url.value,
+    query: linesToMap(query.value, '='),
     format: format.value,
-    headers: Object.fromEntries(headers.value.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()])),
-    ...(editor.value().trim() ? { body: editor.value() } : {}),
-    ...(webhook.signingSecretName ? { signingSecretName: webhook.signingSecretName } : {}),
-    ...(webhook.enabled === false ? { enabled: false } : {}),
+    headers: linesToMap(headers.value, ':'),
+    body: editor.value().trim() ? editor.value() : undefined,
   });
-  const saved = h('p', { role: 'status' });
+  /** The document a save would leave: the one read, with the editor's fields as they are now. */
+  const draftDocument = (): Record<string, unknown> => {
+    const { id: _id, validation: _validation, health: _health, disabled: _disabled, body: _body, ...rest } = webhook;
+    const { body, ...shown } = fields();
+    return { ...rest, ...shown, ...(body === undefined ? {} : { body }) };
+  };
+
+  // What the draft is rendered against: a catalogue sample, data the person types, or a recent event of the account.
+  const sourceName = 'preview-source';
+  const sources = [['sample', 'The catalogue sample'], ['data', 'Custom data'], ['event', 'A recent event']] as const;
+  const sourceRadios = sources.map(([value, label], index) => {
+    const radio = h('input', { type: 'radio', name: sourceName, value, id: `preview-source-${value}`, checked: index === 0 });
+    return { radio, wrap: h('span', { class: 'choice' }, radio, h('label', { for: radio.id }, label)) };
+  });
+  const source = () => sourceRadios.find(({ radio }) => radio.checked)?.radio.value ?? 'sample';
+  const previewType = h('select', { name: 'previewType' });
+  const fillPreviewTypes = () => {
+    const chosen = previewType.value;
+    const types = chosenEvents().length > 0 ? chosenEvents() : [eventTypes[0]?.type ?? 'call.created'];
+    previewType.replaceChildren(...types.map((type) => h('option', { value: type, selected: type === chosen }, type)));
+  };
+  fillPreviewTypes();
+  const customData = h('textarea', { name: 'customData', rows: '8', spellcheck: 'false' });
+  const customDataField = field("Custom data (the event's data, JSON)", customData, 'data');
+  const recent = h('select', { name: 'recentEvent' });
+  const recentField = field('Recent event', recent, 'eventId');
+  const typeField = field('Preview as', previewType, 'eventType');
+  let recentLoaded = false;
+  const loadRecent = async () => {
+    if (recentLoaded) return;
+    recentLoaded = true;
+    recent.replaceChildren(h('option', { value: '' }, 'Loading…'));
+    try {
+      // The delivery log is where the account's recent events are: one option per event, newest first.
+      const { data } = await api<{ data: any[] }>('GET', '/deliveries?limit=50');
+      const seen = new Set<string>();
+      const options = data.data.filter((item) => !seen.has(item.eventId) && seen.add(item.eventId)).map((item) => h('option', { value: item.eventId }, `${item.eventType} · ${item.eventId} · ${localTime(item.createdAt)}`));
+      recent.replaceChildren(...(options.length ? options : [h('option', { value: '' }, 'No events yet: they appear once one reaches a webhook')]));
+    } catch (error) {
+      recentLoaded = false;
+      recent.replaceChildren(h('option', { value: '' }, 'Recent events cannot be read'));
+      showError(recentField.error, error);
+    }
+  };
+  const showSource = () => {
+    const chosen = source();
+    typeField.wrap.hidden = chosen === 'event';
+    customDataField.wrap.hidden = chosen !== 'data';
+    recentField.wrap.hidden = chosen !== 'event';
+    if (chosen === 'data' && !customData.value.trim()) customData.value = JSON.stringify(eventTypes.find((type) => type.type === previewType.value)?.sample ?? {}, null, 2);
+    if (chosen === 'event') void loadRecent().then(schedulePreview);
+  };
+  for (const { radio } of sourceRadios) radio.addEventListener('change', () => {
+    showSource();
+    schedulePreview();
+  });
+  for (const control of [previewType, customData, recent]) control.addEventListener(control === customData ? 'input' : 'change', schedulePreview);
+  const previewControls = h('div', { class: 'preview-source' }, h('fieldset', {}, h('legend', {}, 'Preview with'), ...sourceRadios.map(({ wrap }) => wrap)), typeField.wrap, customDataField.wrap, recentField.wrap);
+  showSource();
+
+  /** What the preview is rendered against, or why it cannot be yet. */
+  const previewInput = (): { eventType?: string; data?: unknown; eventId?: string } | string => {
+    customDataField.error.textContent = '';
+    if (source() === 'event') return recent.value ? { eventId: recent.value } : 'Pick a recent event.';
+    if (source() === 'sample') return { eventType: previewType.value };
+    try {
+      const data = JSON.parse(customData.value);
+      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('not an object');
+      return { eventType: previewType.value, data };
+    } catch {
+      customDataField.error.textContent = 'Write the event\'s data as a JSON object, e.g. {"call": {"id": "c1"}}.';
+      return 'The custom data is not a JSON object.';
+    }
+  };
+  interface Check {
+    field: string;
+    line: number | null;
+    column: number | null;
+    message: string;
+  }
+  /** Each finding under its field (body, url, headers.X → headers...), the rest under the form; with line and column. */
+  const showChecks = (validation: { errors: Check[]; warnings: Check[] }, renderError: Check | null) => {
+    for (const slot of [...checkSlots.values(), otherChecks]) slot.replaceChildren();
+    const errors = [...validation.errors, ...(renderError && !validation.errors.some((item) => item.message === renderError.message) ? [renderError] : [])];
+    const findings = [...errors.map((item) => ({ ...item, kind: 'Error' })), ...validation.warnings.map((item) => ({ ...item, kind: 'Warning' }))];
+    for (const item of findings) {
+      const top = item.field.split(/[.[]/)[0] ?? '';
+      if (isNew && !webhook.id && checkSlots.has(top) && !touched.has(top)) continue;
+      const where = item.line !== null && !item.message.includes(`line ${item.line}, column ${item.column}`) ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
+      (checkSlots.get(top) ?? otherChecks).append(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
+    }
+  };
+  let previewRun = 0;
+  /** The draft, unsaved, rendered by the dispatcher's code against the chosen event; its checks shown where they apply. */
   async function runPreview(): Promise<void> {
-    if (isNew && !webhook.id) {
-      preview.textContent = 'Save the webhook to see its request rendered against the sample event.';
+    const run = ++previewRun;
+    const input = previewInput();
+    if (typeof input === 'string') {
+      previewStatus.textContent = input;
       return;
     }
     try {
-      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/preview`, { body: { eventType: events.value } });
-      preview.textContent = `${data.method} ${data.url}\n${Object.entries(data.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${data.body ?? ''}`;
+      // A draft without a name yet is still rendered (a save says the name is missing).
+      const draft = draftDocument();
+      if (typeof draft.name === 'string' && draft.name.trim() === '') draft.name = 'Untitled webhook';
+      const { data } = await api('POST', '/webhooks/preview', { body: { webhook: draft, ...(webhook.id ? { webhookId: webhook.id } : {}), ...input } });
+      if (run !== previewRun) return; // a newer draft is on its way
+      showChecks(data.validation, data.renderError);
+      const shown = data.preview;
+      if (shown) {
+        preview.textContent = `${shown.method} ${shown.url}\n${Object.entries(shown.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${shown.body ?? ''}`;
+        const against = shown.event.source === 'event' ? `event ${shown.event.id} (${shown.event.type})` : shown.event.source === 'data' ? `your data as ${shown.event.type}` : `the ${shown.event.type} sample`;
+        previewStatus.textContent = `Rendered against ${against}. ${shown.filter.pass ? 'The filter lets it through: it would be sent.' : `The filter stops it: not sent (${shown.filter.reason}).`}`;
+      } else {
+        const problem = data.renderError ?? data.validation.errors[0];
+        preview.textContent = '(not rendered: see the line above)';
+        previewStatus.textContent = problem ? `Not rendered: ${problem.message}` : 'Not rendered.';
+      }
     } catch (error) {
-      showError(preview, error);
+      if (run !== previewRun) return;
+      showError(previewStatus, error);
     }
   }
+  const touch = (event: Event) => {
+    const name = (event.target as HTMLElement & { name?: string }).name;
+    if (name) touched.add(name);
+  };
+  form.addEventListener('input', (event) => {
+    if (event.target === picker) return;
+    touch(event);
+    schedulePreview();
+  });
+  form.addEventListener('change', (event) => {
+    if (event.target === events) fillPreviewTypes();
+    if (event.target === picker) return;
+    touch(event);
+    schedulePreview();
+  });
+  const saved = h('p', { role: 'status' });
   async function save(): Promise<boolean> {
     try {
-      const answer = webhook.id ? await api('PUT', `/webhooks/${encodeURIComponent(webhook.id)}`, { body: document_(), ifMatch: etag }) : await api('POST', '/webhooks', { body: document_() });
+      let answer;
+      if (webhook.id) {
+        // Only what changed, on the version that was read: someone else's change meanwhile is a 412.
+        const patch = editorPatch(loaded, fields());
+        answer = Object.keys(patch).length === 0 ? await api('GET', `/webhooks/${encodeURIComponent(webhook.id)}`) : await api('PATCH', `/webhooks/${encodeURIComponent(webhook.id)}`, { body: patch, ifMatch: etag });
+      } else {
+        const { body, query: queryMap, ...rest } = fields();
+        answer = await api('POST', '/webhooks', { body: { ...rest, ...(Object.keys(queryMap).length ? { query: queryMap } : {}), ...(body === undefined ? {} : { body }) } });
+      }
       webhook = answer.data;
       etag = answer.etag;
+      loaded = editorFieldsOf(webhook);
       showFieldErrors(form, general, undefined as never);
       general.textContent = '';
       saved.textContent = `Saved at ${localTime(new Date().toISOString())}.`;
@@ -204,7 +383,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   const sendTest = async () => {
     if (!webhook.id && !(await save())) return;
     try {
-      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: events.value } });
+      const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: chosenEvents()[0] ?? webhook.events?.[0] } });
       const attempt = data.attempts?.[data.attempts.length - 1];
       testResult.replaceChildren(h('h2', {}, `Test: ${data.status}`), attemptView(attempt));
     } catch (error) {
@@ -216,19 +395,21 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     void save();
   });
   form.append(
-    field('Name', name, 'name').wrap,
-    field('Event type', events, 'events').wrap,
-    field('Method', method, 'method').wrap,
-    field('URL template', url, 'url').wrap,
-    field('Format', format, 'format').wrap,
-    field('Headers (one per line, Name: value)', headers, 'headers').wrap,
+    checkSlot(field('Name', name, 'name').wrap, 'name', 'name-check'),
+    checkSlot(field('Event types (choose one or more)', events, 'events').wrap, 'events', 'events-check'),
+    checkSlot(field('Method', method, 'method').wrap, 'method', 'method-check'),
+    checkSlot(field('URL template', url, 'url').wrap, 'url', 'url-check'),
+    checkSlot(field('Query parameters (one per line, name=value)', query, 'query').wrap, 'query', 'query-check'),
+    checkSlot(field('Format', format, 'format').wrap, 'format', 'format-check'),
+    checkSlot(field('Headers (one per line, Name: value)', headers, 'headers').wrap, 'headers', 'headers-check'),
     h('div', { class: 'picker' }, field('Variable', picker, 'variable').wrap, insert, pickerInfo),
     bodyField,
+    otherChecks,
     general,
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),
     saved,
   );
-  main.append(form, h('h2', {}, 'Preview'), preview, testResult);
+  main.append(form, h('section', { 'aria-labelledby': 'preview-heading' }, h('h2', { id: 'preview-heading' }, 'Preview'), previewControls, previewStatus, preview), testResult);
   void runPreview();
 }
 
@@ -295,9 +476,15 @@ function attemptView(attempt: any): HTMLElement {
   );
 }
 
-async function deliveriesPage(main: HTMLElement): Promise<void> {
+/**
+ * The delivery log. `target` comes from a link: `#/deliveries/<webhook>/<event>` (one delivery, as a
+ * hookshape.delivery.failed event links it) or `#/events/<event>` (every webhook's delivery of an event,
+ * as hookshape.event.dead_lettered links it).
+ */
+async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; eventId: string }): Promise<void> {
   main.append(h('h1', {}, 'Deliveries'));
   const { data: hooks } = await api<{ data: any[] }>('GET', '/webhooks?limit=100');
+  if (target?.webhookId && !hooks.data.some((item) => item.id === target.webhookId)) hooks.data.push({ id: target.webhookId, name: target.webhookId });
   const form = h('form', { class: 'filters' });
   const webhookSelect = h('select', { name: 'webhookId' }, h('option', { value: '' }, 'All webhooks'), ...hooks.data.map((item) => h('option', { value: item.id }, item.name)));
   const statusSelect = h('select', { name: 'status' }, h('option', { value: '' }, 'Any status'), ...['pending', 'retrying', 'succeeded', 'failed', 'invalid'].map((value) => h('option', { value }, value)));
@@ -305,7 +492,7 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
   const since = h('input', { type: 'datetime-local', name: 'since' });
   form.append(field('Webhook', webhookSelect).wrap, field('Status', statusSelect).wrap, field('Event type', typeSelect).wrap, field('Since', since).wrap, h('button', { type: 'submit' }, 'Filter'));
   const list = h('section', { 'aria-live': 'polite' });
-  const detail = h('section', { id: 'delivery-detail' });
+  const detail = h('section', { id: 'delivery-detail', tabindex: '-1' });
   const status = h('p', { role: 'status' });
   const load = async () => {
     const query = new URLSearchParams({ limit: '50' });
@@ -322,7 +509,14 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
     }
   };
   const show = async (webhookId: string, eventId: string) => {
-    const { data } = await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`);
+    let data: any;
+    try {
+      data = (await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`)).data;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) status.textContent = `No delivery of event ${eventId} to webhook ${webhookId}: the webhook never received it, or its record has expired.`;
+      else showError(status, error);
+      return;
+    }
     const replay = h('button', { type: 'button', onclick: async () => {
       try {
         await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
@@ -357,7 +551,31 @@ async function deliveriesPage(main: HTMLElement): Promise<void> {
     }
   });
   main.append(form, status, list, detail, h('h2', {}, 'Recover'), recover);
-  await load();
+  if (target?.webhookId) {
+    webhookSelect.value = target.webhookId;
+    await load();
+    await show(target.webhookId, target.eventId);
+  } else if (target) {
+    await load();
+    await eventDeliveries(target.eventId);
+  } else await load();
+
+  /** Each webhook's record of one event (records are keyed by event id), found by asking for each. */
+  async function eventDeliveries(eventId: string): Promise<void> {
+    const found: any[] = [];
+    for (let start = 0; start < hooks.data.length; start += 8) {
+      const answers = await Promise.all(hooks.data.slice(start, start + 8).map((hook) => api('GET', `/webhooks/${encodeURIComponent(hook.id)}/deliveries/${encodeURIComponent(eventId)}`).then((answer) => answer.data, () => undefined)));
+      found.push(...answers.filter(Boolean));
+    }
+    const name = (webhookId: string) => hooks.data.find((hook) => hook.id === webhookId)?.name ?? webhookId;
+    detail.replaceChildren(
+      h('h2', {}, `Event ${eventId}`),
+      found.length === 0
+        ? h('p', { class: 'empty' }, `No webhook of this account has a delivery of event ${eventId}. An event that was dead-lettered may have none: once the cause is fixed, publish it again.`)
+        : h('ul', { class: 'deliveries' }, ...found.map((item) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => void show(item.webhookId, item.eventId) }, `${item.status} · ${name(item.webhookId)} · ${localTime(item.createdAt)}`)))),
+    );
+    detail.focus();
+  }
 }
 
 // --- Secrets ---------------------------------------------------------------------------------------
@@ -413,11 +631,22 @@ const PAGES: Array<[string, string]> = [['webhooks', 'Webhooks'], ['editor/new',
 async function render(): Promise<void> {
   const route = location.hash.replace(/^#\/?/, '') || 'webhooks';
   const main = h('main', { id: 'main', tabindex: '-1' });
-  const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': route.split('/')[0] === path.split('/')[0] ? 'page' : undefined }, label)))));
+  const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': (route.split('/')[0] === 'events' ? 'deliveries' : route.split('/')[0]) === path.split('/')[0] ? 'page' : undefined }, label)))));
   const header = app.querySelector('header') ?? h('header', {}, h('a', { href: '#main', class: 'skip' }, 'Skip to content'));
   app.replaceChildren(header, nav, main);
   try {
+    // Links hookshape's operational events carry (data.portalPath): #/webhooks/<id>, #/deliveries/<webhook>/<event>, #/events/<event>.
+    const parts = route.split('/').map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
     if (route.startsWith('editor/')) await editorPage(main, decodeURIComponent(route.slice(7)));
+    else if (parts[0] === 'webhooks' && parts.length === 2 && parts[1]) await editorPage(main, parts[1]);
+    else if (parts[0] === 'deliveries' && parts.length === 3 && parts[1] && parts[2]) await deliveriesPage(main, { webhookId: parts[1], eventId: parts[2] });
+    else if (parts[0] === 'events' && parts.length === 2 && parts[1]) await deliveriesPage(main, { eventId: parts[1] });
     else if (route === 'scaffold') scaffoldPage(main);
     else if (route === 'deliveries') await deliveriesPage(main);
     else if (route === 'secrets') await secretsPage(main);

@@ -11,6 +11,8 @@ export interface Session {
 }
 
 const KEY = 'hookshape.portal.token';
+/** The routes a magic link may open (`page=`): the portal's own pages, nothing else. */
+const PAGE = /^\/(?:webhooks|deliveries|events|editor|scaffold|secrets)(?:\/[^\s#?&]*)?$/;
 
 function claimsOf(token: string): { acc?: unknown; exp?: unknown; scope?: unknown } | undefined {
   try {
@@ -32,8 +34,10 @@ export function startSession(): Session | 'expired' {
   const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
   const fromLink = fragment.get('token');
   const wantedAccount = fragment.get('account');
+  // `&page=/deliveries/<webhook>/<event>` (a portalPath's route) opens that page instead of the webhooks list.
+  const page = fragment.get('page');
   if (fromLink) {
-    history.replaceState(null, '', `${location.pathname}${location.search}#/webhooks`);
+    history.replaceState(null, '', `${location.pathname}${location.search}#${page && PAGE.test(page) ? page : '/webhooks'}`);
     sessionStorage.setItem(KEY, fromLink);
   }
   const token = fromLink ?? sessionStorage.getItem(KEY);

@@ -132,7 +132,7 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(answer.status, 200);
     assert.equal(answer.json.openapi, '3.1.0');
     const paths = Object.keys(answer.json.paths);
-    for (const path of ['/v1/accounts/{accountId}/webhooks', '/v1/accounts/{accountId}/webhooks/{webhookId}', '/v1/accounts/{accountId}/webhooks/{webhookId}/preview', '/v1/accounts/{accountId}/deliveries', '/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{eventId}/replay', '/v1/accounts/{accountId}/portal-sessions']) {
+    for (const path of ['/v1/accounts/{accountId}/webhooks', '/v1/accounts/{accountId}/webhooks/{webhookId}', '/v1/accounts/{accountId}/webhooks/{webhookId}/preview', '/v1/accounts/{accountId}/webhooks/preview', '/v1/accounts/{accountId}/deliveries', '/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{eventId}/replay', '/v1/accounts/{accountId}/portal-sessions']) {
       assert.ok(paths.includes(path), `${path} is in the document`);
     }
     const input = answer.json.components.schemas.WebhookInput;
@@ -343,6 +343,78 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal((await call(base, 'POST', `/v1/accounts/${B}/webhooks/wh_b/preview`, { token: tokenB, body: { eventId: ids.eventId } })).status, 404);
   });
 
+  it('draft preview: an unsaved webhook is checked and rendered like the dispatcher would, against the sample, supplied data or a past event; nothing is written', async () => {
+    const snapshot = async () => {
+      const [hooks, audit] = await Promise.all([db.collection(webhooksPath(A)).get(), db.collection(auditPath(A)).get()]);
+      return JSON.stringify([hooks.docs.map((doc) => [doc.id, doc.updateTime?.toMillis()]), audit.size]);
+    };
+    const before = await snapshot();
+    const draft = { name: 'draft', events: ['call.created'], url: `${receiver.url}/draft/{{ data.call.id }}`, headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' }, body: '{"call": "{{ data.call.id }}", "hook": "{{ webhook.id }}"}' };
+    const sample = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: draft } });
+    assert.equal(sample.status, 200, sample.text);
+    assert.deepEqual(sample.json.validation, { ok: true, errors: [], warnings: [] });
+    assert.equal(sample.json.renderError, null);
+    assert.equal(sample.json.preview.url, `${receiver.url}/draft/call_8GkT2pXq`);
+    assert.equal(sample.json.preview.headers.Authorization, 'Bearer placeholder-TOKEN', 'secrets as placeholders');
+    assert.deepEqual(JSON.parse(sample.json.preview.body), { call: 'call_8GkT2pXq', hook: 'wh_draft' });
+    assert.equal(sample.json.preview.event.source, 'sample');
+    // The same answer as the saved webhook's preview, field for field.
+    const saved = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: { ...draft, id: 'wh_draft_saved' } });
+    assert.equal(saved.status, 201, saved.text);
+    const savedPreview = await call(base, 'POST', v1('/webhooks/wh_draft_saved/preview'), { token: tokenA, body: { data: { call: { id: 'mine' } } } });
+    const draftPreview = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: draft, webhookId: 'wh_draft_saved', data: { call: { id: 'mine' } } } });
+    assert.equal(draftPreview.status, 200, draftPreview.text);
+    const { occurredAt: _a, id: _i, ...savedEvent } = savedPreview.json.event;
+    const { occurredAt: _b, id: _j, ...draftEvent } = draftPreview.json.preview.event;
+    assert.deepEqual({ ...draftPreview.json.preview, event: draftEvent }, { ...savedPreview.json, event: savedEvent });
+    assert.equal(draftPreview.json.preview.url, `${receiver.url}/draft/mine`);
+
+    // A past event of the account, found through any webhook's record of it (the draft has no id yet).
+    const past = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: draft, eventId: ids.eventId } });
+    assert.equal(past.status, 200, past.text);
+    assert.equal(past.json.preview.url, `${receiver.url}/draft/c1`);
+    assert.deepEqual([past.json.preview.event.id, past.json.preview.event.source], [ids.eventId, 'event']);
+    assert.equal((await call(base, 'POST', `/v1/accounts/${B}/webhooks/preview`, { token: tokenB, body: { webhook: draft, eventId: ids.eventId } })).status, 404, "another account's event is not found");
+    assert.equal((await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: draft, eventId: ids.eventId, eventType: 'call.created' } })).status, 422);
+
+    // The filter's verdict, as the dispatcher decides.
+    const filtered = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: { ...draft, filter: { 'data.call.id': 'wanted' } }, data: { call: { id: 'other' } } } });
+    assert.equal(filtered.json.preview.filter.pass, false);
+    assert.match(filtered.json.preview.filter.at, /data\.call\.id/);
+
+    // A draft that does not compile: no request, the error with its line and column, as a save would refuse it.
+    const broken = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: { ...draft, body: '{"a": 1,\n "b": "{{ data.call.id | nope }}"}' } } });
+    assert.equal(broken.status, 200, broken.text);
+    assert.equal(broken.json.preview, null);
+    assert.equal(broken.json.validation.ok, false);
+    const error = broken.json.validation.errors.find((item: { field: string }) => item.field === 'body');
+    assert.deepEqual([error?.line, typeof error?.column], [2, 'number'], JSON.stringify(broken.json.validation));
+    assert.match(error.message, /nope/);
+    const refusedSave = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: { ...draft, body: '{"a": 1,\n "b": "{{ data.call.id | nope }}"}' } });
+    assert.equal(refusedSave.status, 422);
+    assert.deepEqual(refusedSave.json.errors.map((item: { message: string }) => item.message), broken.json.validation.errors.map((item: { message: string }) => item.message), 'the same messages a save refuses with');
+    // One that renders for the sample but not for this data: the render error, placed.
+    const renderError = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: { ...draft, body: '{"n": {{ data.call.n }}}' }, data: { call: { n: 'not a number' } } } });
+    assert.equal(renderError.status, 200, renderError.text);
+    assert.equal(renderError.json.preview, null);
+    assert.equal(renderError.json.renderError.field, 'body');
+    // A draft that is not a webhook yet: its schema errors, no request.
+    const partial = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: { name: '', events: ['call.exploded'], url: '' } } });
+    assert.equal(partial.status, 200, partial.text);
+    assert.equal(partial.json.preview, null);
+    assert.deepEqual([...new Set(partial.json.validation.errors.map((item: { field: string }) => item.field))].sort(), ['events[0]', 'name', 'url']);
+    // Not a document at all: refused by the route's schema.
+    const notDocument = await call(base, 'POST', v1('/webhooks/preview'), { token: tokenA, body: { webhook: ['x'] } });
+    assert.equal(notDocument.status, 422);
+    assert.equal(notDocument.json.errors[0].field, 'webhook');
+
+    assert.equal((await call(base, 'DELETE', v1('/webhooks/wh_draft_saved'), { token: tokenA })).status, 204);
+    const [hooks, audit] = JSON.parse(await snapshot()) as [unknown[], number];
+    const [hooksBefore, auditBefore] = JSON.parse(before) as [unknown[], number];
+    assert.deepEqual(hooks, hooksBefore, 'previews wrote no webhook');
+    assert.equal(audit, auditBefore + 2, 'and no audit entry (the two are the create and delete above)');
+  });
+
   it("signing secret: a name outside the signing secrets' (an OAuth2 client secret) is refused before anything is written", async () => {
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
     writeFileSync(secretsFile, JSON.stringify({ ...secrets, [A]: { ...secrets[A], OAUTH_CLIENT_SECRET: 'the-client-secret' } }));
@@ -525,6 +597,8 @@ describe('the management API (build/functions, target api)', () => {
       { name: '__proto__ at the top', raw: `{"__proto__":{"enabled":false},"name":"x","events":["call.created"],"url":"https://example.com/x"}`, status: 422, fields: ['__proto__'] },
       { name: '__proto__ in a map', raw: `{"name":"x","events":["call.created"],"url":"https://example.com/x","headers":{"__proto__":"x"}}`, status: 422, fields: ['headers.__proto__'] },
       { name: 'constructor in event data', path: `${hostile}/webhooks/wh_h/preview`, body: { data: { constructor: { prototype: 1 } } }, status: 422, fields: ['data.constructor'] },
+      { name: 'a draft preview of something not a document', path: `${hostile}/webhooks/preview`, body: { webhook: 'x', eventType: 'call.exploded' }, status: 422, fields: ['webhook', 'eventType'] },
+      { name: 'a draft preview without its draft', path: `${hostile}/webhooks/preview`, body: { data: {} }, status: 422, fields: ['webhook'] },
       { name: 'an undefined filter', body: { ...good, body: '{"a": {{ data.x | jsn }}}' }, status: 422, fields: ['body'] },
       { name: 'an unclosed tag', body: { ...good, body: '{% if data.x %}' }, status: 422, fields: ['body'] },
       { name: 'a host from event data', body: { ...good, url: 'https://{{ data.host }}/x' }, status: 422, fields: ['url'] },

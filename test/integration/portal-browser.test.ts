@@ -14,6 +14,8 @@ import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { loadConfig } from '../../functions/src/config/runtime-config.ts';
+import { EVENT_CATALOGUE, type EventType } from '../../functions/src/events/event-catalogue.ts';
+import { portalPath } from '../../functions/src/events/operational-events.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
@@ -31,6 +33,7 @@ const SHOTS = join(ROOT, 'docs', 'screenshots');
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const HOSTILE_BODY = `<script>window.__pwned=(window.__pwned||0)+1</script><img src=x onerror="window.__pwned=(window.__pwned||0)+1"><a href="javascript:window.__pwned=1">click</a><svg onload="window.__pwned=1"></svg>`;
 
+const eventTypeSample = (type: EventType) => EVENT_CATALOGUE[type].sample as Record<string, unknown>;
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('the portal in a browser (build/functions)', () => {
@@ -237,6 +240,238 @@ describe('the portal in a browser (build/functions)', () => {
     assert.equal(delivered.url, '/services/data/v62.0/sobjects/Lead/');
     assert.equal(delivered.headers.authorization, 'Bearer tok-portal');
     assert.equal(JSON.parse(delivered.body).FirstName, 'Maria');
+    await safe(page);
+    await page.close();
+  });
+
+  it('previews the unsaved draft as it is typed: against the sample, custom data, and a recent real event of the account', async () => {
+    // A real event in the account's log, with data of its own.
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_recent', name: 'Recent source', events: ['call.created'], url: `${receiver.url}/recent` } });
+    assert.equal(made.status, 201, made.text);
+    const sample = eventTypeSample('call.created');
+    const tested = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_recent/test`, { token: key, body: { data: { ...sample, call: { ...(sample.call as object), id: 'from-a-real-event' } } } });
+    assert.equal(tested.status, 201, tested.text);
+    const realEvent = tested.json.eventId as string;
+
+    const { page, apiCalls } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Draft only');
+    await page.getByLabel('Event types').selectOption('call.created');
+    await page.getByLabel('URL template').fill(`${receiver.url}/draft/{{ data.call.id }}`);
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('{"id": "{{ data.call.id }}", "hook": "{{ webhook.id }}"}');
+    await page.locator('#preview', { hasText: `POST ${receiver.url}/draft/call_8GkT2pXq` }).waitFor();
+    await page.locator('#preview', { hasText: '{"id": "call_8GkT2pXq", "hook": "wh_draft"}' }).waitFor();
+    await page.locator('#preview-status', { hasText: 'Rendered against the call.created sample.' }).waitFor();
+
+    await page.getByLabel('Custom data', { exact: true }).check();
+    const data = page.getByLabel("Custom data (the event's data, JSON)");
+    assert.match(await data.inputValue(), /call_8GkT2pXq/, 'custom data starts from the sample');
+    await data.fill('{"call": {"id": "typed-by-hand"}}');
+    await page.locator('#preview', { hasText: `${receiver.url}/draft/typed-by-hand` }).waitFor();
+    await page.locator('#preview-status', { hasText: 'Rendered against your data as call.created.' }).waitFor();
+    await data.fill('{"call": ');
+    await page.getByText('Write the event\'s data as a JSON object').waitFor();
+
+    await page.getByLabel('A recent event').check();
+    const recent = page.getByLabel('Recent event', { exact: true });
+    await recent.locator(`option[value="${realEvent}"]`).waitFor({ state: 'attached' });
+    assert.match(await recent.locator(`option[value="${realEvent}"]`).textContent() ?? '', new RegExp(`^call\\.created · ${realEvent} · `));
+    await recent.selectOption(realEvent);
+    await page.locator('#preview', { hasText: `${receiver.url}/draft/from-a-real-event` }).waitFor();
+    await page.locator('#preview-status', { hasText: `Rendered against event ${realEvent} (call.created).` }).waitFor();
+    assert.ok(apiCalls.includes(`POST /v1/accounts/${A}/webhooks/preview`), 'the draft preview route');
+    assert.ok(!apiCalls.includes(`POST /v1/accounts/${A}/webhooks`), 'nothing was saved');
+    await safe(page);
+    await accessible(page, 'editor-preview');
+    await page.close();
+  });
+
+  it('shows the checks of the draft under their fields as it is typed: an unknown variable with "did you mean", a template error, with line and column', async () => {
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await page.getByLabel('Event types').selectOption('call.created');
+    await page.getByLabel('URL template').fill(`${receiver.url}/checks`);
+    assert.equal(await page.locator('#name-check').textContent(), '', 'an untouched empty name is not flagged yet');
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('{"seconds": {{ data.call.durationSecond }}}');
+    const bodyCheck = page.locator('#body-check');
+    await bodyCheck.getByText(/^Warning: .*data\.call\.durationSecond is not a variable of call\.created.*\(did you mean data\.call\.durationSeconds\?\)/).waitFor();
+    assert.match(await bodyCheck.textContent() ?? '', /line 1, column 16/);
+    await page.getByLabel('Headers', { exact: false }).fill('X-Agent: {{ data.agent.emial }}');
+    await page.locator('#headers-check', { hasText: /Warning: headers\.X-Agent.*did you mean data\.agent\.email\?/ }).waitFor();
+    // Fixed: the warning goes.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type('s');
+    await page.locator('#preview', { hasText: '{"seconds": 805}' }).waitFor();
+    assert.equal(await bodyCheck.textContent(), '');
+    // A template error, before any save, where the dispatcher would put it.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(' {{ data.call.id | nope }}');
+    await bodyCheck.getByText(/^Error: body: template error at line 1, column \d+: .*nope/).waitFor();
+    await page.locator('#preview-status', { hasText: /^Not rendered: / }).waitFor();
+    await safe(page);
+    await accessible(page, 'editor-checks');
+    await page.close();
+  });
+
+  it('editing a webhook made through the API keeps every field the editor does not show, and its other events', async () => {
+    const document = {
+      id: 'wh_keep',
+      name: 'Keep everything',
+      events: ['call.created', 'queue.abandoned'],
+      method: 'PUT',
+      url: `${receiver.url}/keep/{{ event.id }}`,
+      query: { source: 'hookshape', call: '{{ data.call.id }}' },
+      headers: { 'X-Team': 'sales' },
+      format: 'json',
+      body: '{"id": "{{ event.id }}"}',
+      backupUrl: `${receiver.url}/keep-backup`,
+      timeoutSeconds: 7,
+      filter: { 'event.type': { $in: ['call.created', 'queue.abandoned'] } },
+      retry: { attempts: 3, retryOn: [408, '5xx'] },
+      auth: { type: 'bearer', tokenSecretName: 'RECEIVER_TOKEN' },
+      rateLimit: { perSecond: 5 },
+      traceparent: true,
+      signingSecretName: 'SIGNING_KEEP',
+    };
+    const created = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: document });
+    assert.equal(created.status, 201, created.text);
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Keep everything' }).click();
+    await page.getByRole('heading', { name: 'Edit Keep everything' }).waitFor();
+    const events = page.getByLabel('Event types');
+    assert.deepEqual(await events.evaluate((select: HTMLSelectElement) => Array.from(select.selectedOptions, (option) => option.value).sort()), ['call.created', 'queue.abandoned'], 'every event of the webhook is selected');
+    assert.equal(await page.getByLabel('Query parameters', { exact: false }).inputValue(), 'source=hookshape\ncall={{ data.call.id }}');
+    await page.getByLabel('Name', { exact: true }).fill('Kept and renamed');
+    await events.selectOption(['call.created', 'queue.abandoned', 'user.created']);
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type(', "kind": "{{ event.type }}"');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const after = (await call(api.url, 'GET', `/v1/accounts/${A}/webhooks/wh_keep`, { token: key })).json;
+    assert.equal(after.name, 'Kept and renamed');
+    assert.deepEqual(after.events, ['call.created', 'queue.abandoned', 'user.created']);
+    assert.equal(after.body, '{"id": "{{ event.id }}", "kind": "{{ event.type }}"}');
+    for (const field of ['method', 'url', 'query', 'headers', 'format', 'backupUrl', 'timeoutSeconds', 'filter', 'retry', 'auth', 'rateLimit', 'traceparent', 'signingSecretName'] as const) {
+      assert.deepEqual(after[field], document[field], `${field} is kept`);
+    }
+    await safe(page);
+    await page.close();
+  });
+
+  it("opens the pages that operational events link to (data.portalPath), in the tab's session or from a magic link's page=", async () => {
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_ops', name: 'Ops link', events: ['call.created'], url: `${receiver.url}/ops` } });
+    assert.equal(made.status, 201, made.text);
+    const tested = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_ops/test`, { token: key, body: {} });
+    assert.equal(tested.status, 201, tested.text);
+    const eventId = tested.json.eventId as string;
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+
+    await page.goto(`${api.url}${portalPath.delivery('wh_ops', eventId)}`);
+    await page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    assert.equal(await page.getByLabel('Webhook', { exact: true }).inputValue(), 'wh_ops', 'the list is filtered to the webhook');
+    await safe(page);
+
+    await page.goto(`${api.url}${portalPath.event(eventId)}`);
+    await page.getByRole('heading', { name: `Event ${eventId}` }).waitFor();
+    await page.getByRole('button', { name: /^succeeded · Ops link · / }).click();
+    await page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    await page.goto(`${api.url}${portalPath.event('evt_never_seen')}`);
+    await page.getByText('No webhook of this account has a delivery of event evt_never_seen.', { exact: false }).waitFor();
+
+    assert.equal((await call(api.url, 'POST', `/v1/accounts/${A}/webhooks/wh_ops/disable`, { token: key })).status, 200);
+    await page.goto(`${api.url}${portalPath.webhook('wh_ops')}`);
+    await page.getByRole('heading', { name: 'Edit Ops link' }).waitFor();
+    assert.match(await page.locator('#webhook-state').textContent() ?? '', /^Disabled/);
+    await page.close();
+
+    // A fresh tab: the magic link itself carries the page to open.
+    const linked = await open(`${await portalLink(A)}&page=${encodeURIComponent(`/deliveries/wh_ops/${eventId}`)}`);
+    await linked.page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+    assert.equal(new URL(linked.page.url()).hash, `#/deliveries/wh_ops/${eventId}`, 'the token is gone from the address');
+    const other = await open(`${await portalLink(A)}&page=${encodeURIComponent('javascript:alert(1)')}`);
+    await other.page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    assert.equal(new URL(other.page.url()).hash, '#/webhooks', 'a page= that is not a route of the portal opens the webhooks list');
+    await safe(linked.page);
+    await linked.page.close();
+    await other.page.close();
+  });
+
+  it('creates a webhook with the keyboard alone: Tab, arrows, typing, Enter', async () => {
+    const K = 'acc_portal_keyboard';
+    const { page } = await open(await portalLink(K));
+    await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
+    /** The focused element, through shadow roots: its tag and label (or text). */
+    const focused = () =>
+      page.evaluate(() => {
+        let element: Element | null = document.activeElement;
+        while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+        if (!element) return '';
+        const label = (element as HTMLInputElement).labels?.[0]?.textContent ?? element.getAttribute('aria-label') ?? element.textContent ?? '';
+        return `${element.tagName.toLowerCase()}:${label.trim()}`;
+      });
+    const tabTo = async (wanted: string, back = false) => {
+      const seen: string[] = [];
+      for (let presses = 0; presses < 80; presses++) {
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+        const now = await focused();
+        if (now === wanted) return;
+        seen.push(now);
+      }
+      assert.fail(`${wanted} is not reachable with ${back ? 'Shift+Tab' : 'Tab'}; focus went through ${seen.join(' → ')}`);
+    };
+    const arrowTo = async (select: string, value: string) => {
+      const seen: string[] = [];
+      let key = 'ArrowDown';
+      let last = '';
+      for (let presses = 0; presses < 160; presses++) {
+        const values = await page.evaluate(() => Array.from((document.activeElement as HTMLSelectElement).selectedOptions ?? [], (option) => option.value));
+        if (values.length === 1 && values[0] === value) return;
+        // Down to the last option, then up.
+        if (values.join('+') === last) key = 'ArrowUp';
+        last = values.join('+');
+        seen.push(`${await focused()}=${last}`);
+        await page.keyboard.press(key);
+      }
+      assert.fail(`${value} cannot be chosen with the arrow keys in ${select}: ${[...new Set(seen)].join(', ')}`);
+    };
+
+    await tabTo('a:Create webhook');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    await tabTo('input:Name');
+    await page.keyboard.type('Typed, not clicked');
+    await tabTo('select:Event types (choose one or more)');
+    await arrowTo('the event types', 'call.created');
+    await tabTo('input:URL template');
+    await page.keyboard.type(`${receiver.url}/keyboard/{{ data.call.id }}`);
+    await tabTo('div:Body template');
+    await page.keyboard.type('{"seconds": }');
+    await page.keyboard.press('ArrowLeft');
+    await tabTo('select:Variable', true);
+    await arrowTo('the variable picker', 'data.call.durationSeconds');
+    await tabTo('button:Insert variable');
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(), 'div:Body template', 'the variable is inserted where the cursor was, and the editor has the focus back');
+    await page.locator('#preview', { hasText: `${receiver.url}/keyboard/call_8GkT2pXq` }).waitFor();
+    await tabTo('button:Save');
+    await page.keyboard.press('Enter');
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const { json } = await call(api.url, 'GET', `/v1/accounts/${K}/webhooks`, { token: key });
+    assert.equal(json.data.length, 1);
+    const [made] = json.data;
+    assert.deepEqual([made.name, made.events, made.url, made.body], ['Typed, not clicked', ['call.created'], `${receiver.url}/keyboard/{{ data.call.id }}`, '{"seconds": {{ data.call.durationSeconds | json }}}']);
     await safe(page);
     await page.close();
   });

@@ -166,3 +166,41 @@ describe('webhookOfEvent: the document of a Firestore CloudEvent', () => {
     it(name, () => assert.deepEqual(webhookOfEvent(event as Parameters<typeof webhookOfEvent>[0]), expected));
   }
 });
+
+describe('"did you mean" for template variables that are not variables', () => {
+  const warningsOf = async (body: string, events = ['call.created']) => (await validate({ ...base, events, body })).warnings.filter((warning) => warning.field === 'body');
+  const cases: Array<{ body: string; events?: string[]; line?: number; column?: number; guess: string | null }> = [
+    { body: '{"s": {{ data.call.durationSecond }}}', line: 1, column: 10, guess: 'data.call.durationSeconds' },
+    { body: '{"s": {{ data.call.duration }}}', guess: 'data.call.durationSeconds' },
+    { body: '{\n  "q": "{{ data.queue.nmae }}"\n}', line: 2, column: 12, guess: 'data.queue.name' },
+    { body: '{"l": "{{ data.form.fields[1].lable }}"}', events: ['form.created'], guess: 'data.form.fields[1].label' },
+    { body: '{"e": "{{ event.idd }}"}', guess: 'event.id' },
+    { body: '{"e": "{{ evnt.type }}"}', guess: 'event.type' },
+    { body: '{"e": "{{ dta.call.id }}"}', guess: 'data.call.id' },
+    { body: '{"z": "{{ data.zzzzzzzzzzzzzzzzzz }}"}', guess: null },
+  ];
+  for (const { body, events, line, column, guess } of cases) {
+    it(`${body.replace(/\s+/g, ' ')} → ${guess ?? 'no guess'}`, async () => {
+      const warnings = await warningsOf(body, events);
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      const [warning] = warnings;
+      if (guess) assert.ok(warning!.message.includes(`(did you mean ${guess}?)`), warning!.message);
+      else assert.doesNotMatch(warning!.message, /did you mean/);
+      if (line !== undefined) assert.deepEqual([warning!.line, warning!.column], [line, column]);
+    });
+  }
+
+  it('a draft the schema refuses (no name yet) still hears about its variables, for the event types that are valid', async () => {
+    const report = await validate({ ...base, name: '', events: ['call.created', 'toString', 'call.exploded'], body: '{"s": {{ data.call.durationSecond }}}' });
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.errors.map((item) => item.field), ['name', 'events[1]', 'events[2]']);
+    assert.equal(report.warnings.length, 1, JSON.stringify(report.warnings));
+    assert.ok(report.warnings[0]!.message.includes('(did you mean data.call.durationSeconds?)'));
+  });
+
+  it('no guess when only some subscribed events lack the variable (it is right for the others)', async () => {
+    const [warning] = await warningsOf('{"s": "{{ data.call.durationSeconds }}"}', ['call.created', 'queue.created']);
+    assert.match(warning!.message, /is not a variable of queue\.created: it renders empty for those events/);
+    assert.doesNotMatch(warning!.message, /did you mean/);
+  });
+});

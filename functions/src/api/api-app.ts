@@ -171,6 +171,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const written = async (c: Ctx) => (await c.req.json()) as Record<string, unknown>;
   on(routes.createWebhook, async (c, context) => webhooks.createWebhook(deps, context, params(c).accountId!, valid(c, 'json'), await written(c)));
   on(routes.scaffoldWebhook, (c, context) => scaffoldWebhookDraft(deps, context, params(c).accountId!, valid(c, 'json')));
+  on(routes.previewDraft, (c, context) => deliveries.previewDraft(deps, context, params(c).accountId!, valid(c, 'json')));
   on(routes.getWebhook, (c, context) => webhooks.getWebhook(deps, context, params(c).accountId!, params(c).webhookId!));
   on(routes.replaceWebhook, async (c, context) => webhooks.replaceWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], valid(c, 'json'), await written(c)));
   on(routes.patchWebhook, async (c, context) => webhooks.patchWebhook(deps, context, params(c).accountId!, params(c).webhookId!, valid(c, 'header')['if-match'], await written(c)));

@@ -15,7 +15,7 @@ import { previewDelivery } from '../dispatch/preview-delivery.ts';
 import type { DeliveryTarget } from '../render/build-request.ts';
 import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
-import { webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
+import { validateWebhookDocument, webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
 import { parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -45,24 +45,36 @@ function parsedOrRefused(accountId: string, webhook: VersionedWebhook): WebhookC
 
 // --- Preview and test -----------------------------------------------------------------------------
 
-export async function previewWebhook(
-  deps: ApiDeps,
-  _context: RequestContext,
-  accountId: string,
-  webhookId: string,
-  body: { eventType?: EventType | undefined; data?: Record<string, unknown> | undefined; eventId?: string | undefined; target?: DeliveryTarget | undefined },
-): Promise<ApiResult> {
+export interface PreviewInput {
+  eventType?: EventType | undefined;
+  data?: Record<string, unknown> | undefined;
+  eventId?: string | undefined;
+  target?: DeliveryTarget | undefined;
+}
+
+/** Why a webhook does not render for the event: the field of the webhook, and where in its template. */
+export interface RenderError {
+  field: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+}
+
+/**
+ * The request the dispatcher would send for this event, by its own code (previewDelivery), sending
+ * nothing: for a stored webhook and for a draft alike. `ownWebhookId` is the webhook whose record of a
+ * past event is read first (undefined for a draft of a new webhook: any webhook's record).
+ */
+async function renderPreview(deps: ApiDeps, accountId: string, webhook: WebhookConfig, document: Record<string, unknown>, body: PreviewInput, ownWebhookId: string | undefined): Promise<{ ok: true; preview: Record<string, unknown> } | { ok: false; error: RenderError }> {
   if (body.eventId !== undefined && (body.eventType !== undefined || body.data !== undefined)) {
     throw new ApiProblem('validation_failed', 'give eventId alone (the past event is rendered as it was), or eventType and data', { errors: [fieldProblem(['eventId'], 'goes without eventType and data')] });
   }
-  const stored = await requireWebhook(deps, accountId, webhookId);
-  const webhook = parsedOrRefused(accountId, stored);
   const target = body.target ?? 'primary';
   if (target === 'backup' && webhook.backupUrl === undefined) throw new ApiProblem('validation_failed', 'the webhook has no backupUrl', { errors: [fieldProblem(['target'], 'is backup, but the webhook has no backupUrl')] });
   let event: EventMessage;
   let source: 'sample' | 'data' | 'event';
   if (body.eventId !== undefined) {
-    const record = await deps.browser.findEvent(accountId, body.eventId, webhookId);
+    const record = await deps.browser.findEvent(accountId, body.eventId, ownWebhookId);
     if (!record) throw new ApiProblem('not_found', `no delivery of an event ${body.eventId} in this account's log`);
     event = record.event;
     source = 'event';
@@ -72,19 +84,15 @@ export async function previewWebhook(
     source = body.data ? 'data' : 'sample';
   }
   // Secrets render as placeholder-NAME: a preview shows where each secret goes, never its value.
-  const secrets = webhookPlaceholderSecrets(stored.data, deps.engine);
+  const secrets = webhookPlaceholderSecrets(document, deps.engine);
   // The dispatcher's own preview: the filter's verdict, and the request with auth credentials named.
   const { filter, built } = await previewDelivery(webhook, event, secrets, deps.engine, target, deps.clock.now());
-  if (!built.ok) {
-    const error = built.error;
-    // The field is the stored webhook's, not the request's: no pointer into the body.
-    throw new ApiProblem('validation_failed', `the webhook does not render to a valid request for this event: ${error.message}`, { errors: [{ field: error.field, pointer: '', message: error.message }] });
-  }
+  if (!built.ok) return { ok: false, error: { field: built.error.field, line: built.error.line ?? null, column: built.error.column ?? null, message: built.error.message } };
   const request = built.request;
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, name.toLowerCase() === 'webhook-signature' ? '[signature: computed at send time with the signing secret]' : value]));
   return {
-    status: 200,
-    body: {
+    ok: true,
+    preview: {
       method: request.method,
       url: request.url,
       headers,
@@ -96,6 +104,37 @@ export async function previewWebhook(
       filter,
     },
   };
+}
+
+export async function previewWebhook(deps: ApiDeps, _context: RequestContext, accountId: string, webhookId: string, body: PreviewInput): Promise<ApiResult> {
+  const stored = await requireWebhook(deps, accountId, webhookId);
+  const webhook = parsedOrRefused(accountId, stored);
+  const rendered = await renderPreview(deps, accountId, webhook, stored.data, body, webhookId);
+  if (!rendered.ok) {
+    // The field is the stored webhook's, not the request's: no pointer into the body.
+    throw new ApiProblem('validation_failed', `the webhook does not render to a valid request for this event: ${rendered.error.message}`, { errors: [{ field: rendered.error.field, pointer: '', message: rendered.error.message }] });
+  }
+  return { status: 200, body: rendered.preview };
+}
+
+/** The id a draft of a new webhook renders with (templates may read webhook.id). */
+export const DRAFT_WEBHOOK_ID = 'wh_draft';
+
+/**
+ * A draft that is not saved (the portal's editor as the person types): the dispatcher's checks of it,
+ * as a save would run them (validation, with line and column), and, when it parses, the request it
+ * makes for the sample, supplied data or a past event of the account, with the filter's verdict.
+ * Writes nothing; an invalid draft is an answer (its findings), not a refusal.
+ */
+export async function previewDraft(deps: ApiDeps, _context: RequestContext, accountId: string, body: PreviewInput & { webhook: Record<string, unknown>; webhookId?: string | undefined }): Promise<ApiResult> {
+  const { webhook: document, webhookId, ...input } = body;
+  const id = webhookId ?? DRAFT_WEBHOOK_ID;
+  const report = await validateWebhookDocument(document, { accountId, webhookId: id, engine: deps.engine, now: deps.clock.now(), allowLoopback: deps.allowLoopback });
+  const validation = { ok: report.ok, errors: report.errors, warnings: report.warnings };
+  const parsed = parseWebhookConfig(accountId, id, document);
+  if (!parsed.ok) return { status: 200, body: { preview: null, renderError: null, validation } };
+  const rendered = await renderPreview(deps, accountId, parsed.webhook, document, input, webhookId);
+  return { status: 200, body: rendered.ok ? { preview: rendered.preview, renderError: null, validation } : { preview: null, renderError: rendered.error, validation } };
 }
 
 /** A test delivery: an event with a fresh `evt_test_` id, delivered now like any event (retries included). */

@@ -78,8 +78,8 @@ export interface DeliveryPage {
 /** The delivery log as the API reads it: an account's records across its webhooks. */
 export interface DeliveryBrowser {
   list(accountId: string, filter: DeliveryFilter, page: { after: DeliveryCursor | undefined; limit: number }): Promise<DeliveryPage>;
-  /** A past event of the account: this webhook's record of it first, else any webhook's. */
-  findEvent(accountId: string, eventId: string, webhookId: string): Promise<StoredDelivery | undefined>;
+  /** A past event of the account: this webhook's record of it first (when one is named), else any webhook's. */
+  findEvent(accountId: string, eventId: string, webhookId: string | undefined): Promise<StoredDelivery | undefined>;
   /** Current records of these deliveries (missing ones are left out). */
   getAll(accountId: string, keys: ReadonlyArray<{ webhookId: string; eventId: string }>): Promise<StoredDelivery[]>;
 }

@@ -65,6 +65,11 @@ export const routes = {
     request: { params: s.AccountParams, body: body(s.ScaffoldRequest, true) },
     responses: { 200: json(s.Scaffold, 'The draft, what was mapped, what stayed literal, and its validation.') },
   }),
+  previewDraft: route('webhooks:read', {
+    method: 'post', path: `${WEBHOOKS}/preview`, operationId: 'previewDraft', tags: ['webhooks'], summary: "An unsaved webhook draft: the dispatcher's checks of it (errors and warnings with line and column) and the exact request it makes for a catalogue sample, supplied data or a past event of the account, with the filter's verdict; nothing is written or sent.",
+    request: { params: s.AccountParams, body: body(s.DraftPreviewRequest, true) },
+    responses: { 200: json(s.DraftPreview, 'The findings, and the request when the draft renders.') },
+  }),
   getWebhook: route('webhooks:read', {
     method: 'get', path: WEBHOOK, operationId: 'getWebhook', tags: ['webhooks'], summary: 'One webhook; ETag is its version (Firestore update time).',
     request: { params: s.WebhookParams },

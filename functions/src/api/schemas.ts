@@ -128,6 +128,31 @@ export const Preview = z
   })
   .openapi('Preview');
 
+export const DraftPreviewRequest = z
+  .object({
+    webhook: z.record(z.string(), z.unknown(), { error: 'must be a webhook document (a JSON object: name, events, url...)' }).openapi({
+      description: 'The webhook as it would be saved (the fields of WebhookInput). It need not be valid: what the checks find is in the answer\'s validation.',
+    }),
+    webhookId: z.string().regex(STORED_ID, 'is not a webhook id').optional().openapi({ description: 'The webhook this draft edits, if any: templates see it as webhook.id, and its record of eventId is read first.' }),
+    eventType: PreviewRequest.shape.eventType.openapi({ description: "Default: the draft's first event type." }),
+    data: PreviewRequest.shape.data,
+    eventId: PreviewRequest.shape.eventId,
+    target: PreviewRequest.shape.target,
+  })
+  .strict()
+  .openapi('DraftPreviewRequest');
+
+export const DraftPreview = z
+  .object({
+    preview: Preview.nullable().openapi({ description: 'The request, as the saved webhook\'s preview gives it; null when the draft does not parse or does not render for this event.' }),
+    renderError: z
+      .object({ field: z.string(), line: z.number().nullable(), column: z.number().nullable(), message: z.string() })
+      .nullable()
+      .openapi({ description: 'Why the draft does not render for this event (the field of the draft, with line and column in its template).' }),
+    validation: z.object({ ok: z.boolean(), errors: z.array(ValidationIssue), warnings: z.array(ValidationIssue) }).openapi({ description: 'The dispatcher\'s checks of the draft, as a save runs them (errors refuse a save).' }),
+  })
+  .openapi('DraftPreview');
+
 export const TestRequest = z.object({ eventType: PreviewRequest.shape.eventType, data: PreviewRequest.shape.data }).strict().openapi('TestRequest');
 
 export const SigningSecretRequest = z

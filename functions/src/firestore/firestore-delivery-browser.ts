@@ -48,9 +48,11 @@ export class FirestoreDeliveryBrowser implements DeliveryBrowser {
     return { records, more: snapshot.docs.length > page.limit };
   }
 
-  async findEvent(accountId: string, eventId: string, webhookId: string): Promise<StoredDelivery | undefined> {
-    const own = await this.db.doc(deliveryPath(accountId, webhookId, eventId)).get();
-    if (own.exists) return fromFirestore<StoredDelivery>(own.data());
+  async findEvent(accountId: string, eventId: string, webhookId: string | undefined): Promise<StoredDelivery | undefined> {
+    if (webhookId !== undefined) {
+      const own = await this.db.doc(deliveryPath(accountId, webhookId, eventId)).get();
+      if (own.exists) return fromFirestore<StoredDelivery>(own.data());
+    }
     const query = this.db.collectionGroup(DELIVERIES).where(ACCOUNT, '==', accountId).where(eventIdField!.fieldPath, '==', eventId).limit(5);
     const snapshot = await runQuery(query, this.logger);
     const found = snapshot.docs.find((doc) => doc.ref.path.startsWith(webhookPath(accountId, '')));

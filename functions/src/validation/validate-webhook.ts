@@ -171,6 +171,31 @@ function isDataVariable(type: EventType, segments: VariableUse['segments']): boo
 const printPath = (segments: VariableUse['segments']) =>
   segments.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : typeof segment === 'object' ? '[…]' : index === 0 ? segment : `.${segment}`)).join('');
 
+/**
+ * The known path nearest to one that is not known (edit distance, at most a fifth of its length and at
+ * least 3), else the shortest known path it starts (`data.call.duration` → `data.call.durationSeconds`).
+ */
+export function nearestPath(path: string, known: readonly string[]): string | undefined {
+  const closest = known.map((candidate) => ({ candidate, distance: editDistance(candidate, path) })).sort((a, b) => a.distance - b.distance)[0];
+  if (closest && closest.distance <= Math.max(3, Math.floor(path.length / 5))) return closest.candidate;
+  return known.filter((candidate) => candidate.startsWith(path)).sort((a, b) => a.length - b.length)[0];
+}
+
+/**
+ * The catalogue variable a template most likely meant by a data path no subscribed event has: array
+ * indices are compared as the catalogue writes items (`[]`) and put back in the suggestion.
+ */
+export function suggestDataVariable(path: string, events: readonly EventType[]): string | undefined {
+  const indices = [...path.matchAll(/\[(\d+)\]/g)].map((match) => match[1]!);
+  const known = [...new Set(events.flatMap((type) => EVENT_CATALOGUE[type].variables.map((variable) => variable.path)))];
+  const guess = nearestPath(path.replace(/\[\d+\]/g, '[]'), known);
+  if (guess === undefined) return undefined;
+  let index = 0;
+  return guess.replace(/\[\]/g, () => `[${indices[index++] ?? 0}]`);
+}
+
+const TEMPLATE_ROOTS = ['data', 'event', 'webhook', 'secrets'];
+
 function variableWarnings(uses: VariableUse[], events: readonly EventType[]): ValidationIssue[] {
   const warnings: ValidationIssue[] = [];
   for (const use of uses) {
@@ -183,14 +208,20 @@ function variableWarnings(uses: VariableUse[], events: readonly EventType[]): Va
       const lacking = events.filter((type) => !isDataVariable(type, use.segments.slice(1)));
       if (lacking.length > 0) {
         const all = lacking.length === events.length;
-        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable of ${lacking.join(', ')}: it renders empty${all ? '' : ' for those events'} (hookshape events ${lacking[0]} lists the variables)`, { ...at, eventType: lacking[0]! }));
+        const guess = all ? suggestDataVariable(path, events) : undefined;
+        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable of ${lacking.join(', ')}: it renders empty${all ? '' : ' for those events'}${guess ? ` (did you mean ${guess}?)` : ''} (hookshape events ${lacking[0]} lists the variables)`, { ...at, eventType: lacking[0]! }));
       }
     } else if (typeof root === 'string' && root in ENVELOPE_KEYS) {
       if (typeof key === 'string' && !ENVELOPE_KEYS[root]!.has(key)) {
-        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: ${root} has ${[...ENVELOPE_KEYS[root]!].join(', ')}`, at));
+        const guess = nearestPath(key, [...ENVELOPE_KEYS[root]!]);
+        warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: ${root} has ${[...ENVELOPE_KEYS[root]!].join(', ')}${guess ? ` (did you mean ${root}.${guess}?)` : ''}`, at));
       }
     } else {
-      warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: templates see event, data, webhook and secrets (e.g. data.${path})`, at));
+      // A misspelt root (`dta.call.id`, `evnt.id`): the same path under the root it is nearest to.
+      const nearRoot = typeof root === 'string' ? TEMPLATE_ROOTS.find((known) => editDistance(known, root) <= Math.min(2, root.length - 1)) : undefined;
+      const rest = path.slice(String(root).length);
+      const guess = nearRoot === 'data' ? suggestDataVariable(`data${rest}`, events) ?? `data${rest}` : nearRoot ? `${nearRoot}${rest}` : undefined;
+      warnings.push(issue(use.field, `${use.field}${where}: ${path} is not a variable: templates see event, data, webhook and secrets (${guess ? `did you mean ${guess}?` : `e.g. data.${path}`})`, at));
     }
   }
   return warnings;
@@ -222,10 +253,7 @@ function filterPathIssues(filter: EventFilter, events: readonly EventType[]): { 
     const field = fieldPath(['filter', ...at]);
     const lacking = events.filter((type) => !isFilterVariable(type, path));
     if (lacking.length === events.length) {
-      const known = [...new Set(events.flatMap(filterPaths))];
-      const closest = known.map((candidate) => ({ candidate, distance: editDistance(candidate, path) })).sort((a, b) => a.distance - b.distance)[0];
-      const longer = known.filter((candidate) => candidate.startsWith(path)).sort((a, b) => a.length - b.length)[0];
-      const guess = closest && closest.distance <= Math.max(3, Math.floor(path.length / 5)) ? closest.candidate : longer;
+      const guess = nearestPath(path, [...new Set(events.flatMap(filterPaths))]);
       const hint = guess ? ` (did you mean ${guess}?)` : '';
       errors.push(issue(field, `${field}: ${path} is not a variable of ${events.join(', ')}${hint}; hookshape events ${events[0]} lists the variables`));
     } else if (lacking.length > 0) {
@@ -323,7 +351,13 @@ export async function validateWebhookDocument(document: unknown, options: Valida
       compiled = false;
     }
   }
-  if (!parsed.ok || !compiled) return { ok: false, errors, warnings };
+  if (!parsed.ok || !compiled) {
+    // The templates' variables are still checked against the event types that are valid (a draft
+    // without a name yet still hears about its misspelt variables).
+    const known = Array.isArray(doc.events) ? [...new Set(doc.events.filter((type): type is EventType => typeof type === 'string' && Object.hasOwn(EVENT_CATALOGUE, type)))] : [];
+    if (known.length > 0) warnings.push(...variableWarnings(uses, known));
+    return { ok: false, errors, warnings };
+  }
 
   const webhook = parsed.webhook;
   const events = [...new Set(webhook.events)];
