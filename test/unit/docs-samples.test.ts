@@ -322,7 +322,7 @@ async function checkShell(source: string, where: string): Promise<void> {
 
 const docs = DOC_FILES.map((file) => ({ file, text: readFileSync(join(ROOT, file), 'utf8') }));
 const blocks = docs.flatMap(({ file, text }) => codeBlocks(file, text));
-const KNOWN_LANGS = new Set(['', 'json', 'yaml', 'liquid', 'js', 'sh', 'console']);
+const KNOWN_LANGS = new Set(['', 'json', 'yaml', 'liquid', 'js', 'html', 'sh', 'console']);
 
 describe('the code samples of the README and docs/', () => {
   // Each command's --help once, side by side (a node start each).
@@ -331,7 +331,7 @@ describe('the code samples of the README and docs/', () => {
     await Promise.all(commands.map((command) => cliHelp(command)));
   });
 
-  it('are all of a kind this test checks (json, yaml, liquid, js, sh, console, or plain output)', () => {
+  it('are all of a kind this test checks (json, yaml, liquid, js, html, sh, console, or plain output)', () => {
     assert.ok(blocks.length > 40, `found ${blocks.length} blocks`);
     for (const block of blocks) assert.ok(KNOWN_LANGS.has(block.lang), `${block.file}:${block.line}: a \`\`\`${block.lang} block`);
   });
@@ -371,6 +371,20 @@ describe('the code samples of the README and docs/', () => {
   it('JavaScript parses', async () => {
     for (const block of blocks.filter((b) => b.lang === 'js')) {
       await assert.doesNotReject(transform(block.content, { loader: 'js', format: 'esm' }), `${block.file}:${block.line}`);
+    }
+  });
+
+  it('HTML is well formed: every element closed in order, attributes quoted', () => {
+    const VOID = new Set(['br', 'img', 'input', 'meta', 'link', 'hr']);
+    for (const block of blocks.filter((b) => b.lang === 'html')) {
+      const where = `${block.file}:${block.line}`;
+      const open: string[] = [];
+      for (const [, closing, name, attributes] of block.content.matchAll(/<(\/?)([a-z][a-z0-9-]*)([^>]*)>/g)) {
+        assert.doesNotMatch(attributes!.replace(/"[^"]*"|'[^']*'/g, '""'), /=\s*[^"'\s>]/, `${where}: <${name}> has an unquoted attribute`);
+        if (closing) assert.equal(open.pop(), name, `${where}: </${name}> closes another element`);
+        else if (!VOID.has(name!) && !attributes!.endsWith('/')) open.push(name!);
+      }
+      assert.deepEqual(open, [], `${where}: not closed`);
     }
   });
 
