@@ -461,6 +461,9 @@ function scaffoldPage(main: HTMLElement): void {
 
 // --- Deliveries ------------------------------------------------------------------------------------
 
+/** Attempts made so far: the record keeps the first and the latest ten, and counts the others. */
+const attemptCount = (record: any): number => (record.attempts ?? []).length + (record.attemptsDropped ?? 0);
+
 function attemptView(attempt: any): HTMLElement {
   if (!attempt) return h('p', {}, 'No attempt recorded.');
   const headers = (map: Record<string, string> | undefined) => Object.entries(map ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
@@ -508,7 +511,8 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
       showError(status, error);
     }
   };
-  const show = async (webhookId: string, eventId: string) => {
+  /** Shows one delivery; answers its record (undefined when it could not be read). */
+  const show = async (webhookId: string, eventId: string, focus = true): Promise<any> => {
     let data: any;
     try {
       data = (await api('GET', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}`)).data;
@@ -521,13 +525,25 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
       try {
         await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
         status.textContent = `Replay of ${eventId} started.`;
-        setTimeout(() => void show(webhookId, eventId), 1500);
+        follow(webhookId, eventId, attemptCount(data));
       } catch (error) {
         showError(status, error);
       }
     } }, 'Replay');
     detail.replaceChildren(h('h2', {}, `Delivery ${eventId}: ${data.status}`), replay, ...(data.attempts ?? []).map(attemptView));
-    detail.focus();
+    if (focus) detail.focus();
+    return data;
+  };
+  // After a replay, the delivery is shown again as its attempts come in, until the new series has an
+  // attempt and the delivery is final again (retries may take minutes: it stops following after 2),
+  // or the page is left.
+  const follow = (webhookId: string, eventId: string, attemptsBefore: number, until = Date.now() + 120_000) => {
+    setTimeout(async () => {
+      if (!detail.isConnected) return;
+      const data = await show(webhookId, eventId, false);
+      const done = data && attemptCount(data) > attemptsBefore && ['succeeded', 'failed', 'invalid'].includes(data.status);
+      if (!done && Date.now() < until) follow(webhookId, eventId, attemptsBefore, until);
+    }, 1500);
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -20,7 +20,7 @@ import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-ap
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
 
 // The customer portal in a real Chromium (@sparticuz/chromium's, driven by playwright-core) against
 // the built api function (build/functions, its portal included), the Firestore emulator, the Cloud
@@ -34,6 +34,13 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
 const HOSTILE_BODY = `<script>window.__pwned=(window.__pwned||0)+1</script><img src=x onerror="window.__pwned=(window.__pwned||0)+1"><a href="javascript:window.__pwned=1">click</a><svg onload="window.__pwned=1"></svg>`;
 
 const eventTypeSample = (type: EventType) => EVENT_CATALOGUE[type].sample as Record<string, unknown>;
+/** The receiver's usual answer: markup, script and a hostile Content-Type, which the portal must show as text. */
+const hostile: Responder = (_request, res) => {
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('X-Evil', '<script>window.__pwned=1</script>');
+  res.end(HOSTILE_BODY);
+};
+
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('the portal in a browser (build/functions)', () => {
@@ -54,11 +61,7 @@ describe('the portal in a browser (build/functions)', () => {
     db = new Firestore({ projectId });
     [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
     // The receiver answers with markup, script and a hostile Content-Type: the portal must show it as text.
-    receiver.respond((_request, res) => {
-      res.setHeader('Content-Type', 'text/html; charset=utf-8');
-      res.setHeader('X-Evil', '<script>window.__pwned=1</script>');
-      res.end(HOSTILE_BODY);
-    });
+    receiver.respond(hostile);
     writeFileSync(secretsFile, JSON.stringify({ [A]: { RECEIVER_TOKEN: 'tok-portal' } }));
     const workerPort = await freePort();
     const env = {
@@ -200,12 +203,16 @@ describe('the portal in a browser (build/functions)', () => {
     await safe(page);
     await accessible(page, 'deliveries');
     const before = receiver.requests.length;
+    // The replayed attempt is answered slowly: the page must follow the delivery until it is done,
+    // not look once shortly after the click.
+    receiver.respond((request, res) => void setTimeout(() => hostile(request, res), 4000));
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByText(/^Replay of evt_test_.* started\./).waitFor();
     await receiver.waitFor(before + 1);
     await page.getByRole('heading', { name: 'Attempt 2 (primary) · success', exact: false }).waitFor({ timeout: 15_000 }).catch(async () => {
       await page.getByRole('heading', { name: /^Attempt 2 / }).waitFor();
     });
+    receiver.respond(hostile);
     await safe(page);
 
     await page.getByRole('link', { name: 'Secrets' }).click();
