@@ -61,9 +61,10 @@ export const LOCAL_ONLY_ENV_VARS = ['CLOUD_TASKS_EMULATOR_HOST', 'LOCAL_SECRETS_
 /**
  * Read by the local stack only (functions/dev), never by the functions: HOOKSHAPE_DEV_API_KEY is
  * registered in the emulator as an ordinary platform API key (functions/dev/local-api.ts), so the
- * deployed code has no switch that would accept it; HOOKSHAPE_API_PORT is where `npm start` serves the API.
+ * deployed code has no switch that would accept it; HOOKSHAPE_API_PORT is where `npm start` serves the API;
+ * HOOKSHAPE_LOCAL_DIR where it keeps its files (functions/dev/local-paths.ts).
  */
-export const LOCAL_STACK_ENV_VARS = ['HOOKSHAPE_DEV_API_KEY', 'HOOKSHAPE_API_PORT'] as const;
+export const LOCAL_STACK_ENV_VARS = ['HOOKSHAPE_DEV_API_KEY', 'HOOKSHAPE_API_PORT', 'HOOKSHAPE_LOCAL_DIR'] as const;
 
 /** The Secret Manager secret holding the management API's token signing keys (api/customer-tokens.ts). */
 export const DEFAULT_API_JWT_KEYS_SECRET = 'hookshape-api-jwt-keys';
