@@ -154,8 +154,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   // The dispatcher's checks of the draft as it is typed, under the field they are about (errors and warnings).
   const checkSlots = new Map<string, HTMLElement>();
   const checkSlot = (wrap: HTMLElement, name: string, id: string) => {
-    const slot = h('div', { class: 'field-check', id, 'data-check': name });
-    const control = wrap.querySelector('input, select, textarea, [aria-labelledby]');
+    // The body's findings are also announced as they change (its editable element is in a shadow root).
+    const slot = h('div', { class: 'field-check', id, 'data-check': name, ...(name === 'body' ? { 'aria-live': 'polite' } : {}) });
+    // The body's editable element is in a shadow root: editor.ts ties it to its slots.
+    const control = wrap.querySelector('input, select, textarea');
     if (control) control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${id}`.trim());
     wrap.append(slot);
     checkSlots.set(name, slot);
@@ -179,7 +181,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
     touched.add('body');
     schedulePreview();
-  });
+  }, [bodyError, checkSlots.get('body')!]);
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
   /** The variables of the chosen events (each once, with the first chosen event that has it). */
@@ -296,15 +298,17 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   }
   /** Each finding under its field (body, url, headers.X → headers...), the rest under the form; with line and column. */
   const showChecks = (validation: { errors: Check[]; warnings: Check[] }, renderError: Check | null) => {
-    for (const slot of [...checkSlots.values(), otherChecks]) slot.replaceChildren();
     const errors = [...validation.errors, ...(renderError && !validation.errors.some((item) => item.message === renderError.message) ? [renderError] : [])];
     const findings = [...errors.map((item) => ({ ...item, kind: 'Error' })), ...validation.warnings.map((item) => ({ ...item, kind: 'Warning' }))];
+    const placed = new Map<HTMLElement, HTMLElement[]>([...checkSlots.values(), otherChecks].map((slot) => [slot, []]));
     for (const item of findings) {
       const top = item.field.split(/[.[]/)[0] ?? '';
       if (isNew && !webhook.id && checkSlots.has(top) && !touched.has(top)) continue;
       const where = item.line !== null && !item.message.includes(`line ${item.line}, column ${item.column}`) ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
-      (checkSlots.get(top) ?? otherChecks).append(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
+      placed.get(checkSlots.get(top) ?? otherChecks)!.push(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
     }
+    // A slot changes only when what it says does: a live region re-announces nothing that stayed.
+    for (const [slot, lines] of placed) if (lines.map((line) => line.textContent).join('\n') !== [...slot.children].map((line) => line.textContent).join('\n')) slot.replaceChildren(...lines);
   };
   let previewRun = 0;
   /** The draft, unsaved, rendered by the dispatcher's code against the chosen event; its checks shown where they apply. */

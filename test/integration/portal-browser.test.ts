@@ -122,6 +122,29 @@ describe('the portal in a browser (build/functions)', () => {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   }
 
+  /** The accessible description a screen reader gets for the element of this role and name (Chromium's accessibility tree, through shadow roots). */
+  async function accessibleDescription(page: Page, role: string, name: string): Promise<string> {
+    const cdp = await context.newCDPSession(page);
+    try {
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ ignored?: boolean; role?: { value?: string }; name?: { value?: string }; description?: { value?: string } }> };
+      const found = nodes.filter((node) => !node.ignored && node.role?.value === role && node.name?.value === name);
+      assert.equal(found.length, 1, `one ${role} named ${name} (found ${found.length})`);
+      return found[0]!.description?.value ?? '';
+    } finally {
+      await cdp.detach();
+    }
+  }
+
+  /** Waits (5 s at most) until that description matches: the accessibility tree follows the DOM a moment later. */
+  async function describedAs(page: Page, role: string, name: string, pattern: RegExp): Promise<void> {
+    let last = '';
+    for (const started = Date.now(); Date.now() - started < 5_000; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      last = await accessibleDescription(page, role, name);
+      if (pattern.test(last)) return;
+    }
+    assert.fail(`the ${role} "${name}" is described as ${JSON.stringify(last)}, not ${pattern}`);
+  }
+
   const safe = async (page: Page) => {
     assert.equal(await page.evaluate('window.__pwned'), undefined, 'no script of the receiver ran');
     assert.deepEqual(await page.evaluate('window.__csp'), [], 'no CSP violation');
@@ -300,6 +323,9 @@ describe('the portal in a browser (build/functions)', () => {
     const bodyCheck = page.locator('#body-check');
     await bodyCheck.getByText(/^Warning: .*data\.call\.durationSecond is not a variable of call\.created.*\(did you mean data\.call\.durationSeconds\?\)/).waitFor();
     assert.match(await bodyCheck.textContent() ?? '', /line 1, column 16/);
+    // Announced: the editable element (in CodeMirror's shadow root) is described by the body's findings.
+    await describedAs(page, 'textbox', 'Body template', /did you mean data\.call\.durationSeconds\?/);
+    assert.equal(await bodyCheck.getAttribute('aria-live'), 'polite', 'and the findings are a live region');
     await page.getByLabel('Headers', { exact: false }).fill('X-Agent: {{ data.agent.emial }}');
     await page.locator('#headers-check', { hasText: /Warning: headers\.X-Agent.*did you mean data\.agent\.email\?/ }).waitFor();
     // Fixed: the warning goes.
