@@ -11,12 +11,27 @@ export interface BodyEditor {
   insert(text: string): void;
 }
 
-export function bodyEditor(host: HTMLElement, initial: string, label: string, onChange: () => void): BodyEditor {
+/**
+ * `describedBy`: the elements whose text describes the editor (its error and its checks). They are in
+ * the page, the editable element in a shadow root, where an aria-describedby cannot name them; so their
+ * text is copied, as it changes, into a hidden element of the shadow root that the editable element's
+ * aria-describedby names (hidden, it is read only as the description).
+ */
+export function bodyEditor(host: HTMLElement, initial: string, label: string, onChange: () => void, describedBy: readonly HTMLElement[] = []): BodyEditor {
   // In a shadow root CodeMirror's styles go to a constructed stylesheet (adoptedStyleSheets), not an
   // inline <style> element, which the portal's CSP (style-src 'self') refuses.
   const shadow = host.attachShadow({ mode: 'open' });
   const parent = document.createElement('div');
-  shadow.append(parent);
+  const description = document.createElement('div');
+  description.id = 'body-description';
+  description.hidden = true;
+  const describe = () => {
+    description.textContent = describedBy.map((element) => element.textContent?.trim() ?? '').filter(Boolean).join(' ');
+  };
+  const observer = new MutationObserver(describe);
+  for (const element of describedBy) observer.observe(element, { childList: true, subtree: true, characterData: true });
+  describe();
+  shadow.append(parent, description);
   const view = new EditorView({
     parent,
     root: shadow,
@@ -30,7 +45,7 @@ export function bodyEditor(host: HTMLElement, initial: string, label: string, on
         syntaxHighlighting(defaultHighlightStyle),
         EditorView.lineWrapping,
         EditorView.theme({ '&': { minHeight: '10rem', backgroundColor: '#fff', color: '#1b1b1f' }, '&.cm-focused': { outline: '3px solid #f9ab00' }, '.cm-content': { fontFamily: 'ui-monospace, monospace' } }),
-        EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' }),
+        EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true', 'aria-describedby': description.id }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) onChange();
         }),

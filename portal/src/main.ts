@@ -6,7 +6,7 @@
 import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
 import { field, h, localTime, textBlock } from './dom.ts';
-import { editorFieldsOf, editorPatch, linesToMap, mapToLines, type EditorFields } from './webhook-fields.ts';
+import { editorFieldsOf, editorPatch, linesToMap, mapToLines, RULES, rulesOfForm, sameValue, slotFor, type EditorFields, type FormProblem } from './webhook-fields.ts';
 import { endSession, keepFresh, startSession, type Session } from './session.ts';
 
 interface Config {
@@ -37,17 +37,32 @@ function showError(slot: HTMLElement, error: unknown): void {
   slot.textContent = error instanceof ApiError ? `${error.message}${error.errors.length ? '' : ` (${error.code})`}` : String(error);
 }
 
-/** API field errors next to their fields (data-field), the rest in the form's general slot. */
+/**
+ * Whether a slot can show what is put in it: not under a hidden element, but for a collapsed section
+ * (class collapsible), which its owner opens when a finding lands in it.
+ */
+function usable(slot: HTMLElement): boolean {
+  const hidden = slot.closest('[hidden]');
+  return !hidden || hidden.classList.contains('collapsible');
+}
+
+/**
+ * API field errors next to their fields: the slot (data-field) whose name is the longest prefix of the
+ * error's path (`retry.attempts`, else `retry`; `filter.data.x.$gtt` → `filter`), the rest in the form's general slot.
+ */
 function showFieldErrors(form: HTMLElement, general: HTMLElement, error: unknown): void {
   for (const slot of form.querySelectorAll<HTMLElement>('.field-error')) slot.textContent = '';
   general.textContent = '';
   if (!(error instanceof ApiError)) return showError(general, error);
+  const slots = new Map([...form.querySelectorAll<HTMLElement>('.field-error[data-field]')].filter(usable).map((slot) => [slot.dataset.field!, slot]));
   const rest: FieldError[] = [];
   for (const item of error.errors) {
-    const top = item.field.split(/[.[]/)[0] ?? '';
-    const slot = form.querySelector<HTMLElement>(`.field-error[data-field="${CSS.escape(top)}"]`);
+    const key = slotFor(item.field, slots.keys());
+    const slot = key === undefined ? undefined : slots.get(key);
     const where = item.line ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
-    if (slot) slot.textContent = `${slot.textContent ? `${slot.textContent} ` : ''}${item.message}${where}`;
+    // Under a control of a whole map (filter, retry...), the path inside it says where: filter.data.x.$gtt.
+    const path = item.field !== key && !item.message.includes(item.field) ? `${item.field}: ` : '';
+    if (slot) slot.textContent = `${slot.textContent ? `${slot.textContent} ` : ''}${path}${item.message}${where}`;
     else rest.push(item);
   }
   general.textContent = error.errors.length === 0 ? error.message : rest.map((item) => `${item.field}: ${item.message}`).join('; ');
@@ -154,8 +169,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   // The dispatcher's checks of the draft as it is typed, under the field they are about (errors and warnings).
   const checkSlots = new Map<string, HTMLElement>();
   const checkSlot = (wrap: HTMLElement, name: string, id: string) => {
-    const slot = h('div', { class: 'field-check', id, 'data-check': name });
-    const control = wrap.querySelector('input, select, textarea, [aria-labelledby]');
+    // The body's findings are also announced as they change (its editable element is in a shadow root).
+    const slot = h('div', { class: 'field-check', id, 'data-check': name, ...(name === 'body' ? { 'aria-live': 'polite' } : {}) });
+    // The body's editable element is in a shadow root: editor.ts ties it to its slots.
+    const control = wrap.querySelector('input, select, textarea');
     if (control) control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${id}`.trim());
     wrap.append(slot);
     checkSlots.set(name, slot);
@@ -174,12 +191,32 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     clearTimeout(timer);
     timer = window.setTimeout(() => void runPreview(), 400);
   };
-  // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) loads with the editor only: first load stays small.
-  const { bodyEditor } = await import('./editor.ts');
+  // CodeMirror (with the HTML, CSS and JS grammars lang-liquid brings) and the delivery rules' controls load with the editor only: first load stays small.
+  const [{ bodyEditor }, { rulesSection }] = await Promise.all([import('./editor.ts'), import('./rules.ts')]);
   const editor = bodyEditor(editorHost, loaded.body ?? '', 'Body template', () => {
     touched.add('body');
     schedulePreview();
-  });
+  }, [bodyError, checkSlots.get('body')!]);
+  // Delivery rules: filter, retry, rate limit, auth (rules.ts); its controls' checks go to their own slots.
+  const rules = rulesSection(webhook, checkSlot);
+  rules.element.querySelector('#rules-panel')!.classList.add('collapsible');
+  /** Problems the portal finds in the rules before sending (JSON that does not parse), under their controls. */
+  const localSlots = new Set<HTMLElement>();
+  const showLocalProblems = (problems: FormProblem[]) => {
+    for (const slot of localSlots) slot.textContent = '';
+    localSlots.clear();
+    const slots = new Map([...rules.element.querySelectorAll<HTMLElement>('.field-error[data-field]')].filter(usable).map((slot) => [slot.dataset.field!, slot]));
+    for (const problem of problems) {
+      const slot = slots.get(slotFor(problem.field, slots.keys()) ?? '') ?? general;
+      slot.textContent = `${slot.textContent ? `${slot.textContent} ` : ''}${problem.field}: ${problem.message}`;
+      localSlots.add(slot);
+    }
+    if (problems.length > 0) rules.expand(true);
+  };
+  /** Opens the rules when an error of a save landed in them. */
+  const revealRuleErrors = () => {
+    if ([...rules.element.querySelectorAll('.field-error')].some((slot) => slot.textContent)) rules.expand(true);
+  };
   const picker = h('select', { 'aria-label': 'Variable' });
   const pickerInfo = h('p', { class: 'hint', id: 'picker-info' });
   /** The variables of the chosen events (each once, with the first chosen event that has it). */
@@ -205,6 +242,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   const insert = h('button', { type: 'button', onclick: () => editor.insert(format.value === 'json' && /^(number|boolean|array)$/.test(picker.selectedOptions[0]?.textContent?.match(/\((\w+)\)$/)?.[1] ?? '') ? `{{ ${picker.value} | json }}` : `{{ ${picker.value} }}`) }, 'Insert variable');
 
   const fields = (): EditorFields => ({
+    ...rulesOfForm(rules.form()).rules,
     name: name.value,
     events: chosenEvents(),
     method: method.value,
@@ -214,11 +252,18 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     headers: linesToMap(headers.value, ':'),
     body: editor.value().trim() ? editor.value() : undefined,
   });
-  /** The document a save would leave: the one read, with the editor's fields as they are now. */
+  /** The document a save would leave: the one read, with the editor's fields as they are now (a rule as stored until its controls change). */
   const draftDocument = (): Record<string, unknown> => {
     const { id: _id, validation: _validation, health: _health, disabled: _disabled, body: _body, ...rest } = webhook;
-    const { body, ...shown } = fields();
-    return { ...rest, ...shown, ...(body === undefined ? {} : { body }) };
+    const { body, filter, retry, rateLimit, auth, ...shown } = fields();
+    const now: Record<string, unknown> = { filter, retry, rateLimit, auth };
+    const document: Record<string, unknown> = { ...rest, ...shown, ...(body === undefined ? {} : { body }) };
+    for (const rule of RULES) {
+      if (sameValue(loaded[rule], now[rule])) continue;
+      if (now[rule] === undefined) delete document[rule];
+      else document[rule] = now[rule];
+    }
+    return document;
   };
 
   // What the draft is rendered against: a catalogue sample, data the person types, or a recent event of the account.
@@ -295,21 +340,36 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     message: string;
   }
   /** Each finding under its field (body, url, headers.X → headers...), the rest under the form; with line and column. */
+  let ruleFindings = 0;
   const showChecks = (validation: { errors: Check[]; warnings: Check[] }, renderError: Check | null) => {
-    for (const slot of [...checkSlots.values(), otherChecks]) slot.replaceChildren();
     const errors = [...validation.errors, ...(renderError && !validation.errors.some((item) => item.message === renderError.message) ? [renderError] : [])];
     const findings = [...errors.map((item) => ({ ...item, kind: 'Error' })), ...validation.warnings.map((item) => ({ ...item, kind: 'Warning' }))];
+    // The slot whose name is the longest prefix of the finding's path (retry.attempts, auth.tokenSecretName, filter...).
+    const keys = [...checkSlots].filter(([, slot]) => usable(slot)).map(([key]) => key);
+    const placed = new Map<HTMLElement, HTMLElement[]>([...checkSlots.values(), otherChecks].map((slot) => [slot, []]));
+    ruleFindings = 0;
     for (const item of findings) {
-      const top = item.field.split(/[.[]/)[0] ?? '';
-      if (isNew && !webhook.id && checkSlots.has(top) && !touched.has(top)) continue;
+      const key = slotFor(item.field, keys);
+      const top = key?.split('.')[0] ?? '';
+      if (isNew && !webhook.id && key !== undefined && !touched.has(top)) continue;
+      if ((RULES as readonly string[]).includes(top)) ruleFindings += 1;
       const where = item.line !== null && !item.message.includes(`line ${item.line}, column ${item.column}`) ? ` (line ${item.line}, column ${item.column ?? 1})` : '';
-      (checkSlots.get(top) ?? otherChecks).append(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
+      placed.get((key === undefined ? undefined : checkSlots.get(key)) ?? otherChecks)!.push(h('p', { class: item.kind === 'Error' ? 'check-error' : 'check-warning' }, `${item.kind}: ${item.message}${where}`));
     }
+    // A slot changes only when what it says does: a live region re-announces nothing that stayed.
+    for (const [slot, lines] of placed) if (lines.map((line) => line.textContent).join('\n') !== [...slot.children].map((line) => line.textContent).join('\n')) slot.replaceChildren(...lines);
+    rules.summarize(ruleFindings);
   };
   let previewRun = 0;
   /** The draft, unsaved, rendered by the dispatcher's code against the chosen event; its checks shown where they apply. */
   async function runPreview(): Promise<void> {
     const run = ++previewRun;
+    const { problems } = rulesOfForm(rules.form());
+    showLocalProblems(problems);
+    if (problems.length > 0) {
+      previewStatus.textContent = `Not previewed: ${problems.map((problem) => `${problem.field} ${problem.message.split(' (')[0]}`).join('; ')} (see Delivery rules).`;
+      return;
+    }
     const input = previewInput();
     if (typeof input === 'string') {
       previewStatus.textContent = input;
@@ -327,10 +387,12 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
         preview.textContent = `${shown.method} ${shown.url}\n${Object.entries(shown.headers).map(([key, value]) => `${key}: ${value}`).join('\n')}\n\n${shown.body ?? ''}`;
         const against = shown.event.source === 'event' ? `event ${shown.event.id} (${shown.event.type})` : shown.event.source === 'data' ? `your data as ${shown.event.type}` : `the ${shown.event.type} sample`;
         previewStatus.textContent = `Rendered against ${against}. ${shown.filter.pass ? 'The filter lets it through: it would be sent.' : `The filter stops it: not sent (${shown.filter.reason}).`}`;
+        rules.verdict(draft.filter === undefined ? '' : shown.filter.pass ? `With ${against}: the filter lets it through (${shown.filter.reason}).` : `With ${against}: the filter stops it (${shown.filter.reason}).`);
       } else {
         const problem = data.renderError ?? data.validation.errors[0];
         preview.textContent = '(not rendered: see the line above)';
         previewStatus.textContent = problem ? `Not rendered: ${problem.message}` : 'Not rendered.';
+        rules.verdict('');
       }
     } catch (error) {
       if (run !== previewRun) return;
@@ -339,21 +401,30 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
   }
   const touch = (event: Event) => {
     const name = (event.target as HTMLElement & { name?: string }).name;
-    if (name) touched.add(name);
+    if (name) touched.add(name.split('.')[0]!);
   };
   form.addEventListener('input', (event) => {
     if (event.target === picker) return;
     touch(event);
+    rules.summarize(ruleFindings);
     schedulePreview();
   });
   form.addEventListener('change', (event) => {
     if (event.target === events) fillPreviewTypes();
     if (event.target === picker) return;
     touch(event);
+    rules.summarize(ruleFindings);
     schedulePreview();
   });
   const saved = h('p', { role: 'status' });
   async function save(): Promise<boolean> {
+    const { problems } = rulesOfForm(rules.form());
+    if (problems.length > 0) {
+      showFieldErrors(form, general, undefined as never);
+      general.textContent = 'Not saved: fix the delivery rules first (under their fields).';
+      showLocalProblems(problems);
+      return false;
+    }
     try {
       let answer;
       if (webhook.id) {
@@ -367,6 +438,9 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       webhook = answer.data;
       etag = answer.etag;
       loaded = editorFieldsOf(webhook);
+      // The rules as stored: the controls show them (unless they already say the same).
+      const shownRules = rulesOfForm(rules.form()).rules;
+      if (RULES.some((rule) => !sameValue(shownRules[rule], loaded[rule]))) rules.fill(webhook);
       showFieldErrors(form, general, undefined as never);
       general.textContent = '';
       saved.textContent = `Saved at ${localTime(new Date().toISOString())}.`;
@@ -375,7 +449,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) general.textContent = 'Someone changed this webhook since you opened it. Reload it to see their change, then apply yours again.';
-      else showFieldErrors(form, general, error);
+      else {
+        showFieldErrors(form, general, error);
+        revealRuleErrors();
+      }
       return false;
     }
   }
@@ -404,6 +481,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     checkSlot(field('Headers (one per line, Name: value)', headers, 'headers').wrap, 'headers', 'headers-check'),
     h('div', { class: 'picker' }, field('Variable', picker, 'variable').wrap, insert, pickerInfo),
     bodyField,
+    rules.element,
     otherChecks,
     general,
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),

@@ -415,6 +415,42 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(audit, auditBefore + 2, 'and no audit entry (the two are the create and delete above)');
   });
 
+  it('a preview against a past event (eventId) needs deliveries:read besides webhooks:read: the event is the delivery log\'s', async () => {
+    const mint = async (scopes: string[]) => (await call(base, 'POST', `/v1/accounts/${A}/portal-sessions`, { token: keys.a, body: { scopes, expiresInSeconds: 300 } })).json.token as string;
+    const readOnly = await mint(['webhooks:read']);
+    const withDeliveries = await mint(['webhooks:read', 'deliveries:read']);
+    const draft = webhookBody('scoped-preview');
+    const asked = [
+      { name: 'saved', path: v1(`/webhooks/${ids.webhook}/preview`), body: {} as Record<string, unknown> },
+      { name: 'saved, missing webhook', path: v1('/webhooks/wh_missing/preview'), body: {} as Record<string, unknown> },
+      { name: 'draft', path: v1('/webhooks/preview'), body: { webhook: draft } as Record<string, unknown> },
+    ];
+    for (const { name, path, body } of asked) {
+      const refused = await call(base, 'POST', path, { token: readOnly, body: { ...body, eventId: ids.eventId } });
+      assert.equal(refused.status, 403, `${name}: ${refused.text}`);
+      assert.equal(refused.headers.get('content-type'), 'application/problem+json');
+      assert.equal(refused.json.code, 'insufficient_scope');
+      assert.equal(refused.json.requiredScope, 'deliveries:read', name);
+      assert.match(refused.json.detail, /eventId.*deliveries:read/, name);
+      assert.deepEqual([refused.json.url, refused.json.preview], [undefined, undefined], `${name}: nothing of the event`);
+    }
+    // The same answer whether the event exists or not: nothing is looked up before the scope.
+    const missingEvent = await call(base, 'POST', v1(`/webhooks/${ids.webhook}/preview`), { token: readOnly, body: { eventId: 'evt_never_seen' } });
+    assert.equal(missingEvent.status, 403);
+    // Without eventId, webhooks:read is enough; with deliveries:read too, the past event renders.
+    assert.equal((await call(base, 'POST', v1(`/webhooks/${ids.webhook}/preview`), { token: readOnly, body: {} })).status, 200);
+    assert.equal((await call(base, 'POST', v1('/webhooks/preview'), { token: readOnly, body: { webhook: draft } })).status, 200);
+    const saved = await call(base, 'POST', v1(`/webhooks/${ids.webhook}/preview`), { token: withDeliveries, body: { eventId: ids.eventId } });
+    assert.equal(saved.status, 200, saved.text);
+    assert.equal(saved.json.event.source, 'event');
+    const drafted = await call(base, 'POST', v1('/webhooks/preview'), { token: withDeliveries, body: { webhook: draft, eventId: ids.eventId } });
+    assert.equal(drafted.status, 200, drafted.text);
+    assert.equal(drafted.json.preview.url, `${receiver.url}/scoped-preview/c1`);
+    // A portal session holds deliveries:read unless narrowed: the portal's "a recent event" keeps working.
+    const portalScopes = JSON.parse(Buffer.from(tokenA.split('.')[1]!, 'base64url').toString()).scope.split(' ');
+    assert.ok(portalScopes.includes('deliveries:read') && portalScopes.includes('webhooks:read'), portalScopes.join(' '));
+  });
+
   it("signing secret: a name outside the signing secrets' (an OAuth2 client secret) is refused before anything is written", async () => {
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'));
     writeFileSync(secretsFile, JSON.stringify({ ...secrets, [A]: { ...secrets[A], OAUTH_CLIENT_SECRET: 'the-client-secret' } }));

@@ -42,6 +42,13 @@ const hostile: Responder = (_request, res) => {
 };
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const value = await read();
+    if (value !== undefined) return value;
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
 
 describe('the portal in a browser (build/functions)', () => {
   const projectId = `portal-${randomBytes(4).toString('hex')}`;
@@ -123,6 +130,29 @@ describe('the portal in a browser (build/functions)', () => {
     const bad = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
     assert.deepEqual(bad.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`), [], `axe on ${name}`);
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  /** The accessible description a screen reader gets for the element of this role and name (Chromium's accessibility tree, through shadow roots). */
+  async function accessibleDescription(page: Page, role: string, name: string): Promise<string> {
+    const cdp = await context.newCDPSession(page);
+    try {
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ ignored?: boolean; role?: { value?: string }; name?: { value?: string }; description?: { value?: string } }> };
+      const found = nodes.filter((node) => !node.ignored && node.role?.value === role && node.name?.value === name);
+      assert.equal(found.length, 1, `one ${role} named ${name} (found ${found.length})`);
+      return found[0]!.description?.value ?? '';
+    } finally {
+      await cdp.detach();
+    }
+  }
+
+  /** Waits (5 s at most) until that description matches: the accessibility tree follows the DOM a moment later. */
+  async function describedAs(page: Page, role: string, name: string, pattern: RegExp): Promise<void> {
+    let last = '';
+    for (const started = Date.now(); Date.now() - started < 5_000; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      last = await accessibleDescription(page, role, name);
+      if (pattern.test(last)) return;
+    }
+    assert.fail(`the ${role} "${name}" is described as ${JSON.stringify(last)}, not ${pattern}`);
   }
 
   const safe = async (page: Page) => {
@@ -307,6 +337,9 @@ describe('the portal in a browser (build/functions)', () => {
     const bodyCheck = page.locator('#body-check');
     await bodyCheck.getByText(/^Warning: .*data\.call\.durationSecond is not a variable of call\.created.*\(did you mean data\.call\.durationSeconds\?\)/).waitFor();
     assert.match(await bodyCheck.textContent() ?? '', /line 1, column 16/);
+    // Announced: the editable element (in CodeMirror's shadow root) is described by the body's findings.
+    await describedAs(page, 'textbox', 'Body template', /did you mean data\.call\.durationSeconds\?/);
+    assert.equal(await bodyCheck.getAttribute('aria-live'), 'polite', 'and the findings are a live region');
     await page.getByLabel('Headers', { exact: false }).fill('X-Agent: {{ data.agent.emial }}');
     await page.locator('#headers-check', { hasText: /Warning: headers\.X-Agent.*did you mean data\.agent\.email\?/ }).waitFor();
     // Fixed: the warning goes.
@@ -372,6 +405,108 @@ describe('the portal in a browser (build/functions)', () => {
     for (const field of ['method', 'url', 'query', 'headers', 'format', 'backupUrl', 'timeoutSeconds', 'filter', 'retry', 'auth', 'rateLimit', 'traceparent', 'signingSecretName'] as const) {
       assert.deepEqual(after[field], document[field], `${field} is kept`);
     }
+    await safe(page);
+    await page.close();
+  });
+
+  it('edits the delivery rules: a filter, a rate limit and bearer auth set through the UI are saved; a rule removed is gone from the document', async () => {
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_rules', name: 'Rules through the UI', events: ['call.created'], url: `${receiver.url}/rules`, body: '{"id": "{{ data.call.id }}"}' } });
+    assert.equal(made.status, 201, made.text);
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Rules through the UI' }).click();
+    await page.getByRole('heading', { name: 'Edit Rules through the UI' }).waitFor();
+    await page.getByText('None set: every event is sent', { exact: false }).waitFor();
+
+    // A disclosure, opened from the keyboard.
+    const toggle = page.getByRole('button', { name: 'Delivery rules' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.getByLabel('Filter (JSON)').isVisible(), false, 'collapsed at first');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const filter = page.getByLabel('Filter (JSON)');
+    assert.equal(await filter.getAttribute('placeholder'), '{"data.call.durationSeconds": {"$gt": 60}}', 'an example to start from');
+    await filter.fill('{"data.call.durationSeconds": {"$gt": 60}}');
+    await page.getByLabel('Requests per second').fill('5');
+    await page.getByLabel('Authentication', { exact: true }).selectOption('bearer');
+    await page.getByLabel('Token secret name').fill('RECEIVER_TOKEN');
+    assert.match(await page.getByText("write the secret's name", { exact: false }).textContent() ?? '', /never its value/, 'the help says names, not values');
+    // The preview renders the draft with its rules: the filter's verdict, the credential by name.
+    await page.locator('#preview', { hasText: 'Authorization: Bearer [secret:RECEIVER_TOKEN]' }).waitFor();
+    await page.locator('#preview-status', { hasText: 'The filter lets it through' }).waitFor();
+    await page.locator('#filter-verdict', { hasText: /^With the call\.created sample: the filter lets it through/ }).waitFor();
+    await filter.fill('{"data.call.durationSeconds": {"$gt": 1000}}');
+    await page.locator('#preview-status', { hasText: 'The filter stops it: not sent' }).waitFor();
+    await page.locator('#filter-verdict', { hasText: 'the filter stops it' }).waitFor();
+    await filter.fill('{"data.call.durationSeconds": {"$gt": 60}}');
+    await page.locator('#filter-verdict', { hasText: 'the filter lets it through' }).waitFor();
+    await accessible(page, 'editor-rules');
+
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/^Saved at/).waitFor({ timeout: 10_000 }).catch(async (error: Error) => assert.fail(`${error.message}\n${await page.locator('main').textContent()}`));
+    const stored = (await call(api.url, 'GET', `/v1/accounts/${A}/webhooks/wh_rules`, { token: key })).json;
+    assert.deepEqual(stored.filter, { 'data.call.durationSeconds': { $gt: 60 } });
+    assert.deepEqual(stored.rateLimit, { perSecond: 5 });
+    assert.deepEqual(stored.auth, { type: 'bearer', tokenSecretName: 'RECEIVER_TOKEN' });
+    assert.equal(stored.retry, undefined, 'a rule left empty is not written');
+    await page.getByText('Set: filter, rate limit, authentication.').waitFor();
+
+    // Removed: the rate limit emptied and the auth back to None; the fields go, the filter stays.
+    await page.getByLabel('Requests per second').fill('');
+    await page.getByLabel('Authentication', { exact: true }).selectOption('');
+    assert.equal(await page.getByLabel('Token secret name').isVisible(), false, "the bearer's field goes with its type");
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Set: filter.').waitFor();
+    await until('the rules removed from the document', async () => {
+      const after = (await call(api.url, 'GET', `/v1/accounts/${A}/webhooks/wh_rules`, { token: key })).json;
+      return !('rateLimit' in after) && !('auth' in after) ? after : undefined;
+    }).then((after) => assert.deepEqual(after.filter, { 'data.call.durationSeconds': { $gt: 60 } }));
+    await page.reload();
+    await page.getByRole('heading', { name: 'Edit Rules through the UI' }).waitFor();
+    await page.getByText('Set: filter.').waitFor();
+    await safe(page);
+    await page.close();
+  });
+
+  it("shows a delivery rule's errors next to its control, by path: an unknown filter operator (did you mean $gt), retry.attempts", async () => {
+    const made = await call(api.url, 'POST', `/v1/accounts/${A}/webhooks`, { token: key, body: { id: 'wh_rules_bad', name: 'Rules with mistakes', events: ['call.created'], url: `${receiver.url}/rules-bad`, filter: { 'data.call.durationSeconds': { $gt: 60 } } } });
+    assert.equal(made.status, 201, made.text);
+    const { page } = await open(await portalLink(A));
+    await page.getByRole('link', { name: 'Rules with mistakes' }).click();
+    await page.getByRole('heading', { name: 'Edit Rules with mistakes' }).waitFor();
+    await page.getByRole('button', { name: 'Delivery rules' }).click();
+    const filter = page.getByLabel('Filter (JSON)');
+    assert.deepEqual(JSON.parse(await filter.inputValue()), { 'data.call.durationSeconds': { $gt: 60 } }, 'the stored filter is shown');
+
+    // As it is typed: the draft's check under the filter, naming the path, and describing the control.
+    await filter.fill('{"data.call.durationSeconds": {"$gtt": 60}}');
+    const filterCheck = page.locator('#filter-check');
+    await filterCheck.getByText(/^Error: filter\.data\.call\.durationSeconds\.\$gtt: \$gtt is not an operator \(did you mean \$gt\?\)/).waitFor();
+    await describedAs(page, 'textbox', 'Filter (JSON)', /filter\.data\.call\.durationSeconds\.\$gtt.*did you mean \$gt\?/);
+    assert.equal(await page.locator('#draft-checks').textContent(), '', 'not under the form');
+    await accessible(page, 'editor-rules-errors');
+    // Saved anyway: the API's refusal, under the same control.
+    await page.getByRole('button', { name: 'Save' }).click();
+    const filterError = page.getByRole('alert').filter({ hasText: 'filter.data.call.durationSeconds.$gtt' });
+    await filterError.waitFor();
+    assert.match(await filterError.textContent() ?? '', /did you mean \$gt\?/);
+    assert.equal(await filterError.getAttribute('id'), `${await filter.getAttribute('id')}-error`, 'the filter\'s own error slot');
+
+    // A mistake in a field of a rule goes under that field, not the rule's other controls.
+    await filter.fill('{"data.call.durationSeconds": {"$gt": 60}}');
+    const attempts = page.getByLabel('Retries after the first attempt');
+    await attempts.fill('11');
+    await page.locator('#retry-attempts-check', { hasText: /retry\.attempts.*at most 10/ }).waitFor();
+    assert.equal(await filterCheck.textContent(), '', 'the fixed filter has no finding');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator(`#${await attempts.getAttribute('id')}-error`, { hasText: 'must be at most 10' }).waitFor();
+    assert.equal(await filterError.count(), 0, "the filter's error is gone");
+    // JSON that does not parse is said at once, and nothing is sent.
+    await filter.fill('{"data.call.durationSeconds": ');
+    await page.getByRole('alert').filter({ hasText: /^filter: is not JSON/ }).waitFor();
+    await page.locator('#preview-status', { hasText: /^Not previewed: filter is not JSON/ }).waitFor();
+    const unchanged = (await call(api.url, 'GET', `/v1/accounts/${A}/webhooks/wh_rules_bad`, { token: key })).json;
+    assert.deepEqual([unchanged.filter, unchanged.retry], [{ 'data.call.durationSeconds': { $gt: 60 } }, undefined], 'nothing refused was written');
     await safe(page);
     await page.close();
   });

@@ -61,6 +61,18 @@ export interface RenderError {
 }
 
 /**
+ * A past event's data is the delivery log's: rendering against `eventId` needs `deliveries:read` besides
+ * the route's `webhooks:read`, or a token that may not read deliveries would read them through a preview.
+ * Checked before anything is looked up, so the refusal says nothing about what exists.
+ */
+function requireEventScope(context: RequestContext, body: PreviewInput): void {
+  if (body.eventId === undefined || context.principal.scopes.has('deliveries:read')) return;
+  throw new ApiProblem('insufficient_scope', "rendering against a past event (eventId) reads the delivery log: this needs the scope deliveries:read as well as webhooks:read (leave eventId out to render the catalogue's sample or your data)", {
+    extensions: { requiredScope: 'deliveries:read' },
+  });
+}
+
+/**
  * The request the dispatcher would send for this event, by its own code (previewDelivery), sending
  * nothing: for a stored webhook and for a draft alike. `ownWebhookId` is the webhook whose record of a
  * past event is read first (undefined for a draft of a new webhook: any webhook's record).
@@ -106,7 +118,8 @@ async function renderPreview(deps: ApiDeps, accountId: string, webhook: WebhookC
   };
 }
 
-export async function previewWebhook(deps: ApiDeps, _context: RequestContext, accountId: string, webhookId: string, body: PreviewInput): Promise<ApiResult> {
+export async function previewWebhook(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, body: PreviewInput): Promise<ApiResult> {
+  requireEventScope(context, body);
   const stored = await requireWebhook(deps, accountId, webhookId);
   const webhook = parsedOrRefused(accountId, stored);
   const rendered = await renderPreview(deps, accountId, webhook, stored.data, body, webhookId);
@@ -126,7 +139,8 @@ export const DRAFT_WEBHOOK_ID = 'wh_draft';
  * makes for the sample, supplied data or a past event of the account, with the filter's verdict.
  * Writes nothing; an invalid draft is an answer (its findings), not a refusal.
  */
-export async function previewDraft(deps: ApiDeps, _context: RequestContext, accountId: string, body: PreviewInput & { webhook: Record<string, unknown>; webhookId?: string | undefined }): Promise<ApiResult> {
+export async function previewDraft(deps: ApiDeps, context: RequestContext, accountId: string, body: PreviewInput & { webhook: Record<string, unknown>; webhookId?: string | undefined }): Promise<ApiResult> {
+  requireEventScope(context, body);
   const { webhook: document, webhookId, ...input } = body;
   const id = webhookId ?? DRAFT_WEBHOOK_ID;
   const report = await validateWebhookDocument(document, { accountId, webhookId: id, engine: deps.engine, now: deps.clock.now(), allowLoopback: deps.allowLoopback });

@@ -66,7 +66,7 @@ export const routes = {
     responses: { 200: json(s.Scaffold, 'The draft, what was mapped, what stayed literal, and its validation.') },
   }),
   previewDraft: route('webhooks:read', {
-    method: 'post', path: `${WEBHOOKS}/preview`, operationId: 'previewDraft', tags: ['webhooks'], summary: "An unsaved webhook draft: the dispatcher's checks of it (errors and warnings with line and column) and the exact request it makes for a catalogue sample, supplied data or a past event of the account, with the filter's verdict; nothing is written or sent.",
+    method: 'post', path: `${WEBHOOKS}/preview`, operationId: 'previewDraft', tags: ['webhooks'], summary: "An unsaved webhook draft: the dispatcher's checks of it (errors and warnings with line and column) and the exact request it makes for a catalogue sample, supplied data or a past event of the account (eventId: needs deliveries:read too), with the filter's verdict; nothing is written or sent.",
     request: { params: s.AccountParams, body: body(s.DraftPreviewRequest, true) },
     responses: { 200: json(s.DraftPreview, 'The findings, and the request when the draft renders.') },
   }),
@@ -101,7 +101,7 @@ export const routes = {
     responses: { 200: json(s.Webhook, 'Disabled.'), 412: problem('Changed since the ETag was read.') },
   }),
   previewWebhook: route('webhooks:read', {
-    method: 'post', path: `${WEBHOOK}/preview`, operationId: 'previewWebhook', tags: ['webhooks'], summary: 'The exact request the webhook makes for a catalogue sample, supplied data or a past event; nothing is sent.',
+    method: 'post', path: `${WEBHOOK}/preview`, operationId: 'previewWebhook', tags: ['webhooks'], summary: 'The exact request the webhook makes for a catalogue sample, supplied data or a past event (eventId: needs deliveries:read too); nothing is sent.',
     request: { params: s.WebhookParams, body: body(s.PreviewRequest, false) },
     responses: { 200: json(s.Preview, 'The request.') },
   }),

@@ -106,7 +106,7 @@ export const PreviewRequest = z
   .object({
     eventType: eventType.optional().openapi({ description: "Default: the webhook's first event type." }),
     data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).optional().openapi({ description: "The event's data; default: the catalogue's sample." }),
-    eventId: documentId('A past event of this account, rendered as it was delivered.').optional(),
+    eventId: documentId('A past event of this account, rendered as it was delivered. Needs the scope deliveries:read as well (403 without it).').optional(),
     target: z.enum(['primary', 'backup'], { error: 'must be primary or backup' }).optional(),
   })
   .strict()
