@@ -9,11 +9,10 @@
  * Only the text between the markers is ever touched; the rest of docs/api.md belongs to its authors.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { routes } from '../functions/src/api/routes.ts';
-import { extractSection, replaceSection } from './doc-sections.ts';
+import { extractSection, runWhenMain } from './doc-sections.ts';
 
 export const SECTION = 'api-routes';
 
@@ -36,29 +35,4 @@ export function renderApiRoutesMarkdown(): string {
 
 export const extractRoutesSection = (doc: string): string => extractSection(doc, SECTION);
 
-function main(args: readonly string[]): number {
-  const markdown = renderApiRoutesMarkdown();
-  if (args.includes('--write') || args.includes('--check')) {
-    const doc = readFileSync(API_DOC_PATH, 'utf8');
-    const upToDate = extractRoutesSection(doc) === markdown;
-    if (args.includes('--check')) {
-      if (upToDate) return 0;
-      console.error(`${API_DOC_PATH}: the route table is out of date; run: node scripts/api-docs.ts --write`);
-      return 1;
-    }
-    if (!upToDate) writeFileSync(API_DOC_PATH, replaceSection(doc, SECTION, markdown));
-    console.log(`${API_DOC_PATH}: route table ${upToDate ? 'already up to date' : 'updated'}`);
-    return 0;
-  }
-  process.stdout.write(`${markdown}\n`);
-  return 0;
-}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  }
-}
+runWhenMain(import.meta.url, { docPath: API_DOC_PATH, section: SECTION, script: 'scripts/api-docs.ts', what: 'route table', render: renderApiRoutesMarkdown });

@@ -8,12 +8,11 @@
  * Only the text between the markers is ever touched; the rest of docs/events.md belongs to its authors.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES } from '../functions/src/events/event-catalogue.ts';
 import type { EventVariable } from '../functions/src/events/event-catalogue.ts';
-import { endMarker, extractSection, headingAnchor, replaceSection, startMarker } from './doc-sections.ts';
+import { endMarker, extractSection, headingAnchor, replaceSection, runWhenMain, startMarker } from './doc-sections.ts';
 
 const SECTION = 'event-catalogue';
 export const START_MARKER = startMarker(SECTION);
@@ -113,29 +112,4 @@ export function replaceCatalogueSection(doc: string, markdown: string): string {
   return replaceSection(doc, SECTION, markdown);
 }
 
-function main(args: readonly string[]): number {
-  const markdown = renderEventCatalogueMarkdown();
-  if (args.includes('--write') || args.includes('--check')) {
-    const doc = readFileSync(EVENTS_DOC_PATH, 'utf8');
-    const upToDate = extractCatalogueSection(doc) === markdown;
-    if (args.includes('--check')) {
-      if (upToDate) return 0;
-      console.error(`${EVENTS_DOC_PATH}: the event catalogue section is out of date; run: node scripts/event-docs.ts --write`);
-      return 1;
-    }
-    if (!upToDate) writeFileSync(EVENTS_DOC_PATH, replaceCatalogueSection(doc, markdown));
-    console.log(`${EVENTS_DOC_PATH}: event catalogue section ${upToDate ? 'already up to date' : 'updated'}`);
-    return 0;
-  }
-  process.stdout.write(`${markdown}\n`);
-  return 0;
-}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  }
-}
+runWhenMain(import.meta.url, { docPath: EVENTS_DOC_PATH, section: SECTION, script: 'scripts/event-docs.ts', what: 'event catalogue section', render: renderEventCatalogueMarkdown });

@@ -9,30 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Message, Subscription } from '@google-cloud/pubsub';
-import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import type { Message } from '@google-cloud/pubsub';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { watchOperationsTopic, type OperationsWatch } from '../support/operations-topic.ts';
 
 let h: Harness;
 let receiver: Receiver;
-let inspect: Subscription;
-/** Every message of the operations topic since the start. */
-const published: Array<{ event: EventMessage; attributes: Record<string, string> }> = [];
+let operations: OperationsWatch;
 /** The message ids of everything published to the dead-letter topic. */
 const deadLetters: string[] = [];
 
 before(async () => {
   [h, receiver] = await Promise.all([startHarness({ deadLetters: true }), startReceiver()]);
-  const [topic] = await h.pubsub.topic(h.operationsTopic).get({ autoCreate: true });
-  [inspect] = await topic.createSubscription(`${h.operationsTopic}-inspect`, { ackDeadlineSeconds: 60 });
-  inspect.on('message', (message: Message) => {
-    published.push({ event: JSON.parse(message.data.toString('utf8')) as EventMessage, attributes: message.attributes });
-    message.ack();
-  });
+  operations = await watchOperationsTopic(h);
 });
 after(async () => {
-  await inspect?.close();
+  await operations?.close();
   await Promise.all([h?.close(), receiver?.close()]);
 });
 
@@ -43,7 +36,7 @@ async function publishDeadLetter(data: string, attributes: Record<string, string
 }
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestsTo = (path: string) => receiver.requests.filter((request) => request.url === path);
-const announced = (accountId: string) => published.filter(({ event }) => event.accountId === accountId && event.type === 'hookshape.event.dead_lettered');
+const announced = (accountId: string) => operations.published.filter(({ event }) => event.accountId === accountId && event.type === 'hookshape.event.dead_lettered');
 
 async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
@@ -10,7 +8,7 @@ import { DEMO_ACCOUNT, DEMO_WEBHOOK_ID } from '../../functions/dev/demo-webhook.
 import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
 import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { ROOT } from '../../scripts/build.ts';
+import { startLocalStack } from '../support/local-stack-process.ts';
 import { deadLetterTopicOf } from '../../functions/dev/emulator-wiring.ts';
 import { DEFAULT_EVENTS_TOPIC } from '../../functions/src/config/runtime-config.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
@@ -23,45 +21,24 @@ describe('npm start', async () => {
   // HOOKSHAPE_DEV_API_KEY: the local stack's contract, a platform key for every account.
   const devApiKey = `hks_dev_${randomBytes(8).toString('hex')}`;
   const apiPortNumber = await freePort();
-  const child = spawn('npm', ['start', '--', '--no-build'], {
-    cwd: ROOT,
-    env: { ...process.env, GOOGLE_CLOUD_PROJECT: projectId, HOOKSHAPE_DEV_API_KEY: devApiKey, HOOKSHAPE_API_PORT: String(apiPortNumber), PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-
-  after(async () => {
-    // Only if the test failed before stopping it; a stopped stack (exit code or signal) has no group left.
-    if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // already gone
-    }
-  });
+  const stack = startLocalStack({ GOOGLE_CLOUD_PROJECT: projectId, HOOKSHAPE_DEV_API_KEY: devApiKey, HOOKSHAPE_API_PORT: String(apiPortNumber) });
+  // Only if the test failed before stopping it.
+  after(() => stack.kill());
 
   it('starts the stack, delivers the demo event to the local receiver, repairs a delivery left behind, and stops on Ctrl-C', async () => {
-    const deadline = Date.now() + 90_000;
-    while (!/press Ctrl-C to stop/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`the stack did not become ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    assert.match(output, /receiver got a request/);
-    assert.match(output, /POST \/v0\/appDemo\/Calls/);
-    assert.match(output, /"Customer": "Maria da Conceição"/);
-    assert.match(output, /authorization: Bearer pat_local_demo_token/);
-    assert.match(output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
-    const ports = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
+    await stack.ready(90_000);
+    assert.match(stack.output, /receiver got a request/);
+    assert.match(stack.output, /POST \/v0\/appDemo\/Calls/);
+    assert.match(stack.output, /"Customer": "Maria da Conceição"/);
+    assert.match(stack.output, /authorization: Bearer pat_local_demo_token/);
+    assert.match(stack.output, /delivered: delivery log at accounts\/acc_demo\/webhooks\/airtable-calls\/deliveries\/evt_local_\w+ \(status succeeded\)/);
+    const ports = [...stack.output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
     assert.equal(ports.length, 6, 'the six functions served, each in its own process');
-    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries', 'deadLetterNotify', 'api']) assert.match(output, new RegExp(`Function: ${target}$`, 'm'));
+    for (const target of ['dispatchEvent', 'retryWorker', 'validateWebhook', 'repairDeliveries', 'deadLetterNotify', 'api']) assert.match(stack.output, new RegExp(`Function: ${target}$`, 'm'));
     // The management API at HOOKSHAPE_API_PORT, printed, and the dev key valid for every account.
     const apiUrl = `http://127.0.0.1:${apiPortNumber}`;
-    assert.match(output, new RegExp(`management API ${apiUrl}/v1 \\(OpenAPI ${apiUrl}/v1/openapi.json\\)`));
-    assert.match(output, new RegExp(`API key \\(HOOKSHAPE_DEV_API_KEY, every account\\): ${devApiKey}`));
+    assert.match(stack.output, new RegExp(`management API ${apiUrl}/v1 \\(OpenAPI ${apiUrl}/v1/openapi.json\\)`));
+    assert.match(stack.output, new RegExp(`API key \\(HOOKSHAPE_DEV_API_KEY, every account\\): ${devApiKey}`));
     const listed = await fetch(`${apiUrl}/v1/accounts/${DEMO_ACCOUNT}/webhooks`, { headers: { authorization: `Bearer ${devApiKey}` } });
     assert.equal(listed.status, 200);
     assert.deepEqual(((await listed.json()) as { data: Array<{ id: string }> }).data.map((webhook) => webhook.id), [DEMO_WEBHOOK_ID]);
@@ -79,7 +56,7 @@ describe('npm start', async () => {
         validation = (await db.doc(webhookPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID)).get()).get('validation') as { ok?: boolean } | undefined;
         if (!validation) await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      assert.equal(validation?.ok, true, `the demo webhook's validation: ${JSON.stringify(validation)}\n${output}`);
+      assert.equal(validation?.ok, true, `the demo webhook's validation: ${JSON.stringify(validation)}\n${stack.output}`);
       // What a function process that died mid-send leaves behind; the stack's own sweep moves it on.
       const orphan = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_orphan_${randomBytes(3).toString('hex')}` };
       const path = deliveryPath(DEMO_ACCOUNT, DEMO_WEBHOOK_ID, orphan.id);
@@ -89,8 +66,8 @@ describe('npm start', async () => {
         status = (await db.doc(path).get()).get('status') as string | undefined;
         if (status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      assert.equal(status, 'succeeded', `the sweep of npm start recovered the orphaned delivery\n${output}`);
-      assert.match(output, /\[repairDeliveries\] NOTICE recovered a delivery without a live owner/);
+      assert.equal(status, 'succeeded', `the sweep of npm start recovered the orphaned delivery\n${stack.output}`);
+      assert.match(stack.output, /\[repairDeliveries\] NOTICE recovered a delivery without a live owner/);
     } finally {
       await db.terminate();
     }
@@ -99,17 +76,16 @@ describe('npm start', async () => {
     try {
       const dead = { ...sampleEvent('call.created', DEMO_ACCOUNT), id: `evt_dead_${randomBytes(3).toString('hex')}` };
       await pubsub.topic(deadLetterTopicOf(DEFAULT_EVENTS_TOPIC)).publishMessage({ json: dead, attributes: { type: dead.type, accountId: dead.accountId, CloudPubSubDeadLetterSourceDeliveryCount: '5' } });
-      for (const deadline = Date.now() + 20_000; !output.includes('[deadLetterNotify] INFO operational event hookshape.event.dead_lettered published') && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 20_000; !stack.output.includes('[deadLetterNotify] INFO operational event hookshape.event.dead_lettered published') && Date.now() < deadline; ) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      assert.match(output, new RegExp(`\\[deadLetterNotify\\] ERROR event ${dead.id} dead-lettered after 5 deliveries`));
-      assert.match(output, /\[deadLetterNotify\] INFO operational event hookshape\.event\.dead_lettered published/, output);
+      assert.match(stack.output, new RegExp(`\\[deadLetterNotify\\] ERROR event ${dead.id} dead-lettered after 5 deliveries`));
+      assert.match(stack.output, /\[deadLetterNotify\] INFO operational event hookshape\.event\.dead_lettered published/, stack.output);
     } finally {
       await pubsub.close();
     }
     // Ctrl-C reaches the whole process group, npm included.
-    process.kill(-child.pid!, 'SIGINT');
-    const { code, signal } = await exited;
+    const { code, signal } = await stack.interrupt();
     assert.ok(code === 0 || signal === 'SIGINT', `stopped cleanly (code ${code}, signal ${signal})`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     for (const port of ports) {

@@ -8,17 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Message, Subscription } from '@google-cloud/pubsub';
-import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { watchOperationsTopic, type OperationsWatch } from '../support/operations-topic.ts';
 
 let h: Harness;
 let receiver: Receiver;
-let inspect: Subscription;
-/** Every message of the operations topic since the start, as pulled from the inspection subscription. */
-const published: Array<{ event: EventMessage; attributes: Record<string, string> }> = [];
+let operations: OperationsWatch;
 
 before(async () => {
   // Two consecutive failed deliveries disable a webhook; a retry is 0.3 s later (delaysSeconds below).
@@ -28,21 +25,16 @@ before(async () => {
     res.statusCode = path.startsWith('/fail') ? 500 : path.startsWith('/gone') ? 404 : 200;
     res.end(`status ${res.statusCode}`);
   });
-  const [topic] = await h.pubsub.topic(h.operationsTopic).get({ autoCreate: true });
-  [inspect] = await topic.createSubscription(`${h.operationsTopic}-inspect`, { ackDeadlineSeconds: 60 });
-  inspect.on('message', (message: Message) => {
-    published.push({ event: JSON.parse(message.data.toString('utf8')) as EventMessage, attributes: message.attributes });
-    message.ack();
-  });
+  operations = await watchOperationsTopic(h);
 });
 after(async () => {
-  await inspect?.close();
+  await operations?.close();
   await Promise.all([h.close(), receiver.close()]);
 });
 
 const FAST_RETRY = { delaysSeconds: [0.3] };
 const requestsTo = (path: string) => receiver.requests.filter((request) => request.url === path);
-const ofAccount = (accountId: string, type: string) => published.filter(({ event }) => event.accountId === accountId && event.type === type);
+const ofAccount = (accountId: string, type: string) => operations.published.filter(({ event }) => event.accountId === accountId && event.type === type);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -12,7 +11,7 @@ import { chromium as playwright, type BrowserContext, type Page } from 'playwrig
 import { DEMO_ACCOUNT } from '../../functions/dev/demo-webhook.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
-import { ROOT } from '../../scripts/build.ts';
+import { startLocalStack } from '../support/local-stack-process.ts';
 
 // Issue 15's end-to-end proof: the portal in a real Chromium against `npm start`'s whole stack (the
 // dispatcher behind Pub/Sub included), not a harness. The stack runs as `npm start -- --no-build` does
@@ -34,57 +33,36 @@ describe('the portal against npm start\'s stack', async () => {
   const account = `acc_e2e_${randomBytes(3).toString('hex')}`;
   const work = mkdtempSync(join(tmpdir(), 'hookshape-portal-stack-'));
   const apiPortNumber = await freePort();
-  const child = spawn('npm', ['start', '--', '--no-build'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      HOOKSHAPE_DEV_API_KEY: devApiKey,
-      HOOKSHAPE_API_PORT: String(apiPortNumber),
-      HOOKSHAPE_LOCAL_DIR: join(work, 'local'),
-      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  const stack = startLocalStack({
+    GOOGLE_CLOUD_PROJECT: projectId,
+    HOOKSHAPE_DEV_API_KEY: devApiKey,
+    HOOKSHAPE_API_PORT: String(apiPortNumber),
+    HOOKSHAPE_LOCAL_DIR: join(work, 'local'),
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let context: BrowserContext | undefined;
 
   after(async () => {
     await context?.close();
-    // Only if the test failed before stopping the stack.
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      }
-    }
+    stack.kill(); // only if the test failed before stopping the stack
     rmSync(work, { recursive: true, force: true });
   });
 
   /** What the page shows, and what the stack printed, for a failed wait. */
-  const explain = async (page: Page, error: Error) => assert.fail(`${error.message}\n--- page ---\n${await page.locator('main').textContent()}\n--- npm start ---\n${output}`);
+  const explain = async (page: Page, error: Error) => assert.fail(`${error.message}\n--- page ---\n${await page.locator('main').textContent()}\n--- npm start ---\n${stack.output}`);
 
   it('from an empty account, only through the UI: create a webhook to the stack\'s receiver (picker, preview, save), publish call.created, see it delivered with the receiver\'s answer; Ctrl-C leaves nothing running', async () => {
-    for (const deadline = Date.now() + 60_000; !/press Ctrl-C to stop/.test(output); ) {
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`the stack did not become ready:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await stack.ready(60_000);
     // What npm start printed: the API, its key, the demo account's portal link, the receiver.
-    const apiUrl = /management API (http:\/\/127\.0\.0\.1:\d+)\/v1 /.exec(output)?.[1];
-    assert.equal(apiUrl, `http://127.0.0.1:${apiPortNumber}`, output);
-    const key = /API key \(HOOKSHAPE_DEV_API_KEY, every account\): (\S+)/.exec(output)?.[1];
-    assert.equal(key, devApiKey, output);
-    const demoLink = new RegExp(`portal for ${DEMO_ACCOUNT} \\(valid 1 h\\): (\\S+)`).exec(output)?.[1];
-    assert.ok(demoLink?.startsWith(`${apiUrl}/portal/#token=`), output);
-    const receiverUrl = /demo webhook accounts\/\S+ → (http:\/\/127\.0\.0\.1:\d+) /.exec(output)?.[1];
-    assert.ok(receiverUrl, output);
-    const functionPorts = [...output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
-    assert.equal(functionPorts.length, 6, output);
+    const apiUrl = /management API (http:\/\/127\.0\.0\.1:\d+)\/v1 /.exec(stack.output)?.[1];
+    assert.equal(apiUrl, `http://127.0.0.1:${apiPortNumber}`, stack.output);
+    const key = /API key \(HOOKSHAPE_DEV_API_KEY, every account\): (\S+)/.exec(stack.output)?.[1];
+    assert.equal(key, devApiKey, stack.output);
+    const demoLink = new RegExp(`portal for ${DEMO_ACCOUNT} \\(valid 1 h\\): (\\S+)`).exec(stack.output)?.[1];
+    assert.ok(demoLink?.startsWith(`${apiUrl}/portal/#token=`), stack.output);
+    const receiverUrl = /demo webhook accounts\/\S+ → (http:\/\/127\.0\.0\.1:\d+) /.exec(stack.output)?.[1];
+    assert.ok(receiverUrl, stack.output);
+    const functionPorts = [...stack.output.matchAll(/URL: http:\/\/localhost:(\d+)\//g)].map((match) => Number(match[1]));
+    assert.equal(functionPorts.length, 6, stack.output);
 
     context = await playwright.launchPersistentContext(mkdtempSync(join(work, 'profile-')), {
       executablePath: await chromium.executablePath(),
@@ -128,14 +106,14 @@ describe('the portal against npm start\'s stack', async () => {
     await page.getByText(/^Saved at/).waitFor().catch((error: Error) => explain(page, error));
 
     // The platform publishes an event of the account to the events topic the stack wrote down.
-    const stack = JSON.parse(readFileSync(join(work, 'local', 'stack.json'), 'utf8')) as { projectId: string; topic: string; pubsub: string };
-    assert.equal(stack.projectId, projectId);
+    const stackFile = JSON.parse(readFileSync(join(work, 'local', 'stack.json'), 'utf8')) as { projectId: string; topic: string; pubsub: string };
+    assert.equal(stackFile.projectId, projectId);
     const base = sampleEvent('call.created', account);
     const callId = `call_e2e_${randomBytes(3).toString('hex')}`;
     const event = { ...base, id: `evt_e2e_${randomBytes(4).toString('hex')}`, occurredAt: new Date().toISOString(), data: { ...base.data, call: { ...(base.data.call as object), id: callId } } };
-    const pubsub = new PubSub({ projectId: stack.projectId, apiEndpoint: stack.pubsub });
+    const pubsub = new PubSub({ projectId: stackFile.projectId, apiEndpoint: stackFile.pubsub });
     try {
-      await pubsub.topic(stack.topic).publishMessage({ json: event, attributes: { type: event.type, accountId: event.accountId } });
+      await pubsub.topic(stackFile.topic).publishMessage({ json: event, attributes: { type: event.type, accountId: event.accountId } });
     } finally {
       await pubsub.close();
     }
@@ -161,26 +139,18 @@ describe('the portal against npm start\'s stack', async () => {
     assert.match(response, /content-type: application\/json/i, response);
     assert.ok(response.endsWith('\n\n{"received":true}'), `the receiver's answer as text:\n${response}`);
     // And the stack's receiver printed that request.
-    assert.match(output, new RegExp(`POST /e2e/calls\\n[^]*"call": "${callId}"`));
+    assert.match(stack.output, new RegExp(`POST /e2e/calls\\n[^]*"call": "${callId}"`));
     await page.close();
 
     // Ctrl-C reaches the whole process group, npm included; nothing of it is left.
-    const pid = child.pid!;
-    process.kill(-pid, 'SIGINT');
-    const { code, signal } = await exited;
-    assert.ok(code === 0 || signal === 'SIGINT', `stopped cleanly (code ${code}, signal ${signal})\n${output}`);
+    const { code, signal } = await stack.interrupt();
+    assert.ok(code === 0 || signal === 'SIGINT', `stopped cleanly (code ${code}, signal ${signal})\n${stack.output}`);
     const receiverPort = Number(new URL(receiverUrl!).port);
     for (const deadline = Date.now() + 10_000; ; ) {
-      let groupAlive = true;
-      try {
-        process.kill(-pid, 0);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-        groupAlive = false;
-      }
+      const groupAlive = stack.groupAlive();
       const open = (await Promise.all([apiPortNumber, receiverPort, ...functionPorts].map(async (port) => ((await portOpen(port)) ? [port] : [])))).flat();
       if (!groupAlive && open.length === 0) break;
-      if (Date.now() > deadline) assert.fail(`left behind after Ctrl-C: ${groupAlive ? `processes of group ${pid}; ` : ''}ports ${open.join(', ') || 'none'}`);
+      if (Date.now() > deadline) assert.fail(`left behind after Ctrl-C: ${groupAlive ? `processes of group ${stack.child.pid}; ` : ''}ports ${open.join(', ') || 'none'}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   });
