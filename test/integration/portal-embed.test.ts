@@ -339,10 +339,38 @@ describe('the portal embedded in an iframe (build/functions)', () => {
     await framed.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: claims(held).exp * 1000 - Date.now() + 5_000 });
     assert.ok(Date.now() >= claims(held).exp * 1000, 'not before its expiry');
     assert.equal(await storedToken(frame), null);
-    // It had kept asking, for the held token, until then.
+    // It had kept asking, for the held token, until then; now it asks no more and takes nothing, not even a good token.
     const requests = await requestsOf(page);
     assert.ok(requests.length >= 5, `asked every second (${requests.length} requests)`);
     assert.ok(requests.every((request) => request.data.expiresAt === expiryOf(held)));
+    await post({ from: 'parent', data: { type: 'hookshape:token', token: fresh } });
+    await until('the late token delivered', async () => (await received())[cases.length]);
+    await sleep(2000);
+    assert.equal(await storedToken(frame), null, 'a token after the end is not taken');
+    assert.equal(await framed.getByRole('heading', { name: 'Session expired' }).count(), 1);
+    assert.equal((await requestsOf(page)).length, requests.length, 'no request after the end');
+    await page.close();
+  });
+
+  it('a token the API refuses (401) ends the embedded session: Session expired, no more requests to the page, no token taken afterwards', async () => {
+    const account = 'acc_embed_refused';
+    // Well-formed claims for the account, less than a minute left, but signed by nobody the API knows.
+    const unsigned = `${b64url({ alg: 'EdDSA', typ: 'JWT', kid: 'unknown' })}.${b64url({ acc: account, exp: Math.floor(Date.now() / 1000) + 50, iat: Math.floor(Date.now() / 1000), scope: 'webhooks:read', sub: 'x' })}.c2ln`;
+    allowed.page('/refused.html', `<!doctype html><title>Embedding page</title>${docFrame(unsigned, account)}${RECORDER}`);
+    const page = await context.newPage();
+    await page.goto(`${allowed.origin}/refused.html`);
+    const framed = page.frameLocator('#webhooks');
+    await framed.getByRole('heading', { name: 'Session expired' }).waitFor();
+    const frame = await portalFrame(page);
+    assert.ok(apiCalls.some((entry) => entry.token === unsigned), 'the API was asked, and refused');
+    const asked = (await requestsOf(page)).length;
+    const fresh = (await mint(account)).token;
+    await page.evaluate((token) => (document.getElementById('webhooks') as HTMLIFrameElement).contentWindow!.postMessage({ type: 'hookshape:token', token }, '*'), fresh);
+    await until('the token delivered', async () => ((await frame.evaluate(() => (window as unknown as { __received: unknown[] }).__received.length)) > 0 ? true : undefined));
+    await sleep(2500);
+    assert.equal(await storedToken(frame), null, 'the refused token is forgotten and the fresh one not taken');
+    assert.equal((await requestsOf(page)).length, asked, 'no request after the end');
+    assert.equal(await framed.getByRole('heading', { name: 'Session expired' }).count(), 1);
     await page.close();
   });
 });
