@@ -49,20 +49,28 @@ export function startSession(): Session | 'expired' {
   return session;
 }
 
+/** Set once the session has ended (expiry, a 401): from then on no token is asked for or taken. */
+let ended = false;
+
 export function replaceToken(session: Session, token: string): boolean {
   const next = sessionOf(token);
-  if (!next || next.accountId !== session.accountId || next.expiresAt <= session.expiresAt) return false;
+  if (ended || !next || next.accountId !== session.accountId || next.expiresAt <= session.expiresAt) return false;
   Object.assign(session, next);
   sessionStorage.setItem(KEY, token);
   return true;
 }
 
-export const endSession = (): void => sessionStorage.removeItem(KEY);
+/** Forgets the token for good: the Session expired screen stays until a new link is opened. */
+export const endSession = (): void => {
+  ended = true;
+  sessionStorage.removeItem(KEY);
+};
 
 /**
  * Asks the embedding page for a fresh token a minute before expiry: `{ type: 'hookshape:token-request',
  * accountId, expiresAt }` to each allowed origin; the page answers `{ type: 'hookshape:token', token }`.
- * Only messages from the parent window and an allowed origin, for the same account, are taken.
+ * Only messages from the parent window and an allowed origin, for the same account, are taken; none
+ * once the session has ended (endSession: expiry or a 401), when the asking stops too.
  */
 export function keepFresh(session: Session, embedOrigins: readonly string[], onExpired: () => void): void {
   if (window.parent === window || embedOrigins.length === 0) {
@@ -75,6 +83,7 @@ export function keepFresh(session: Session, embedOrigins: readonly string[], onE
     if (data?.type === 'hookshape:token' && typeof data.token === 'string') replaceToken(session, data.token);
   });
   const tick = () => {
+    if (ended) return;
     const left = session.expiresAt - Date.now();
     if (left <= 0) return onExpired();
     if (left < 60_000) for (const origin of embedOrigins) window.parent.postMessage({ type: 'hookshape:token-request', accountId: session.accountId, expiresAt: new Date(session.expiresAt).toISOString() }, origin);

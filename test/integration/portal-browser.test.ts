@@ -17,6 +17,7 @@ import { loadConfig } from '../../functions/src/config/runtime-config.ts';
 import { EVENT_CATALOGUE, type EventType } from '../../functions/src/events/event-catalogue.ts';
 import { portalPath } from '../../functions/src/events/operational-events.ts';
 import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
+import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
@@ -615,6 +616,84 @@ describe('the portal in a browser (build/functions)', () => {
     const [made] = json.data;
     assert.deepEqual([made.name, made.events, made.url, made.body], ['Typed, not clicked', ['call.created'], `${receiver.url}/keyboard/{{ data.call.id }}`, '{"seconds": {{ data.call.durationSeconds | json }}}']);
     await safe(page);
+    await page.close();
+  });
+
+  it('script injection matrix: markup from outside (receiver answers, event data, webhook fields and states written in the console, link routes, pasted examples, checks of the draft) is text in every place the portal shows it', async () => {
+    const X = 'acc_portal_xss';
+    // An inline handler and a script: run, or refused by the CSP (a violation), either fails the test.
+    const MARK = `<img src=x onerror='window.__pwned=(window.__pwned||0)+1'><script>window.__pwned=1</script>`;
+    const shown = MARK.slice(0, 30);
+    const made = await call(api.url, 'POST', `/v1/accounts/${X}/webhooks`, { token: key, body: { id: 'wh_xss', name: `Named ${MARK}`, events: ['call.created'], url: `${receiver.url}/xss`, headers: { 'X-Mark': MARK }, body: '{"id": {{ data.call.id | json }}}', filter: { 'data.call.id': { $neq: 'x' } } } });
+    assert.equal(made.status, 201, made.text);
+    const sample = eventTypeSample('call.created');
+    const tested = await call(api.url, 'POST', `/v1/accounts/${X}/webhooks/wh_xss/test`, { token: key, body: { data: { ...sample, call: { ...(sample.call as object), id: MARK } } } });
+    assert.equal(tested.status, 201, tested.text);
+    const eventId = tested.json.eventId as string;
+    // Written in the Firestore console, disabled by hookshape with a reason quoting a receiver.
+    await db.doc(webhookPath(X, 'wh_xss_off')).set({ name: `Off ${MARK}`, events: ['call.created'], url: `${receiver.url}/off`, enabled: false, disabled: { reason: `the receiver said ${MARK}`, at: new Date(), consecutiveFailures: 5 } });
+
+    const { page } = await open(await portalLink(X));
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    const places: Array<{ place: string; hash: string; heading: string | RegExp; then?: () => Promise<void>; texts: string[] }> = [
+      { place: 'webhooks list: names, the disabled reason', hash: '#/webhooks', heading: 'Webhooks', texts: [`Named ${shown}`, `the receiver said ${shown}`] },
+      { place: "editor: the name, the stored header, the preview of a recent event's data", hash: '#/editor/wh_xss', heading: /^Edit Named /, texts: [`Edit Named ${shown}`], then: async () => {
+        await page.getByLabel('A recent event').check();
+        await page.getByLabel('Recent event', { exact: true }).locator(`option[value="${eventId}"]`).waitFor({ state: 'attached' });
+        await page.getByLabel('Recent event', { exact: true }).selectOption(eventId);
+        await page.locator('#preview', { hasText: `X-Mark: ${shown}` }).waitFor();
+        await page.locator('#preview', { hasText: `{"id": "${shown}` }).waitFor();
+      } },
+      { place: "editor: a console-written webhook's disabled state", hash: '#/webhooks/wh_xss_off', heading: /^Edit Off /, texts: [`the receiver said ${shown}`] },
+      { place: "editor: a check quoting the draft (a header's name)", hash: '#/editor/new', heading: 'New webhook', texts: [], then: async () => {
+        await page.getByLabel('Event types').selectOption('call.created');
+        await page.getByLabel('URL template').fill(`${receiver.url}/x`);
+        await page.getByLabel('Headers', { exact: false }).fill(`${MARK}: v`);
+        await page.locator('#headers-check', { hasText: /\S/ }).waitFor();
+        const check = (await page.locator('#headers-check').textContent()) ?? '';
+        assert.ok(check.includes('<img'), `the finding quotes the markup: ${check}`);
+      } },
+      { place: 'a delivery: the request from event data, the answer', hash: `#/deliveries/wh_xss/${eventId}`, heading: 'Deliveries', texts: [`{"id": "${shown}`, `x-evil: <script>`] },
+      { place: "an event's deliveries", hash: `#/events/${eventId}`, heading: `Event ${eventId}`, texts: [], then: async () => {
+        await page.getByRole('button', { name: /^succeeded · Named / }).click();
+        await page.getByRole('heading', { name: `Delivery ${eventId}: succeeded` }).waitFor();
+      } },
+      { place: 'a link route naming an event', hash: `#/events/${encodeURIComponent(MARK)}`, heading: /^Event <img/, texts: [`delivery of event ${shown}`] },
+      { place: 'a link route naming a delivery', hash: `#/deliveries/wh_xss/${encodeURIComponent(MARK)}`, heading: 'Deliveries', texts: [`event ${shown}`] },
+      { place: 'a link route naming a webhook', hash: `#/webhooks/${encodeURIComponent(MARK)}`, heading: '', texts: [] },
+      { place: 'deliveries: the webhook filter', hash: '#/deliveries', heading: 'Deliveries', texts: [], then: async () => {
+        assert.ok((await page.getByLabel('Webhook', { exact: true }).textContent())?.includes(`Named ${shown}`));
+      } },
+      { place: 'secrets: the webhook choice', hash: '#/secrets', heading: 'Signing secret', texts: [], then: async () => {
+        await page.getByRole('heading', { name: 'Signing secret' }).waitFor();
+        assert.ok((await page.locator('main select').first().textContent())?.includes(`Named ${shown}`));
+      } },
+      { place: 'scaffold: what stayed literal from a pasted example', hash: '#/scaffold', heading: 'Create from an example', texts: [], then: async () => {
+        await page.getByLabel('Event type').selectOption('call.created');
+        await page.getByLabel('Example request').fill(JSON.stringify({ note: MARK, id: 'c1' }));
+        await page.getByRole('button', { name: 'Build template' }).click();
+        await page.locator('main .unmatched', { hasText: shown }).waitFor();
+      } },
+    ];
+    const failures: string[] = [];
+    for (const { place, hash, heading, then, texts } of places) {
+      try {
+        await page.evaluate((target) => void (location.hash = target), hash);
+        await page.waitForFunction((target) => location.hash === target, hash);
+        // The page of this route, not the one before: its heading, or (no such webhook) its refusal.
+        if (heading) await page.getByRole('heading', { name: heading }).first().waitFor();
+        else await page.locator('main [role=alert]', { hasText: /./ }).waitFor();
+        for (const text of texts) await page.locator('main', { hasText: text }).waitFor({ timeout: 10_000 });
+        await then?.();
+        await page.waitForTimeout(300);
+        assert.equal(await page.locator('main img, main script, body > img').count(), 0, 'no element made from the markup');
+        await safe(page);
+      } catch (error) {
+        failures.push(`${place}: ${(error as Error).message.split('\n')[0]}`);
+        await page.evaluate(() => { (window as unknown as { __csp: string[] }).__csp = []; delete (window as unknown as { __pwned?: number }).__pwned; });
+      }
+    }
+    assert.deepEqual(failures, []);
     await page.close();
   });
 });
