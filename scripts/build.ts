@@ -102,15 +102,17 @@ export async function assertLazyChunksKeepTheirExports(metafile: Metafile, worki
   if (problems.length > 0) throw new LazyChunkError(`the bundle lost exports of lazily imported modules:\n${describeLazyChunkProblems(problems)}`);
 }
 
+/**
+ * The deployable's bundle options for some entry points: the same externals and plugins as
+ * `npm run build` (the bench bundles the modules it measures with them, into bench/.out).
+ */
+export function deployableBundleOptions(entryPoints: Record<string, string>, outdir: string): BundleOptions {
+  return { entryPoints, outdir, workingDir: ROOT, external: EXTERNAL_PACKAGES.filter((name) => name !== GRPC), plugins: [ownGrpcExternal] };
+}
+
 export async function build(): Promise<void> {
   const outdir = BUILD_DIR;
-  const metafile = await bundle({
-    entryPoints: { index: FUNCTIONS_ENTRY },
-    outdir,
-    workingDir: ROOT,
-    external: EXTERNAL_PACKAGES.filter((name) => name !== GRPC),
-    plugins: [ownGrpcExternal],
-  });
+  const metafile = await bundle(deployableBundleOptions({ index: FUNCTIONS_ENTRY }, outdir));
   writeFileSync(BUILD_METAFILE, JSON.stringify(metafile));
   await assertLazyChunksKeepTheirExports(metafile, ROOT);
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

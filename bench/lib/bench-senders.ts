@@ -1,15 +1,19 @@
 /**
  * Bench-only variants of the production sender (functions/src/send/got-http-sender.ts), each differing
  * from it in one design choice, so the bench can show what that choice is worth. Streaming
- * variants call the production send function itself (sendThroughGot) with their own got instance.
+ * variants call the production send function itself (sendThroughGot) with their own got instance;
+ * all of it from the measured bundle (bench/measured).
  * Nothing here is used by the functions.
  */
 import { Agent } from 'node:http';
-import got, { type Got } from 'got';
-import { RequestFilteringHttpAgent } from 'request-filtering-agent';
+import type { Got } from 'got';
 import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
-import { sendThroughGot } from '../../functions/src/send/got-http-sender.ts';
-import { MAX_RESPONSE_READ_BYTES, type HttpSender, type SendResult } from '../../functions/src/send/http-sender.ts';
+import type { HttpSender, SendResult } from '../../functions/src/send/http-sender.ts';
+import { measuredCode } from '../measured/built.ts';
+
+// The production send function, got and the SSRF-guarding agent as the bundle carries them, so that a
+// variant differs from the production sender in its one choice only.
+const { MAX_RESPONSE_READ_BYTES, RequestFilteringHttpAgent, got, sendThroughGot } = await measuredCode();
 
 export interface SenderVariant {
   /** The SSRF-guarding agent of production, or a plain node:http agent. */

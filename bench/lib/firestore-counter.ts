@@ -45,7 +45,14 @@ export const totalWrites = (c: OpCounts): number => c.writes.create + c.writes.u
 
 type AnyFn = (...args: unknown[]) => unknown;
 
-export function countOperations(db: Firestore): Counter {
+/** The client's classes whose methods are counted: the bundle's own copy when `db` is one of its instances. */
+export interface FirestoreClasses {
+  DocumentReference: typeof DocumentReference;
+  Query: typeof Query;
+  Transaction: typeof Transaction;
+}
+
+export function countOperations(db: Firestore, classes: FirestoreClasses = { DocumentReference, Query, Transaction }): Counter {
   let counts = empty();
   const mine = (self: unknown) => {
     const target = self as { firestore?: unknown; _firestore?: unknown };
@@ -59,7 +66,7 @@ export function countOperations(db: Firestore): Counter {
     };
   };
   for (const kind of ['create', 'update', 'set', 'delete'] as const) {
-    wrap(DocumentReference.prototype, kind, async (_self, _args, call) => {
+    wrap(classes.DocumentReference.prototype, kind, async (_self, _args, call) => {
       try {
         const result = await call();
         counts.writes[kind]++;
@@ -70,20 +77,20 @@ export function countOperations(db: Firestore): Counter {
       }
     });
     // Inside a transaction the write is buffered and sent with the commit.
-    wrap(Transaction.prototype, kind, (_self, _args, call) => {
+    wrap(classes.Transaction.prototype, kind, (_self, _args, call) => {
       counts.writes[kind]++;
       return call();
     });
   }
-  wrap(DocumentReference.prototype, 'get', (_self, _args, call) => {
+  wrap(classes.DocumentReference.prototype, 'get', (_self, _args, call) => {
     counts.documentGets++;
     return call();
   });
-  wrap(Transaction.prototype, 'get', (_self, _args, call) => {
+  wrap(classes.Transaction.prototype, 'get', (_self, _args, call) => {
     counts.documentGets++;
     return call();
   });
-  wrap(Query.prototype, 'get', async (_self, _args, call) => {
+  wrap(classes.Query.prototype, 'get', async (_self, _args, call) => {
     const snapshot = (await call()) as { size: number };
     counts.queries++;
     counts.queryDocuments += snapshot.size;

@@ -25,6 +25,11 @@ import { median, round } from '../lib/measure.ts';
 export interface ColdStartOptions {
   runs: number;
   importRuns: number;
+  /**
+   * Seconds for the alternating rounds: after two, a round that would end past them is not started,
+   * and the import costs are not measured (a busy machine: cold starts slow down most).
+   */
+  roundsSeconds?: number;
 }
 
 export interface ColdRun {
@@ -37,6 +42,8 @@ export interface ColdRun {
 }
 
 export interface ColdStartResult {
+  /** Alternating rounds run: fewer than asked when the machine was too busy for roundsSeconds. */
+  rounds: number;
   variants: Record<string, { deliveredMs: number; listenMs: number; firstEventMs: number; cpuMs: number; runs: ColdRun[] }>;
   ratios: Record<string, number>;
   ratiosPerRound: Record<string, number[]>;
@@ -190,7 +197,15 @@ async function main(): Promise<void> {
   const variantNames = Object.keys(sources).flatMap((name) => [name, `${name}+cache`]);
   const runs: Record<string, Array<ColdRun & { firstEventMs: number }>> = Object.fromEntries(variantNames.map((name) => [name, []]));
   progress(`cold start: ${options.runs} alternating rounds of ${variantNames.join(', ')}`);
+  const roundsStarted = performance.now();
+  let rounds = 0;
   for (let r = 0; r < options.runs; r++) {
+    const spent = (performance.now() - roundsStarted) / 1000;
+    if (r >= 2 && options.roundsSeconds !== undefined && spent + spent / r > options.roundsSeconds) {
+      progress(`cold start: ${r} rounds in ${Math.round(spent)} s; another would end past ${options.roundsSeconds} s, so the rounds stop here`);
+      break;
+    }
+    rounds++;
     const order = variantNames.map((_, i) => variantNames[(i + r) % variantNames.length]!);
     for (const name of order) {
       const [base, cached] = name.split('+');
@@ -209,9 +224,10 @@ async function main(): Promise<void> {
   const bareSummary = summariseModules(JSON.parse(readFileSync(`${bareTrace}.before.json`, 'utf8')) as string[]);
   const onlyInDispatch = Object.fromEntries(Object.entries(beforeSummary.packages).filter(([name]) => !(name in bareSummary.packages)));
 
-  progress(`cold start: import cost of each library (${options.importRuns} alternating rounds)`);
+  const importRounds = rounds < options.runs ? 0 : options.importRuns;
+  progress(importRounds ? `cold start: import cost of each library (${importRounds} alternating rounds)` : 'cold start: import costs not measured (the rounds were cut short)');
   const importRuns: Record<string, Array<{ ms: number; rss: number }>> = Object.fromEntries(IMPORTS.map((name) => [name, []]));
-  for (let r = 0; r < options.importRuns; r++) {
+  for (let r = 0; r < importRounds; r++) {
     for (const specifier of r % 2 ? [...IMPORTS].reverse() : IMPORTS) {
       const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); const ms = performance.now() - t; process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));`;
       const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: functionEnv(projectId) });
@@ -244,6 +260,7 @@ async function main(): Promise<void> {
     bundleGain: perRound('dispatch', 'unbundled'),
   };
   const result: ColdStartResult = {
+    rounds,
     variants,
     ratios: Object.fromEntries(Object.entries(ratiosPerRound).map(([name, values]) => [name, round(median(values), 3)])),
     ratiosPerRound,
@@ -255,8 +272,8 @@ async function main(): Promise<void> {
       bareBeforeFirstEvent: bareSummary,
       onlyInDispatch,
     },
-    importMs: Object.fromEntries(Object.entries(importRuns).map(([name, values]) => [name === 'node:os' ? '(node alone)' : name, round(median(values.map((v) => v.ms)), 1)])),
-    importRssMB: Object.fromEntries(Object.entries(importRuns).map(([name, values]) => [name === 'node:os' ? '(node alone)' : name, round(median(values.map((v) => v.rss)) / 1048576, 1)])),
+    importMs: Object.fromEntries(Object.entries(importRuns).filter(([, values]) => values.length > 0).map(([name, values]) => [name === 'node:os' ? '(node alone)' : name, round(median(values.map((v) => v.ms)), 1)])),
+    importRssMB: Object.fromEntries(Object.entries(importRuns).filter(([, values]) => values.length > 0).map(([name, values]) => [name === 'node:os' ? '(node alone)' : name, round(median(values.map((v) => v.rss)) / 1048576, 1)])),
     bundle,
   };
   writeResult(result);

@@ -9,12 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Firestore } from '@google-cloud/firestore';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { dispatchEvent, type PubSubMessage } from '../../functions/src/dispatch/dispatch-event.ts';
-import { createDependencies } from '../../functions/src/entry/dependencies.ts';
+import type { PubSubMessage } from '../../functions/src/dispatch/dispatch-event.ts';
 import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
-import { silentLogger } from '../../functions/src/log/logger.ts';
+import { measuredCode } from '../measured/built.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { billedReads, countOperations, totalWrites, type OpCounts } from '../lib/firestore-counter.ts';
 import { benchEvent, DEMO_SECRETS, demoWebhook } from '../lib/fixtures.ts';
@@ -42,6 +40,11 @@ export interface FirestoreOpsResult {
   staleness: { editedWithinPeriodSeenOld: boolean; seenAfterPeriod: boolean; maxStaleSeconds: number };
 }
 
+// The production code as built (bench/measured), with the Firestore client the bundle carries: the
+// operations are counted on that copy's classes. The seeding client is node_modules' own.
+const measured = await measuredCode();
+const { createDependencies, dispatchEvent, loadConfig, silentLogger } = measured;
+
 async function main(): Promise<void> {
   const options = sectionOptions<FirestoreOpsOptions>();
   if (!process.env.FIRESTORE_EMULATOR_HOST) throw new Error('FIRESTORE_EMULATOR_HOST is not set');
@@ -57,9 +60,9 @@ async function main(): Promise<void> {
 
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
-  const db = new Firestore({ projectId, ignoreUndefinedProperties: true });
+  const db = new measured.Firestore({ projectId, ignoreUndefinedProperties: true });
   const seed = new Firestore({ projectId });
-  const counter = countOperations(db);
+  const counter = countOperations(db, measured);
   const config = loadConfig({ GOOGLE_CLOUD_PROJECT: projectId, ALLOW_LOOPBACK_DESTINATIONS: 'true', WEBHOOK_CACHE_SECONDS: String(options.cacheSeconds) });
   let scheduled = 0;
   const deps = createDependencies(config, {

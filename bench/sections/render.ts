@@ -4,18 +4,14 @@
  * synchronous steps of a delivery (request checks, outcome, log record), to show where CPU goes.
  */
 import { Liquid } from 'liquidjs';
-import { parseEventMessage } from '../../functions/src/events/event-message.ts';
-import { attemptRecord } from '../../functions/src/delivery/delivery-record.ts';
-import { parseWebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
-import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
-import { escapers } from '../../functions/src/render/output-escapers.ts';
-import { RENDER_LIMITS } from '../../functions/src/render/render-limits.ts';
-import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
-import { classifyOutcome } from '../../functions/src/send/classify-outcome.ts';
 import type { SendResult } from '../../functions/src/send/http-sender.ts';
+import { measuredCode } from '../measured/built.ts';
 import { writeResult, sectionOptions, progress } from '../lib/child.ts';
 import { benchEvent, benchWebhook, DEMO_ACCOUNT, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../lib/fixtures.ts';
 import { median, microAlternate, round } from '../lib/measure.ts';
+
+// The production code as built (bench/measured); the bare liquidjs comparisons use node_modules' copy.
+const { attemptRecord, buildRequest, classifyOutcome, escapers, parseEventMessage, parseWebhookConfig, RENDER_LIMITS, templateContext, TemplateEngine } = await measuredCode();
 
 export interface RenderOptions {
   batches: number;
@@ -47,7 +43,7 @@ export interface RenderResult {
 
 async function main(): Promise<void> {
   const options = sectionOptions<RenderOptions>();
-  const webhook = benchWebhook('http://127.0.0.1:8080/v0/appDemo/Calls');
+  const webhook = benchWebhook('http://127.0.0.1:8080/v0/appDemo/Calls', undefined, undefined, parseWebhookConfig);
   const event = benchEvent();
   const context = templateContext(webhook, event, DEMO_SECRETS);
   const fields: Array<[string, string, 'url' | 'none' | 'json']> = [

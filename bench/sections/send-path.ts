@@ -7,20 +7,19 @@
 import { Agent, request as httpRequest } from 'node:http';
 import got from 'got';
 import { Liquid } from 'liquidjs';
-import { dispatchEvent, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
-import { deliveryKey, runAttempts, type DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
-import { DEFAULT_LEASE_TIMING } from '../../functions/src/delivery/lease.ts';
-import { FIRST_ATTEMPT } from '../../functions/src/delivery/next-attempt.ts';
-import { silentLogger } from '../../functions/src/log/logger.ts';
-import { buildRequest, templateContext } from '../../functions/src/render/build-request.ts';
-import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
-import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
+import type { DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
+import type { DeliveryDeps } from '../../functions/src/delivery/run-attempts.ts';
+import type { TemplateEngine } from '../../functions/src/render/template-engine.ts';
 import type { HttpSender } from '../../functions/src/send/http-sender.ts';
+import { measuredCode } from '../measured/built.ts';
 import { PRODUCTION_VARIANT, VariantSender, type SenderVariant } from '../lib/bench-senders.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
-import { benchEvent, benchWebhook, DEMO_SECRETS, demoWebhook, memoryPorts, pendingRecord, systemClock, DEMO_WEBHOOK_ID } from '../lib/fixtures.ts';
+import { benchEvent, benchWebhook, DEMO_SECRETS, demoWebhook, memoryPorts, DEMO_WEBHOOK_ID } from '../lib/fixtures.ts';
 import { alternate, median, runWindow, type Op, type WindowResult } from '../lib/measure.ts';
 import { startReceiverProcess } from '../lib/receiver.ts';
+
+// The production code as built (bench/measured): the bare loops below use liquidjs and got from node_modules.
+const { DEFAULT_LEASE_TIMING, FIRST_ATTEMPT, GotHttpSender, buildRequest, deliveryKey, dispatchEvent, parseWebhookConfig, pendingDelivery, runAttempts, silentLogger, systemClock, templateContext, TemplateEngine: BuiltTemplateEngine } = await measuredCode();
 
 export interface SendPathOptions {
   concurrencies: number[];
@@ -52,7 +51,7 @@ export interface SendPathResult {
  * production). A counter per call costs nanoseconds against a delivery's millisecond. With
  * `parseEveryTime` the template cache is emptied before each use.
  */
-class CountingTemplateEngine extends TemplateEngine {
+class CountingTemplateEngine extends BuiltTemplateEngine {
   prepares = 0;
   parses = 0;
   renders = 0;
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
   const options = sectionOptions<SendPathOptions>();
   const receiver = await startReceiverProcess();
   const url = `${receiver.url}/v0/appDemo/Calls`;
-  const webhook = benchWebhook(url);
+  const webhook = benchWebhook(url, undefined, undefined, parseWebhookConfig);
   const event = benchEvent();
   const secrets = DEMO_SECRETS;
   const ports = memoryPorts([{ id: DEMO_WEBHOOK_ID, data: demoWebhook(url) }]);
@@ -122,7 +121,7 @@ async function main(): Promise<void> {
    */
   const realPath = (deps: DeliveryDeps, newVersionEachDelivery = false): Op => async () => {
     const version = newVersionEachDelivery ? { ...webhook } : webhook;
-    const record = pendingRecord(event, version);
+    const record = pendingDelivery(event, version.id, version.name, new Date(), 30);
     const progress = { status: 'pending' as const, attempts: [], attemptsDropped: 0, takeovers: 0, repairs: 0, inFlight: undefined };
     const update = await runAttempts(deps, deliveryKey(record), event, version, secrets, FIRST_ATTEMPT, progress, silentLogger);
     if (update.status !== 'succeeded') failed('real path', update.lastError ?? update.status);
@@ -183,7 +182,7 @@ async function main(): Promise<void> {
   // in-memory ports: what our code adds beyond the send path, still without Firestore.
   const dispatchDeps: DispatchDeps = {
     // Its own engine: dispatchEvent parses the stored document into a webhook version of its own.
-    ...deliveryDeps(new GotHttpSender({ allowLoopback: true }), new TemplateEngine()),
+    ...deliveryDeps(new GotHttpSender({ allowLoopback: true }), new BuiltTemplateEngine()),
     webhooks: ports.webhooks,
     invalidEvents: ports.invalidEvents,
     secrets: { secretsFor: async () => secrets },
