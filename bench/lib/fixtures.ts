@@ -6,7 +6,7 @@
 import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
 import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
 import { systemClock } from '../../functions/src/core/ports.ts';
-import { type DeliveryLog, type StoredDelivery, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
+import { type DeliveryLog, type EventClaimStore, type StoredDelivery, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
 import { type WebhookStore } from '../../functions/src/webhooks/webhook-store.ts';
 import { type InvalidEventLog } from '../../functions/src/dispatch/ports.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
@@ -41,6 +41,7 @@ export function pendingRecord(event: EventMessage, webhook: WebhookConfig, now =
 export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
   webhooks: WebhookStore;
   deliveries: DeliveryLog;
+  eventClaims: EventClaimStore;
   invalidEvents: InvalidEventLog;
   scheduler: RetryScheduler;
 } {
@@ -53,6 +54,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
       end: async () => {},
       get: async () => undefined,
     },
+    eventClaims: { claim: async () => ({ created: true }), takeOver: async () => true, get: async () => undefined },
     invalidEvents: { record: async () => {} },
     scheduler: { schedule: async () => {} },
   };
