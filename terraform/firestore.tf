@@ -299,3 +299,20 @@ resource "google_firestore_field" "delivery_expiry" {
 
   depends_on = [google_firestore_database.default]
 }
+
+# TTL policy of the event claims (accounts/{a}/eventClaims/{eventId}): one per dispatched event, the
+# idempotency check of its deliveries (docs/deliveries.md). Their expiresAt is set like the delivery
+# log's (creation + DELIVERY_RETENTION_DAYS), so a redelivered or republished event within the
+# retention still finds its claim. Never queried: no single-field indexes.
+resource "google_firestore_field" "event_claim_expiry" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "eventClaims"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  index_config {}
+
+  depends_on = [google_firestore_database.default]
+}

@@ -40,9 +40,14 @@ export const SOURCES = {
 export interface CostInputs {
   /** CPU of the dispatch function per delivery (user + system, its Firestore client included), ms: measured. */
   cpuMsPerDelivery: number;
-  /** Firestore writes and billed reads per delivery on the success path, warm instance: measured. */
+  /**
+   * Firestore writes and billed reads per delivery on the success path, warm instance, at `fanOut`:
+   * measured (an event claim and a result per delivery: 1 + 1/N writes).
+   */
   writesPerDelivery: number;
   readsPerDelivery: number;
+  /** Webhooks per event: one Pub/Sub message, one dispatch request and one event claim serve them all. Absent: 1. */
+  fanOut?: number;
 }
 
 /** What the bench states rather than measures. */
@@ -64,10 +69,12 @@ export const ASSUMPTIONS = {
   writesPerRetry: 2,
   /** Per retry: the worker's CPU, as a delivery's (render, send, record). */
   cpuPerRetryAsDelivery: 1,
-  /** One event per delivery (fan-out 1), published once and pushed once: 2 × 1,000 billed bytes. */
-  pubsubBytesPerDelivery: 2000,
+  /** Per event (shared by its fan-out), published once and pushed once: 2 × 1,000 billed bytes. */
+  pubsubBytesPerEvent: 2000,
   /** Every record is deleted by its TTL (DELIVERY_RETENTION_DAYS): one delete per delivery. */
   ttlDeletesPerDelivery: 1,
+  /** And every event claim, with the same retention: one delete per event (shared by its fan-out). */
+  ttlDeletesPerEvent: 1,
 } as const;
 
 export interface CostBreakdown {
@@ -85,17 +92,18 @@ const cents = (usd: number) => Math.round(usd * 10_000) / 10_000;
 
 export function costPerMillion(inputs: CostInputs, failingShare: number): CostBreakdown {
   const a = ASSUMPTIONS;
+  const events = MILLION / (inputs.fanOut ?? 1);
   const retries = MILLION * failingShare * a.retriesPerFailingDelivery;
   const cpuSeconds = ((MILLION + retries * a.cpuPerRetryAsDelivery) * inputs.cpuMsPerDelivery) / 1000;
   const instanceSeconds = cpuSeconds / a.cpuUtilisation;
   const breakdown = {
     functionCpu: instanceSeconds * a.instanceVcpu * PRICES.vcpuSecond,
     functionMemory: instanceSeconds * a.instanceGiB * PRICES.gibSecond,
-    functionRequests: ((MILLION + retries) / MILLION) * PRICES.perMillionRequests,
+    functionRequests: ((events + retries) / MILLION) * PRICES.perMillionRequests,
     firestoreWrites: ((MILLION * inputs.writesPerDelivery + retries * a.writesPerRetry) / 100_000) * PRICES.firestoreWritesPer100k,
     firestoreReads: ((MILLION * inputs.readsPerDelivery + retries * a.readsPerRetry) / 100_000) * PRICES.firestoreReadsPer100k,
-    firestoreTtlDeletes: ((MILLION * a.ttlDeletesPerDelivery) / 100_000) * PRICES.firestoreDeletesPer100k,
-    pubsub: ((MILLION * a.pubsubBytesPerDelivery) / TIB) * PRICES.pubsubPerTiB,
+    firestoreTtlDeletes: ((MILLION * a.ttlDeletesPerDelivery + events * a.ttlDeletesPerEvent) / 100_000) * PRICES.firestoreDeletesPer100k,
+    pubsub: ((events * a.pubsubBytesPerEvent) / TIB) * PRICES.pubsubPerTiB,
     cloudTasks: ((retries * a.tasksOperationsPerRetry) / MILLION) * PRICES.tasksPerMillionOperations,
   };
   const rounded = Object.fromEntries(Object.entries(breakdown).map(([name, usd]) => [name, cents(usd)])) as CostBreakdown['breakdown'];

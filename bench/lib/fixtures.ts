@@ -4,7 +4,7 @@
  * five tags, so the loop runs five times. The rendered JSON body is about 0.9 KB.
  */
 import { DEMO_ACCOUNT, DEMO_BODY, DEMO_SECRETS, DEMO_WEBHOOK_ID, demoWebhook } from '../../functions/dev/demo-webhook.ts';
-import { type DeliveryLog, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
+import { type DeliveryLog, type EventClaimStore, type RetryScheduler } from '../../functions/src/delivery/ports.ts';
 import { type WebhookStore } from '../../functions/src/webhooks/webhook-store.ts';
 import { type InvalidEventLog } from '../../functions/src/dispatch/ports.ts';
 import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
@@ -32,6 +32,7 @@ export function benchWebhook(url: string, id = DEMO_WEBHOOK_ID, accountId = DEMO
 export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
   webhooks: WebhookStore;
   deliveries: DeliveryLog;
+  eventClaims: EventClaimStore;
   invalidEvents: InvalidEventLog;
   scheduler: RetryScheduler;
 } {
@@ -44,6 +45,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
       end: async () => {},
       get: async () => undefined,
     },
+    eventClaims: { claim: async () => ({ created: true }), takeOver: async () => true, get: async () => undefined },
     invalidEvents: { record: async () => {} },
     scheduler: { schedule: async () => {} },
   };

@@ -184,6 +184,7 @@ async function main(): Promise<void> {
     // Its own engine: dispatchEvent parses the stored document into a webhook version of its own.
     ...deliveryDeps(new GotHttpSender({ allowLoopback: true }), new BuiltTemplateEngine()),
     webhooks: ports.webhooks,
+    eventClaims: ports.eventClaims,
     invalidEvents: ports.invalidEvents,
     secrets: { secretsFor: async () => secrets },
     maxWebhooksPerEvent: 50,

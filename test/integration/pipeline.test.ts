@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
-import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { CLAIM_LEASE_MS, eventClaimOf } from '../../functions/src/delivery/lease.ts';
+import { eventClaimPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { HttpMethod } from '../../functions/src/webhooks/webhook-config.ts';
 import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
@@ -242,12 +242,14 @@ describe('bad input gets a clear recorded error and loses nothing', () => {
     });
   }
 
-  it('a delivery left pending by an instance that died is taken over: its attempt recorded as unknown, the next one delivered', async () => {
+  // Before the event claim a crashed dispatcher left a `pending` record; now it leaves the event's claim
+  // and no record for a delivery whose answer it never recorded: that is what is planted here.
+  it('a delivery left without a record by an instance that died is taken over with its event claim: its attempt recorded as unknown, the next one delivered', async () => {
     await h.setWebhook('acc_dup', 'orphan', { name: 'orphan', events: ['call.created'], url: `${receiver.url}/orphan` });
     const event = eventOf('call.created', 'acc_dup');
-    // What a crashed instance leaves behind: a claim with attempt 1 in flight, older than the lease.
+    // What a crashed instance leaves behind: the event's claim (attempt 1 in flight under it), older than the lease.
     const crashedAt = new Date(Date.now() - CLAIM_LEASE_MS - 5_000);
-    await h.db.doc(deliveryPath('acc_dup', 'orphan', event.id)).create(pendingDelivery(event, 'orphan', 'orphan', crashedAt, 30));
+    await h.db.doc(eventClaimPath('acc_dup', event.id)).create(eventClaimOf(event, ['orphan'], crashedAt, 30));
     await h.publish(event); // Pub/Sub redelivers the message the dead instance never acknowledged
     const record = await h.waitForDelivery('acc_dup', 'orphan', event.id);
     assert.equal(record.status, 'succeeded');
@@ -257,6 +259,7 @@ describe('bad input gets a clear recorded error and loses nothing', () => {
     assert.equal(record.attempts[0]?.startedAt.getTime(), crashedAt.getTime());
     assert.equal(receiver.requests.filter((r) => r.url === '/orphan').length, 1);
     await h.waitForLog((entry) => entry.eventId === event.id && /recovered a delivery without a live owner/.test(entry.message), 5000);
+    assert.equal((await h.db.doc(eventClaimPath('acc_dup', event.id)).get()).get('takeovers'), 1);
   });
 
   it('the same event published twice is sent once', async () => {

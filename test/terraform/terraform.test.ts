@@ -21,6 +21,8 @@ import {
   ACCOUNTS,
   DELIVERIES,
   DELIVERY_EXPIRY_FIELD,
+  EVENT_CLAIM_EXPIRY_FIELD,
+  EVENT_CLAIMS,
   INDEXED_QUERIES,
   WEBHOOKS,
   WEBHOOKS_BY_EVENT_TYPE,
@@ -524,11 +526,18 @@ describe('Firestore', () => {
     }
   });
 
-  it('TTL policy on the delivery log expiry field', () => {
-    const ttl = ofType('google_firestore_field').filter((f) => f.body['collection'] === DELIVERIES && f.body['field'] === DELIVERY_EXPIRY_FIELD);
-    assert.equal(ttl.length, 1, `expected one google_firestore_field for ${DELIVERIES}.${DELIVERY_EXPIRY_FIELD} (firestore-layout.ts)`);
-    assert.ok(Array.isArray(ttl[0]?.body['ttl_config']), `${ttl[0]?.address}: needs a ttl_config {} block`);
-    const others = ofType('google_firestore_field').filter((f) => f.body['ttl_config'] !== undefined && f !== ttl[0]);
+  it('TTL policies on the expiry fields of the delivery log and the event claims', () => {
+    const declared = [
+      { collection: DELIVERIES, field: DELIVERY_EXPIRY_FIELD },
+      { collection: EVENT_CLAIMS, field: EVENT_CLAIM_EXPIRY_FIELD },
+    ];
+    const found = declared.map(({ collection, field }) => {
+      const ttl = ofType('google_firestore_field').filter((f) => f.body['collection'] === collection && f.body['field'] === field);
+      assert.equal(ttl.length, 1, `expected one google_firestore_field for ${collection}.${field} (firestore-layout.ts)`);
+      assert.ok(Array.isArray(ttl[0]?.body['ttl_config']), `${ttl[0]?.address}: needs a ttl_config {} block`);
+      return ttl[0];
+    });
+    const others = ofType('google_firestore_field').filter((f) => f.body['ttl_config'] !== undefined && !found.includes(f));
     assert.deepEqual(others.map((f) => f.address), [], 'TTL policies on fields firestore-layout.ts does not declare as expiry fields');
   });
 

@@ -6,7 +6,7 @@
 import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
-import type { ClaimResult, ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
+import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { repairDeliveries, type RepairSummary } from '../../functions/src/delivery/repair.ts';
 import { holdsClaim } from '../../functions/src/delivery/transitions.ts';
 import { dispatchEvent, type DeliveryOutcome, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
@@ -42,6 +42,9 @@ export type FaultPoint =
   | 'webhooks.subscribed'
   | 'webhooks.get'
   | 'secrets.secretsFor'
+  | 'eventClaims.claim'
+  | 'eventClaims.takeOver'
+  | 'eventClaims.get'
   | 'deliveries.claim'
   | 'deliveries.modify'
   | 'deliveries.update'
@@ -242,6 +245,56 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
   /** Puts a record in place as an earlier run left it. */
   put(record: StoredDelivery): void {
     this.records.set(pathOf(record), structuredClone(record));
+  }
+}
+
+/**
+ * The event claims in a Map: `create` fails when the claim exists; a takeover writes only while the
+ * stored claim still holds the `claimedAt` the caller saw (one winner). `beforeTakeOver` runs between
+ * the read and the conditional write, so a test can let a rival move the claim there.
+ */
+export class MemoryEventClaimStore implements EventClaimStore {
+  readonly claims = new Map<string, EventClaim>();
+  /** Documents written (creates and takeovers), in order: what the claims cost in writes. */
+  readonly writes: string[] = [];
+  beforeTakeOver: (() => Promise<void>) | undefined;
+  private readonly faults: Faults;
+
+  constructor(faults: Faults) {
+    this.faults = faults;
+  }
+
+  async claim(claim: EventClaim): Promise<EventClaimResult> {
+    this.faults.hit('eventClaims.claim', claim);
+    const path = `${claim.accountId}/${claim.eventId}`;
+    const existing = this.claims.get(path);
+    if (existing) return { created: false, existing: structuredClone(existing) };
+    this.claims.set(path, structuredClone(claim));
+    this.writes.push(path);
+    return { created: true };
+  }
+
+  async takeOver(accountId: string, eventId: string, seenClaimedAt: Date, change: Pick<EventClaim, 'claimedAt' | 'takeovers' | 'updatedAt'>): Promise<boolean> {
+    this.faults.hit('eventClaims.takeOver', { accountId, eventId }, change);
+    const path = `${accountId}/${eventId}`;
+    const read = this.claims.get(path);
+    await this.beforeTakeOver?.();
+    const current = this.claims.get(path);
+    if (!read || !current || current !== read || current.claimedAt.getTime() !== seenClaimedAt.getTime()) return false;
+    this.claims.set(path, { ...current, ...structuredClone(change) });
+    this.writes.push(path);
+    return true;
+  }
+
+  async get(accountId: string, eventId: string): Promise<EventClaim | undefined> {
+    this.faults.hit('eventClaims.get', { accountId, eventId });
+    const current = this.claims.get(`${accountId}/${eventId}`);
+    return current ? structuredClone(current) : undefined;
+  }
+
+  peek(eventId = 'evt-1', accountId = ACCOUNT): EventClaim | undefined {
+    const current = this.claims.get(`${accountId}/${eventId}`);
+    return current ? structuredClone(current) : undefined;
   }
 }
 
@@ -449,6 +502,7 @@ export class World {
   readonly clock = new ManualClock(START);
   readonly logger = createMemoryLogger();
   readonly deliveries = new MemoryDeliveryLog(this.faults);
+  readonly eventClaims = new MemoryEventClaimStore(this.faults);
   readonly scheduler = new RecordingScheduler(this.faults);
   readonly webhooks = new MemoryWebhookStore(this.faults);
   readonly secrets = new MemorySecretStore(this.faults);
@@ -477,6 +531,7 @@ export class World {
       engine: this.engine,
       sender: this.sender,
       deliveries: this.deliveries,
+      eventClaims: this.eventClaims,
       scheduler: this.scheduler,
       clock: this.clock,
       logger: this.logger,

@@ -50,54 +50,54 @@ interface DispatchCase {
 
 
 const DISPATCH_CASES: DispatchCase[] = [
-  {
-    name: 'claiming the delivery',
-    point: 'deliveries.claim',
-    lasting: { status: 'failed', errorCode: 'internal_error', attempts: [], received: 0, stage: /internal error while claiming the delivery/ },
-    // Nothing was written: only a redelivery of the event can start it.
-    transient: { attempts: ['succeeded'], sweep: false },
-  },
+  // The event claim is one write for all the event's deliveries: its faults have their own tests below.
+  // Until a delivery's first write (its first result) it has no record, so the repair sweep cannot see
+  // it (`sweep: false`): the event is redelivered until the event claim's lease is over, and that
+  // redelivery takes it over.
   {
     name: 'rendering (the template engine throws)',
     point: 'engine.render',
     options: { when: renderOf('wh-a') },
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: [], received: 0, stage: /internal error while rendering and sending/ },
-    transient: { attempts: ['unknown', 'succeeded'], sweep: true },
+    transient: { attempts: ['unknown', 'succeeded'], sweep: false },
   },
   {
     name: 'before the send (the sender throws before any request)',
     point: 'sender.before',
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['unknown'], received: 0, stage: /internal error while rendering and sending/ },
-    transient: { attempts: ['unknown', 'succeeded'], sweep: true },
+    transient: { attempts: ['unknown', 'succeeded'], sweep: false },
   },
   {
     name: 'after the send (the receiver got it, the answer is lost)',
     point: 'sender.after',
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['unknown'], received: 1, stage: /internal error while rendering and sending/ },
-    transient: { attempts: ['unknown', 'succeeded'], sweep: true },
+    transient: { attempts: ['unknown', 'succeeded'], sweep: false },
   },
   {
+    // The delivery's first write is the create of its record with the result (it was an update of the
+    // pending record before the event claim).
     name: 'after the send (writing the 2xx fails)',
-    point: 'deliveries.update',
+    point: 'deliveries.claim',
     lasting: { status: 'succeeded', errorCode: null, attempts: ['succeeded'], received: 1 },
-    transient: { attempts: ['unknown', 'succeeded'], sweep: true },
+    transient: { attempts: ['unknown', 'succeeded'], sweep: false },
   },
   {
     name: 'writing the result (a 500 to retry)',
-    point: 'deliveries.update',
+    point: 'deliveries.claim',
     arrange: (world) => script(world, [response(500), response(200)]),
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['retryable'], received: 1, stage: /internal error while recording the result/ },
-    transient: { attempts: ['unknown', 'succeeded'], sweep: true },
+    transient: { attempts: ['unknown', 'succeeded'], sweep: false },
   },
   {
+    // The backup's in-flight mark is the record's create here (the delivery had no record yet).
     name: 'writing the result before the backup is sent',
-    point: 'deliveries.update',
+    point: 'deliveries.claim',
     arrange: (world) => {
       world.webhooks.set(ACCOUNT, 'wh-a', webhookDocument('wh-a', { backupUrl: 'https://backup.example/hooks/wh-a/{{ event.id }}' }));
       world.sender.respond = (request) => (request.url.startsWith('https://receiver.example/hooks/wh-a/') ? response(404) : response(200));
     },
     lasting: { status: 'failed', errorCode: 'internal_error', attempts: ['failed'], received: 1, stage: /internal error while rendering and sending/ },
-    transient: { sweep: true },
+    transient: { sweep: false },
   },
   {
     name: 'enqueueing the retry',
@@ -150,12 +150,15 @@ describe('dispatcher: a fault at each step', () => {
             assert.ok(!isFinal(left), `left ${left.status} for a later run`);
             assert.doesNotMatch(JSON.stringify(left), / {4}at /);
           }
-          if (recover === recoverByRedelivery && left?.status === 'pending') {
-            // Redelivered at once, while the claim is fresh: acknowledged, nothing sent.
+          if (recover === recoverByRedelivery && !left) {
+            // Redelivered at once, while the event claim is fresh: its owner may still be at work on a
+            // delivery that has no record, so the event is redelivered again later; nothing is sent.
             const sent = world.received('wh-a');
             const early = await world.publish();
-            assert.equal(early.acked, true);
+            assert.equal(early.acked, false, 'not acknowledged within the event claim\'s lease');
+            assert.ok(!early.acked && early.error instanceof RedeliverError);
             assert.equal(world.received('wh-a'), sent, 'a fresh claim is not sent again');
+            assert.equal(world.deliveries.peek(world.key('wh-a')), undefined, 'nothing written within the lease');
           }
           await recover(world);
           const record = assertFinishedAfterRecovery(world, 'wh-a', baseline);
@@ -394,7 +397,9 @@ describe('takeovers and leases', () => {
     assert.deepEqual(outcomes(world.record('wh-a')), ['unknown', 'retryable', 'succeeded']);
   });
 
-  it('a redelivery that finds a fresh claim is acknowledged without sending', async () => {
+  // Before the event claim this redelivery found wh-a's `pending` record and was acknowledged; now wh-a
+  // has no record until its answer is in, so the redelivery is answered "later" (nacked) instead.
+  it('a redelivery that finds a fresh event claim with a delivery not yet recorded is redelivered later, without sending', async () => {
     const world = new World();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -411,36 +416,45 @@ describe('takeovers and leases', () => {
     await sending; // wh-a's request is out, its answer not yet in
     world.clock.advance(5_000);
     const second = await world.publish();
-    assert.equal(second.acked, true, 'acknowledged, not nacked');
-    assert.deepEqual(second.acked && second.outcomes.find((outcome) => outcome.webhookId === 'wh-a')?.status, 'skipped');
+    assert.equal(second.acked, false, 'nacked: the owner is still at work on a delivery without a record');
+    assert.ok(!second.acked && second.error instanceof RedeliverError);
+    assert.equal(classifyFailure(!second.acked && second.error), 'transient');
     assert.equal(world.received('wh-a'), 1, 'not sent by the redelivery');
+    assert.equal(world.deliveries.peek(world.key('wh-a')), undefined, 'and nothing written for it');
     release();
     assert.equal((await first).acked, true);
     assert.equal(world.record('wh-a').status, 'succeeded');
+    // The next redelivery finds every result: acknowledged, nothing sent, nothing written.
+    const writes = world.deliveries.writtenBytes.length;
+    const third = await world.publish();
+    assert.equal(third.acked, true);
+    assert.deepEqual(third.acked && third.outcomes.map((outcome) => outcome.status), ['skipped', 'skipped', 'skipped']);
+    assert.equal(world.deliveries.writtenBytes.length, writes);
     assert.equal(world.received('wh-a'), 1);
     assert.equal(world.scheduler.tasks.length, 0);
   });
 
-  for (const via of ['a redelivery', 'the repair sweep'] as const) {
-    it(`a record stale by the lease is recovered by ${via}: unknown attempt recorded, next attempt through Cloud Tasks, not sent by the recoverer`, async () => {
+  // Before the event claim the dead dispatcher left a `pending` record with attempt 1 in flight, which a
+  // redelivery or the sweep took over. Now it leaves no record: the event claim stands for it, and only
+  // a redelivery after the claim's lease can take it over (the sweep sees no record).
+  for (const via of ['a redelivery', 'a redelivery (the repair sweep ran before it and saw nothing)'] as const) {
+    it(`a delivery left without a record by a dead dispatcher is taken over by ${via}: unknown attempt recorded, next attempt through Cloud Tasks, not sent by the recoverer`, async () => {
       // A lease shorter than the first retry delay: the delay counts from the start of the lost attempt.
       const world = new World({ timing: { leaseMs: 30_000, overdueMs: 600_000 } });
       world.faults.inject('sender.after', () => transientError('instance stopped'), { when: forWebhook('wh-a') });
       assert.equal((await world.publish()).acked, false);
-      const stale = world.record('wh-a');
-      assert.equal(stale.status, 'pending');
-      assert.deepEqual(stale.inFlight && 'target' in stale.inFlight ? stale.inFlight.number : undefined, 1);
+      assert.equal(world.deliveries.peek(world.key('wh-a')), undefined, 'no record: the event claim stands for it');
+      const claim = world.eventClaims.peek()!;
+      assert.deepEqual(claim.webhookIds, ['wh-a', 'wh-b', 'wh-c']);
       const sent = world.received('wh-a');
       world.clock.advance(world.timing.leaseMs);
-      if (via === 'a redelivery') {
-        assert.equal((await world.publish()).acked, true);
-      } else {
+      if (via !== 'a redelivery') {
         const summary = await world.sweep();
-        assert.equal(summary.stale, 1);
-        assert.equal(summary.repaired, 1);
-        assert.deepEqual(summary.items.map((item) => item.now), ['retrying']);
+        assert.equal(summary.examined, 0, 'the sweep cannot see a delivery without a record');
       }
+      assert.equal((await world.publish()).acked, true);
       assert.equal(world.received('wh-a'), sent, 'the recoverer sends nothing itself');
+      assert.equal(world.eventClaims.peek()!.takeovers, 1);
       const recovered = world.record('wh-a');
       assert.equal(recovered.status, 'retrying');
       assert.equal(recovered.inFlight, null);
@@ -454,8 +468,8 @@ describe('takeovers and leases', () => {
       assert.deepEqual(task, { ...world.key('wh-a'), attempt: 2, repair: 1 });
       assert.equal(parseTraceparent(traceparent)?.traceId, recovered.traceId, "the recovery's task continues the delivery's trace");
       assert.equal(tasks[0]!.at.getTime(), recovered.nextAttemptAt!.getTime());
-      assert.equal(recovered.nextAttemptAt!.getTime(), stale.inFlight!.since.getTime() + 60_000, 'the retry policy decides when, from the start of the lost attempt');
-      assert.equal(recovered.attempts[0]!.startedAt.getTime(), stale.inFlight!.since.getTime());
+      assert.equal(recovered.nextAttemptAt!.getTime(), claim.claimedAt.getTime() + 60_000, 'the retry policy decides when, from the start of the lost attempt (the event claim)');
+      assert.equal(recovered.attempts[0]!.startedAt.getTime(), claim.claimedAt.getTime());
       await world.drainTasks();
       assert.equal(world.record('wh-a').status, 'succeeded');
       assert.equal(world.received('wh-a'), 2, 'one unknown-outcome re-send');
@@ -502,24 +516,29 @@ describe('takeovers and leases', () => {
     assert.equal(world.received('wh-a'), 2);
   });
 
-  it('a fault lasting through every write leaves the delivery to the sweep, which finishes it', async () => {
+  // Before the event claim the `pending` record was left for the sweep. Now no record exists when every
+  // write fails: the event is not acknowledged, and the redelivery after the lease takes it over.
+  it('a fault lasting through every write of a delivery without a record: the event is redelivered, and the takeover finishes it', async () => {
     const world = new World();
-    world.faults.inject('deliveries.update', () => lastingError(), { when: forWebhook('wh-a'), times: 3 });
+    world.faults.inject('deliveries.claim', () => lastingError(), { when: forWebhook('wh-a'), times: 3 });
     const published = await world.publish();
-    assert.equal(published.acked, true);
+    assert.equal(published.acked, false, 'not acknowledged: nothing would find the delivery again');
     assert.ok(world.logger.entries.some((entry) => /could not record the internal error/.test(entry.message)));
-    assert.equal(world.record('wh-a').status, 'pending', 'the claim is all that was written');
-    world.clock.advance(world.timing.leaseMs);
-    await world.sweep();
+    assert.equal(world.deliveries.peek(world.key('wh-a')), undefined);
+    assertSiblingsDelivered(world);
+    assert.equal((await world.redeliverAfterLease()).acked, true);
     await world.drainTasks();
     const record = world.record('wh-a');
     assert.equal(record.status, 'succeeded');
+    assert.deepEqual(outcomes(record), ['unknown', 'succeeded']);
     assert.ok(world.received('wh-a') <= 2);
+    assertSiblingsDelivered(world);
   });
 
   it('the full write refused, the compact one (no bodies, no headers) is kept', async () => {
     const world = new World();
-    world.faults.inject('deliveries.update', () => lastingError(), { when: forWebhook('wh-a'), times: 2 });
+    // The first write of the delivery creates its record (with the result).
+    world.faults.inject('deliveries.claim', () => lastingError(), { when: forWebhook('wh-a'), times: 2 });
     await world.publish();
     const record = world.record('wh-a');
     assert.equal(record.status, 'succeeded');

@@ -1,4 +1,4 @@
-import { classifyFailure, errorMessage } from '../core/failures.ts';
+import { classifyFailure, errorMessage, TransientError } from '../core/failures.ts';
 import type { EventMessage } from '../events/event-message.ts';
 import { announce, announcesFailureOf, deliveryFailedEvent, webhookDisabledEvent } from '../events/operational-events.ts';
 import type { Logger } from '../log/logger.ts';
@@ -9,7 +9,7 @@ import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
 import type { DeliveryKey, DeliveryUpdate, RetryTask, StoredDelivery } from './ports.ts';
 import { succeededSince, unknownAttempt } from './recover.ts';
-import { stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
+import { stateOf, writeStep, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
 /**
  * A retrying record must have its task. Called after every write and whenever a redelivered message or
@@ -41,8 +41,10 @@ export function plannedTask(key: DeliveryKey, state: Pick<DeliveryUpdate, 'statu
  */
 function logSuperseded(progress: Progress, update: Pick<DeliveryUpdate, 'status'>, logger: Logger): void {
   const late = progress.attempts.at(-1);
-  logger.log('WARNING', `late attempt: this run held attempt ${progress.claim?.number} past its lease and the delivery was taken over; its result (${update.status}${late ? `, attempt ${late.number} ${late.outcome}: ${late.summary}` : ''}) is not written over the record`, {
-    lateAttempt: progress.claim?.number ?? null,
+  // A dispatcher's run before its first write holds no claim of its own: its event claim stood for attempt 1.
+  const held = progress.claim?.number ?? (progress.seed ? (late?.number ?? 1) : undefined);
+  logger.log('WARNING', `late attempt: this run held attempt ${held} past its lease and the delivery was taken over; its result (${update.status}${late ? `, attempt ${late.number} ${late.outcome}: ${late.summary}` : ''}) is not written over the record`, {
+    lateAttempt: held ?? null,
     outcome: late?.outcome ?? null,
   });
 }
@@ -73,7 +75,7 @@ export function logCommitted(logger: Logger, update: Pick<DeliveryUpdate, 'statu
  * Undefined when the run no longer held its claim (taken over): nothing was written or enqueued.
  */
 export async function commitUpdate(deps: RecordingDeps, key: DeliveryKey, update: DeliveryUpdate, progress: Progress, logger: Logger, rateLimit?: WebhookRateLimit): Promise<DeliveryUpdate | undefined> {
-  if (!(await deps.deliveries.update(key, update, progress.claim))) {
+  if (!(await writeStep(deps, key, update, progress))) {
     logSuperseded(progress, update, logger);
     return undefined;
   }
@@ -184,7 +186,8 @@ export async function recordWebhookHealth(
  * fails, a second one without bodies is tried; a passing fault there is thrown (redelivery), anything
  * else is logged and left to the repair sweep, which finds the record stale.
  *
- * `seed`: the whole record to create when none was written yet (the claim itself failed).
+ * `seed`: the whole record to create when none was written yet (the dispatcher's delivery before its
+ * first write); a record found there was written by a takeover and is left as it is.
  */
 export async function failInternally(
   deps: RecordingDeps,
@@ -216,7 +219,9 @@ export async function failInternally(
     }
     const seed = minimal ? { ...where.seed, event: { ...where.seed.event, data: {} }, eventDataOmitted: true } : where.seed;
     const claim = await deps.deliveries.claim({ ...seed, ...state } as StoredDelivery);
-    if (!claim.created) await deps.deliveries.update(key, state);
+    // Written first by a takeover of the event (this run outlived the event claim's lease): not ours.
+    if (!claim.created) logSuperseded(progress, state, logger);
+    else progress.seed = undefined;
   };
   try {
     await write(update, false);
@@ -230,6 +235,12 @@ export async function failInternally(
       return compact;
     } catch (second) {
       if (classifyFailure(second) === 'transient') throw second;
+      if (!where.exists) {
+        // No record at all: the repair sweep cannot see it, so the event must come again (a takeover
+        // of its claim after the lease records it), rather than be acknowledged and lost.
+        logger.log('ERROR', `could not record the internal error of this delivery (${errorMessage(first)}; then ${errorMessage(second)}): it has no record, the event is redelivered`, { stack: (second as Error)?.stack ?? null });
+        throw new TransientError(`no record of the delivery could be written: ${errorMessage(second)}`, { cause: second });
+      }
       logger.log('ERROR', `could not record the internal error of this delivery (${errorMessage(first)}; then ${errorMessage(second)}): the repair sweep will find it`, { stack: (second as Error)?.stack ?? null });
       return compact;
     }

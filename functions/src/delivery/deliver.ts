@@ -17,8 +17,8 @@ import { announceFailure, commitUpdate, consecutiveFailures, ensureRetrySchedule
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
-import type { ClaimToken, DeliveryKey, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
-import { recoverStale, seriesStart } from './recover.ts';
+import type { ClaimToken, DeliveryKey, DeliveryUpdate, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
+import { inFlightPlan, recoverStale, seriesStart } from './recover.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { deliveryKey, runAttempts, stateOf, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 import { claimAttempt, releaseClaim, takeOver } from './transitions.ts';
@@ -41,6 +41,14 @@ export interface StartDelivery {
   fanOutLimit: number;
   /** The dispatch's span of the event's trace (the logger already carries it); absent: a new trace. */
   trace?: TraceContext;
+  /**
+   * This run took over the event claim of an owner whose lease passed, and the delivery has no record:
+   * attempt 1 may have left with that owner. It is recorded `unknown` and the next attempt goes through
+   * Cloud Tasks; nothing is sent inline. `claimedAt` and `takeovers` are the lost owner's claim.
+   */
+  takeover?: { claimedAt: Date; takeovers: number };
+  /** The event claim could not be written for a lasting reason: the delivery ends failed, nothing is sent. */
+  unclaimed?: { error: unknown };
 }
 
 const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' | 'takeovers' | 'repairs' | 'replays'>, status: Progress['status'], trace: TraceContext | undefined): Progress => ({
@@ -55,7 +63,10 @@ const progressOf = (record: Pick<StoredDelivery, 'attempts' | 'attemptsDropped' 
 });
 
 /**
- * The dispatcher's delivery of one event to one webhook. Throws only passing infrastructure faults.
+ * The dispatcher's delivery of one event to one webhook, under the event's claim (dispatch-event.ts):
+ * no record exists yet, and its first write creates it with the first result — so a record found at
+ * that create was written by a takeover (the run outlived the event claim's lease) and is left alone.
+ * Throws only passing infrastructure faults.
  */
 export async function startDelivery(deps: DeliveryDeps & { retentionDays: number }, start: StartDelivery, logger: Logger): Promise<DeliveryOutcome> {
   const { event, stored, parsed } = start;
@@ -65,25 +76,28 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   // A rate-limited webhook is never sent inline: its first attempt waits in its own queue, whose
   // limits Cloud Tasks enforces across every instance (tasks/rate-limited-queue.ts).
   const rateLimit = parsed.ok && start.withinLimit ? parsed.webhook.rateLimit : undefined;
-  const seed = (rateLimit ? queuedDelivery : pendingDelivery)(event, webhookId, parsed.ok ? parsed.webhook.name : null, deps.clock.now(), deps.retentionDays, trace.traceId);
+  const webhookName = parsed.ok ? parsed.webhook.name : null;
+  // A takeover's record starts from the lost owner's claim: attempt 1 in flight since then.
+  const seed = rateLimit
+    ? queuedDelivery(event, webhookId, webhookName, deps.clock.now(), deps.retentionDays, trace.traceId)
+    : start.takeover
+      ? { ...pendingDelivery(event, webhookId, webhookName, start.takeover.claimedAt, deps.retentionDays, trace.traceId), takeovers: start.takeover.takeovers }
+      : pendingDelivery(event, webhookId, webhookName, deps.clock.now(), deps.retentionDays, trace.traceId);
   const key = deliveryKey(seed);
-  // A queued record holds no claim (nothing in flight): its writes are plain; a pending one's are the claim's.
-  const progress: Progress = { ...progressOf(seed, 'pending', trace), ...(rateLimit ? {} : { claim: { number: FIRST_ATTEMPT.number, since: seed.updatedAt } }) };
+  const progress: Progress = { ...progressOf(seed, 'pending', trace), seed };
   const about: DeliveryAbout = { event, webhookName: seed.webhookName, createdAt: seed.createdAt };
-  // Who owns the record when a step throws: nobody yet (the claim itself failed), us, or another run.
-  let owner: 'none' | 'us' | 'other' = 'none';
-  let stage = 'claiming the delivery';
+  // Whether the record met at a create is being looked at (then a lasting fault is not ours to record).
+  let resuming = false;
+  let stage = 'claiming the event';
+  // A record some other run wrote first: moved on by the rules of a redelivery.
+  const resume = async (existing: StoredDelivery): Promise<DeliveryOutcome> => {
+    resuming = true;
+    stage = 'looking at an existing delivery';
+    const existingTrace = existing.traceId !== trace.traceId ? continueTrace(existing.traceId) : undefined;
+    return resumeExisting(deps, key, existing, parsed.ok ? parsed.webhook : undefined, existingTrace ? logger.child(traceFields(existingTrace)) : logger);
+  };
   try {
-    const claim = await deps.deliveries.claim(seed);
-    if (!claim.created) {
-      owner = 'other';
-      stage = 'looking at an existing delivery';
-      // A redelivered message without a traceparent got a new trace: the record's own is the delivery's.
-      const existingTrace = claim.existing.traceId !== trace.traceId ? continueTrace(claim.existing.traceId) : undefined;
-      if (existingTrace) logger = logger.child(traceFields(existingTrace));
-      return await resumeExisting(deps, key, claim.existing, parsed, logger);
-    }
-    owner = 'us';
+    if (start.unclaimed) throw start.unclaimed.error;
     if (!parsed.ok || !start.withinLimit) {
       const invalid = parsed.ok
         ? { errorCode: 'fan_out_limit' as const, lastError: `webhook ${webhookId}: not sent: more than ${start.fanOutLimit} webhooks of the account subscribe to ${event.type}` }
@@ -95,10 +109,20 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       return { webhookId, status: 'invalid', note: invalid.lastError };
     }
     if (rateLimit) {
+      stage = 'recording the queued delivery';
+      const created = await deps.deliveries.claim(seed);
+      if (!created.created) return await resume(created.existing);
+      progress.seed = undefined;
       stage = "enqueueing the first attempt on the webhook's rate-limited queue";
       await ensureRetryScheduled(deps, key, seed, rateLimit);
       logger.log('INFO', 'delivery queued: the webhook is rate limited, its queue sends attempt 1', { status: 'retrying', ...rateLimit });
       return { webhookId, status: 'retrying', note: 'queued on the rate-limited queue' };
+    }
+    if (start.takeover) {
+      stage = 'taking over the delivery';
+      // If even this fails for a lasting reason, the attempt that may have left is recorded unknown.
+      progress.inFlight = inFlightPlan(seed);
+      return await takeOverUnrecorded(deps, seed, parsed.webhook, logger, resume);
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;
@@ -114,12 +138,12 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
     return { webhookId, status: written.status, ...(written.lastError ? { note: written.lastError } : {}) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
-    if (owner === 'other') {
+    if (resuming) {
       // Not ours to end: its owner, a takeover or the repair sweep moves it on.
       logger.log('ERROR', `could not look at the existing delivery: ${errorMessage(error)}`, { stage, stack: (error as Error)?.stack ?? null });
       return { webhookId, status: 'skipped', note: `internal error while ${stage}` };
     }
-    const ended = await failInternally(deps, key, progress, error, stage, logger, owner === 'us' ? { exists: true } : { exists: false, seed });
+    const ended = await failInternally(deps, key, progress, error, stage, logger, progress.seed ? { exists: false, seed: progress.seed } : { exists: true });
     await announceFailure(deps, key, ended, about, logger);
     return { webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
@@ -129,8 +153,9 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
  * A redelivered event met a record. Final: nothing to do. Owned by a live run (or a retry waiting on
  * its task): acknowledged, since the repair sweep recovers it should that owner die — a nack would
  * only spend one of the event's dead-letter delivery attempts. Without a live owner: recovered now.
+ * `webhook` is its current version, undefined when it is gone or unusable.
  */
-async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: StoredDelivery, parsed: ParsedWebhook, logger: Logger): Promise<DeliveryOutcome> {
+export async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: StoredDelivery, webhook: WebhookConfig | undefined, logger: Logger): Promise<DeliveryOutcome> {
   if (existing.status !== 'pending' && existing.status !== 'retrying') {
     logger.log('INFO', `already ${existing.status}: not sent again`, { status: existing.status });
     return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}` };
@@ -138,11 +163,34 @@ async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: St
   const stale = staleness(existing, deps.clock.now(), deps.timing);
   if (!stale.stale) {
     // A retry whose enqueue failed after its write is repaired here (the task name makes it idempotent).
-    await ensureRetryScheduled(deps, key, existing, parsed.ok ? parsed.webhook.rateLimit : undefined);
+    await ensureRetryScheduled(deps, key, existing, webhook?.rateLimit);
     logger.log('INFO', `not sent again: ${stale.reason}`, { status: existing.status });
     return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}: ${stale.reason}` };
   }
-  return recoverDelivery(deps, existing, parsed.ok ? parsed.webhook : undefined, stale.reason, logger);
+  return recoverDelivery(deps, existing, webhook, stale.reason, logger);
+}
+
+/**
+ * A takeover of an event claim past its lease, for a delivery that has no record: its first attempt
+ * may have left with the lost owner. Like recoverStale on a `pending` record: the attempt is recorded
+ * `unknown`, the takeovers counted (from the event claim's), and the retry policy plans the next
+ * attempt through Cloud Tasks; nothing is sent here. The record is created, so a late owner's result
+ * written meanwhile wins: it is then moved on as a record found by a redelivery (`resume`).
+ */
+export async function takeOverUnrecorded(
+  deps: RecordingDeps,
+  seed: StoredDelivery,
+  webhook: WebhookConfig | undefined,
+  logger: Logger,
+  resume: (existing: StoredDelivery) => Promise<DeliveryOutcome>,
+): Promise<DeliveryOutcome> {
+  const update = recoverStale(seed, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
+  const created = await deps.deliveries.claim({ ...seed, ...update });
+  if (!created.created) {
+    logger.log('INFO', 'not taken over: its owner recorded the delivery meanwhile');
+    return resume(created.existing);
+  }
+  return afterRecovery(deps, seed, update, webhook, `the event's claim passed its lease (claimed ${seed.createdAt.toISOString()}) and the delivery has no record`, logger);
 }
 
 /**
@@ -162,6 +210,12 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
   const update = recoverStale(record, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
   const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));
   if (!won) return { webhookId: key.webhookId, status: 'skipped', note: 'moved on while being recovered' };
+  return afterRecovery(deps, record, update, webhook, why, logger);
+}
+
+/** A recovery's update is written: its next attempt is enqueued (or the delivery ended), and said. */
+async function afterRecovery(deps: RecordingDeps, record: StoredDelivery, update: DeliveryUpdate, webhook: WebhookConfig | undefined, why: string, logger: Logger): Promise<DeliveryOutcome> {
+  const key = deliveryKey(record);
   logger.log('NOTICE', `recovered a delivery without a live owner (${why}): now ${update.status}${update.next ? `, attempt ${update.next.number} due ${update.nextAttemptAt?.toISOString()}` : ''}`, {
     status: update.status,
     errorCode: update.errorCode,

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { EventMessage } from '../events/event-message.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
-import type { StoredDelivery } from './ports.ts';
+import type { EventClaim, StoredDelivery } from './ports.ts';
 
 /**
  * A claim (a `pending` record, or an attempt in flight) older than this belongs to an instance that
@@ -51,6 +52,26 @@ export function pendingDelivery(event: EventMessage, webhookId: string, webhookN
  */
 export function queuedDelivery(event: EventMessage, webhookId: string, webhookName: string | null, now: Date, retentionDays: number, traceId?: string): StoredDelivery {
   return { ...pendingDelivery(event, webhookId, webhookName, now, retentionDays, traceId), status: 'retrying', inFlight: null, next: { ...FIRST_ATTEMPT }, nextAttemptAt: now };
+}
+
+/**
+ * The claim of a whole event, created before any of its deliveries is sent: attempt 1 of each of
+ * `webhookIds` is in flight under it until that delivery's record exists (ports.ts EventClaim).
+ */
+export function eventClaimOf(event: EventMessage, webhookIds: readonly string[], now: Date, retentionDays: number, traceId?: string): EventClaim {
+  return {
+    accountId: event.accountId,
+    eventId: event.id,
+    eventType: event.type,
+    webhookIds: [...webhookIds],
+    claimedAt: now,
+    takeovers: 0,
+    claimId: randomUUID(),
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: new Date(now.getTime() + retentionDays * 86_400_000),
+    ...(traceId ? { traceId } : {}),
+  };
 }
 
 /** How long a claim lives and how late a retry may be; configurable so tests need not wait 90 s. */

@@ -79,6 +79,47 @@ export type StoredDelivery = DeliveryRecord & {
 };
 
 export type ClaimResult = { created: true } | { created: false; existing: StoredDelivery };
+
+/**
+ * One per event that has deliverable webhooks, at accounts/{a}/eventClaims/{eventId}: created before
+ * any of the event's deliveries is sent, it is their idempotency check and the in-flight mark of every
+ * first attempt. A delivery gets its own record only with its first result (DeliveryLog.claim), so an
+ * event to N webhooks costs N + 1 writes. While `claimedAt` is within the lease, a delivery of the
+ * event without a record is being sent by the claim's owner; after it, that owner is gone and the
+ * delivery is taken over (deliver.ts recoverUnrecorded).
+ */
+export interface EventClaim {
+  accountId: string;
+  eventId: string;
+  eventType: string;
+  /** The event's deliverable webhooks, in the order they are delivered. */
+  webhookIds: string[];
+  /** When the current owner claimed the event (the dispatcher's create, or the last takeover): its lease starts here. */
+  claimedAt: Date;
+  /** Takeovers of the event so far; a delivery taken over without a record counts them towards MAX_TAKEOVERS. */
+  takeovers: number;
+  /** Random per create: a create the client retried after a lost answer recognises its own document. */
+  claimId: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** When the TTL policy may delete the claim (the delivery log's retention). */
+  expiresAt: Date;
+  traceId?: string;
+}
+
+export type EventClaimResult = { created: true } | { created: false; existing: EventClaim };
+
+export interface EventClaimStore {
+  /** Creates the event's claim unless one exists (the document path is the idempotency key). */
+  claim(claim: EventClaim): Promise<EventClaimResult>;
+  /**
+   * A takeover of an event whose owner's lease passed: writes `claimedAt`/`takeovers` only if the stored
+   * claim still holds `seenClaimedAt` (a write conditioned on the version read). One of several
+   * concurrent takeovers wins (true); the others write nothing (false).
+   */
+  takeOver(accountId: string, eventId: string, seenClaimedAt: Date, change: Pick<EventClaim, 'claimedAt' | 'takeovers' | 'updatedAt'>): Promise<boolean>;
+  get(accountId: string, eventId: string): Promise<EventClaim | undefined>;
+}
 /**
  * `claimed`: marked in flight by this caller; `stale`: in flight by an owner whose lease expired (the
  * caller recovers it); `busy`: in flight by a live owner; `done`: already recorded or no longer due.
@@ -88,7 +129,11 @@ export type AttemptClaim = 'claimed' | 'done' | 'busy' | 'stale' | 'missing';
 export type ModifyChange<T> = { write?: Partial<StoredDelivery>; result: T };
 
 export interface DeliveryLog {
-  /** Creates the record unless one exists (the idempotency key is the document path). */
+  /**
+   * Creates the record unless one exists (the document path is the key). The dispatcher's first write
+   * of a delivery is this create, with its first result; `created: false` means a takeover (or an
+   * earlier run) wrote it first.
+   */
   claim(record: StoredDelivery): Promise<ClaimResult>;
   /**
    * Reads the record and writes the fields `change` returns, atomically (a conditional write). The store may run

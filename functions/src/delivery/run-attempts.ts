@@ -15,7 +15,7 @@ import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delive
 import type { LeaseTiming } from './lease.ts';
 import { continuation } from './next-attempt.ts';
 import { sendAuthorized } from './send-authorized.ts';
-import type { ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, WebhookHealthStore } from './ports.ts';
+import type { ClaimToken, DeliveryKey, DeliveryLog, DeliveryUpdate, InFlightAttempt, PlannedAttempt, RetryScheduler, StoredDelivery, WebhookHealthStore } from './ports.ts';
 import { retryPolicy, type RetryPolicy, type RetrySettings } from './retry-policy.ts';
 
 export interface DeliveryDeps {
@@ -57,6 +57,11 @@ export interface Progress {
   secretValues?: readonly string[] | undefined;
   /** The in-flight mark this run holds on the record; its writes are conditioned on it (none: plain writes). */
   claim?: ClaimToken | undefined;
+  /**
+   * The dispatcher's delivery before its first write: no record exists yet (the event claim stands for
+   * it), and the first write creates it from this seed (writeStep). Cleared once written.
+   */
+  seed?: StoredDelivery | undefined;
   /** The span of this run (its trace id is the record's); each attempt is a child of it. */
   trace?: TraceContext | undefined;
 }
@@ -66,6 +71,21 @@ export const deliveryKey = (record: Pick<DeliveryKey, 'accountId' | 'webhookId' 
   webhookId: record.webhookId,
   eventId: record.eventId,
 });
+
+/**
+ * Writes a step of this run: the first write of a dispatcher's delivery creates the record (no record
+ * existed: the event claim stood for it), later ones update it, conditioned on the run's claim. False,
+ * and nothing written, when a takeover wrote the record first (the create found it) or moved it on.
+ */
+export async function writeStep(deps: Pick<DeliveryDeps, 'deliveries'>, key: DeliveryKey, state: DeliveryUpdate, progress: Progress): Promise<boolean> {
+  if (progress.seed) {
+    const created = await deps.deliveries.claim({ ...progress.seed, ...state });
+    if (!created.created) return false;
+    progress.seed = undefined;
+    return true;
+  }
+  return deps.deliveries.update(key, state, progress.claim);
+}
 
 /** The record's new state from the progress so far. */
 export function stateOf(progress: Progress, now: Date, rest: Pick<DeliveryUpdate, 'status' | 'lastError' | 'errorCode' | 'nextAttemptAt' | 'next'> & { inFlight?: DeliveryUpdate['inFlight'] }): DeliveryUpdate {
@@ -173,11 +193,13 @@ export async function runAttempts(
     // The backup goes out in this run: the record first says so, with the primary's result. `next` and
     // `nextAttemptAt` name it too, so a worker that dies while sending it leaves a record the repair
     // sweep's query of overdue retries finds (a retrying record without nextAttemptAt is never returned).
+    // The dispatcher's delivery has no record yet: this write creates it (its second write, on this
+    // failure path only), so from here on the repair sweep sees the backup in flight.
     const backupState = stateOf(progress, now, { status: progress.status, errorCode: null, lastError: entry.summary, nextAttemptAt: now, next: step.next, inFlight: { ...step.next, since: now } });
     // Taken over meanwhile (this run outlived its lease): the backup is not ours to send; the caller's
-    // commit, conditioned on the same claim, finds that too.
-    if (!(await deps.deliveries.update(key, backupState, progress.claim))) return backupState;
+    // commit, conditioned on the same claim (or creating the same record), finds that too.
+    if (!(await writeStep(deps, key, backupState, progress))) return backupState;
     plan = step.next;
-    if (progress.claim) progress.claim = { number: plan.number, since: now };
+    progress.claim = { number: plan.number, since: now };
   }
 }

@@ -1,7 +1,12 @@
 import { classifyFailure, errorMessage, TransientError } from '../core/failures.ts';
 import type { SecretStore } from '../core/ports.ts';
-import { startDelivery, type DeliveryOutcome as StartedOutcome, type LoadedSecrets } from '../delivery/deliver.ts';
+import { resumeExisting, startDelivery, takeOverUnrecorded, type DeliveryOutcome as StartedOutcome, type LoadedSecrets } from '../delivery/deliver.ts';
+import { eventClaimOf, pendingDelivery } from '../delivery/lease.ts';
+import type { EventClaim, EventClaimStore, StoredDelivery } from '../delivery/ports.ts';
 import type { DeliveryDeps } from '../delivery/run-attempts.ts';
+import type { EventMessage } from '../events/event-message.ts';
+import type { Logger } from '../log/logger.ts';
+import type { TraceContext } from '../log/trace.ts';
 import { parseEventMessage } from '../events/event-message.ts';
 import { childSpan, traceFields, traceFromAttributes } from '../log/trace.ts';
 import { isAboutWebhook } from '../events/operational-events.ts';
@@ -18,6 +23,8 @@ export type DeliveryOutcome = StartedOutcome | { webhookId: string; status: 'fil
 
 export interface DispatchDeps extends DeliveryDeps {
   webhooks: WebhookStore;
+  /** One claim per event: the idempotency check of all its deliveries (delivery/ports.ts EventClaim). */
+  eventClaims: EventClaimStore;
   invalidEvents: InvalidEventLog;
   secrets: SecretStore;
   retentionDays: number;
@@ -123,12 +130,24 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     if (classifyFailure(error) === 'transient') throw error;
     secrets = { ok: false, error }; // each delivery records it (they may not all need a secret, but they read them)
   }
+  // One claim for the whole event, before any delivery is sent (N + 1 writes for N webhooks): a
+  // redelivered event finds it. Each delivery's record is first written with its first result.
+  const claim = eventClaimOf(event, wanted.map(({ webhook }) => webhook.id), deps.clock.now(), deps.retentionDays, trace.traceId);
+  let unclaimed: { error: unknown } | undefined;
+  try {
+    const claimed = await deps.eventClaims.claim(claim);
+    if (!claimed.created) return [...skipped, ...(await resumeEvent(deps, event, claimed.existing, wanted, secrets, trace, logger))];
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    // Redelivering would fail the same way: each delivery ends failed (internal_error), nothing is sent.
+    unclaimed = { error };
+  }
   const failures: unknown[] = [];
   const outcomes = await mapConcurrent(wanted, deps.concurrency, async ({ webhook, parsed }, index) => {
     const deliveryTrace = childSpan(trace);
     const deliveryLogger = logger.child({ webhookId: webhook.id, deliveryId: `${webhook.id}/${event.id}`, ...traceFields(deliveryTrace) });
     try {
-      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: deliveryTrace }, deliveryLogger);
+      return await startDelivery(deps, { event, stored: webhook, parsed, secrets, withinLimit: index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: deliveryTrace, ...(unclaimed ? { unclaimed } : {}) }, deliveryLogger);
     } catch (error) {
       // Only passing faults reach here (startDelivery records the others): the siblings go on.
       failures.push(error);
@@ -140,6 +159,88 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     throw new RedeliverError(`event ${event.id}: ${failures.length} delivery(ies) interrupted: ${failures.map(errorMessage).join('; ')}`, { cause: failures[0] });
   }
   return [...skipped, ...outcomes];
+}
+
+interface Wanted {
+  webhook: StoredWebhook;
+  parsed: ParsedWebhook;
+}
+
+/**
+ * A redelivered event found its claim. Each delivery with a record is moved on as a redelivery moves
+ * a record (resumeExisting). A delivery without one has its first attempt in flight under the claim:
+ * while the claim's lease lives, its owner is still at work and the event is redelivered later (no
+ * repair sweep can see a delivery without a record, so acknowledging could lose it); once the lease
+ * has passed, the claim is taken over (one winner) and each such delivery is recorded as a takeover
+ * records a lost attempt, its next attempt through Cloud Tasks.
+ */
+async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: EventClaim, wanted: readonly Wanted[], secrets: LoadedSecrets, trace: TraceContext, logger: Logger): Promise<DeliveryOutcome[]> {
+  const current = new Map(wanted.map((item, index) => [item.webhook.id, { ...item, index }]));
+  const failures: unknown[] = [];
+  const keyOf = (webhookId: string) => ({ accountId: event.accountId, webhookId, eventId: event.id });
+  const loggerOf = (webhookId: string) => {
+    const span = childSpan(trace);
+    return { span, log: logger.child({ webhookId, deliveryId: `${webhookId}/${event.id}`, ...traceFields(span) }) };
+  };
+  // Faults are the delivery's own: a passing one makes the event redelivered, any other is logged and
+  // left to the record's owner, a later redelivery or the repair sweep.
+  const guarded = async (webhookId: string, log: Logger, step: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> => {
+    try {
+      return await step();
+    } catch (error) {
+      if (classifyFailure(error) === 'transient') {
+        failures.push(error);
+        log.log('ERROR', `delivery interrupted by a passing fault, the event will be redelivered: ${errorMessage(error)}`, { stack: (error as Error)?.stack ?? null });
+        return { webhookId, status: 'skipped', note: 'interrupted' };
+      }
+      log.log('ERROR', `could not look at the existing delivery: ${errorMessage(error)}`, { stack: (error as Error)?.stack ?? null });
+      return { webhookId, status: 'skipped', note: 'internal error while looking at an existing delivery' };
+    }
+  };
+  const missing: string[] = [];
+  const found = await mapConcurrent(claim.webhookIds, deps.concurrency, async (webhookId) => {
+    const { log } = loggerOf(webhookId);
+    return guarded(webhookId, log, async () => {
+      const record = await deps.deliveries.get(keyOf(webhookId));
+      if (!record) {
+        missing.push(webhookId);
+        return { webhookId, status: 'skipped', note: 'no record yet' };
+      }
+      const item = current.get(webhookId);
+      return resumeExisting(deps, keyOf(webhookId), record, item?.parsed.ok ? item.parsed.webhook : undefined, log);
+    });
+  });
+  const outcomes = found.filter((outcome) => !missing.includes(outcome.webhookId));
+  if (missing.length > 0 && failures.length === 0) {
+    const now = deps.clock.now();
+    if (now.getTime() - claim.claimedAt.getTime() < deps.timing.leaseMs) {
+      logger.log('INFO', `${missing.length} delivery(ies) of this event have no result yet, under the claim of ${claim.claimedAt.toISOString()} (within its lease): the event is redelivered later`, { unrecorded: missing.length, claimedAt: claim.claimedAt.toISOString() });
+      throw new RedeliverError(`event ${event.id}: ${missing.length} delivery(ies) still being sent by the instance that claimed the event at ${claim.claimedAt.toISOString()}`);
+    }
+    const won = await deps.eventClaims.takeOver(event.accountId, event.id, claim.claimedAt, { claimedAt: now, takeovers: claim.takeovers + 1, updatedAt: now });
+    if (!won) throw new RedeliverError(`event ${event.id}: its claim was taken over by another instance meanwhile`);
+    logger.log('NOTICE', `event claim taken over (claimed ${claim.claimedAt.toISOString()}, past its lease): ${missing.length} delivery(ies) without a record are recovered`, { unrecorded: missing.length, takeovers: claim.takeovers + 1 });
+    const lost = { claimedAt: claim.claimedAt, takeovers: claim.takeovers };
+    outcomes.push(
+      ...(await mapConcurrent(missing, deps.concurrency, async (webhookId) => {
+        const { span, log } = loggerOf(webhookId);
+        return guarded(webhookId, log, async () => {
+          const item = current.get(webhookId);
+          if (item) {
+            return startDelivery(deps, { event, stored: item.webhook, parsed: item.parsed, secrets, withinLimit: item.index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: span, takeover: lost }, log);
+          }
+          // Gone since the claim (deleted, disabled, filtered out now): its lost attempt is recorded and
+          // the retry worker's rules end it (a webhook removed before its next attempt).
+          const seed: StoredDelivery = { ...pendingDelivery(event, webhookId, null, claim.claimedAt, deps.retentionDays, span.traceId), takeovers: claim.takeovers };
+          return takeOverUnrecorded(deps, seed, undefined, log, (existing) => resumeExisting(deps, keyOf(webhookId), existing, undefined, log));
+        });
+      })),
+    );
+  }
+  if (failures.length > 0) {
+    throw new RedeliverError(`event ${event.id}: ${failures.length} delivery(ies) interrupted: ${failures.map(errorMessage).join('; ')}`, { cause: failures[0] });
+  }
+  return outcomes;
 }
 
 // The webhook cache hands out the same StoredWebhook for a whole cache period. Parsing it once keeps one

@@ -6,6 +6,7 @@ import { systemClock, type Clock, type SecretStore } from '../core/ports.ts';
 import { type RetryScheduler } from '../delivery/ports.ts';
 import type { SecretWriter } from '../api/ports.ts';
 import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
+import { FirestoreEventClaimStore } from '../firestore/firestore-event-claims.ts';
 import { FirestoreInvalidEventLog } from '../firestore/firestore-invalid-event-log.ts';
 import { FirestoreWebhookStore } from '../firestore/firestore-webhook-store.ts';
 import { createJsonLogger, type Logger } from '../log/logger.ts';
@@ -103,6 +104,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     // One token cache per instance, shared by every delivery it runs; tokens come through `sender`.
     tokens: new OAuth2Tokens(sender, clock, { allowLoopback: config.allowLoopbackDestinations }),
     deliveries,
+    eventClaims: new FirestoreEventClaimStore(db),
     finder: deliveries,
     invalidEvents: new FirestoreInvalidEventLog(db),
     webhooks: new CachedWebhookStore(webhookDocuments, config.webhookCacheSeconds * 1000, clock),

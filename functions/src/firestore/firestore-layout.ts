@@ -13,6 +13,8 @@ export const API_KEYS = 'apiKeys';
 export const AUDIT = 'audit';
 /** An account's bulk recoveries started through the management API, with their progress. */
 export const RECOVER_JOBS = 'recoverJobs';
+/** One claim per dispatched event (delivery/ports.ts EventClaim): the idempotency check of its deliveries. */
+export const EVENT_CLAIMS = 'eventClaims';
 
 export const webhooksPath = (accountId: string): string => `${ACCOUNTS}/${accountId}/${WEBHOOKS}`;
 export const webhookPath = (accountId: string, webhookId: string): string =>
@@ -22,10 +24,13 @@ export const deliveryPath = (accountId: string, webhookId: string, eventId: stri
 export const invalidEventPath = (messageId: string): string => `${INVALID_EVENTS}/${messageId}`;
 export const apiKeyPath = (lookupId: string): string => `${API_KEYS}/${lookupId}`;
 export const auditPath = (accountId: string): string => `${ACCOUNTS}/${accountId}/${AUDIT}`;
+export const eventClaimPath = (accountId: string, eventId: string): string => `${ACCOUNTS}/${accountId}/${EVENT_CLAIMS}/${eventId}`;
 export const recoverJobPath = (accountId: string, jobId: string): string => `${ACCOUNTS}/${accountId}/${RECOVER_JOBS}/${jobId}`;
 
 /** The delivery log's expiry field; a Firestore TTL policy deletes documents once it has passed. */
 export const DELIVERY_EXPIRY_FIELD = 'expiresAt';
+/** The event claims' expiry field (the same retention as the delivery log); a TTL policy deletes them. */
+export const EVENT_CLAIM_EXPIRY_FIELD = 'expiresAt';
 
 export interface IndexedQuery {
   /** What runs this query, for humans reading a failed check. */
