@@ -280,7 +280,7 @@ variable "auto_disable_after_failures" {
 }
 
 variable "max_webhooks_per_event" {
-  description = "MAX_WEBHOOKS_PER_EVENT: webhooks of one account sent per event (16 at a time); those beyond are recorded as not sent (fan_out_limit). Raise dispatch_timeout_seconds with it: 50 at 30 s per request fit the default 120 s."
+  description = "MAX_WEBHOOKS_PER_EVENT: webhooks of one account sent per event (all at once up to 100); those beyond are recorded as not sent (fan_out_limit). Above 100 raise dispatch_timeout_seconds with it. In flight per instance: dispatch_concurrency x this."
   type        = number
   default     = 50
 

@@ -17,9 +17,10 @@ export const DEFAULT_TASKS_LOCATION = 'us-central1';
 /** What Svix and GitHub do, roughly: a receiver that fails this often in a row is switched off. */
 export const DEFAULT_AUTO_DISABLE_AFTER_FAILURES = 15;
 /**
- * Webhooks of one account sent per event; those beyond are recorded as not sent (fan_out_limit). 50
- * deliveries at 16 at a time end within the default 120 s dispatch timeout even if every receiver
- * takes the 30 s request timeout: raise the dispatch timeout with it.
+ * Webhooks of one account sent per event; those beyond are recorded as not sent (fan_out_limit). An
+ * event's deliveries go at once up to 100 (entry/dependencies.ts), so 50 end within the default 120 s
+ * dispatch timeout even if every receiver takes the 30 s request timeout; above 100, raise the
+ * dispatch timeout with it.
  */
 export const DEFAULT_MAX_WEBHOOKS_PER_EVENT = 50;
 export const MAX_WEBHOOKS_PER_EVENT_LIMIT = 500;
