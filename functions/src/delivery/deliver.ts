@@ -185,7 +185,20 @@ export async function takeOverUnrecorded(
   resume: (existing: StoredDelivery) => Promise<DeliveryOutcome>,
 ): Promise<DeliveryOutcome> {
   const update = recoverStale(seed, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
-  const created = await deps.deliveries.claim({ ...seed, ...update });
+  let created: Awaited<ReturnType<RecordingDeps['deliveries']['claim']>>;
+  try {
+    created = await deps.deliveries.claim({ ...seed, ...update });
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    // No record, and the event claim is ours now: acknowledging without one would lose the delivery
+    // (the repair sweep cannot see it). Ended failed (the lost attempt unknown), or the event is
+    // redelivered when even that cannot be written (failInternally throws a passing fault).
+    const key = deliveryKey(seed);
+    const progress: Progress = { ...progressOf(seed, 'pending', continueTrace(seed.traceId)), seed, inFlight: inFlightPlan(seed) };
+    const ended = await failInternally(deps, key, progress, error, 'taking over the delivery', logger, { exists: false, seed });
+    await announceFailure(deps, key, ended, aboutRecord(seed), logger);
+    return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
+  }
   if (!created.created) {
     logger.log('INFO', 'not taken over: its owner recorded the delivery meanwhile');
     return resume(created.existing);
