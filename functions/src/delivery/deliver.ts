@@ -98,6 +98,14 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   };
   try {
     if (start.unclaimed) throw start.unclaimed.error;
+    if (start.takeover && start.withinLimit && !rateLimit) {
+      stage = 'taking over the delivery';
+      // The lost owner may have sent attempt 1 (its webhook was deliverable then): recorded unknown
+      // even if the webhook no longer parses — the retry worker then ends it invalid, nothing sent.
+      // If even this fails for a lasting reason, the attempt that may have left is recorded unknown.
+      progress.inFlight = inFlightPlan(seed);
+      return await takeOverUnrecorded(deps, seed, parsed.ok ? parsed.webhook : undefined, logger, resume);
+    }
     if (!parsed.ok || !start.withinLimit) {
       const invalid = parsed.ok
         ? { errorCode: 'fan_out_limit' as const, lastError: `webhook ${webhookId}: not sent: more than ${start.fanOutLimit} webhooks of the account subscribe to ${event.type}` }
@@ -117,12 +125,6 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       await ensureRetryScheduled(deps, key, seed, rateLimit);
       logger.log('INFO', 'delivery queued: the webhook is rate limited, its queue sends attempt 1', { status: 'retrying', ...rateLimit });
       return { webhookId, status: 'retrying', note: 'queued on the rate-limited queue' };
-    }
-    if (start.takeover) {
-      stage = 'taking over the delivery';
-      // If even this fails for a lasting reason, the attempt that may have left is recorded unknown.
-      progress.inFlight = inFlightPlan(seed);
-      return await takeOverUnrecorded(deps, seed, parsed.webhook, logger, resume);
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;

@@ -227,7 +227,9 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
         return guarded(webhookId, log, async () => {
           const item = current.get(webhookId);
           if (item) {
-            return startDelivery(deps, { event, stored: item.webhook, parsed: item.parsed, secrets, withinLimit: item.index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: span, takeover: lost }, log);
+            // Its place in the fan-out limit is the one the lost owner applied (the claim's order), not
+            // the current list's: a webhook added since must not make a sent delivery "not sent".
+            return startDelivery(deps, { event, stored: item.webhook, parsed: item.parsed, secrets, withinLimit: claim.webhookIds.indexOf(webhookId) < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: span, takeover: lost }, log);
           }
           // Gone since the claim (deleted, disabled, filtered out now): its lost attempt is recorded and
           // the retry worker's rules end it (a webhook removed before its next attempt).
