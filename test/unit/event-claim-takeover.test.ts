@@ -49,4 +49,14 @@ describe('event claim takeover: review findings', () => {
     assert.equal(world.record('wh-a').status, 'invalid');
     assert.equal(world.received('wh-a'), 1);
   });
+
+  it("a redelivery without a traceparent takes over under the claim's trace (the lost owner's), not a new one", async () => {
+    const world = new World({ webhooks: ['wh-a'] });
+    world.faults.inject('sender.after', () => transientError('instance stopped'), { when: forWebhook('wh-a') });
+    assert.equal((await world.publish()).acked, false);
+    const claimTrace = world.eventClaims.peek()!.traceId;
+    assert.match(String(claimTrace), /^[0-9a-f]{32}$/);
+    assert.equal((await world.redeliverAfterLease()).acked, true);
+    assert.equal(world.record('wh-a').traceId, claimTrace);
+  });
 });

@@ -8,7 +8,7 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TraceContext } from '../log/trace.ts';
 import { parseEventMessage } from '../events/event-message.ts';
-import { childSpan, traceFields, traceFromAttributes } from '../log/trace.ts';
+import { childSpan, continueTrace, traceFields, traceFromAttributes } from '../log/trace.ts';
 import { isAboutWebhook } from '../events/operational-events.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
@@ -178,8 +178,10 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
   const current = new Map(wanted.map((item, index) => [item.webhook.id, { ...item, index }]));
   const failures: unknown[] = [];
   const keyOf = (webhookId: string) => ({ accountId: event.accountId, webhookId, eventId: event.id });
+  // A redelivery without a traceparent started a new trace: the claim's is the event's (its owner's log lines).
+  const eventTrace = (claim.traceId && claim.traceId !== trace.traceId ? continueTrace(claim.traceId) : undefined) ?? trace;
   const loggerOf = (webhookId: string) => {
-    const span = childSpan(trace);
+    const span = childSpan(eventTrace);
     return { span, log: logger.child({ webhookId, deliveryId: `${webhookId}/${event.id}`, ...traceFields(span) }) };
   };
   // Faults are the delivery's own: a passing one makes the event redelivered, any other is logged and
