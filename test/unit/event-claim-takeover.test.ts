@@ -59,4 +59,15 @@ describe('event claim takeover: review findings', () => {
     assert.equal((await world.redeliverAfterLease()).acked, true);
     assert.equal(world.record('wh-a').traceId, claimTrace);
   });
+
+  it('a lasting fault reading a delivery of a redelivered event: not acknowledged while that delivery may have no record', async () => {
+    const world = new World();
+    world.faults.inject('sender.after', () => transientError('instance stopped'), { when: forWebhook('wh-a') });
+    assert.equal((await world.publish()).acked, false);
+    world.faults.inject('deliveries.get', () => lastingError(), { when: forWebhook('wh-a') });
+    const first = await world.redeliverAfterLease();
+    assert.ok(!first.acked || world.deliveries.peek(world.key('wh-a')), 'acknowledged while wh-a has no record');
+    assert.equal((await world.redeliverAfterLease()).acked, true);
+    assert.deepEqual(outcomes(world.record('wh-a')), ['unknown']);
+  });
 });

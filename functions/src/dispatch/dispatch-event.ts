@@ -203,7 +203,14 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
   const found = await mapConcurrent(claim.webhookIds, deps.concurrency, async (webhookId) => {
     const { log } = loggerOf(webhookId);
     return guarded(webhookId, log, async () => {
-      const record = await deps.deliveries.get(keyOf(webhookId));
+      let record: StoredDelivery | undefined;
+      try {
+        record = await deps.deliveries.get(keyOf(webhookId));
+      } catch (error) {
+        if (classifyFailure(error) === 'transient') throw error;
+        // Unreadable: it may have no record, which nothing but a redelivery of the event could recover.
+        throw new TransientError(`could not read the delivery (it may have no record yet): ${errorMessage(error)}`, { cause: error });
+      }
       if (!record) {
         missing.push(webhookId);
         return { webhookId, status: 'skipped', note: 'no record yet' };
