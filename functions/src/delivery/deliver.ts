@@ -98,6 +98,14 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
   };
   try {
     if (start.unclaimed) throw start.unclaimed.error;
+    if (start.takeover && start.withinLimit && !rateLimit) {
+      stage = 'taking over the delivery';
+      // The lost owner may have sent attempt 1 (its webhook was deliverable then): recorded unknown
+      // even if the webhook no longer parses — the retry worker then ends it invalid, nothing sent.
+      // If even this fails for a lasting reason, the attempt that may have left is recorded unknown.
+      progress.inFlight = inFlightPlan(seed);
+      return await takeOverUnrecorded(deps, seed, parsed.ok ? parsed.webhook : undefined, logger, resume);
+    }
     if (!parsed.ok || !start.withinLimit) {
       const invalid = parsed.ok
         ? { errorCode: 'fan_out_limit' as const, lastError: `webhook ${webhookId}: not sent: more than ${start.fanOutLimit} webhooks of the account subscribe to ${event.type}` }
@@ -117,12 +125,6 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       await ensureRetryScheduled(deps, key, seed, rateLimit);
       logger.log('INFO', 'delivery queued: the webhook is rate limited, its queue sends attempt 1', { status: 'retrying', ...rateLimit });
       return { webhookId, status: 'retrying', note: 'queued on the rate-limited queue' };
-    }
-    if (start.takeover) {
-      stage = 'taking over the delivery';
-      // If even this fails for a lasting reason, the attempt that may have left is recorded unknown.
-      progress.inFlight = inFlightPlan(seed);
-      return await takeOverUnrecorded(deps, seed, parsed.webhook, logger, resume);
     }
     stage = "loading the account's secrets";
     if (!start.secrets.ok) throw start.secrets.error;
@@ -185,7 +187,20 @@ export async function takeOverUnrecorded(
   resume: (existing: StoredDelivery) => Promise<DeliveryOutcome>,
 ): Promise<DeliveryOutcome> {
   const update = recoverStale(seed, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
-  const created = await deps.deliveries.claim({ ...seed, ...update });
+  let created: Awaited<ReturnType<RecordingDeps['deliveries']['claim']>>;
+  try {
+    created = await deps.deliveries.claim({ ...seed, ...update });
+  } catch (error) {
+    if (classifyFailure(error) === 'transient') throw error;
+    // No record, and the event claim is ours now: acknowledging without one would lose the delivery
+    // (the repair sweep cannot see it). Ended failed (the lost attempt unknown), or the event is
+    // redelivered when even that cannot be written (failInternally throws a passing fault).
+    const key = deliveryKey(seed);
+    const progress: Progress = { ...progressOf(seed, 'pending', continueTrace(seed.traceId)), seed, inFlight: inFlightPlan(seed) };
+    const ended = await failInternally(deps, key, progress, error, 'taking over the delivery', logger, { exists: false, seed });
+    await announceFailure(deps, key, ended, aboutRecord(seed), logger);
+    return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
+  }
   if (!created.created) {
     logger.log('INFO', 'not taken over: its owner recorded the delivery meanwhile');
     return resume(created.existing);

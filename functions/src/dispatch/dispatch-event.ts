@@ -8,7 +8,7 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TraceContext } from '../log/trace.ts';
 import { parseEventMessage } from '../events/event-message.ts';
-import { childSpan, traceFields, traceFromAttributes } from '../log/trace.ts';
+import { childSpan, continueTrace, traceFields, traceFromAttributes } from '../log/trace.ts';
 import { isAboutWebhook } from '../events/operational-events.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
@@ -178,8 +178,10 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
   const current = new Map(wanted.map((item, index) => [item.webhook.id, { ...item, index }]));
   const failures: unknown[] = [];
   const keyOf = (webhookId: string) => ({ accountId: event.accountId, webhookId, eventId: event.id });
+  // A redelivery without a traceparent started a new trace: the claim's is the event's (its owner's log lines).
+  const eventTrace = (claim.traceId && claim.traceId !== trace.traceId ? continueTrace(claim.traceId) : undefined) ?? trace;
   const loggerOf = (webhookId: string) => {
-    const span = childSpan(trace);
+    const span = childSpan(eventTrace);
     return { span, log: logger.child({ webhookId, deliveryId: `${webhookId}/${event.id}`, ...traceFields(span) }) };
   };
   // Faults are the delivery's own: a passing one makes the event redelivered, any other is logged and
@@ -201,7 +203,14 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
   const found = await mapConcurrent(claim.webhookIds, deps.concurrency, async (webhookId) => {
     const { log } = loggerOf(webhookId);
     return guarded(webhookId, log, async () => {
-      const record = await deps.deliveries.get(keyOf(webhookId));
+      let record: StoredDelivery | undefined;
+      try {
+        record = await deps.deliveries.get(keyOf(webhookId));
+      } catch (error) {
+        if (classifyFailure(error) === 'transient') throw error;
+        // Unreadable: it may have no record, which nothing but a redelivery of the event could recover.
+        throw new TransientError(`could not read the delivery (it may have no record yet): ${errorMessage(error)}`, { cause: error });
+      }
       if (!record) {
         missing.push(webhookId);
         return { webhookId, status: 'skipped', note: 'no record yet' };
@@ -227,7 +236,9 @@ async function resumeEvent(deps: DispatchDeps, event: EventMessage, claim: Event
         return guarded(webhookId, log, async () => {
           const item = current.get(webhookId);
           if (item) {
-            return startDelivery(deps, { event, stored: item.webhook, parsed: item.parsed, secrets, withinLimit: item.index < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: span, takeover: lost }, log);
+            // Its place in the fan-out limit is the one the lost owner applied (the claim's order), not
+            // the current list's: a webhook added since must not make a sent delivery "not sent".
+            return startDelivery(deps, { event, stored: item.webhook, parsed: item.parsed, secrets, withinLimit: claim.webhookIds.indexOf(webhookId) < deps.maxWebhooksPerEvent, fanOutLimit: deps.maxWebhooksPerEvent, trace: span, takeover: lost }, log);
           }
           // Gone since the claim (deleted, disabled, filtered out now): its lost attempt is recorded and
           // the retry worker's rules end it (a webhook removed before its next attempt).
