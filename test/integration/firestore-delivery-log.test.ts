@@ -94,6 +94,27 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     assert.equal((await log.get(record))?.repairs, 1);
   });
 
+  it("a first write applied whose answer was lost (the client's retried create meets it) is recognised as this run's, not another run's record", async () => {
+    const record = pendingDelivery(eventOf('call.created', 'acc_dlog'), 'w1', 'w1', new Date(), 7);
+    const original = DocumentReference.prototype.create;
+    let injected = false;
+    DocumentReference.prototype.create = async function (this: DocumentReference, ...args: Parameters<DocumentReference['create']>) {
+      const written = await original.apply(this, args);
+      if (injected) return written;
+      injected = true;
+      throw Object.assign(new Error('6 ALREADY_EXISTS: the retried commit met the first one'), { code: GrpcStatus.ALREADY_EXISTS });
+    } as DocumentReference['create'];
+    try {
+      assert.deepEqual(await log.claim(record), { created: true });
+    } finally {
+      DocumentReference.prototype.create = original;
+    }
+    assert.ok(injected);
+    // Another run's create of the same record still finds it.
+    const other = await log.claim({ ...record, webhookName: 'another run' });
+    assert.equal(other.created, false);
+  });
+
   it('a record deleted between the read and the write: the change is run again on nothing, and nothing is recreated', async () => {
     const record = await plant();
     const ref = db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
-import { fromFirestore, isAlreadyExists, isFailedPrecondition } from './firestore-values.ts';
+import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 import { GrpcStatus } from '../core/failures.ts';
 import { commitAsOwner } from '../delivery/transitions.ts';
 
@@ -41,16 +41,9 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
   }
 
   async claim(record: StoredDelivery): Promise<ClaimResult> {
-    const ref = this.doc(record);
-    try {
-      await ref.create(record);
-      return { created: true };
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-    }
-    const existing = await ref.get();
-    if (!existing.exists) throw new Error(`delivery ${ref.path} vanished between create and read`);
-    return { created: false, existing: fromFirestore<StoredDelivery>(existing.data()) };
+    // The record's first write: the claim, or since the event claim the delivery's first result. Its
+    // writeId tells a create retried after a lost answer from a record another run wrote.
+    return createOnce<StoredDelivery>(this.doc(record), { ...record, [WRITE_ID_FIELD]: randomUUID() }, WRITE_ID_FIELD);
   }
 
   async modify<T>(key: DeliveryKey, change: (record: StoredDelivery | undefined) => ModifyChange<T>): Promise<T> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import type { EventClaim, EventClaimResult, EventClaimStore } from '../delivery/ports.ts';
 import { eventClaimPath } from './firestore-layout.ts';
-import { fromFirestore, isAlreadyExists, isFailedPrecondition } from './firestore-values.ts';
+import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 
 /**
  * The event claims at accounts/{a}/eventClaims/{eventId}. `create` is the idempotency check of a whole
@@ -23,19 +23,8 @@ export class FirestoreEventClaimStore implements EventClaimStore {
   }
 
   async claim(claim: EventClaim): Promise<EventClaimResult> {
-    const ref = this.doc(claim.accountId, claim.eventId);
-    try {
-      await ref.create(claim);
-      return { created: true };
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-    }
-    const existing = await ref.get();
-    if (!existing.exists) throw new Error(`event claim ${ref.path} vanished between create and read`);
-    const stored = fromFirestore<EventClaim>(existing.data());
-    // The client retried a create whose first try was applied (its answer lost): the claim is ours.
-    if (stored.claimId === claim.claimId) return { created: true };
-    return { created: false, existing: stored };
+    // claimId is unique to this claim: a create retried after its answer was lost is recognised as ours.
+    return createOnce<EventClaim>(this.doc(claim.accountId, claim.eventId), { ...claim }, 'claimId');
   }
 
   async takeOver(accountId: string, eventId: string, seenClaimedAt: Date, change: Pick<EventClaim, 'claimedAt' | 'takeovers' | 'updatedAt'>): Promise<boolean> {

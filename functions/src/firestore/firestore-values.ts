@@ -1,5 +1,5 @@
 import { GrpcStatus } from '../core/failures.ts';
-import { Timestamp } from '@google-cloud/firestore';
+import { Timestamp, type DocumentReference } from '@google-cloud/firestore';
 
 /** Turns Firestore Timestamps back into Dates, deeply, so the core only ever sees Dates. */
 export function fromFirestore<T>(value: unknown): T {
@@ -14,6 +14,25 @@ export function fromFirestore<T>(value: unknown): T {
 export const isFailedPrecondition = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.FAILED_PRECONDITION;
 
 export const isAlreadyExists = (error: unknown): boolean => (error as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;
+
+/**
+ * Creates the document unless it exists (the idempotency check of claims and first results), and
+ * reads the one that does. `data[idField]` is unique to this call: a create whose first try was
+ * applied but whose answer was lost, retried by the client, fails with ALREADY_EXISTS against itself —
+ * the id read back says it was ours.
+ */
+export async function createOnce<T>(ref: DocumentReference, data: Record<string, unknown>, idField: string): Promise<{ created: true } | { created: false; existing: T }> {
+  try {
+    await ref.create(data);
+    return { created: true };
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const snapshot = await ref.get();
+  if (!snapshot.exists) throw new Error(`${ref.path} vanished between create and read`);
+  if (snapshot.get(idField) === data[idField]) return { created: true };
+  return { created: false, existing: fromFirestore<T>(snapshot.data()) };
+}
 
 /**
  * A document's update time as an exact string (`seconds.nanoseconds`): a Date would lose Firestore's
