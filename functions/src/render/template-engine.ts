@@ -1,5 +1,6 @@
 import { Liquid, Tag, type Template } from 'liquidjs';
 import { EscapeMode, escapers, outputText } from './output-escapers.ts';
+import { renderOutputsDirectly } from './direct-outputs.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
 
 /** A problem with one template field of a webhook, worded for the person who wrote it. */
@@ -106,7 +107,7 @@ export class TemplateEngine {
     }
     let templates: Template[];
     try {
-      templates = this.liquid(mode).parse(source);
+      templates = renderOutputsDirectly(this.liquid(mode).parse(source));
     } catch (error) {
       throw toTemplateError(field, error);
     }
