@@ -382,7 +382,8 @@ function figures(results: Results): Record<string, Figure> {
       gotCpuUsPerRequest: gotCpu ?? null,
       cachedVsGotCpu: r3(vsGot),
       // Our synchronous code per delivery: the production engine over bare liquidjs, buildRequest's checks
-      // over the render, and the outcome + log record.
+      // over the render, and the outcome + log record. Negative when the engine's direct outputs save more
+      // than the checks and the record cost (render/direct-outputs.ts).
       ourSyncCodeUs: round(render.cachedUs - render.bareLiquidUs + render.buildOverRenderUs + render.classifyAndRecordUs, 1),
       bodyOnly: { cached: render.bodyCachedUs, parsed: render.bodyParsedUs },
       context: {
