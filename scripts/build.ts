@@ -134,7 +134,7 @@ export async function build(): Promise<void> {
 }
 
 /**
- * Bundles test/kit/entry.ts as the functions are bundled (about a second): the tests take the helpers
+ * Bundles test/kit/entry.ts as the functions are bundled (a second or two): the tests take the helpers
  * they share with the functions (paths, config, the API key store, the adapters) from this bundle, so
  * that they test the code as built; like build(), it fails when a lazy chunk lost exports.
  */
