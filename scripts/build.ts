@@ -29,6 +29,10 @@ export const BUILD_DIR = join(ROOT, 'build', 'functions');
 export const FUNCTIONS_ENTRY = join(ROOT, 'functions', 'src', 'index.ts');
 /** esbuild's record of which source files went into which output file (read by the bench); not deployed. */
 export const BUILD_METAFILE = join(ROOT, 'build', 'functions-metafile.json');
+/** The production code the integration tests use themselves, bundled like the deployable (not deployed). */
+export const TEST_KIT_DIR = join(ROOT, 'build', 'test-kit');
+export const TEST_KIT_BUNDLE = join(TEST_KIT_DIR, 'entry.js');
+const TEST_KIT_ENTRY = join(ROOT, 'test', 'kit', 'entry.ts');
 
 const FRAMEWORK = '@google-cloud/functions-framework';
 const GRPC = '@grpc/grpc-js';
@@ -129,6 +133,17 @@ export async function build(): Promise<void> {
   await buildPortal(join(outdir, 'portal'));
 }
 
+/**
+ * Bundles test/kit/entry.ts as the functions are bundled (a second or two): the tests take the helpers
+ * they share with the functions (paths, config, the API key store, the adapters) from this bundle, so
+ * that they test the code as built; like build(), it fails when a lazy chunk lost exports.
+ */
+export async function buildTestKit(): Promise<void> {
+  const options = deployableBundleOptions({ entry: TEST_KIT_ENTRY }, TEST_KIT_DIR);
+  const metafile = await bundle(options);
+  await assertLazyChunksKeepTheirExports(metafile, options.workingDir);
+}
+
 export const PORTAL_SOURCE = join(ROOT, 'portal');
 
 /**
@@ -157,5 +172,7 @@ export async function buildPortal(outDir: string): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await build();
-  console.log(`built ${BUILD_DIR}`);
+  // A test file run alone (node --test) after npm run build needs the kit as well.
+  await buildTestKit();
+  console.log(`built ${BUILD_DIR} and ${TEST_KIT_DIR}`);
 }

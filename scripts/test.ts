@@ -1,7 +1,8 @@
 /**
  * `npm test`: type-checks, builds the functions (the integration tests run build/functions, not the
- * sources, so every run tests a fresh bundle; the build fails when a lazy chunk lost exports), starts
- * the real Pub/Sub and Firestore emulators once
+ * sources, so every run tests a fresh bundle; the build fails when a lazy chunk lost exports) and the
+ * test kit (build/test-kit: the production helpers the integration tests use themselves, bundled the
+ * same way; test/support/kit.ts), starts the real Pub/Sub and Firestore emulators once
  * (or uses those named by PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST), runs every test file against
  * them with node:test, and stops them. Extra arguments are passed to node --test (e.g. a file).
  * A full run (no arguments) also runs the unit suite on Node 24 (scripts/test-node24.ts) while the
@@ -11,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureEmulators, EmulatorMissingError } from '../functions/dev/emulators.ts';
-import { build, ROOT } from './build.ts';
+import { build, buildTestKit, ROOT } from './build.ts';
 import { runUnitSuiteOnNode24 } from './test-node24.ts';
 
 function banner(text: string): void {
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
   }
   try {
     await build();
+    await buildTestKit();
   } catch (error) {
     banner(`THE BUILD FAILED — nothing is tested against a broken bundle.\n${(error as Error).message}`);
     return 1;

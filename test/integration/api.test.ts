@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
@@ -13,18 +12,10 @@ import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/buil
 import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
-import { newSigningKey } from '../../functions/src/api/customer-tokens.ts';
-import { routes as routeTable } from '../../functions/src/api/routes.ts';
-import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
-import { auditPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { QUERY_LOG_MESSAGE, servedBy, type QueryShape } from '../../functions/src/firestore/query-shape.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
-import { webhookConfigHash } from '../../functions/src/validation/config-hash.ts';
 import { BUILD_DIR, BUILD_METAFILE } from '../../scripts/build.ts';
 import { call, withoutRequestId, type ApiAnswer } from '../support/api-client.ts';
 import { eventOf } from '../support/harness.ts';
+import { auditPath, createMemoryLogger, EVENT_TYPES, Firestore, FirestoreApiKeyStore, INDEXED_QUERIES, loadConfig, newSigningKey, OPERATIONAL_EVENT_TYPES, QUERY_LOG_MESSAGE, routes as routeTable, servedBy, webhookConfigHash, webhookPath, webhooksPath, type QueryShape } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // The management API as deployed: the bundle's `api` function under the functions framework, on the

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { fromFirestore, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // AUTO_DISABLE_AFTER_FAILURES=2: the second consecutive delivery that ends `failed` disables the webhook.

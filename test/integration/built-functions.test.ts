@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { XMLParser } from 'fast-xml-parser';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
@@ -19,6 +16,7 @@ import { BUILD_DIR, BUILD_METAFILE, EXTERNAL_PACKAGES, ROOT } from '../../script
 import { lazyChunks } from '../../scripts/lazy-commonjs.ts';
 import type { Metafile } from 'esbuild';
 import { eventOf } from '../support/harness.ts';
+import { deliveryPath, Firestore, loadConfig, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // The deployable itself: build/functions is an esbuild bundle, and bundling can break what only runs

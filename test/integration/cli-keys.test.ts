@@ -5,13 +5,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import type { BuiltFunction } from '../../functions/dev/built-function.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { API_KEYS, apiKeyPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
+import { API_KEYS, apiKeyPath, Firestore, webhookPath } from '../support/kit.ts';
 
 // `hookshape keys create|list|revoke` run as a process (node functions/cli/hookshape.ts keys ...), as an
 // operator runs it, against the Firestore emulator of this test run in a project of this file's own; the

@@ -5,12 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../scripts/build.ts';
-import { EVENT_TYPES } from '../../functions/src/events/event-catalogue.ts';
-import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
-import type { DeliveryStatus } from '../../functions/src/delivery/delivery-record.ts';
-import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { CLAIM_LEASE_MS, deliveryPath, EVENT_TYPES, pendingDelivery, retryTaskId, webhookPath, type DeliveryStatus } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // Every command run as a process (node functions/cli/hookshape.ts ...), as an operator runs it, against

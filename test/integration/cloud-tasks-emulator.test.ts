@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
-import { GrpcStatus } from '../../functions/src/core/failures.ts';
+import { GrpcStatus } from '../support/kit.ts';
 
 interface Received {
   method: string;

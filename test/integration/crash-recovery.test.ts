@@ -7,18 +7,14 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { PubSub as PubSubClient, type Message, type Subscription } from '@google-cloud/pubsub';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { eventOf } from '../support/harness.ts';
+import { Firestore, fromFirestore, loadConfig, webhookPath, type StoredDelivery } from '../support/kit.ts';
 
 // The dispatcher of the deployable bundle is SIGKILLed in the middle of sends, once per wave of events, while
 // events flow; Pub/Sub redelivers what it never acknowledged (a redelivery within the event claim's

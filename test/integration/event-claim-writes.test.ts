@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
-import { eventClaimPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { eventClaimPath, Firestore, webhookPath } from '../support/kit.ts';
 import { startRpcProxy, type RpcProxy } from '../../bench/lib/firestore-rpc-proxy.ts';
 import { benchEvent, demoWebhook } from '../../bench/lib/fixtures.ts';
 import { BUILD_DIR, type FunctionProcess } from '../../bench/lib/function-process.ts';

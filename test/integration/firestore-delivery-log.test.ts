@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DocumentReference, Firestore } from '@google-cloud/firestore';
-import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
-import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
-import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
-import { FirestoreDeliveryLog } from '../../functions/src/firestore/firestore-delivery-log.ts';
-import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf } from '../support/harness.ts';
+import { classifyFailure, deliveryPath, DocumentReference, Firestore, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StoredDelivery } from '../support/kit.ts';
 
 // The delivery log adapter against the real Firestore emulator: `modify` is the state machine's only
 // read-modify-write (claims, takeovers, owner commits). It is an optimistic write on the version read,
 // not a server transaction, so a writer killed half-way holds no lock; these cases show it still loses
-// no concurrent change. (The bundle runs the same adapter in the crash and pipeline tests.)
+// no concurrent change. The adapter and the client are the bundle's (test/support/kit.ts): the faults are
+// injected into the copy of the Firestore client the adapter uses.
 
 describe('FirestoreDeliveryLog.modify on the emulator', () => {
   const projectId = `dlog-${randomBytes(4).toString('hex')}`;

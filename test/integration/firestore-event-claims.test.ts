@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DocumentReference, Firestore, Timestamp } from '@google-cloud/firestore';
-import { GrpcStatus } from '../../functions/src/core/failures.ts';
-import { eventClaimOf } from '../../functions/src/delivery/lease.ts';
-import { FirestoreEventClaimStore } from '../../functions/src/firestore/firestore-event-claims.ts';
-import { eventClaimPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf } from '../support/harness.ts';
+import { DocumentReference, eventClaimOf, eventClaimPath, Firestore, FirestoreEventClaimStore, GrpcStatus, Timestamp } from '../support/kit.ts';
 
 // The event claim store against the real Firestore emulator: the create that is the idempotency check
-// of a whole event, and the takeover, a write conditioned on the version read (one winner).
+// of a whole event, and the takeover, a write conditioned on the version read (one winner). The store
+// and the client are the bundle's (test/support/kit.ts), as are the faults' DocumentReference and Timestamp.
 
 describe('FirestoreEventClaimStore on the emulator', () => {
   const projectId = `eclaim-${randomBytes(4).toString('hex')}`;

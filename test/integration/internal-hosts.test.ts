@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DESTINATION_REFUSED } from '../../functions/src/send/http-sender.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { DESTINATION_REFUSED } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // The whole pipeline (the bundle's functions) with a resolver preloaded into them that answers every

@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { DEMO_ACCOUNT, DEMO_WEBHOOK_ID } from '../../functions/dev/demo-webhook.ts';
-import { CLAIM_LEASE_MS, pendingDelivery } from '../../functions/src/delivery/lease.ts';
-import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
-import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { CLAIM_LEASE_MS, DEFAULT_EVENTS_TOPIC, deliveryPath, Firestore, pendingDelivery, sampleEvent, webhookPath } from '../support/kit.ts';
 import { startLocalStack } from '../support/local-stack-process.ts';
 import { deadLetterTopicOf } from '../../functions/dev/emulator-wiring.ts';
-import { DEFAULT_EVENTS_TOPIC } from '../../functions/src/config/runtime-config.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 
 // The README's first command, as a newcomer runs it: `npm start` must show a webhook being delivered.

@@ -13,8 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pendingDelivery } from '../../functions/src/delivery/lease.ts';
-import { deliveryPath } from '../../functions/src/firestore/firestore-layout.ts';
+import { deliveryPath, pendingDelivery } from '../support/kit.ts';
 import { entryFromLine, extract, matches, type LogEntryModel } from '../support/log-filter.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';

@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { watchOperationsTopic, type OperationsWatch } from '../support/operations-topic.ts';
 

@@ -2,11 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { CLAIM_LEASE_MS, eventClaimOf } from '../../functions/src/delivery/lease.ts';
-import { eventClaimPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { HttpMethod } from '../../functions/src/webhooks/webhook-config.ts';
-import { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { CLAIM_LEASE_MS, eventClaimOf, eventClaimPath, HttpMethod, STANDARD_HEADERS } from '../support/kit.ts';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver.ts';
 
 const HOSTILE = 'José "Pepe" O\'Brien, <b>&amp;</b>\\ \n line2 — 日本 😀';

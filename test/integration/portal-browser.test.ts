@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type BrowserContext, type Page } from 'playwright-core';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
@@ -13,14 +12,9 @@ import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/buil
 import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { EVENT_CATALOGUE, type EventType } from '../../functions/src/events/event-catalogue.ts';
-import { portalPath } from '../../functions/src/events/operational-events.ts';
-import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
+import { createMemoryLogger, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
 
 // The customer portal in a real Chromium (@sparticuz/chromium's, driven by playwright-core) against

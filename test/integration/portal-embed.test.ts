@@ -6,17 +6,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { type BuiltFunction } from '../../functions/dev/built-function.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { CUSTOMER_SCOPES, CustomerTokens } from '../../functions/src/api/customer-tokens.ts';
-import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
+import { createMemoryLogger, CUSTOMER_SCOPES, CustomerTokens, Firestore, FirestoreApiKeyStore } from '../support/kit.ts';
 
 // The portal embedded in an iframe by a page of another origin (docs/portal.md, "Embedding it in an
 // iframe" and "Keeping the session alive: the postMessage protocol"), in a real Chromium against the

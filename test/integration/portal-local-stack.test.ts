@@ -10,7 +10,7 @@ import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type BrowserContext, type Page } from 'playwright-core';
 import { DEMO_ACCOUNT } from '../../functions/dev/demo-webhook.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
-import { sampleEvent } from '../../functions/src/events/event-catalogue.ts';
+import { sampleEvent } from '../support/kit.ts';
 import { startLocalStack } from '../support/local-stack-process.ts';
 
 // Issue 15's end-to-end proof: the portal in a real Chromium against `npm start`'s whole stack (the

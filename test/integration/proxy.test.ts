@@ -4,13 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createEventsTopic } from '../../functions/dev/emulator-wiring.ts';
 import { startFunctionProcess, type FunctionProcess } from '../../functions/dev/function-process.ts';
-import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { eventOf } from '../support/harness.ts';
 import { startConnectProxy, startMetadataServer, startTlsFront, type ConnectProxy, type MetadataServer, type TlsFront } from '../support/google-front.ts';
+import { deliveryPath, Firestore, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // The dispatcher of build/functions with production settings and HTTPS_PROXY set: no emulator switch

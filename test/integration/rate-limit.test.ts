@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
-import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { fromFirestore, type StoredDelivery } from '../support/kit.ts';
 
 // `rateLimit` on the emulators and the built functions: the deliveries of a rate-limited webhook go
 // through a Cloud Tasks queue of its own, and the queue's limits (enforced by the emulator as Cloud

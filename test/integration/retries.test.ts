@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { cloudTasksEmulatorClient } from '../../functions/dev/emulator-wiring.ts';
-import { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { retryTaskId, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // The functions of build/functions (the harness's processes). Base delay 1 s (the harness sets

@@ -4,17 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import type { BuiltFunction } from '../../functions/dev/built-function.ts';
 import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
-import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
+import { createMemoryLogger, Firestore, FirestoreApiKeyStore, loadConfig } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // POST /v1/accounts/{accountId}/webhooks/scaffold through the built api function (Firestore emulator,

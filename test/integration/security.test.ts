@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DESTINATION_REFUSED } from '../../functions/src/send/http-sender.ts';
 import { Webhook } from 'standardwebhooks';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { DESTINATION_REFUSED } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 const SIGNING_SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
-import { webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
-import type { StoredValidation } from '../../functions/src/validation/validate-webhook.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
+import { fromFirestore, webhookPath, type StoredValidation } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // validateWebhook from build/functions under the functions framework (the harness's process), called as

@@ -5,24 +5,21 @@
  * under the functions framework on 127.0.0.1 (`--source=build/functions --target=<name>`), configured
  * through the same environment variables as in production. Their structured log lines (stdout) are
  * parsed into `logs`. Each harness uses its own project id, so files running side by side never see
- * each other's data. npm test builds first; run `npm run build` before running a test file alone.
+ * each other's data. `db` is a client of the bundle's Firestore copy (test/support/kit.ts), so what it
+ * reads can be handed to the bundle's helpers. npm test builds first; run `npm run build` before running
+ * a test file alone.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startCloudTasksEmulator, type CloudTasksEmulator, type EmulatorState } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createDeadLetterTopic, createEventsTopic, createOperationsTopic, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
-import { loadConfig } from '../../functions/src/config/runtime-config.ts';
-import type { EventMessage } from '../../functions/src/events/event-message.ts';
-import { deliveryPath, webhookPath } from '../../functions/src/firestore/firestore-layout.ts';
-import { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
-import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
+import { deliveryPath, Firestore, fromFirestore, loadConfig, webhookPath, type EventMessage, type StoredDelivery } from './kit.ts';
 
 for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST']) {
   if (!process.env[name]) throw new Error(`${name} is not set: run the integration tests through npm test, which starts the emulators`);

@@ -3,7 +3,7 @@
  * collecting every message published there since the call, parsed.
  */
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import type { EventMessage } from '../../functions/src/events/event-message.ts';
+import type { EventMessage } from './kit.ts';
 import type { Harness } from './harness.ts';
 
 export interface OperationsWatch {
