@@ -22,6 +22,7 @@ export { API_KEYS, apiKeyPath, auditPath, deliveryPath, eventClaimPath, INDEXED_
 export { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';
 export { QUERY_LOG_MESSAGE, servedBy, type QueryShape } from '../../functions/src/firestore/query-shape.ts';
 export { createMemoryLogger } from '../../functions/src/log/logger.ts';
+export { LocalFileSecretStore } from '../../functions/src/secrets/local-file-secret-store.ts';
 export { DESTINATION_REFUSED } from '../../functions/src/send/http-sender.ts';
 export { STANDARD_HEADERS } from '../../functions/src/send/standard-headers.ts';
 export { retryTaskId } from '../../functions/src/tasks/retry-task-name.ts';

@@ -38,6 +38,7 @@ export const {
   FirestoreDeliveryLog,
   FirestoreEventClaimStore,
   fromFirestore,
+  LocalFileSecretStore,
   GrpcStatus,
   HttpMethod,
   INDEXED_QUERIES,

@@ -87,7 +87,7 @@ function outputsOf(templates: Template[]): Output[] {
   for (const template of templates) {
     if (template instanceof Output) found.push(template);
     if (template instanceof ForTag) found.push(...outputsOf([...template.templates, ...template.elseTemplates]));
-    if (template instanceof IfTag) found.push(...outputsOf([...template.branches.flatMap((branch) => branch.templates), ...template.elseTemplates]));
+    if (template instanceof IfTag) found.push(...outputsOf([...template.branches.flatMap((branch) => branch.templates), ...(template.elseTemplates ?? [])]));
   }
   return found;
 }
