@@ -98,17 +98,21 @@ export async function startFunction(source: string, env: NodeJS.ProcessEnv, opti
         },
         subscription: `projects/${projectId}/subscriptions/hookshape-dispatch`,
       });
-      return new Promise((resolve, reject) => {
-        const req = request(
-          { host: '127.0.0.1', port, path: `/projects/${projectId}/topics/hookshape-events`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+      const send = (retried: boolean): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = request(
+            { host: '127.0.0.1', port, path: `/projects/${projectId}/topics/hookshape-events`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          // A kept-alive connection the server closed as this request went out (Node's documented race,
+          // see request.reusedSocket): sent again once on a new connection, as Pub/Sub would retry a push.
+          req.on('error', (error: NodeJS.ErrnoException) => (!retried && req.reusedSocket && error.code === 'ECONNRESET' ? resolve(send(true)) : reject(error)));
+          req.end(body);
+        });
+      return send(false);
     },
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

@@ -1,6 +1,6 @@
 import { Liquid, Tag, type Template } from 'liquidjs';
 import { EscapeMode, escapers, outputText } from './output-escapers.ts';
-import { renderOutputsDirectly } from './direct-outputs.ts';
+import { renderOutputsDirectly, renderTemplatesDirectly } from './direct-render.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
 
 /** A problem with one template field of a webhook, worded for the person who wrote it. */
@@ -51,7 +51,7 @@ function createLiquid(mode: EscapeMode): Liquid {
   liquid.registerFilter('url_component', (value: unknown) => encodeURIComponent(outputText(value)));
   liquid.registerFilter('xml_escape', (value: unknown) => escapers.xml(value));
   liquid.registerFilter('csv_field', (value: unknown) => escapers.csv(value));
-  return liquid;
+  return renderTemplatesDirectly(liquid);
 }
 
 interface LiquidErrorShape {

@@ -1,15 +1,15 @@
 /**
- * The engine renders `{{ }}` outputs directly instead of through liquidjs's generator chain
- * (functions/src/render/direct-outputs.ts). These tests render the same sources both ways — the
- * engine's templates, and a fresh parse by the same Liquid instance left as liquidjs made it — and
- * require the same text or the same error, for a table of edge cases, the demo webhook, and seeded
- * random outputs over awkward data.
+ * The engine renders `{{ }}` outputs and lists of templates directly instead of through liquidjs's
+ * generators (functions/src/render/direct-render.ts). These tests render the same sources both ways —
+ * the engine's templates, and a fresh parse by the same Liquid instance with liquidjs's own
+ * Render.renderTemplates — and require the same text or the same error, for a table of edge cases, the
+ * demo webhook, and seeded random outputs over awkward data.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ForTag, IfTag, Output, type Template } from 'liquidjs';
+import { ForTag, IfTag, Output, type Liquid, type Template } from 'liquidjs';
 import { DEMO_BODY } from '../../functions/dev/demo-webhook.ts';
-import { DIRECT_OUTPUT_RENDER } from '../../functions/src/render/direct-outputs.ts';
+import { DIRECT_OUTPUT_RENDER, DIRECT_TEMPLATES_RENDER } from '../../functions/src/render/direct-render.ts';
 import { EscapeMode } from '../../functions/src/render/output-escapers.ts';
 import { TemplateEngine, type PreparedTemplate } from '../../functions/src/render/template-engine.ts';
 
@@ -76,9 +76,21 @@ function renderBoth(engine: TemplateEngine, source: string, mode: EscapeMode, co
   return {
     // A copy of the context each: increment and assign write to it.
     direct: outcome(() => liquid.renderSync(templates, structuredClone(context))),
-    // The same Liquid instance, the same options and source, parsed afresh: outputs render through liquidjs.
-    liquidjs: outcome(() => liquid.renderSync(liquid.parse(source), structuredClone(context))),
+    // The same Liquid instance, the same options and source, parsed afresh, rendered by liquidjs's own
+    // renderTemplates (the engine's is an own property of the renderer; the prototype's is liquidjs's).
+    liquidjs: outcome(() => withLiquidjsRenderer(liquid, () => liquid.renderSync(liquid.parse(source), structuredClone(context)))),
   };
+}
+
+function withLiquidjsRenderer<T>(liquid: Liquid, render: () => T): T {
+  const renderer = liquid.renderer as unknown as { renderTemplates: unknown };
+  const direct = renderer.renderTemplates;
+  delete (renderer as { renderTemplates?: unknown }).renderTemplates;
+  try {
+    return render();
+  } finally {
+    renderer.renderTemplates = direct;
+  }
 }
 
 /** The outputs of parsed templates, in tag blocks too (for the check that the direct path is in use). */
@@ -92,13 +104,17 @@ function outputsOf(templates: Template[]): Output[] {
   return found;
 }
 
-describe('outputs rendered directly', () => {
-  it('are the path in use: every output of a prepared template, in for and if blocks too', () => {
+describe('templates rendered directly', () => {
+  it('are the path in use: every output of a prepared template, in for and if blocks too, and every list of templates', () => {
     const engine = new TemplateEngine();
     const prepared = engine.prepare('body', `${DEMO_BODY}{% if data.flag %}{{ data.x }}{% else %}{{ data.y }}{% endif %}`, 'json') as PreparedTemplate & { templates: Template[] };
     const outputs = outputsOf(prepared.templates);
     assert.ok(outputs.length >= 20, `found ${outputs.length} outputs`);
     assert.deepEqual(outputs.filter((output) => (output as unknown as { render: unknown }).render !== DIRECT_OUTPUT_RENDER), []);
+    // And lists of templates: the renderer's own renderTemplates replaces the prototype's generator.
+    const renderer = prepared.liquid!.renderer as unknown as Record<PropertyKey, unknown>;
+    assert.equal(renderer[DIRECT_TEMPLATES_RENDER], true);
+    assert.ok(Object.hasOwn(renderer, 'renderTemplates'));
   });
 
   it('give what liquidjs gives for every edge case, in every escape mode', () => {
@@ -120,12 +136,30 @@ describe('outputs rendered directly', () => {
       const fresh = { ...prepared, templates: prepared.liquid!.parse(source) } as PreparedTemplate;
       const outcome = (template: PreparedTemplate) => {
         try {
-          return `ok: ${engine.renderPrepared(template, CONTEXT)}`;
+          return `ok: ${template === fresh ? withLiquidjsRenderer(prepared.liquid!, () => engine.renderPrepared(template, CONTEXT)) : engine.renderPrepared(template, CONTEXT)}`;
         } catch (error) {
           return `${(error as Error).message} ${JSON.stringify({ field: (error as { field?: string }).field, line: (error as { line?: number }).line, column: (error as { column?: number }).column })}`;
         }
       };
       assert.equal(outcome(prepared), outcome(fresh), source);
+    }
+  });
+
+  it('keep the render-time and memory limits (docs/security.md, Limits): hostile templates fail as with liquidjs', () => {
+    const engine = new TemplateEngine();
+    const hostile: Array<[string, RegExp]> = [
+      ['{% for a in (1..100000) %}{% for b in (1..100000) %}{{ a }}{% endfor %}{% endfor %}', /template render limit exceeded/],
+      ["{% assign s = 'xxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", /memory alloc limit exceeded/],
+      ['{{ (1..100000000) | join }}', /memory alloc limit exceeded/],
+      ['{% for i in (1..10000000) %}{% capture c %}{{ c }}{{ i }}{% endcapture %}{% endfor %}', /memory alloc limit exceeded/],
+    ];
+    for (const [source, limit] of hostile) {
+      const started = performance.now();
+      const { direct, liquidjs } = renderBoth(engine, source, 'none', CONTEXT);
+      assert.match(direct, limit, source);
+      assert.equal(direct, liquidjs, source);
+      // Both renders together: each is cut off at the 250 ms render limit, not left to run.
+      assert.ok(performance.now() - started < 5000, `${source} took ${Math.round(performance.now() - started)} ms`);
     }
   });
 

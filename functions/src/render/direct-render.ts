@@ -1,14 +1,15 @@
-import { Drop, evalToken, evalTokenValue, Output, Tag, TokenKind, toValueSync, UndefinedVariableError, type Context, type Emitter, type Template } from 'liquidjs';
+import { Drop, evalToken, evalTokenValue, LiquidError, Output, RenderError, Tag, TokenKind, toValueSync, UndefinedVariableError, type Context, type Emitter, type Liquid, type Template } from 'liquidjs';
 
 /**
- * liquidjs evaluates each `{{ }}` output through a chain of generators (Output, Value, Expression,
- * evalToken, Context._get, Filter), which renderSync then drives one step at a time. A synchronous
- * render has nothing to wait for, so this evaluates the same parsed output directly, with liquidjs's
- * own pieces: Context.findScope and readProperty for variables, each filter's own handler with the
- * same `this`. The result and the errors are liquidjs's (test/unit/direct-outputs.test.ts renders a
- * corpus both ways); it costs less than half the CPU (npm run bench: render). Anything this does not
- * read directly (ranges, a property of a literal, expressions with operators) goes through liquidjs's
- * evaluator as before. Tags are untouched; the outputs inside their blocks are rendered directly too.
+ * liquidjs renders through generators: each `{{ }}` output through a chain of them (Output, Value,
+ * Expression, evalToken, Context._get, Filter), each list of templates through Render.renderTemplates,
+ * and renderSync drives them one step at a time. A synchronous render has nothing to wait for, so the
+ * engine's Liquid instances (which only ever render synchronously) do the same work directly, with
+ * liquidjs's own pieces: Context.findScope and readProperty for variables, each filter's own handler
+ * with the same `this`, each tag's own render, the same render-time checks and error wrapping. The
+ * results and the errors are liquidjs's (test/unit/direct-render.test.ts renders a corpus both ways);
+ * it costs well under half the CPU (npm run bench: render). Anything this does not read directly
+ * (ranges, a property of a literal, expressions with operators) goes through liquidjs's evaluator.
  */
 
 // The parts of liquidjs's parsed output this reads (public classes, fields not in its typings).
@@ -65,6 +66,7 @@ function renderDirectly(this: ParsedOutput, ctx: Context, emitter: Emitter): voi
 
 /** Marks how an output is rendered, so a test can tell that the direct path is the one in use. */
 export const DIRECT_OUTPUT_RENDER = renderDirectly;
+export const DIRECT_TEMPLATES_RENDER = Symbol('templates rendered directly');
 
 /**
  * Makes every output of parsed templates, in tag blocks too, render directly. Blocks are found
@@ -85,4 +87,52 @@ export function renderOutputsDirectly(templates: Template[]): Template[] {
   };
   visit(templates, 0);
   return templates;
+}
+
+/** liquidjs's SimpleEmitter: the text of what is written, arrays joined, nil as nothing. */
+class TextEmitter implements Emitter {
+  buffer = '';
+  write(html: unknown): void {
+    this.buffer += text(html);
+  }
+}
+const text = (value: unknown): string => {
+  const plain = valueOf(value);
+  if (typeof plain === 'string') return plain;
+  if (plain === null || plain === undefined) return '';
+  if (Array.isArray(plain)) return plain.map(text).join('');
+  return String(plain);
+};
+
+type RenderTemplates = (templates: Template[], ctx: Context, emitter?: Emitter) => unknown;
+
+/**
+ * Makes a Liquid instance's renderer render lists of templates (the top level, and every tag's
+ * blocks) in a plain loop, as Render.renderTemplates does in its generator: the render-time limit
+ * checked before the list and each template, a failure wrapped as a RenderError of that template, and
+ * a break or continue ending the list. An asynchronous render, or options this does not reproduce
+ * (catchAllErrors, keepOutputType), keep liquidjs's own.
+ */
+export function renderTemplatesDirectly(liquid: Liquid): Liquid {
+  const renderer = liquid.renderer as unknown as { renderTemplates: RenderTemplates; [DIRECT_TEMPLATES_RENDER]?: true };
+  const own = renderer.renderTemplates.bind(renderer);
+  renderer.renderTemplates = (templates, ctx, emitter) => {
+    if (!ctx.sync || ctx.opts.catchAllErrors || (!emitter && ctx.opts.keepOutputType)) return own(templates, ctx, emitter);
+    const out = emitter ?? new TextEmitter();
+    const limit = ctx.renderLimit;
+    limit.check(performance.now());
+    for (const template of templates) {
+      limit.check(performance.now());
+      try {
+        const html = settled(template.render(ctx, out));
+        if (html) out.write(html);
+        if (ctx.breakCalled || ctx.continueCalled) break;
+      } catch (error) {
+        throw LiquidError.is(error) ? error : new RenderError(error as Error, template);
+      }
+    }
+    return (out as unknown as { buffer: unknown }).buffer;
+  };
+  renderer[DIRECT_TEMPLATES_RENDER] = true;
+  return liquid;
 }
