@@ -55,6 +55,9 @@ const EDGE_CASES = [
   '{% for row in data.matrix %}{% for cell in row %}{{ cell | json }}{% endfor %};{% endfor %}', '{% tablerow t in data.tags cols: 2 %}{{ t }}{% endtablerow %}',
   '{% raw %}{{ data.call.id }}{% endraw %}{{ data.call.id }}', '{% liquid\n  assign x = data.call.id | upcase\n  echo x\n%}{{ x }}', '{{ data.tags | join: 5 }}',
   '{% increment n %}{{ n }}{% decrement m %}{{ m }}', '{% cycle "a", "b" %}{% cycle "a", "b" %}', '{{ data.text | split: "" | size }}',
+  // Found by review: a lone operator word is an expression; a keyword argument may have no value.
+  '{{ not }}', '{{ and }}', '{{ or }}', '{{ contains }}', '{{ == }}', '{% assign contains = "x" %}{{ contains }}', '{% for or in data.tags %}{{ or }}{% endfor %}',
+  '{% capture and %}hi{% endcapture %}{{ and }}', '{{ data.zero | default: b: }}', '{{ data.text | truncate: 2, x: }}', '{{ data.text | prepend: x: | upcase }}',
 ];
 
 /** Both renders of one source; `same` is the text or the error message both gave. */
@@ -161,6 +164,28 @@ describe('templates rendered directly', () => {
       // Both renders together: each is cut off at the 250 ms render limit, not left to run.
       assert.ok(performance.now() - started < 5000, `${source} took ${Math.round(performance.now() - started)} ms`);
     }
+  });
+
+  it('refuse blocks nested more than 100 deep at parse time, with the position; 100 render as liquidjs does', () => {
+    const engine = new TemplateEngine();
+    const nested = (depth: number, tag: string, args: string) => `${`{% ${tag} ${args} %}`.repeat(depth)}x${`{% end${tag} %}`.repeat(depth)}`;
+    for (const [tag, args] of [['if', 'true'], ['unless', 'false'], ['for', 'i in (1..1)']] as const) {
+      const { direct, liquidjs } = renderBoth(engine, nested(100, tag, args), 'none', CONTEXT);
+      assert.equal(direct, 'ok: x');
+      assert.equal(liquidjs, direct);
+      const refused = engine.prepare('body', nested(101, tag, args), 'none');
+      assert.equal(refused.error?.message, `body: template error at line 1, column ${1 + 100 * `{% ${tag} ${args} %}`.length}: blocks (for, if, case, capture...) are nested more than 100 deep`);
+    }
+  });
+
+  it('leave outputs to liquidjs where the engine never renders: an async render, strict variables', async () => {
+    const { Liquid } = await import('liquidjs');
+    const { renderOutputsDirectly } = await import('../../functions/src/render/direct-render.ts');
+    const strict = new Liquid({ strictVariables: true, lenientIf: true });
+    assert.equal(strict.renderSync(renderOutputsDirectly(strict.parse('{{ missing | default: "x" }}'), 100), {}), 'x');
+    const async = new Liquid();
+    async.registerFilter('later', (value: unknown) => Promise.resolve(`${String(value)}!`));
+    assert.equal(await async.render(renderOutputsDirectly(async.parse('{{ "a" | later }}'), 100), {}), 'a!');
   });
 
   it('render the demo webhook body as liquidjs does', () => {

@@ -37,7 +37,8 @@ const settled = (value: unknown): unknown => (isIterator(value) ? toValueSync(va
 const valueOf = (value: unknown): unknown => (value instanceof Drop && typeof value.valueOf === 'function' ? settled(value.valueOf()) : value);
 
 /** evalToken(token, ctx, false), read directly when the token is a literal or a plain variable path. */
-function evaluate(token: ParsedToken, ctx: Context): unknown {
+function evaluate(token: ParsedToken | undefined, ctx: Context): unknown {
+  if (token === undefined) return undefined; // a keyword argument without a value (`default: x:`)
   if ('content' in token) return token.content;
   // `variable` is set for a property of a literal or range ("abc".size); strict variables throw per step.
   if (token.kind === TokenKind.PropertyAccess && token.variable === undefined && !ctx.strictVariables) {
@@ -54,14 +55,21 @@ function evaluate(token: ParsedToken, ctx: Context): unknown {
   return toValueSync(evalToken(token as never, ctx, false));
 }
 
-function renderDirectly(this: ParsedOutput, ctx: Context, emitter: Emitter): void {
+const liquidjsOutputRender = Output.prototype.render as unknown as (this: ParsedOutput, ctx: Context, emitter: Emitter) => unknown;
+
+function renderDirectly(this: ParsedOutput, ctx: Context, emitter: Emitter): unknown {
+  // An async render may wait on a filter's promise; strict variables with lenientIf make `default` lenient.
+  if (!ctx.sync || ctx.strictVariables) return liquidjsOutputRender.call(this, ctx, emitter);
   const { initial, filters } = this.value;
-  let value = initial.postfix.length === 1 ? evaluate(initial.postfix[0]!, ctx) : toValueSync(initial.evaluate(ctx, false) as never);
+  // One token that is an operator (`{{ not }}`, `{{ contains }}`) is evaluated by liquidjs's Expression.
+  const single = initial.postfix.length === 1 && initial.postfix[0]!.kind !== TokenKind.Operator ? initial.postfix[0] : undefined;
+  let value = single ? evaluate(single, ctx) : toValueSync(initial.evaluate(ctx, false) as never);
   for (const filter of filters) {
     const args = filter.args.map((arg) => (Array.isArray(arg) ? [arg[0], evaluate(arg[1], ctx)] : evaluate(arg, ctx)));
     value = settled(filter.handler.apply({ context: ctx, token: filter.token, liquid: filter.liquid }, [value, ...args]));
   }
   emitter.write(valueOf(value));
+  return undefined;
 }
 
 /** Marks how an output is rendered, so a test can tell that the direct path is the one in use. */
@@ -72,20 +80,25 @@ export const DIRECT_TEMPLATES_RENDER = Symbol('templates rendered directly');
  * Makes every output of parsed templates, in tag blocks too, render directly. Blocks are found
  * generically (arrays of templates in a tag's fields, or in its branch objects), so a tag liquidjs
  * adds later keeps working: an output this does not reach renders through liquidjs as before.
+ * Blocks nested deeper than `maxBlockDepth` are refused (an error naming the tag's position): the
+ * direct render uses a few stack frames per level where liquidjs's generators use one, so without a
+ * bound the depth a template may have would depend on the stack left at render time.
  */
-export function renderOutputsDirectly(templates: Template[]): Template[] {
-  const visit = (node: unknown, depth: number): void => {
-    if (depth > 64 || typeof node !== 'object' || node === null) return;
+export function renderOutputsDirectly(templates: Template[], maxBlockDepth: number): Template[] {
+  const visit = (node: unknown, blocks: number, depth: number): void => {
+    if (depth > 8 * (maxBlockDepth + 1) || typeof node !== 'object' || node === null) return;
     if (node instanceof Output) {
       (node as unknown as { render: unknown }).render = renderDirectly;
     } else if (Array.isArray(node)) {
-      for (const item of node) visit(item, depth + 1);
+      for (const item of node) visit(item, blocks, depth + 1);
     } else if (node instanceof Tag || Object.getPrototypeOf(node) === Object.prototype) {
+      const inner = node instanceof Tag ? blocks + 1 : blocks;
+      if (inner > maxBlockDepth) throw Object.assign(new Error(`blocks (for, if, case, capture...) are nested more than ${maxBlockDepth} deep`), { token: (node as Tag).token });
       // A tag's fields, or a branch object ({ templates, ... }) of if, unless and case.
-      for (const field of Object.values(node)) if (Array.isArray(field) || (Object.getPrototypeOf(field ?? 0) === Object.prototype)) visit(field, depth + 1);
+      for (const field of Object.values(node)) if (Array.isArray(field) || Object.getPrototypeOf(field ?? 0) === Object.prototype) visit(field, inner, depth + 1);
     }
   };
-  visit(templates, 0);
+  visit(templates, 0, 0);
   return templates;
 }
 

@@ -2,6 +2,8 @@
 export const RENDER_LIMITS = {
   /** Characters of one template (url, a header, the body...). */
   templateChars: 64 * 1024,
+  /** Blocks (for, if, case, capture...) nested in one template: render/direct-render.ts. */
+  blockDepth: 100,
   /** Wall-clock milliseconds to render one template (liquidjs renderLimit). */
   renderMs: 250,
   /** Approximate allocations while rendering one template (liquidjs memoryLimit). */

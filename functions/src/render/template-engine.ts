@@ -107,7 +107,7 @@ export class TemplateEngine {
     }
     let templates: Template[];
     try {
-      templates = renderOutputsDirectly(this.liquid(mode).parse(source));
+      templates = renderOutputsDirectly(this.liquid(mode).parse(source), RENDER_LIMITS.blockDepth);
     } catch (error) {
       throw toTemplateError(field, error);
     }
