@@ -10,6 +10,9 @@
  *    (cached per instance), claims the delivery (one Firestore round trip before the send), renders,
  *    sends, then records the result (one more, after);
  *  - bare: cold-start/bare-push, a handler that decodes the message and makes one got request;
+ *  - bareClaim: cold-start/bare-claim-push, the smallest handler that does not send a redelivered
+ *    event twice: decode, claim the event with one Firestore create, one got request. The issue's
+ *    bare handler writes nothing; this one makes the one round trip ours makes before the send;
  *  - bareFirestore: cold-start/bare-function, the bare libraries doing the same Firestore I/O as a
  *    delivery without caching (query, create, POST, update): where the Firestore round trips go.
  * A separate pass through the counting proxy (lib/firestore-rpc-proxy.ts) counts the dispatch
@@ -38,7 +41,8 @@ export interface PushLatencyOptions {
 }
 
 const BARE_PUSH_DIR = join(BENCH_DIR, 'cold-start', 'bare-push');
-const VARIANTS = ['dispatch', 'bare', 'bareFirestore'] as const;
+const BARE_CLAIM_PUSH_DIR = join(BENCH_DIR, 'cold-start', 'bare-claim-push');
+const VARIANTS = ['dispatch', 'bare', 'bareClaim', 'bareFirestore'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 export interface LatencyFigures {
@@ -51,12 +55,16 @@ export interface PushLatencyAt {
   concurrency: number;
   ours: LatencyFigures;
   bare: LatencyFigures;
+  bareClaim: LatencyFigures;
   bareFirestore: LatencyFigures;
   /** ours ÷ bare. */
   p50Ratio: number;
   p95Ratio: number;
   /** CPU of the dispatch function process per delivery at this concurrency (its Firestore client included), ms. */
   cpuMsPerDelivery: number;
+  /** ours ÷ bareClaim: against a handler that also claims the event before its request leaves. */
+  p50RatioVsBareClaim: number;
+  p95RatioVsBareClaim: number;
   /** ours ÷ bareFirestore (context: the same Firestore I/O done by the bare libraries). */
   p50RatioVsBareFirestore: number;
   p95RatioVsBareFirestore: number;
@@ -104,7 +112,7 @@ async function main(): Promise<void> {
   await db.terminate();
 
   const env = { LOCAL_SECRETS_FILE: secrets.file, BENCH_RECEIVER_URL: receiver.url };
-  const sources: Record<Variant, string> = { dispatch: BUILD_DIR, bare: BARE_PUSH_DIR, bareFirestore: BARE_DIR };
+  const sources: Record<Variant, string> = { dispatch: BUILD_DIR, bare: BARE_PUSH_DIR, bareClaim: BARE_CLAIM_PUSH_DIR, bareFirestore: BARE_DIR };
   const processes = {} as Record<Variant, FunctionProcess>;
   const agents = {} as Record<Variant, Agent>;
   const proxy = await startRpcProxy(firestoreHost);
@@ -158,15 +166,18 @@ async function main(): Promise<void> {
 
     const byConcurrency: Record<string, PushLatencyAt> = {};
     for (const c of options.concurrencies) {
-      const [ours, bare, bareFirestore] = VARIANTS.map((name) => figures(samples[c]![name]));
+      const [ours, bare, bareClaim, bareFirestore] = VARIANTS.map((name) => figures(samples[c]![name]));
       byConcurrency[String(c)] = {
         concurrency: c,
         ours: ours!,
         bare: bare!,
+        bareClaim: bareClaim!,
         bareFirestore: bareFirestore!,
         cpuMsPerDelivery: round(cpu[c]!.ms / cpu[c]!.deliveries, 3),
         p50Ratio: round(ours!.p50Ms / bare!.p50Ms),
         p95Ratio: round(ours!.p95Ms / bare!.p95Ms),
+        p50RatioVsBareClaim: round(ours!.p50Ms / bareClaim!.p50Ms),
+        p95RatioVsBareClaim: round(ours!.p95Ms / bareClaim!.p95Ms),
         p50RatioVsBareFirestore: round(ours!.p50Ms / bareFirestore!.p50Ms),
         p95RatioVsBareFirestore: round(ours!.p95Ms / bareFirestore!.p95Ms),
       };

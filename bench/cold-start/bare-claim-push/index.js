@@ -1,0 +1,26 @@
+// The push-latency section's second bare comparison: the smallest push-to-webhook bridge that does not
+// send an event twice when Pub/Sub redelivers it. It decodes the message, claims the event with one
+// Firestore create (a redelivery finds it and sends nothing), and makes one got request. No
+// configuration read, no template, no result record: the one round trip the dispatch function also
+// makes before its request leaves, and nothing else. Plain JavaScript.
+import { Agent } from 'node:http';
+import * as functions from '@google-cloud/functions-framework';
+import { Firestore } from '@google-cloud/firestore';
+import got from 'got';
+
+const client = got.extend({ agent: { http: new Agent({ keepAlive: true }) }, retry: { limit: 0 }, throwHttpErrors: false });
+const receiver = process.env.BENCH_RECEIVER_URL;
+let db;
+
+functions.cloudEvent('dispatchEvent', async (cloudEvent) => {
+  db ??= new Firestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT });
+  const text = Buffer.from(cloudEvent.data.message.data, 'base64').toString('utf8');
+  const event = JSON.parse(text);
+  try {
+    await db.doc(`bareClaims/${event.id}`).create({ claimedAt: new Date() });
+  } catch (error) {
+    if (error.code === 6) return; // ALREADY_EXISTS: a redelivery, already sent
+    throw error;
+  }
+  await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
+});
