@@ -473,7 +473,7 @@ function figures(results: Results): Record<string, Figure> {
           ]),
         ),
         firestoreRoundTrips: push.firestore,
-        note: `The dispatch function makes ${push.firestore.roundTripsPerPush} Firestore round trips per push on a warm instance (${Object.entries(push.firestore.calls).map(([m, n]) => `${m} ${round(n / push.firestore.pushes, 2)}`).join(', ')} per push), ${push.firestore.beforeSendPerPush} of them before the request leaves (the claim: a create that makes a redelivered event a no-op); the bare handler makes none. bareWithClaim is the smallest handler that does not send a redelivered event twice: one Firestore create, then the request (the same round trip before the send as ours). bareWithFirestore is the bare libraries doing a delivery's Firestore I/O without a cache (query, create, POST, update).`,
+        note: `The dispatch function makes ${push.firestore.roundTripsPerPush} Firestore round trips per push on a warm instance (${Object.entries(push.firestore.calls).map(([m, n]) => `${m} ${round(n / push.firestore.pushes, 2)}`).join(', ')} per push), ${push.firestore.beforeSendPerPush} of them before the request leaves (the claim: a create that makes a redelivered event a no-op); the bare handler makes none. bareWithClaim is the smallest handler that does not send a redelivered event twice and records the answer: a Firestore create (the claim), the request, a create (the result): the same writes as ours. bareWithFirestore is the bare libraries doing a delivery's Firestore I/O without a cache (query, create, POST, update).`,
       }
     : missing('push', pushTarget);
 

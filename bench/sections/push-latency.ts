@@ -11,8 +11,8 @@
  *    sends, then records the result (one more, after);
  *  - bare: cold-start/bare-push, a handler that decodes the message and makes one got request;
  *  - bareClaim: cold-start/bare-claim-push, the smallest handler that does not send a redelivered
- *    event twice: decode, claim the event with one Firestore create, one got request. The issue's
- *    bare handler writes nothing; this one makes the one round trip ours makes before the send;
+ *    event twice and records the answer: decode, claim the event (a Firestore create), one got
+ *    request, the result (a create). The issue's bare handler writes nothing; this one makes ours' writes;
  *  - bareFirestore: cold-start/bare-function, the bare libraries doing the same Firestore I/O as a
  *    delivery without caching (query, create, POST, update): where the Firestore round trips go.
  * A separate pass through the counting proxy (lib/firestore-rpc-proxy.ts) counts the dispatch

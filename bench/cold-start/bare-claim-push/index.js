@@ -1,8 +1,8 @@
 // The push-latency section's second bare comparison: the smallest push-to-webhook bridge that does not
-// send an event twice when Pub/Sub redelivers it. It decodes the message, claims the event with one
-// Firestore create (a redelivery finds it and sends nothing), and makes one got request. No
-// configuration read, no template, no result record: the one round trip the dispatch function also
-// makes before its request leaves, and nothing else. Plain JavaScript.
+// send an event twice when Pub/Sub redelivers it and keeps a record of what the receiver answered — the
+// same Firestore writes as the dispatch function's: it decodes the message, claims the event with one
+// create (a redelivery finds it and sends nothing), makes one got request, and creates the result's
+// record. No configuration read, no template, no schema check. Plain JavaScript.
 import { Agent } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import { Firestore } from '@google-cloud/firestore';
@@ -22,5 +22,6 @@ functions.cloudEvent('dispatchEvent', async (cloudEvent) => {
     if (error.code === 6) return; // ALREADY_EXISTS: a redelivery, already sent
     throw error;
   }
-  await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
+  const response = await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
+  await db.doc(`bareClaims/${event.id}/results/webhook`).create({ status: response.statusCode, body: response.body, at: new Date() });
 });
