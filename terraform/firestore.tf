@@ -300,6 +300,22 @@ resource "google_firestore_field" "delivery_expiry" {
   depends_on = [google_firestore_database.default]
 }
 
+# A delivery record's event (the platform's data, any JSON up to the message limit) and attempts (the
+# receivers' answers) are never queried: their single-field indexes are off. Firestore refuses a
+# document with more than 40,000 index entries, which a long array in an event would reach, and each
+# indexed value costs every record write (DELIVERY_UNINDEXED_FIELDS in firestore-layout.ts).
+resource "google_firestore_field" "delivery_unindexed" {
+  for_each   = toset(["event", "attempts"])
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "deliveries"
+  field      = each.value
+
+  index_config {}
+
+  depends_on = [google_firestore_database.default]
+}
+
 # TTL policy of the event claims (accounts/{a}/eventClaims/{eventId}): one per dispatched event, the
 # idempotency check of its deliveries (docs/deliveries.md). Their expiresAt is set like the delivery
 # log's (creation + DELIVERY_RETENTION_DAYS), so a redelivered or republished event within the

@@ -21,6 +21,7 @@ import {
   ACCOUNTS,
   DELIVERIES,
   DELIVERY_EXPIRY_FIELD,
+  DELIVERY_UNINDEXED_FIELDS,
   EVENT_CLAIM_EXPIRY_FIELD,
   EVENT_CLAIMS,
   INDEXED_QUERIES,
@@ -539,6 +540,25 @@ describe('Firestore', () => {
     });
     const others = ofType('google_firestore_field').filter((f) => f.body['ttl_config'] !== undefined && !found.includes(f));
     assert.deepEqual(others.map((f) => f.address), [], 'TTL policies on fields firestore-layout.ts does not declare as expiry fields');
+  });
+
+  it("a delivery record's event and attempts are not indexed, and no query reads them", () => {
+    // Each google_firestore_field on the delivery log, per field (a for_each over a literal toset expanded).
+    const overrides = ofType('google_firestore_field')
+      .filter((f) => f.body['collection'] === DELIVERIES)
+      .flatMap((f) => {
+        const forEach = /^\$\{toset\(\[(.*)\]\)\}$/.exec(String(f.body['for_each'] ?? ''));
+        const fields = forEach ? JSON.parse(`[${forEach[1]}]`) as string[] : [String(f.body['field'])];
+        return fields.map((field) => ({ field: String(f.body['field']).replace('${each.value}', field), override: f }));
+      });
+    for (const field of DELIVERY_UNINDEXED_FIELDS) {
+      const found = overrides.filter((o) => o.field === field);
+      assert.equal(found.length, 1, `expected one google_firestore_field for ${DELIVERIES}.${field} (DELIVERY_UNINDEXED_FIELDS, firestore-layout.ts)`);
+      const config = found[0]!.override.body['index_config'];
+      assert.ok(Array.isArray(config) && blocks(block(found[0]!.override.body, 'index_config'), 'indexes').length === 0, `${found[0]!.override.address}: ${field} needs an empty index_config {} (no single-field indexes)`);
+      const readers = INDEXED_QUERIES.filter((query) => query.collectionGroup === DELIVERIES && query.fields.some((f) => f.fieldPath === field || f.fieldPath.startsWith(`${field}.`)));
+      assert.deepEqual(readers.map((query) => query.usedBy), [], `queries that read ${field}, which is not indexed`);
+    }
   });
 
   it('the database is the native-mode (default) database', () => {

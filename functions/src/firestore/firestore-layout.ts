@@ -31,6 +31,15 @@ export const recoverJobPath = (accountId: string, jobId: string): string => `${A
 export const DELIVERY_EXPIRY_FIELD = 'expiresAt';
 /** The event claims' expiry field (the same retention as the delivery log); a TTL policy deletes them. */
 export const EVENT_CLAIM_EXPIRY_FIELD = 'expiresAt';
+/**
+ * Fields of a delivery record whose shape comes from outside — the event's data (any JSON up to the
+ * message limit) and the receivers' answers in `attempts` — and which no query reads: their
+ * single-field indexes are off (terraform/firestore.tf). Firestore refuses a document with more than
+ * 40,000 index entries (an event holding a long array would make its record unwritable, after its
+ * request was sent), and every indexed value is written at each record write. The emulator indexes
+ * everything and enforces no such limit, so only the offline Terraform test checks this.
+ */
+export const DELIVERY_UNINDEXED_FIELDS = ['event', 'attempts'] as const;
 
 export interface IndexedQuery {
   /** What runs this query, for humans reading a failed check. */
