@@ -188,6 +188,18 @@ describe('templates rendered directly', () => {
     assert.equal(await async.render(renderOutputsDirectly(async.parse('{{ "a" | later }}'), 100), {}), 'a!');
   });
 
+  it('leave an output of an unexpected shape (a liquidjs upgrade) to liquidjs, which renders it', async () => {
+    const { Liquid, Output } = await import('liquidjs');
+    const { renderOutputsDirectly } = await import('../../functions/src/render/direct-render.ts');
+    const liquid = new Liquid();
+    const templates = liquid.parse('{{ a | upcase }}-{{ b }}');
+    const [changed] = templates.filter((t) => t instanceof Output) as unknown as Array<{ value: { filters: unknown } }>;
+    changed!.value.filters = 'not an array'; // as if liquidjs kept its filters elsewhere
+    renderOutputsDirectly(templates, 100);
+    const renders = templates.filter((t) => t instanceof Output).map((t) => (t as unknown as { render: unknown }).render === DIRECT_OUTPUT_RENDER);
+    assert.deepEqual(renders, [false, true]);
+  });
+
   it('render the demo webhook body as liquidjs does', () => {
     const engine = new TemplateEngine();
     const { direct, liquidjs } = renderBoth(engine, DEMO_BODY, 'json', CONTEXT);

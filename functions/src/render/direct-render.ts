@@ -74,6 +74,11 @@ function renderDirectly(this: ParsedOutput, ctx: Context, emitter: Emitter): unk
   return undefined;
 }
 
+const isParsedOutput = (output: Output): boolean => {
+  const value = (output as unknown as Partial<ParsedOutput>).value;
+  return Array.isArray(value?.initial?.postfix) && typeof value.initial.evaluate === 'function' && Array.isArray(value.filters) && value.filters.every((filter) => Array.isArray(filter.args) && typeof filter.handler === 'function');
+};
+
 /** Marks how an output is rendered, so a test can tell that the direct path is the one in use. */
 export const DIRECT_OUTPUT_RENDER = renderDirectly;
 export const DIRECT_TEMPLATES_RENDER = Symbol('templates rendered directly');
@@ -90,7 +95,8 @@ export function renderOutputsDirectly(templates: Template[], maxBlockDepth: numb
   const visit = (node: unknown, blocks: number, depth: number): void => {
     if (depth > 8 * (maxBlockDepth + 1) || typeof node !== 'object' || node === null) return;
     if (node instanceof Output) {
-      (node as unknown as { render: unknown }).render = renderDirectly;
+      // An output of another shape (a liquidjs upgrade) keeps liquidjs's render: slower, still right.
+      if (isParsedOutput(node)) (node as unknown as { render: unknown }).render = renderDirectly;
     } else if (Array.isArray(node)) {
       for (const item of node) visit(item, blocks, depth + 1);
     } else if (node instanceof Tag || Object.getPrototypeOf(node) === Object.prototype) {
@@ -132,7 +138,7 @@ export function renderTemplatesDirectly(liquid: Liquid): Liquid {
   const renderer = liquid.renderer as unknown as { renderTemplates: RenderTemplates; [DIRECT_TEMPLATES_RENDER]?: true };
   const own = renderer.renderTemplates.bind(renderer);
   renderer.renderTemplates = (templates, ctx, emitter) => {
-    if (!ctx.sync || ctx.opts.catchAllErrors || (!emitter && ctx.opts.keepOutputType)) return own(templates, ctx, emitter);
+    if (!ctx.sync || ctx.opts.catchAllErrors || (!emitter && ctx.opts.keepOutputType) || typeof ctx.renderLimit?.check !== 'function') return own(templates, ctx, emitter);
     const out = emitter ?? new TextEmitter();
     const limit = ctx.renderLimit;
     limit.check(performance.now());
