@@ -2,7 +2,8 @@
 // send an event twice when Pub/Sub redelivers it and keeps a record of what the receiver answered — the
 // same Firestore writes as the dispatch function's: it decodes the message, claims the event with one
 // create (a redelivery finds it and sends nothing), makes one got request, and creates the result's
-// record. No configuration read, no template, no schema check. Plain JavaScript.
+// record. No configuration read, no template, no schema check. The fan-out section sends events with a
+// `fanOut` field: the POST and its record then go to that many "webhooks" at once. Plain JavaScript.
 import { Agent } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import { Firestore } from '@google-cloud/firestore';
@@ -22,6 +23,10 @@ functions.cloudEvent('dispatchEvent', async (cloudEvent) => {
     if (error.code === 6) return; // ALREADY_EXISTS: a redelivery, already sent
     throw error;
   }
-  const response = await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
-  await db.doc(`bareClaims/${event.id}/results/webhook`).create({ status: response.statusCode, body: response.body, at: new Date() });
+  await Promise.all(
+    Array.from({ length: event.fanOut ?? 1 }, async (_, i) => {
+      const response = await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
+      await db.doc(`bareClaims/${event.id}/results/webhook_${i}`).create({ status: response.statusCode, body: response.body, at: new Date() });
+    }),
+  );
 });
