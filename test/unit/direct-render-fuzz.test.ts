@@ -1,15 +1,15 @@
 /**
  * Seeded random templates — every tag, every filter with positional and keyword arguments, operators,
  * ranges, whitespace control, nesting — over awkward data, rendered by the engine (direct-render.ts)
- * and by liquidjs's own renderer: the same text, the same error (name, message, original error,
- * position) and the same writes into the context. Grammar from the review that found the cases in
+ * and by liquidjs's own renderer (render-both-ways.ts): the same text, the same error (name, message,
+ * original error, position) and the same writes into the context. Grammar from the review that found the cases in
  * direct-render.test.ts (~300,000 templates then; a fixed seed and a few thousand here).
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Liquid } from 'liquidjs';
 import { EscapeMode } from '../../functions/src/render/output-escapers.ts';
 import { TemplateEngine } from '../../functions/src/render/template-engine.ts';
+import { describeDifference, renderBothWays, sameRender } from './render-both-ways.ts';
 
 export const DATA = JSON.parse(String.raw`{
   "s": "Hello, World", "e": "", "sp": "  a  b ", "html": "<a href=\"x\">&amp;</a>", "n": 0, "neg": -3, "f": 1.5, "big": 1e21, "t": true, "fl": false, "nul": null,
@@ -132,29 +132,6 @@ function node(depth: number): string {
 }
 
 
-function withLiquidjsRenderer<T>(liquid: Liquid, render: () => T): T {
-  const renderer = liquid.renderer as unknown as { renderTemplates?: unknown };
-  const direct = renderer.renderTemplates;
-  delete renderer.renderTemplates;
-  try {
-    return render();
-  } finally {
-    renderer.renderTemplates = direct;
-  }
-}
-
-function outcome(render: (context: object) => unknown, context: object): string {
-  const copy = structuredClone(context);
-  let text: string;
-  try {
-    text = `ok: ${String(render(copy))}`;
-  } catch (error) {
-    const err = error as { name?: string; message?: string; originalError?: Error; token?: { getPosition?: () => number[] } };
-    text = `${err.name}: ${err.message} | original ${err.originalError ? `${err.originalError.name}: ${err.originalError.message}` : '-'} | at ${err.token?.getPosition?.()?.join(':') ?? '-'}`;
-  }
-  return `${text} | context ${JSON.stringify(copy)}`;
-}
-
 it('random templates render as liquidjs renders them, in every escape mode and over several kinds of data', () => {
   const engine = new TemplateEngine();
   const contexts = [DATA, DATA, DATA, ...Object.values(ALT)].map(contextWith);
@@ -164,13 +141,10 @@ it('random templates render as liquidjs renders them, in every escape mode and o
     const source = chance(0.4) ? output() : block(0);
     const mode = pick(EscapeMode);
     const context = pick(contexts);
-    const prepared = engine.prepare('t', source, mode);
-    if (prepared.error) continue; // a parse error is liquidjs's own, the same for both
+    const both = renderBothWays(engine, source, mode, context);
+    if (both.parseError !== undefined) continue; // liquidjs's own parse error, the same for both
     rendered++;
-    const { liquid, templates } = prepared;
-    const direct = outcome((copy) => liquid.renderSync(templates, copy), context);
-    const liquidjs = outcome((copy) => withLiquidjsRenderer(liquid, () => liquid.renderSync(liquid.parse(source), copy)), context);
-    if (direct !== liquidjs) differences.push(`${mode} ${JSON.stringify(source)}\n  direct:   ${direct.slice(0, 300)}\n  liquidjs: ${liquidjs.slice(0, 300)}`);
+    if (!sameRender(both)) differences.push(describeDifference(mode, source, both));
   }
   assert.ok(rendered > 2000, `only ${rendered} of the random templates parsed`);
   assert.deepEqual(differences.slice(0, 5), []);

@@ -1,17 +1,17 @@
 /**
  * The engine renders `{{ }}` outputs and lists of templates directly instead of through liquidjs's
- * generators (functions/src/render/direct-render.ts). These tests render the same sources both ways —
- * the engine's templates, and a fresh parse by the same Liquid instance with liquidjs's own
- * Render.renderTemplates — and require the same text or the same error, for a table of edge cases, the
- * demo webhook, and seeded random outputs over awkward data.
+ * generators (functions/src/render/direct-render.ts). These tests render the same sources both ways
+ * (render-both-ways.ts) and require the same text or error and the same context left behind, for a
+ * table of edge cases, the limits, the demo webhook, and seeded random outputs over awkward data.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ForTag, IfTag, Output, type Liquid, type Template } from 'liquidjs';
+import { ForTag, IfTag, Output, type Template } from 'liquidjs';
 import { DEMO_BODY } from '../../functions/dev/demo-webhook.ts';
-import { DIRECT_OUTPUT_RENDER, DIRECT_TEMPLATES_RENDER } from '../../functions/src/render/direct-render.ts';
+import { DIRECT_OUTPUT_RENDER } from '../../functions/src/render/direct-render.ts';
 import { EscapeMode } from '../../functions/src/render/output-escapers.ts';
 import { TemplateEngine, type PreparedTemplate } from '../../functions/src/render/template-engine.ts';
+import { describeDifference, renderBothWays, sameRender, withLiquidjsRenderer } from './render-both-ways.ts';
 
 const DATA = JSON.parse(`{
   "call": { "id": "call_1", "durationSeconds": 135, "startedAt": "2026-03-01T10:15:00Z", "channel": "video" },
@@ -60,42 +60,6 @@ const EDGE_CASES = [
   '{% capture and %}hi{% endcapture %}{{ and }}', '{{ data.zero | default: b: }}', '{{ data.text | truncate: 2, x: }}', '{{ data.text | prepend: x: | upcase }}',
 ];
 
-/** Both renders of one source; `same` is the text or the error message both gave. */
-function renderBoth(engine: TemplateEngine, source: string, mode: EscapeMode, context: object): { direct: string; liquidjs: string } {
-  const prepared = engine.prepare('t', source, mode);
-  const outcome = (render: () => unknown) => {
-    try {
-      return `ok: ${String(render())}`;
-    } catch (error) {
-      const err = error as Error;
-      return `${err.name}: ${err.message}`;
-    }
-  };
-  if (prepared.error) {
-    const parseError = outcome(() => { throw prepared.error; });
-    return { direct: parseError, liquidjs: parseError };
-  }
-  const { liquid, templates } = prepared;
-  return {
-    // A copy of the context each: increment and assign write to it.
-    direct: outcome(() => liquid.renderSync(templates, structuredClone(context))),
-    // The same Liquid instance, the same options and source, parsed afresh, rendered by liquidjs's own
-    // renderTemplates (the engine's is an own property of the renderer; the prototype's is liquidjs's).
-    liquidjs: outcome(() => withLiquidjsRenderer(liquid, () => liquid.renderSync(liquid.parse(source), structuredClone(context)))),
-  };
-}
-
-function withLiquidjsRenderer<T>(liquid: Liquid, render: () => T): T {
-  const renderer = liquid.renderer as unknown as { renderTemplates: unknown };
-  const direct = renderer.renderTemplates;
-  delete (renderer as { renderTemplates?: unknown }).renderTemplates;
-  try {
-    return render();
-  } finally {
-    renderer.renderTemplates = direct;
-  }
-}
-
 /** The outputs of parsed templates, in tag blocks too (for the check that the direct path is in use). */
 function outputsOf(templates: Template[]): Output[] {
   const found: Output[] = [];
@@ -115,9 +79,7 @@ describe('templates rendered directly', () => {
     assert.ok(outputs.length >= 20, `found ${outputs.length} outputs`);
     assert.deepEqual(outputs.filter((output) => (output as unknown as { render: unknown }).render !== DIRECT_OUTPUT_RENDER), []);
     // And lists of templates: the renderer's own renderTemplates replaces the prototype's generator.
-    const renderer = prepared.liquid!.renderer as unknown as Record<PropertyKey, unknown>;
-    assert.equal(renderer[DIRECT_TEMPLATES_RENDER], true);
-    assert.ok(Object.hasOwn(renderer, 'renderTemplates'));
+    assert.ok(Object.hasOwn(prepared.liquid!.renderer, 'renderTemplates'));
   });
 
   it('give what liquidjs gives for every edge case, in every escape mode', () => {
@@ -125,8 +87,8 @@ describe('templates rendered directly', () => {
     const differences: string[] = [];
     for (const mode of EscapeMode) {
       for (const source of EDGE_CASES) {
-        const { direct, liquidjs } = renderBoth(engine, source, mode, CONTEXT);
-        if (direct !== liquidjs) differences.push(`${mode} ${source}\n  direct:   ${direct}\n  liquidjs: ${liquidjs}`);
+        const both = renderBothWays(engine, source, mode, CONTEXT);
+        if (!sameRender(both)) differences.push(describeDifference(mode, source, both));
       }
     }
     assert.deepEqual(differences, []);
@@ -158,9 +120,9 @@ describe('templates rendered directly', () => {
     ];
     for (const [source, limit] of hostile) {
       const started = performance.now();
-      const { direct, liquidjs } = renderBoth(engine, source, 'none', CONTEXT);
-      assert.match(direct, limit, source);
-      assert.equal(direct, liquidjs, source);
+      const { direct, liquidjs } = renderBothWays(engine, source, 'none', CONTEXT);
+      assert.match(direct.text, limit, source);
+      assert.deepEqual(direct, liquidjs, source);
       // Both renders together: each is cut off at the 250 ms render limit, not left to run.
       assert.ok(performance.now() - started < 5000, `${source} took ${Math.round(performance.now() - started)} ms`);
     }
@@ -170,9 +132,9 @@ describe('templates rendered directly', () => {
     const engine = new TemplateEngine();
     const nested = (depth: number, tag: string, args: string) => `${`{% ${tag} ${args} %}`.repeat(depth)}x${`{% end${tag} %}`.repeat(depth)}`;
     for (const [tag, args] of [['if', 'true'], ['unless', 'false'], ['for', 'i in (1..1)']] as const) {
-      const { direct, liquidjs } = renderBoth(engine, nested(100, tag, args), 'none', CONTEXT);
-      assert.equal(direct, 'ok: x');
-      assert.equal(liquidjs, direct);
+      const { direct, liquidjs } = renderBothWays(engine, nested(100, tag, args), 'none', CONTEXT);
+      assert.equal(direct.text, 'ok: x');
+      assert.deepEqual(liquidjs, direct);
       const refused = engine.prepare('body', nested(101, tag, args), 'none');
       assert.equal(refused.error?.message, `body: template error at line 1, column ${1 + 100 * `{% ${tag} ${args} %}`.length}: blocks (for, if, case, capture...) are nested more than 100 deep`);
     }
@@ -202,9 +164,9 @@ describe('templates rendered directly', () => {
 
   it('render the demo webhook body as liquidjs does', () => {
     const engine = new TemplateEngine();
-    const { direct, liquidjs } = renderBoth(engine, DEMO_BODY, 'json', CONTEXT);
-    assert.equal(direct, liquidjs);
-    assert.match(direct, /"Call ID": "call_1"/);
+    const { direct, liquidjs } = renderBothWays(engine, DEMO_BODY, 'json', CONTEXT);
+    assert.deepEqual(direct, liquidjs);
+    assert.match(direct.text, /"Call ID": "call_1"/);
   });
 
   it('give what liquidjs gives for 2,000 seeded random outputs over awkward data', () => {
@@ -219,8 +181,8 @@ describe('templates rendered directly', () => {
       const chain = Array.from({ length: Math.floor(random() * 4) }, () => ` | ${pick(filters)}`).join('');
       const source = `{{ ${pick(paths)}${chain} }}`;
       const mode = pick(EscapeMode);
-      const { direct, liquidjs } = renderBoth(engine, source, mode, CONTEXT);
-      if (direct !== liquidjs) differences.push(`${mode} ${source}\n  direct:   ${direct}\n  liquidjs: ${liquidjs}`);
+      const both = renderBothWays(engine, source, mode, CONTEXT);
+      if (!sameRender(both)) differences.push(describeDifference(mode, source, both));
     }
     assert.deepEqual(differences.slice(0, 10), []);
   });

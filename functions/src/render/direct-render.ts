@@ -81,7 +81,6 @@ const isParsedOutput = (output: Output): boolean => {
 
 /** Marks how an output is rendered, so a test can tell that the direct path is the one in use. */
 export const DIRECT_OUTPUT_RENDER = renderDirectly;
-export const DIRECT_TEMPLATES_RENDER = Symbol('templates rendered directly');
 
 /**
  * Makes every output of parsed templates, in tag blocks too, render directly. Blocks are found
@@ -135,7 +134,7 @@ type RenderTemplates = (templates: Template[], ctx: Context, emitter?: Emitter) 
  * (catchAllErrors, keepOutputType), keep liquidjs's own.
  */
 export function renderTemplatesDirectly(liquid: Liquid): Liquid {
-  const renderer = liquid.renderer as unknown as { renderTemplates: RenderTemplates; [DIRECT_TEMPLATES_RENDER]?: true };
+  const renderer = liquid.renderer as unknown as { renderTemplates: RenderTemplates };
   const own = renderer.renderTemplates.bind(renderer);
   renderer.renderTemplates = (templates, ctx, emitter) => {
     if (!ctx.sync || ctx.opts.catchAllErrors || (!emitter && ctx.opts.keepOutputType) || typeof ctx.renderLimit?.check !== 'function') return own(templates, ctx, emitter);
@@ -154,6 +153,5 @@ export function renderTemplatesDirectly(liquid: Liquid): Liquid {
     }
     return (out as unknown as { buffer: unknown }).buffer;
   };
-  renderer[DIRECT_TEMPLATES_RENDER] = true;
   return liquid;
 }
