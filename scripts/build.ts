@@ -13,6 +13,8 @@
  *   config by a computed path, and their CommonJS exports lose their names in a bundled dynamic import);
  * - our own import of @grpc/grpc-js (insecure credentials for the Cloud Tasks emulator): it must be the
  *   copy the external Cloud Tasks client uses. The Firestore client inside the bundle keeps its own.
+ * The Firestore client's generated protobuf classes are evaluated on first use, not at load
+ * (scripts/lazy-generated-protos.ts).
  * Lazily imported CommonJS packages (yaml, https-proxy-agent) keep their named exports through
  * scripts/lazy-commonjs.ts, and the build fails when a lazily loaded chunk lacks an export name its
  * source module has in Node (evanw/esbuild#3245: `const { x } = await import('cjs')` is undefined).
@@ -23,6 +25,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkLazyChunks, describeLazyChunkProblems, lazyCommonJsNamedExports } from './lazy-commonjs.ts';
+import { lazyGeneratedProtos } from './lazy-generated-protos.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_DIR = join(ROOT, 'build', 'functions');
@@ -84,7 +87,7 @@ export async function bundle(options: BundleOptions): Promise<Metafile> {
     platform: 'node',
     target: 'node22',
     external: options.external ?? [],
-    plugins: [...(options.lazyCommonJsNamedExports === false ? [] : [lazyCommonJsNamedExports()]), ...(options.plugins ?? [])],
+    plugins: [...(options.lazyCommonJsNamedExports === false ? [] : [lazyCommonJsNamedExports()]), lazyGeneratedProtos(), ...(options.plugins ?? [])],
     banner: { js: COMMONJS_SHIM },
     sourcemap: 'linked',
     sourcesContent: false,
