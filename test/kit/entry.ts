@@ -16,6 +16,7 @@ export { EVENT_CATALOGUE, EVENT_TYPES, OPERATIONAL_EVENT_TYPES, sampleEvent, typ
 export type { EventMessage } from '../../functions/src/events/event-message.ts';
 export { portalPath } from '../../functions/src/events/operational-events.ts';
 export { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-api-keys.ts';
+export { createFirestore } from '../../functions/src/firestore/firestore-client.ts';
 export { FirestoreDeliveryLog } from '../../functions/src/firestore/firestore-delivery-log.ts';
 export { FirestoreEventClaimStore } from '../../functions/src/firestore/firestore-event-claims.ts';
 export { API_KEYS, apiKeyPath, auditPath, deliveryPath, eventClaimPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';

@@ -22,6 +22,7 @@ export const {
   auditPath,
   CLAIM_LEASE_MS,
   classifyFailure,
+  createFirestore,
   createMemoryLogger,
   CUSTOMER_SCOPES,
   CustomerTokens,

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { createFirestore } from '../firestore/firestore-client.ts';
 import type { LookupFunction } from 'node:net';
 import type { ApiDeps } from '../api/api-deps.ts';
 import { CustomerTokens, type SigningKeySource } from '../api/customer-tokens.ts';
@@ -42,7 +43,7 @@ function portalDirOf(moduleUrl: string): string | undefined {
 export function createApiDependencies(config: RuntimeConfig, overrides: ApiDependencyOverrides = {}): ApiDeps {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createJsonLogger();
-  const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const db = overrides.firestore ?? createFirestore(config.projectId);
   // The same source the dispatcher reads (test sends); the real stores also write (signing secrets).
   const secrets = secretStore(config);
   const writer: SecretWriter | undefined = secrets.setSecret ? (secrets as SecretStore & SecretWriter) : undefined;

@@ -1,4 +1,5 @@
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { createFirestore } from '../firestore/firestore-client.ts';
 import type { LookupFunction } from 'node:net';
 import type { RuntimeConfig } from '../config/runtime-config.ts';
 import type { DispatchDeps } from '../dispatch/dispatch-event.ts';
@@ -99,7 +100,7 @@ export function createDeadLetterDependencies(config: RuntimeConfig, overrides: P
 /** Builds every adapter once per instance: clients, agents and the template cache outlive invocations. */
 export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): Dependencies {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.firestore ?? new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
+  const db = overrides.firestore ?? createFirestore(config.projectId);
   const webhookDocuments = new FirestoreWebhookStore(db);
   const deliveries = new FirestoreDeliveryLog(db);
   const logger = overrides.logger ?? createJsonLogger(undefined, {}, { projectId: config.projectId });
