@@ -103,7 +103,7 @@ const SIZES = {
   cold: { runs: quick ? 2 : 4, importRuns: 1, roundsSeconds: quick ? 20 : 40 } satisfies ColdStartOptions,
   rss: { inFlight: 1000, bare: true } satisfies RssOptions,
   api: { records: 10_000, webhooks: 5, runs: quick ? 8 : 12, warmup: quick ? 1 : 2, coldRounds: quick ? 2 : 4 } satisfies ApiOptions,
-  push: { concurrencies: [1, 16, 64], pushes: quick ? 64 : 100, rounds: 1, counted: quick ? 10 : 20 } satisfies PushLatencyOptions,
+  push: { concurrencies: [1, 16, 64], pushes: quick ? 64 : 100, rounds: quick ? 1 : 3, counted: quick ? 10 : 20 } satisfies PushLatencyOptions,
   fanout: { webhookCounts: [1, 10, 100], events: quick ? 3 : 5 } satisfies FanOutOptions,
   portal: { runs: quick ? 20 : 40, warmup: 3 } satisfies PortalOptions,
 };
