@@ -41,10 +41,12 @@ export class GotHttpSender implements HttpSender {
   private readonly client: Got;
   private readonly maxResponseBytes: number;
   private readonly hosts: InternalHostOptions;
+  private readonly origins: OriginQueues;
 
   constructor(options: GotHttpSenderOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_READ_BYTES;
     this.hosts = { allowLoopback: options.allowLoopback };
+    this.origins = new OriginQueues(options.maxSockets ?? 256);
     const filter = {
       allowPrivateIPAddress: false,
       allowMetaIPAddress: false,
@@ -67,7 +69,76 @@ export class GotHttpSender implements HttpSender {
   send(request: OutgoingRequest): Promise<SendResult> {
     const internal = internalUrlHost(request.url, this.hosts);
     if (internal) return Promise.resolve({ kind: 'error', ...refusedName(internal), durationMs: 0 });
-    return sendThroughGot(this.client, request, this.maxResponseBytes);
+    return this.origins.run(request, (waitedMs) =>
+      waitedMs === 0 ? sendThroughGot(this.client, request, this.maxResponseBytes) : sendThroughGot(this.client, { ...request, timeoutMs: Math.max(1, request.timeoutMs - waitedMs) }, this.maxResponseBytes, waitedMs),
+    );
+  }
+}
+
+/**
+ * At most `limit` requests in got at once per origin (the agents' maxSockets); the others wait here
+ * as the request they are, not as got's request objects queued in the agent, which hold about 20 KB
+ * each (`npm run bench`, rssAt1000InFlight: 744 of 1,000 deliveries wait when all go to one slow
+ * receiver). The wait counts toward the request's timeout, as it did in the agent's queue: a request
+ * whose timeout passes while it waits ends as got's timeout would, without being sent.
+ */
+class OriginQueues {
+  private readonly limit: number;
+  private readonly queues = new Map<string, { active: number; waiting: Array<() => void> }>();
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run(request: OutgoingRequest, send: (waitedMs: number) => Promise<SendResult>): Promise<SendResult> {
+    const key = originOf(request.url);
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = { active: 0, waiting: [] }));
+    let waitedMs = 0;
+    if (queue.active >= this.limit) {
+      const since = performance.now();
+      const outcome = await new Promise<'turn' | 'timeout'>((resolve) => {
+        const turn = () => {
+          clearTimeout(timer);
+          resolve('turn');
+        };
+        const timer = setTimeout(() => {
+          queue.waiting.splice(queue.waiting.indexOf(turn), 1);
+          resolve('timeout');
+        }, request.timeoutMs);
+        queue.waiting.push(turn);
+      });
+      waitedMs = Math.max(1, Math.round(performance.now() - since));
+      if (outcome === 'timeout') {
+        this.forget(key, queue);
+        return { kind: 'error', code: 'ETIMEDOUT', message: `Timeout awaiting 'request' for ${request.timeoutMs}ms (waited for a connection to the receiver, never sent)`, durationMs: waitedMs };
+      }
+    } else {
+      queue.active++;
+    }
+    try {
+      return await send(waitedMs);
+    } finally {
+      const next = queue.waiting.shift();
+      if (next) next(); // the slot passes to the next request as it is
+      else {
+        queue.active--;
+        this.forget(key, queue);
+      }
+    }
+  }
+
+  private forget(key: string, queue: { active: number; waiting: unknown[] }): void {
+    if (queue.active === 0 && queue.waiting.length === 0) this.queues.delete(key);
+  }
+}
+
+/** scheme://host:port of an absolute URL, as the agents pool connections (a bad URL is got's to refuse). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }
 
@@ -104,8 +175,8 @@ export function guardedLookup(lookup: LookupFunction, options: InternalHostOptio
  * One request through a got instance, reading at most `maxResponseBytes` of the answer (a receiver
  * streaming without end is cut off; the status still counts).
  */
-export async function sendThroughGot(client: Got, request: OutgoingRequest, maxResponseBytes: number): Promise<SendResult> {
-  const started = performance.now();
+export async function sendThroughGot(client: Got, request: OutgoingRequest, maxResponseBytes: number, waitedMs = 0): Promise<SendResult> {
+  const started = performance.now() - waitedMs;
   const elapsed = () => Math.round(performance.now() - started);
   const stream = client.stream(request.url, {
     method: request.method as 'POST',
