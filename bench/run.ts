@@ -432,7 +432,11 @@ function figures(results: Results): Record<string, Figure> {
         dispatchHostDefaultHeap: rss.dispatchHostDefaultHeap,
         proposed: {
           target: 'at most the bare function (Firestore, got, liquidjs, the same I/O) in the same run',
-          holds: rss.bare !== null && rss.bare !== undefined && !rss.dispatch.oomKilled && rss.dispatch.atInFlightMB !== null && rss.bare.atInFlightMB !== null && rss.dispatch.atInFlightMB <= rss.bare.atInFlightMB,
+          // null: not measured (the bare run was skipped or failed); an OOM-killed bare function is not a bar.
+          holds:
+            !rss.bare || rss.bare.oomKilled || rss.bare.atInFlightMB === null
+              ? null
+              : !rss.dispatch.oomKilled && rss.dispatch.atInFlightMB !== null && rss.dispatch.atInFlightMB <= rss.bare.atInFlightMB,
         },
       }
     : missing('rss', rssTarget);
@@ -621,7 +625,7 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
   const rss = f.rssAt1000InFlight!;
   const rssMeasured = () => (rss.oomKilled ? `OOM-killed (highest RSS read ${rss.dispatch.peakMB} MB)` : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`);
   rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rssMeasured()} as a ${rss.instanceMiB} MiB instance (${rss.emulatedBy})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
-  if (!rss.error && rss.proposed) rows.push(['  proposed', rss.bare?.atInFlightMB !== undefined && rss.bare?.atInFlightMB !== null ? `${rss.mb} MB vs the bare function ${rss.bare.atInFlightMB} MB` : 'the bare function was not measured', '<= the bare function', mark(rss.proposed.holds)]);
+  if (!rss.error && rss.proposed) rows.push(['  proposed', rss.proposed.holds === null ? 'the bare function was not measured' : `${rss.oomKilled ? 'OOM-killed' : `${rss.mb} MB`} vs the bare function ${rss.bare.atInFlightMB} MB`, '<= the bare function', mark(rss.proposed.holds)]);
   const page = f.listDeliveriesPage!;
   const pageText = (values: unknown) => Object.entries((values ?? {}) as Record<string, number>).map(([kind, v]) => `${kind} ${v}x`).join(' · ');
   rows.push(['listDeliveriesPage', page.error ? error(page) : `API p50 ÷ bare p50: ${pageText(page.ratioP50)} (CPU: ${pageText(page.fromCpu)})${Object.values(page.sameRecords as Record<string, boolean>).every(Boolean) ? '' : ' — PAGES DIFFER'}`, `<= ${TARGETS.listPageRatio}x bare at p50`, mark(page.holds)]);

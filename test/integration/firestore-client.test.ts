@@ -30,6 +30,17 @@ describe('the functions\' Firestore client', () => {
     }
   });
 
+  it('takes an empty FIRESTORE_ENABLE_TRACING as unset (the client would leave its spans on)', async () => {
+    process.env.FIRESTORE_ENABLE_TRACING = '';
+    const db = createFirestore('firestore-client-test');
+    try {
+      assert.equal(process.env.FIRESTORE_ENABLE_TRACING, 'off');
+      assert.match(traceHelper(db), /^DisabledTraceUtil\d*$/);
+    } finally {
+      await db.terminate();
+    }
+  });
+
   it('leaves an operator\'s FIRESTORE_ENABLE_TRACING=on alone', async () => {
     process.env.FIRESTORE_ENABLE_TRACING = 'on';
     const db = createFirestore('firestore-client-test');

@@ -8,6 +8,7 @@ import { Firestore } from '@google-cloud/firestore';
  * setting for it, hence the environment.
  */
 export function createFirestore(projectId: string): Firestore {
-  process.env.FIRESTORE_ENABLE_TRACING ??= 'off';
+  // For the whole process (every client made after it reads it too); an empty value counts as unset.
+  if (!process.env.FIRESTORE_ENABLE_TRACING) process.env.FIRESTORE_ENABLE_TRACING = 'off';
   return new Firestore({ projectId, ignoreUndefinedProperties: true });
 }
