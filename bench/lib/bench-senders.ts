@@ -2,7 +2,8 @@
  * Bench-only variants of the production sender (functions/src/send/got-http-sender.ts), each differing
  * from it in one design choice, so the bench can show what that choice is worth. Streaming
  * variants call the production send function itself (sendThroughGot) with their own got instance;
- * all of it from the measured bundle (bench/measured).
+ * all of it from the measured bundle (bench/measured). The production sender's queue per origin is
+ * not copied: below 256 requests at once to one receiver (the send section's 64 at most) it holds none.
  * Nothing here is used by the functions.
  */
 import { Agent } from 'node:http';
