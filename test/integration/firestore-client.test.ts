@@ -15,40 +15,37 @@ afterEach(() => {
 
 const traceHelper = (db: object) => (db as { _traceUtil?: { constructor: { name: string } } })._traceUtil?.constructor.name ?? 'none';
 
+/** A client made with FIRESTORE_ENABLE_TRACING set to `value` (undefined: unset), checked, then closed. */
+async function withClient(value: string | undefined, check: (db: ReturnType<typeof createFirestore>) => Promise<void> | void): Promise<void> {
+  if (value === undefined) delete process.env.FIRESTORE_ENABLE_TRACING;
+  else process.env.FIRESTORE_ENABLE_TRACING = value;
+  const db = createFirestore('firestore-client-test');
+  try {
+    await check(db);
+  } finally {
+    await db.terminate();
+  }
+}
+
 describe('the functions\' Firestore client', () => {
-  it('has its OpenTelemetry spans off by default, and still reads and writes', async () => {
-    delete process.env.FIRESTORE_ENABLE_TRACING;
-    const db = createFirestore('firestore-client-test');
-    try {
+  it('has its OpenTelemetry spans off by default, and still reads and writes', () =>
+    withClient(undefined, async (db) => {
       assert.equal(process.env.FIRESTORE_ENABLE_TRACING, 'off');
       assert.match(traceHelper(db), /^DisabledTraceUtil\d*$/);
       const doc = db.collection('probes').doc();
       await doc.create({ n: 1 });
       assert.equal((await doc.get()).get('n'), 1);
-    } finally {
-      await db.terminate();
-    }
-  });
+    }));
 
-  it('takes an empty FIRESTORE_ENABLE_TRACING as unset (the client would leave its spans on)', async () => {
-    process.env.FIRESTORE_ENABLE_TRACING = '';
-    const db = createFirestore('firestore-client-test');
-    try {
+  it('takes an empty FIRESTORE_ENABLE_TRACING as unset (the client would leave its spans on)', () =>
+    withClient('', (db) => {
       assert.equal(process.env.FIRESTORE_ENABLE_TRACING, 'off');
       assert.match(traceHelper(db), /^DisabledTraceUtil\d*$/);
-    } finally {
-      await db.terminate();
-    }
-  });
+    }));
 
-  it('leaves an operator\'s FIRESTORE_ENABLE_TRACING=on alone', async () => {
-    process.env.FIRESTORE_ENABLE_TRACING = 'on';
-    const db = createFirestore('firestore-client-test');
-    try {
+  it('leaves an operator\'s FIRESTORE_ENABLE_TRACING=on alone', () =>
+    withClient('on', (db) => {
       assert.equal(process.env.FIRESTORE_ENABLE_TRACING, 'on');
       assert.match(traceHelper(db), /^EnabledTraceUtil\d*$/);
-    } finally {
-      await db.terminate();
-    }
-  });
+    }));
 });

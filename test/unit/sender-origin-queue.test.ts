@@ -65,6 +65,15 @@ const until = async (what: string, check: () => boolean, timeoutMs = 5000) => {
   }
 };
 
+/** A sender with one socket per origin, and a receiver holding the answer to its first request. */
+async function oneSocketHeld() {
+  const receiver = await holdingReceiver();
+  const sender = new GotHttpSender({ allowLoopback: true, maxSockets: 1 });
+  const held = sender.send(tagged(receiver.url, 'held'));
+  await until('the held request', () => receiver.seen.length === 1);
+  return { receiver, sender, held };
+}
+
 describe('at most maxSockets requests per origin in got; the others wait in the sender', () => {
   it('sends 2 of 5 at once to one receiver, each of the rest when one ends, in order (the agent would too; what the queue changes is below)', async () => {
     const receiver = await holdingReceiver();
@@ -108,10 +117,7 @@ describe('at most maxSockets requests per origin in got; the others wait in the 
   });
 
   it('a request whose timeout passes while it waits ends as a timeout and is never sent', async () => {
-    const receiver = await holdingReceiver();
-    const sender = new GotHttpSender({ allowLoopback: true, maxSockets: 1 });
-    const held = sender.send(tagged(receiver.url, 'held'));
-    await until('the held request', () => receiver.seen.length === 1);
+    const { receiver, sender, held } = await oneSocketHeld();
     const started = Date.now();
     const late = await sender.send(tagged(receiver.url, 'late', 300));
     const took = Date.now() - started;
@@ -131,10 +137,7 @@ describe('at most maxSockets requests per origin in got; the others wait in the 
   });
 
   it('the time spent waiting counts toward the timeout once the request is sent', async () => {
-    const receiver = await holdingReceiver();
-    const sender = new GotHttpSender({ allowLoopback: true, maxSockets: 1 });
-    const held = sender.send(tagged(receiver.url, 'held'));
-    await until('the held request', () => receiver.seen.length === 1);
+    const { receiver, sender, held } = await oneSocketHeld();
     const started = Date.now();
     const second = sender.send(tagged(receiver.url, 'second', 600));
     await new Promise((resolve) => setTimeout(resolve, 400));
