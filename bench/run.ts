@@ -430,6 +430,14 @@ function figures(results: Results): Record<string, Figure> {
         bare: rss.bare,
         bareError: rss.bareError,
         dispatchHostDefaultHeap: rss.dispatchHostDefaultHeap,
+        // The same 1,000 deliveries as a deployed instance can hold them: at most dispatch_concurrency
+        // pushes at once, each fanned out (context next to the headline figure, which keeps its shape).
+        deployedShape: rss.deployedShape && {
+          target: `<= ${TARGETS.rssMB} MB with ${rss.deployedShape.pushes} pushes of ${rss.deployedShape.webhooksPerEvent} webhooks (dispatch_concurrency x MAX_WEBHOOKS_PER_EVENT)`,
+          holds: rss.deployedShape.dispatch.oomKilled || rss.deployedShape.dispatch.atInFlightMB === null ? false : rss.deployedShape.dispatch.atInFlightMB <= TARGETS.rssMB,
+          ...rss.deployedShape,
+        },
+        deployedShapeError: rss.deployedShapeError,
         proposed: {
           target: 'at most the bare function (Firestore, got, liquidjs, the same I/O) in the same run',
           // null: not measured (the bare run was skipped or failed); an OOM-killed bare function is not a bar.
@@ -625,6 +633,10 @@ function print(out: Record<string, Figure>, results: Results, seconds: number): 
   const rss = f.rssAt1000InFlight!;
   const rssMeasured = () => (rss.oomKilled ? `OOM-killed (highest RSS read ${rss.dispatch.peakMB} MB)` : `${rss.mb} MB (idle ${rss.dispatch.idleMB}, peak ${rss.dispatch.peakMB})`);
   rows.push(['rssAt1000InFlight', rss.error ? error(rss) : `${rssMeasured()} as a ${rss.instanceMiB} MiB instance (${rss.emulatedBy})`, `<= ${TARGETS.rssMB} MB`, mark(rss.holds)]);
+  if (!rss.error && rss.deployedShape) {
+    const shape = rss.deployedShape;
+    rows.push(['  deployed shape', `${shape.pushes} pushes × ${shape.webhooksPerEvent} webhooks: ${shape.dispatch.oomKilled ? 'OOM-killed' : `${shape.dispatch.atInFlightMB} MB`} (bare + claim, same fan-out: ${shape.bareClaim ? `${shape.bareClaim.atInFlightMB} MB` : 'not measured'})`, `<= ${TARGETS.rssMB} MB`, mark(shape.holds)]);
+  }
   if (!rss.error && rss.proposed) rows.push(['  proposed', rss.proposed.holds === null ? 'the bare function was not measured' : `${rss.oomKilled ? 'OOM-killed' : `${rss.mb} MB`} vs the bare function ${rss.bare.atInFlightMB} MB`, '<= the bare function', mark(rss.proposed.holds)]);
   const page = f.listDeliveriesPage!;
   const pageText = (values: unknown) => Object.entries((values ?? {}) as Record<string, number>).map(([kind, v]) => `${kind} ${v}x`).join(' · ');

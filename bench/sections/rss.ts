@@ -21,7 +21,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { ACCOUNTS, EVENT_CLAIMS, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { benchEvent, DEMO_ACCOUNT, DEMO_WEBHOOK_ID, demoWebhook } from '../lib/fixtures.ts';
-import { BARE_DIR, BUILD_DIR, functionEnv, sleep, startFunction } from '../lib/function-process.ts';
+import { BARE_DIR, BENCH_DIR, BUILD_DIR, functionEnv, sleep, startFunction } from '../lib/function-process.ts';
 import { type Emulation, type HeapSizing, INSTANCE_MEMORY_BYTES, type InstanceMemory, prepareInstanceMemory, readHeapReport } from '../lib/instance-memory.ts';
 import { round } from '../lib/measure.ts';
 import { startReceiverProcess } from '../lib/receiver.ts';
@@ -68,15 +68,40 @@ export interface RssResult {
   bareError: string | null;
   /** The dispatch function with this machine's default heap sizing (context: no cgroup, no flags). */
   dispatchHostDefaultHeap: RssRun;
+  /**
+   * The same 1,000 deliveries in the deployed shape (Shape): 20 pushes of 50 webhooks, the dispatch
+   * function and bare + claim with the same fan-out, as the instance runs them; null when not measured
+   * (the run was short of time) or failed (deployedShapeError).
+   */
+  deployedShape: { pushes: number; webhooksPerEvent: number; dispatch: RssRun; bareClaim: RssRun | null } | null;
+  deployedShapeError: string | null;
 }
 
+/** Terraform's defaults: dispatch_concurrency (pushes one instance takes at once) and max_webhooks_per_event. */
+const DEPLOYED = { pushes: 20, webhooksPerEvent: 50 };
+
+const BARE_CLAIM_DIR = join(BENCH_DIR, 'cold-start', 'bare-claim-push');
 const MB = 1024 * 1024;
 const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / MB, 1));
 const heapFigures = (heap: HeapSizing | null): RssRun['heap'] =>
   heap && { constrainedMemory: heap.constrainedMemory, heapSizeLimitMB: mb(heap.heapSizeLimit)!, maxNewSpaceMB: mb(heap.maxNewSpace)! };
 
+/**
+ * How the deliveries arrive: `webhooksPerEvent` 1 is one push per delivery (the headline figure);
+ * 50 is the deployed shape, `dispatch_concurrency` (20) pushes each fanned out to MAX_WEBHOOKS_PER_EVENT
+ * (50) webhooks, since Cloud Run never gives one instance more pushes at once than its concurrency.
+ * `counter`: what says every delivery is in the sender — the dispatch function's event claims, or the
+ * bare + claim function's claims (cold-start/bare-claim-push: its warm-up POST is answered, the burst's
+ * go to the receiver's held path, named in each event).
+ */
+export interface Shape {
+  webhooksPerEvent: number;
+  counter: 'claims' | 'bareClaims';
+}
+const ONE_PER_PUSH: Shape = { webhooksPerEvent: 1, counter: 'claims' };
+
 /** Without an instance: this machine's default heap sizing. */
-export async function measure(source: string, inFlight: number, instance?: InstanceMemory): Promise<RssRun> {
+export async function measure(source: string, inFlight: number, instance?: InstanceMemory, shape: Shape = ONE_PER_PUSH): Promise<RssRun> {
   const firestoreHost = process.env.FIRESTORE_EMULATOR_HOST!;
   const receiver = await startReceiverProcess();
   const projectId = `bench-rss-${randomBytes(4).toString('hex')}`;
@@ -84,16 +109,28 @@ export async function measure(source: string, inFlight: number, instance?: Insta
   const accountId = `${DEMO_ACCOUNT}_burst`;
   const db = new Firestore({ projectId });
   await db.doc(webhookPath(warmAccount, DEMO_WEBHOOK_ID)).set(demoWebhook(`${receiver.url}/v0/appDemo/Calls`));
-  await db.doc(webhookPath(accountId, DEMO_WEBHOOK_ID)).set({ ...demoWebhook(`${receiver.url}/hold/v0/appDemo/Calls`), timeoutSeconds: 30 });
+  const held = { ...demoWebhook(`${receiver.url}/hold/v0/appDemo/Calls`), timeoutSeconds: 30 };
+  if (shape.webhooksPerEvent === 1) await db.doc(webhookPath(accountId, DEMO_WEBHOOK_ID)).set(held);
+  else {
+    const batch = db.batch();
+    for (let i = 0; i < shape.webhooksPerEvent; i++) batch.set(db.doc(webhookPath(accountId, `wh_${String(i).padStart(3, '0')}`)), { ...held, name: `Held ${i}` });
+    await batch.commit();
+  }
+  const pushCount = Math.ceil(inFlight / shape.webhooksPerEvent);
   const deliveries = db.collection(`${webhooksPath(accountId)}/${DEMO_WEBHOOK_ID}/deliveries`);
   // The dispatch function claims each event before its request leaves and writes the delivery's record
   // only with its first answer (held here): its claims say the deliveries are in the sender. The bare
   // function writes a record before its request, as the dispatcher did before the event claim.
   const eventClaims = db.collection(`${ACCOUNTS}/${accountId}/${EVENT_CLAIMS}`);
-  const recorded = async () => Math.max((await deliveries.count().get()).data().count, (await eventClaims.count().get()).data().count);
+  const bareClaims = db.collection('bareClaims');
+  const recorded =
+    shape.counter === 'bareClaims'
+      ? async () => (await bareClaims.count().get()).data().count * shape.webhooksPerEvent
+      : async () => Math.max((await deliveries.count().get()).data().count, (await eventClaims.count().get()).data().count * shape.webhooksPerEvent);
 
   const heapReport = join(tmpdir(), `hookshape-rss-heap-${randomBytes(4).toString('hex')}.json`);
-  const fn = await startFunction(source, functionEnv(projectId, { FIRESTORE_EMULATOR_HOST: firestoreHost }), { instance, heapReport });
+  const extraEnv = shape.counter === 'bareClaims' ? { BENCH_RECEIVER_URL: receiver.url } : {};
+  const fn = await startFunction(source, functionEnv(projectId, { FIRESTORE_EMULATOR_HOST: firestoreHost, ...extraEnv }), { instance, heapReport });
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   // Every RSS read also counts towards the highest seen, the only peak left when the process is OOM-killed.
   let highest = 0;
@@ -123,7 +160,11 @@ export async function measure(source: string, inFlight: number, instance?: Insta
     const cpu0 = fn.cpuMs();
 
     const t0 = performance.now();
-    const pushes = Array.from({ length: inFlight }, (_, i) => fn.push(benchEvent(`evt_rss_${randomBytes(4).toString('hex')}_${i}`, accountId), agent));
+    const eventOf = (i: number) => {
+      const event = benchEvent(`evt_rss_${randomBytes(4).toString('hex')}_${i}`, accountId);
+      return shape.counter === 'bareClaims' ? { ...event, fanOut: shape.webhooksPerEvent, receiverPath: '/hold/v0/appDemo/Calls' } : event;
+    };
+    const pushes = Array.from({ length: pushCount }, (_, i) => fn.push(eventOf(i), agent));
     // Settled, not all: a process killed mid-burst fails its pushes, and that is a result, not a crash.
     const all = Promise.allSettled(pushes);
     // A push answered before the receiver is released failed (its delivery may never be recorded): say so at once.
@@ -135,13 +176,23 @@ export async function measure(source: string, inFlight: number, instance?: Insta
       rss();
       const count = await recorded();
       if (count >= inFlight) break;
-      if (failures.length > 0 && count + failures.length >= inFlight) {
+      if (failures.length > 0 && count + failures.length * shape.webhooksPerEvent >= inFlight) {
         const kinds = new Map<string, number>();
         for (const failure of failures) kinds.set(failure, (kinds.get(failure) ?? 0) + 1);
         throw new Error(`${count} of ${inFlight} deliveries were recorded; ${failures.length} pushes failed (${[...kinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')})\n${fn.stderr()}`);
       }
       if (performance.now() > deadline) throw new Error(`only ${count} of ${inFlight} deliveries were recorded within 60 s\n${fn.stderr()}`);
       await sleep(200);
+    }
+    // Fanned out, a claim comes before its event's requests: wait until the receiver's open requests stop growing.
+    if (shape.webhooksPerEvent > 1) {
+      let open = -1;
+      for (let stable = 0; stable < 3 && performance.now() < deadline; ) {
+        await sleep(150);
+        const now = (await receiver.stats()).open;
+        stable = now === open ? stable + 1 : 0;
+        open = now;
+      }
     }
     let highestInFlight = 0;
     for (let i = 0; i < 10; i++) {
@@ -207,7 +258,26 @@ async function main(): Promise<void> {
     bareError = (error as Error).message.split('\n')[0]!;
     progress(`rss: the bare function failed: ${(error as Error).message}`);
   }
-  writeResult({ inFlight: options.inFlight, instance: emulation, dispatch, bare, bareError, dispatchHostDefaultHeap } satisfies RssResult);
+  let deployedShape: RssResult['deployedShape'] = null;
+  let deployedShapeError: string | null = null;
+  if (options.bare) {
+    const inFlight = DEPLOYED.pushes * DEPLOYED.webhooksPerEvent;
+    progress(`rss: the deployed shape, ${DEPLOYED.pushes} pushes of ${DEPLOYED.webhooksPerEvent} webhooks: the dispatch function and bare + claim as ${as}`);
+    try {
+      const dispatchDeployed = await measure(BUILD_DIR, inFlight, instance, { webhooksPerEvent: DEPLOYED.webhooksPerEvent, counter: 'claims' });
+      let bareClaim: RssRun | null = null;
+      try {
+        bareClaim = await measure(BARE_CLAIM_DIR, inFlight, instance, { webhooksPerEvent: DEPLOYED.webhooksPerEvent, counter: 'bareClaims' });
+      } catch (error) {
+        progress(`rss: bare + claim in the deployed shape failed: ${(error as Error).message}`);
+      }
+      deployedShape = { ...DEPLOYED, dispatch: dispatchDeployed, bareClaim };
+    } catch (error) {
+      deployedShapeError = (error as Error).message.split('\n')[0]!;
+      progress(`rss: the deployed shape failed: ${(error as Error).message}`);
+    }
+  }
+  writeResult({ inFlight: options.inFlight, instance: emulation, dispatch, bare, bareError, dispatchHostDefaultHeap, deployedShape, deployedShapeError } satisfies RssResult);
   process.exit(0);
 }
 

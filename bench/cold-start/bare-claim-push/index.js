@@ -3,7 +3,8 @@
 // same Firestore writes as the dispatch function's: it decodes the message, claims the event with one
 // create (a redelivery finds it and sends nothing), makes one got request, and creates the result's
 // record. No configuration read, no template, no schema check. The fan-out section sends events with a
-// `fanOut` field: the POST and its record then go to that many "webhooks" at once. Plain JavaScript.
+// `fanOut` field: the POST and its record then go to that many "webhooks" at once; the memory section a
+// `receiverPath` (a path the receiver holds). Plain JavaScript.
 import { Agent } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import { Firestore } from '@google-cloud/firestore';
@@ -25,7 +26,7 @@ functions.cloudEvent('dispatchEvent', async (cloudEvent) => {
   }
   await Promise.all(
     Array.from({ length: event.fanOut ?? 1 }, async (_, i) => {
-      const response = await client.post(`${receiver}/v0/appDemo/Calls`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
+      const response = await client.post(`${receiver}${event.receiverPath ?? '/v0/appDemo/Calls'}`, { headers: { 'content-type': 'application/json', 'x-hookshape-event': event.id }, body: text });
       await db.doc(`bareClaims/${event.id}/results/webhook_${i}`).create({ status: response.statusCode, body: response.body, at: new Date() });
     }),
   );
