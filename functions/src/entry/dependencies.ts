@@ -1,11 +1,11 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { createFirestore } from '../firestore/firestore-client.ts';
 import type { LookupFunction } from 'node:net';
 import type { RuntimeConfig } from '../config/runtime-config.ts';
 import type { DispatchDeps } from '../dispatch/dispatch-event.ts';
 import { systemClock, type Clock, type SecretStore } from '../core/ports.ts';
 import { type RetryScheduler } from '../delivery/ports.ts';
 import type { SecretWriter } from '../api/ports.ts';
+import { createFirestore } from '../firestore/firestore-client.ts';
 import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
 import { FirestoreEventClaimStore } from '../firestore/firestore-event-claims.ts';
 import { FirestoreInvalidEventLog } from '../firestore/firestore-invalid-event-log.ts';

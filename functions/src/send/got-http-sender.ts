@@ -66,12 +66,22 @@ export class GotHttpSender implements HttpSender {
     });
   }
 
-  send(request: OutgoingRequest): Promise<SendResult> {
+  async send(request: OutgoingRequest): Promise<SendResult> {
     const internal = internalUrlHost(request.url, this.hosts);
-    if (internal) return Promise.resolve({ kind: 'error', ...refusedName(internal), durationMs: 0 });
-    return this.origins.run(request, (waitedMs) =>
-      waitedMs === 0 ? sendThroughGot(this.client, request, this.maxResponseBytes) : sendThroughGot(this.client, { ...request, timeoutMs: Math.max(1, request.timeoutMs - waitedMs) }, this.maxResponseBytes, waitedMs),
-    );
+    if (internal) return { kind: 'error', ...refusedName(internal), durationMs: 0 };
+    const origin = originOf(request.url);
+    const waitedMs = await this.origins.acquire(origin, request.timeoutMs);
+    if (waitedMs === undefined) {
+      const message = `Timeout awaiting 'request' for ${request.timeoutMs}ms (waited for a connection to the receiver, never sent)`;
+      return { kind: 'error', code: 'ETIMEDOUT', message, durationMs: request.timeoutMs };
+    }
+    try {
+      // The wait counts toward the timeout and the duration, as it did in the agent's queue.
+      const remaining = waitedMs === 0 ? request : { ...request, timeoutMs: Math.max(1, request.timeoutMs - waitedMs) };
+      return await sendThroughGot(this.client, remaining, this.maxResponseBytes, waitedMs);
+    } finally {
+      this.origins.release(origin);
+    }
   }
 }
 
@@ -79,8 +89,7 @@ export class GotHttpSender implements HttpSender {
  * At most `limit` requests in got at once per origin (the agents' maxSockets); the others wait here
  * as the request they are, not as got's request objects queued in the agent, which hold about 20 KB
  * each (`npm run bench`, rssAt1000InFlight: 744 of 1,000 deliveries wait when all go to one slow
- * receiver). The wait counts toward the request's timeout, as it did in the agent's queue: a request
- * whose timeout passes while it waits ends as got's timeout would, without being sent.
+ * receiver). A released slot passes straight to the oldest waiter.
  */
 class OriginQueues {
   private readonly limit: number;
@@ -90,46 +99,35 @@ class OriginQueues {
     this.limit = limit;
   }
 
-  async run(request: OutgoingRequest, send: (waitedMs: number) => Promise<SendResult>): Promise<SendResult> {
-    const key = originOf(request.url);
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = { active: 0, waiting: [] }));
-    let waitedMs = 0;
-    if (queue.active >= this.limit) {
-      const since = performance.now();
-      const outcome = await new Promise<'turn' | 'timeout'>((resolve) => {
-        const turn = () => {
-          clearTimeout(timer);
-          resolve('turn');
-        };
-        const timer = setTimeout(() => {
-          queue.waiting.splice(queue.waiting.indexOf(turn), 1);
-          resolve('timeout');
-        }, request.timeoutMs);
-        queue.waiting.push(turn);
-      });
-      waitedMs = Math.max(1, Math.round(performance.now() - since));
-      if (outcome === 'timeout') {
-        this.forget(key, queue);
-        return { kind: 'error', code: 'ETIMEDOUT', message: `Timeout awaiting 'request' for ${request.timeoutMs}ms (waited for a connection to the receiver, never sent)`, durationMs: waitedMs };
-      }
-    } else {
+  /** Resolves with the milliseconds waited once a slot is the caller's, or undefined if `timeoutMs` passed first (no slot taken). */
+  async acquire(origin: string, timeoutMs: number): Promise<number | undefined> {
+    let queue = this.queues.get(origin);
+    if (!queue) this.queues.set(origin, (queue = { active: 0, waiting: [] }));
+    if (queue.active < this.limit) {
       queue.active++;
+      return 0;
     }
-    try {
-      return await send(waitedMs);
-    } finally {
-      const next = queue.waiting.shift();
-      if (next) next(); // the slot passes to the next request as it is
-      else {
-        queue.active--;
-        this.forget(key, queue);
-      }
-    }
+    const since = performance.now();
+    const waiting = queue.waiting;
+    const turn = await new Promise<boolean>((resolve) => {
+      const take = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(take), 1);
+        resolve(false);
+      }, timeoutMs);
+      waiting.push(take);
+    });
+    return turn ? Math.max(1, Math.round(performance.now() - since)) : undefined;
   }
 
-  private forget(key: string, queue: { active: number; waiting: unknown[] }): void {
-    if (queue.active === 0 && queue.waiting.length === 0) this.queues.delete(key);
+  release(origin: string): void {
+    const queue = this.queues.get(origin)!;
+    const next = queue.waiting.shift();
+    if (next) next();
+    else if (--queue.active === 0) this.queues.delete(origin);
   }
 }
 
