@@ -23,7 +23,7 @@
  * test/integration/generated-protos.test.ts bundles the client with the plugin and checks that none of the
  * four is loaded by importing it and using Firestore, and that each works when read.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Plugin } from 'esbuild';
@@ -137,6 +137,31 @@ export function wrapGenerated(source: string, text: string, requires: readonly s
 
 const escapeForRegExp = (path: string) => path.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]');
 
+type Generated = (typeof GENERATED_PROTOS)[number];
+
+/**
+ * The generated modules one build moves out: each checked and wrapped when esbuild loads it, written
+ * beside the bundle when the build ends. Two bundled copies of one module would both load the one file
+ * written, so the second copy fails the build.
+ */
+export class GeneratedFiles {
+  private readonly files = new Map<string, { path: string; wrapped: string }>();
+
+  add(generated: Generated, path: string, text: string): void {
+    const known = this.files.get(generated.out);
+    if (known && known.path !== path) {
+      throw new LazyProtosError(`${where}: two copies of ${generated.source} are bundled (${known.path} and ${path}); both would load one generated file: deduplicate the dependency or extend GENERATED_PROTOS`);
+    }
+    this.files.set(generated.out, { path, wrapped: wrapGenerated(generated.source, text, generated.requires) });
+  }
+
+  writeTo(outdir: string): void {
+    if (this.files.size === 0) return;
+    mkdirSync(join(outdir, GENERATED_DIR), { recursive: true });
+    for (const [out, { wrapped }] of this.files) writeFileSync(join(outdir, GENERATED_DIR, out), wrapped);
+  }
+}
+
 export function lazyGeneratedProtos(): Plugin {
   return {
     name: 'lazy-generated-protos',
@@ -144,14 +169,10 @@ export function lazyGeneratedProtos(): Plugin {
       for (const rewrite of REWRITES) {
         build.onLoad({ filter: new RegExp(`node_modules[\\\\/]${escapeForRegExp(rewrite.file)}$`) }, async (args) => ({ contents: applyRewrite(rewrite, await readFile(args.path, 'utf8')), loader: 'js' }));
       }
-      const sources = new Map<string, string>();
+      const files = new GeneratedFiles();
       for (const generated of GENERATED_PROTOS) {
-        build.onLoad({ filter: new RegExp(`node_modules[\\\\/]${escapeForRegExp(generated.source)}$`) }, (args) => {
-          const other = sources.get(generated.out);
-          if (other !== undefined && other !== args.path) {
-            throw new LazyProtosError(`${where}: two copies of ${generated.source} are bundled (${other} and ${args.path}); both would load one generated file: deduplicate the dependency or extend GENERATED_PROTOS`);
-          }
-          sources.set(generated.out, args.path);
+        build.onLoad({ filter: new RegExp(`node_modules[\\\\/]${escapeForRegExp(generated.source)}$`) }, async (args) => {
+          files.add(generated, args.path, await readFile(args.path, 'utf8'));
           const cases = generated.requires.map((id) => `if (id === ${JSON.stringify(id)}) return require(${JSON.stringify(id)});`).join(' ');
           return {
             // The stand-in: evaluated only when a getter above first reads the module.
@@ -163,13 +184,7 @@ export function lazyGeneratedProtos(): Plugin {
       }
       build.onResolve({ filter: new RegExp(`^\\./${GENERATED_DIR}/`) }, (args) => ({ path: args.path, external: true }));
       build.onEnd((result) => {
-        const outdir = build.initialOptions.outdir;
-        if (result.errors.length > 0 || !outdir || sources.size === 0) return;
-        mkdirSync(join(outdir, GENERATED_DIR), { recursive: true });
-        for (const generated of GENERATED_PROTOS) {
-          const path = sources.get(generated.out);
-          if (path) writeFileSync(join(outdir, GENERATED_DIR, generated.out), wrapGenerated(generated.source, readFileSync(path, 'utf8'), generated.requires));
-        }
+        if (result.errors.length === 0 && build.initialOptions.outdir) files.writeTo(build.initialOptions.outdir);
       });
     },
   };

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Metafile } from 'esbuild';
 import { BUILD_DIR, BUILD_METAFILE, bundle, deployableBundleOptions, ROOT } from '../../scripts/build.ts';
-import { applyRewrite, GENERATED_DIR, GENERATED_PROTOS, LazyProtosError, REWRITES, wrapGenerated } from '../../scripts/lazy-generated-protos.ts';
+import { applyRewrite, GENERATED_DIR, GeneratedFiles, GENERATED_PROTOS, LazyProtosError, REWRITES, wrapGenerated } from '../../scripts/lazy-generated-protos.ts';
 
 // scripts/lazy-generated-protos.ts moves the client libraries' generated protobuf classes out of the
 // bundle's start-up path. What must hold: a bundle made with the deployable's options loads none of
@@ -116,6 +116,13 @@ describe('generated protobuf classes, outside the bundle start-up path (scripts/
     assert.throws(() => applyRewrite(longrunning, `${readFileSync(join(ROOT, 'node_modules', longrunning.file), 'utf8')}\nconsole.log(operationProtos);`), /now uses operationProtos/);
     // A generated file that starts requiring something else than the bundle hands it.
     assert.throws(() => wrapGenerated('x/protos.js', 'module.exports = factory(require("protobufjs/light"));', ['protobufjs/minimal']), /now requires protobufjs\/light/);
+    // Two bundled copies of one generated module would both load the one file written beside the bundle.
+    const operations = GENERATED_PROTOS.find((generated) => generated.out === 'gax-operations.cjs')!;
+    const generatedText = readFileSync(join(ROOT, 'node_modules', operations.source), 'utf8');
+    const files = new GeneratedFiles();
+    files.add(operations, '/a/node_modules/google-gax/build/protos/operations.js', generatedText);
+    files.add(operations, '/a/node_modules/google-gax/build/protos/operations.js', generatedText); // esbuild loading the same file again
+    assert.throws(() => files.add(operations, '/a/node_modules/x/node_modules/google-gax/build/protos/operations.js', text), /two copies of google-gax\/build\/protos\/operations\.js/);
     assert.ok(existsSync(join(ROOT, 'node_modules', GENERATED_PROTOS[0].source)));
   });
 });
