@@ -5,11 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../../functions/dev/emulators.ts';
+import { FRAMEWORK_MAIN } from '../../functions/dev/framework-listen.ts';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
 import { HEAP_REPORT_IMPORT, type InstanceMemory, type InstanceOutcome } from './instance-memory.ts';
 
@@ -18,7 +18,6 @@ export const ROOT = join(BENCH_DIR, '..');
 export const OUT = join(BENCH_DIR, '.out');
 export const BUILD_DIR = join(ROOT, 'build', 'functions');
 export const BARE_DIR = join(BENCH_DIR, 'cold-start', 'bare-function');
-export const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;

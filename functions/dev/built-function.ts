@@ -3,11 +3,9 @@
  * process, as Cloud Functions runs it. For the local stack's API and the tests. Dev tooling, not deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { freePort } from './emulators.ts';
+import { FRAMEWORK_MAIN, untilServing } from './framework-listen.ts';
 
 export interface BuiltFunction {
   url: string;
@@ -17,9 +15,6 @@ export interface BuiltFunction {
   output(): string;
   stop(): Promise<void>;
 }
-
-// The framework's CLI (its `bin`) sits beside its main module; the package does not export it.
-const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
 export async function serveBuiltFunction(target: string, signature: 'http' | 'cloudevent', env: NodeJS.ProcessEnv, options: { port?: number; onOutput?: (chunk: string) => void; timeoutMs?: number } = {}): Promise<BuiltFunction> {
   const port = options.port ?? (await freePort());
@@ -41,20 +36,11 @@ export async function serveBuiltFunction(target: string, signature: 'http' | 'cl
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-  // A TCP connect, not an HTTP probe: a request would invoke the function.
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode}:\n${output}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${target} did not listen on ${port}:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await untilServing(child, port, { target, output: () => output, env: { ...process.env, ...env }, timeoutMs: options.timeoutMs ?? 60_000 });
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return { url: `http://127.0.0.1:${port}`, port, child, output: () => output, stop };
 }

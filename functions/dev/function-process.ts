@@ -5,14 +5,10 @@
  * Dev tooling, not deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { freePort } from './emulators.ts';
+import { FRAMEWORK_MAIN, untilServing } from './framework-listen.ts';
 
-/** The framework's CLI (its `bin`) sits beside its main module; the package does not export it. */
-export const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 
 export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook' | 'repairDeliveries' | 'deadLetterNotify';
 
@@ -62,13 +58,6 @@ function environment(overrides: Record<string, string | undefined>): NodeJS.Proc
   return env;
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 export async function startFunctionProcess(options: FunctionProcessOptions): Promise<FunctionProcess> {
   const port = options.port ?? (await freePort());
   const env = environment({ METADATA_SERVER_DETECTION: 'none', ...options.env });
@@ -79,26 +68,24 @@ export async function startFunctionProcess(options: FunctionProcessOptions): Pro
   const spawnOnce = async () => {
     const current = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = current;
+    // This process's output until it serves: after a restart, the banner of the one before is in `output`.
+    let startup: string | undefined = '';
     for (const stream of ['stdout', 'stderr'] as const) {
       let partial = '';
       current[stream]!.on('data', (chunk: Buffer) => {
         const text = chunk.toString();
         output = (output + text).slice(-200_000);
+        if (startup !== undefined) startup += text;
         const lines = (partial + text).split('\n');
         partial = lines.pop()!;
         for (const line of lines) if (line) options.onLine?.(line, stream);
       });
       current[stream]!.on('end', () => partial && options.onLine?.(partial, stream));
     }
-    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
-    // A TCP connect, not an HTTP probe: a request would invoke the function.
-    while (!(await portOpen(port))) {
-      if (current.exitCode !== null || current.signalCode !== null) throw new Error(`${options.target} exited (${current.exitCode ?? current.signalCode}) before listening on ${port}:\n${output}`);
-      if (Date.now() > deadline) {
-        current.kill('SIGKILL');
-        throw new Error(`${options.target} did not listen on ${port} within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      await untilServing(current, port, { target: options.target, output: () => startup ?? '', env, timeoutMs: options.startTimeoutMs ?? 60_000 });
+    } finally {
+      startup = undefined;
     }
   };
 

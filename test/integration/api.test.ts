@@ -17,6 +17,7 @@ import { call, withoutRequestId, type ApiAnswer } from '../support/api-client.ts
 import { eventOf } from '../support/harness.ts';
 import { auditPath, createMemoryLogger, EVENT_TYPES, Firestore, FirestoreApiKeyStore, INDEXED_QUERIES, loadConfig, newSigningKey, OPERATIONAL_EVENT_TYPES, QUERY_LOG_MESSAGE, routes as routeTable, servedBy, webhookConfigHash, webhookPath, webhooksPath, type QueryShape } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { until } from '../support/until.ts';
 
 // The management API as deployed: the bundle's `api` function under the functions framework, on the
 // Firestore emulator, next to the bundle's dispatcher and retry worker (Pub/Sub emulator, Cloud Tasks
@@ -27,16 +28,6 @@ const B = 'acc_api_b';
 const HOSTILE = 'acc_api_hostile';
 const ALLOWED_ORIGIN = 'https://portal.example.com';
 const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -18,6 +18,7 @@ import type { Metafile } from 'esbuild';
 import { eventOf } from '../support/harness.ts';
 import { deliveryPath, Firestore, loadConfig, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { until } from '../support/until.ts';
 
 // The deployable itself: build/functions is an esbuild bundle, and bundling can break what only runs
 // later (a lazily imported chunk, a library reading its own files). Each entry point runs here from the
@@ -51,16 +52,6 @@ async function serveBuilt(target: FunctionName, env: Record<string, string | und
   const fn = await startFunctionProcess({ target, env, ...(port ? { port } : {}) });
   processes.add(fn);
   return fn;
-}
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('the deployable bundle (build/functions)', () => {

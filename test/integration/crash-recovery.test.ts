@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PubSub } from '@google-cloud/pubsub';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { PubSub as PubSubClient, type Message, type Subscription } from '@google-cloud/pubsub';
 import { freePort } from '../../functions/dev/emulators.ts';
+import { serveBuiltFunction } from '../../functions/dev/built-function.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { eventOf } from '../support/harness.ts';
 import { Firestore, fromFirestore, loadConfig, webhookPath, type StoredDelivery } from '../support/kit.ts';
+import { until as waitUntil } from '../support/until.ts';
 
 // The dispatcher of the deployable bundle is SIGKILLed in the middle of sends, once per wave of events, while
 // events flow; Pub/Sub redelivers what it never acknowledged (a redelivery within the event claim's
@@ -26,7 +26,6 @@ import { Firestore, fromFirestore, loadConfig, webhookPath, type StoredDelivery 
 // succeeded, none is lost, nothing is sent after a recorded 2xx: a request cut off by the kill is
 // recorded as outcome unknown and sent once more (the one possible duplicate a receiver dedupes).
 
-const FRAMEWORK_MAIN = join(dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')), 'main.js');
 /**
  * Long enough that a live attempt is not taken for a lost one on a loaded machine (a full npm test on
  * 2 cores: with 4 s, a worker's attempt that took 6 s was recorded unknown and sent again — correct for
@@ -53,33 +52,10 @@ interface FunctionProcess {
   output(): string;
 }
 
-async function waitUntil<T>(what: string, read: () => Promise<T | undefined>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function serveBuilt(target: string, signature: 'cloudevent' | 'http', env: NodeJS.ProcessEnv, port: number): Promise<FunctionProcess> {
-  const child = spawn(process.execPath, [FRAMEWORK_MAIN, `--target=${target}`, `--signature-type=${signature}`, `--source=${BUILD_DIR}`, `--port=${port}`], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitUntil(`${target} to listen on ${port}`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${target} exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-    return new Promise<true | undefined>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-      socket.once('error', () => resolve(undefined));
-    });
-  }, 60_000, () => output);
-  return { child, output: () => output };
+  const served = await serveBuiltFunction(target, signature, env, { port });
+  children.add(served.child);
+  return served;
 }
 
 function kill(child: ChildProcess): Promise<void> {

@@ -13,6 +13,7 @@ import type { Message } from '@google-cloud/pubsub';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { watchOperationsTopic, type OperationsWatch } from '../support/operations-topic.ts';
+import { until as waitFor } from '../support/until.ts';
 
 let h: Harness;
 let receiver: Receiver;
@@ -38,15 +39,8 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestsTo = (path: string) => receiver.requests.filter((request) => request.url === path);
 const announced = (accountId: string) => operations.published.filter(({ event }) => event.accountId === accountId && event.type === 'hookshape.event.dead_lettered');
 
-async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${h.output()}`);
-    await pause(100);
-  }
-}
+/** Waits, showing the functions' output when the time runs out. */
+const until = <T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000) => waitFor(what, read, timeoutMs, () => h.output());
 
 /** What Pub/Sub adds to a message it dead-letters from the dispatcher's subscription. */
 const pubsubAttributes = (deliveryCount: number, publishTime = '2026-11-23T09:59:00.000Z') => ({

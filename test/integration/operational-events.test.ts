@@ -12,6 +12,7 @@ import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { watchOperationsTopic, type OperationsWatch } from '../support/operations-topic.ts';
+import { until as waitFor } from '../support/until.ts';
 
 let h: Harness;
 let receiver: Receiver;
@@ -37,15 +38,8 @@ const requestsTo = (path: string) => receiver.requests.filter((request) => reque
 const ofAccount = (accountId: string, type: string) => operations.published.filter(({ event }) => event.accountId === accountId && event.type === type);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${h.output()}`);
-    await pause(100);
-  }
-}
+/** Waits, showing the functions' output when the time runs out. */
+const until = <T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000) => waitFor(what, read, timeoutMs, () => h.output());
 
 /** A notification webhook rendering the failure with a Liquid template into a Slack-style JSON message. */
 const NOTIFY_TEMPLATE = '{"text": "{{ data.webhook.name }}: {{ data.event.type }} {{ data.event.id }} failed after {{ data.delivery.attempts }} attempts ({{ data.delivery.errorCode }}): {{ data.reason }}", "link": "https://hookshape.example{{ data.portalPath }}"}';

@@ -16,6 +16,7 @@ import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
 import { createMemoryLogger, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
+import { until } from '../support/until.ts';
 
 // The customer portal in a real Chromium (@sparticuz/chromium's, driven by playwright-core) against
 // the built api function (build/functions, its portal included), the Firestore emulator, the Cloud
@@ -37,13 +38,6 @@ const hostile: Responder = (_request, res) => {
 };
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((resolve) => setTimeout(resolve, 100))) {
-    const value = await read();
-    if (value !== undefined) return value;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('the portal in a browser (build/functions)', () => {
   const projectId = `portal-${randomBytes(4).toString('hex')}`;

@@ -14,6 +14,7 @@ import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
 import { createMemoryLogger, CUSTOMER_SCOPES, CustomerTokens, Firestore, FirestoreApiKeyStore } from '../support/kit.ts';
+import { until } from '../support/until.ts';
 
 // The portal embedded in an iframe by a page of another origin (docs/portal.md, "Embedding it in an
 // iframe" and "Keeping the session alive: the postMessage protocol"), in a real Chromium against the
@@ -26,14 +27,6 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { acc: string; exp: number };
 const expiryOf = (token: string) => new Date(claims(token).exp * 1000).toISOString();
-
-async function until<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await sleep(100)) {
-    const value = await read();
-    if (value !== undefined) return value;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 /** docs/portal.md's code block (```lang) that contains this text. */
 function docBlock(lang: string, containing: string): string {

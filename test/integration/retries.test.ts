@@ -4,6 +4,7 @@ import { cloudTasksEmulatorClient } from '../../functions/dev/emulator-wiring.ts
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { retryTaskId, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { until } from '../support/until.ts';
 
 // The functions of build/functions (the harness's processes). Base delay 1 s (the harness sets
 // RETRY_BASE_DELAY_SECONDS=1): retries wait 1, 2, 3 s.
@@ -199,8 +200,11 @@ describe('no duplicate, no loss', () => {
     const [, second] = requestsTo(primary, 'rtwice');
     // The dispatcher's own enqueue (due 1 s after attempt 1) made no second task: attempt 2 came from the first one.
     assert.ok(second && second.at >= Math.ceil(dueAt / 1000) * 1000 - 50, `attempt 2 came ${second ? Math.ceil(dueAt / 1000) * 1000 - second.at : '?'} ms before the existing task was due`);
-    assert.deepEqual(h.tasks.dispatched.filter((entry) => entry.taskName === name).map((entry) => entry.status), [200]);
+    // The emulator records a dispatch when the worker's answer arrives, which is after the worker committed the record.
+    const dispatchesOfTask = () => h.tasks.dispatched.filter((entry) => entry.taskName === name).map((entry) => entry.status);
+    await until('the existing task\'s dispatch', () => (dispatchesOfTask().length > 0 ? true : undefined), 10_000);
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(dispatchesOfTask(), [200]);
     assert.equal(requestsTo(primary, 'rtwice').length, 2);
     assert.ok(!h.logs.some((entry) => entry.eventId === event.id && entry.severity === 'ERROR'), 'ALREADY_EXISTS is success: no error, no redelivery');
   });
