@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import type { BuiltFunction } from '../../functions/dev/built-function.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
-import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
+import { BUILD_DIR } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
 import { API_KEYS, apiKeyPath, Firestore, webhookPath } from '../support/kit.ts';
+import { expectExit, runHookshape, show, type Run } from '../support/hookshape-cli.ts';
 
 // `hookshape keys create|list|revoke` run as a process (node functions/cli/hookshape.ts keys ...), as an
 // operator runs it, against the Firestore emulator of this test run in a project of this file's own; the
@@ -25,34 +25,14 @@ const OPERATOR = 'keys-test-operator';
 const projectId = `cli-keys-${randomBytes(4).toString('hex')}`;
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+/** The CLI against this file's project and emulators; `env` adds to or (undefined) removes from that. */
 function hookshape(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  return runHookshape(args, {
     USER: OPERATOR,
     FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
     GOOGLE_CLOUD_PROJECT: projectId,
-    METADATA_SERVER_DETECTION: 'none',
     ...env,
-  };
-  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-  const child = spawn(process.execPath, [join(ROOT, 'functions/cli/hookshape.ts'), ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-function expectExit(run: Run, code: number) {
-  assert.equal(run.code, code, show(run));
+  });
 }
 function jsonOf(run: Run): any {
   try {

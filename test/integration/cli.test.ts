@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT } from '../../scripts/build.ts';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { CLAIM_LEASE_MS, deliveryPath, EVENT_TYPES, pendingDelivery, retryTaskId, webhookPath, type DeliveryStatus } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { expectExit, runHookshape, show, type Run } from '../support/hookshape-cli.ts';
 
 // Every command run as a process (node functions/cli/hookshape.ts ...), as an operator runs it, against
 // the emulators of this test run, the harness's functions (build/functions, each in its own process) and
@@ -31,36 +30,16 @@ after(async () => {
   await Promise.all([h.close(), receiver.close()]);
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+/** The CLI against this file's project and emulators; `env` adds to or (undefined) removes from that. */
 function hookshape(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  return runHookshape(args, {
     FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
     PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST,
     CLOUD_TASKS_EMULATOR_HOST: h.tasks.address,
     GOOGLE_CLOUD_PROJECT: h.projectId,
     RETRY_WORKER_URL: h.workerUrl,
-    METADATA_SERVER_DETECTION: 'none',
     ...env,
-  };
-  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-  const child = spawn(process.execPath, [join(ROOT, 'functions/cli/hookshape.ts'), ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-function expectExit(run: Run, code: number) {
-  assert.equal(run.code, code, show(run));
+  });
 }
 
 const ACCOUNT = 'acc_cli';
