@@ -18,6 +18,7 @@ import { eventOf } from '../support/harness.ts';
 import { auditPath, createMemoryLogger, EVENT_TYPES, Firestore, FirestoreApiKeyStore, INDEXED_QUERIES, loadConfig, newSigningKey, OPERATIONAL_EVENT_TYPES, QUERY_LOG_MESSAGE, routes as routeTable, servedBy, webhookConfigHash, webhookPath, webhooksPath, type QueryShape } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
+import { functionsEnv } from '../support/functions-env.ts';
 
 // The management API as deployed: the bundle's `api` function under the functions framework, on the
 // Firestore emulator, next to the bundle's dispatcher and retry worker (Pub/Sub emulator, Cloud Tasks
@@ -69,16 +70,7 @@ describe('the management API (build/functions, target api)', () => {
     writeFileSync(keysFile, JSON.stringify({ keys: [signingJwk, oldJwk] }));
     writeFileSync(secretsFile, '{}');
     const workerPort = await freePort();
-    const env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
-      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
-      RETRY_BASE_DELAY_SECONDS: '1',
-      ALLOW_LOOPBACK_DESTINATIONS: 'true',
-      WEBHOOK_CACHE_SECONDS: '0',
-      LOCAL_SECRETS_FILE: secretsFile,
-      METADATA_SERVER_DETECTION: 'none',
-    };
+    const env = functionsEnv({ projectId, tasksAddress: tasks.address, workerPort }, { WEBHOOK_CACHE_SECONDS: '0', LOCAL_SECRETS_FILE: secretsFile });
     const config = loadConfig(env);
     topic = config.eventsTopic;
     const [worker, dispatch] = await Promise.all([serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }), serveBuiltFunction('dispatchEvent', 'cloudevent', env)]);

@@ -19,6 +19,7 @@ import { eventOf } from '../support/harness.ts';
 import { deliveryPath, Firestore, loadConfig, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
+import { functionsEnv } from '../support/functions-env.ts';
 
 // The deployable itself: build/functions is an esbuild bundle, and bundling can break what only runs
 // later (a lazily imported chunk, a library reading its own files). Each entry point runs here from the
@@ -142,15 +143,7 @@ describe('the deployable bundle (build/functions)', () => {
     const secretsFile = join(work, 'secrets.json');
     writeFileSync(secretsFile, JSON.stringify({ acc_built: { SIGNING: SIGNING_SECRET, TOKEN: 'tok_built' } }));
     const workerPort = await freePort();
-    const env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
-      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
-      RETRY_BASE_DELAY_SECONDS: '1',
-      ALLOW_LOOPBACK_DESTINATIONS: 'true',
-      LOCAL_SECRETS_FILE: secretsFile,
-      METADATA_SERVER_DETECTION: 'none',
-    };
+    const env = functionsEnv({ projectId, tasksAddress: tasks.address, workerPort }, { LOCAL_SECRETS_FILE: secretsFile });
     const retryWorker = await serveBuilt('retryWorker', env, workerPort);
     const dispatch = await serveBuilt('dispatchEvent', env);
     const config = loadConfig(env);

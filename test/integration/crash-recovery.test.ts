@@ -15,6 +15,7 @@ import { BUILD_DIR } from '../../scripts/build.ts';
 import { eventOf } from '../support/harness.ts';
 import { Firestore, fromFirestore, loadConfig, webhookPath, type StoredDelivery } from '../support/kit.ts';
 import { until as waitUntil } from '../support/until.ts';
+import { functionsEnv } from '../support/functions-env.ts';
 
 // The dispatcher of the deployable bundle is SIGKILLed in the middle of sends, once per wave of events, while
 // events flow; Pub/Sub redelivers what it never acknowledged (a redelivery within the event claim's
@@ -139,17 +140,7 @@ describe('SIGKILL of the dispatcher mid-send (bundle, emulators, repair sweep)',
 
     const [workerPort, repairPort] = await Promise.all([freePort(), freePort()]);
     dispatchPort = await freePort();
-    env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      RETRY_BASE_DELAY_SECONDS: '1',
-      ALLOW_LOOPBACK_DESTINATIONS: 'true',
-      WEBHOOK_CACHE_SECONDS: '0',
-      DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS),
-      RETRY_OVERDUE_SECONDS: '10',
-      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
-      METADATA_SERVER_DETECTION: 'none',
-    };
+    env = functionsEnv({ projectId, tasksAddress: tasks.address, workerPort }, { WEBHOOK_CACHE_SECONDS: '0', DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), RETRY_OVERDUE_SECONDS: '10' });
     const config = loadConfig(env);
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
     for (const id of WEBHOOKS) {

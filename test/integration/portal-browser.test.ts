@@ -17,6 +17,7 @@ import { call } from '../support/api-client.ts';
 import { createMemoryLogger, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
+import { functionsEnv } from '../support/functions-env.ts';
 
 // The customer portal in a real Chromium (@sparticuz/chromium's, driven by playwright-core) against
 // the built api function (build/functions, its portal included), the Firestore emulator, the Cloud
@@ -60,17 +61,10 @@ describe('the portal in a browser (build/functions)', () => {
     receiver.respond(hostile);
     writeFileSync(secretsFile, JSON.stringify({ [A]: { RECEIVER_TOKEN: 'tok-portal' } }));
     const workerPort = await freePort();
-    const env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
-      RETRY_WORKER_URL: `http://127.0.0.1:${workerPort}/`,
-      RETRY_BASE_DELAY_SECONDS: '1',
-      ALLOW_LOOPBACK_DESTINATIONS: 'true',
-      WEBHOOK_CACHE_SECONDS: '0',
-      LOCAL_SECRETS_FILE: secretsFile,
-      METADATA_SERVER_DETECTION: 'none',
-      PORTAL_BRANDING: JSON.stringify({ name: 'Acme webhooks', primaryColor: '#0b57d0' }),
-    };
+    const env = functionsEnv(
+      { projectId, tasksAddress: tasks.address, workerPort },
+      { WEBHOOK_CACHE_SECONDS: '0', LOCAL_SECRETS_FILE: secretsFile, PORTAL_BRANDING: JSON.stringify({ name: 'Acme webhooks', primaryColor: '#0b57d0' }) },
+    );
     const config = loadConfig(env);
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
     processes.push(await serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }));

@@ -13,6 +13,7 @@ import { BUILD_DIR } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
 import { createMemoryLogger, Firestore, FirestoreApiKeyStore, loadConfig } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { functionsEnv } from '../support/functions-env.ts';
 
 // POST /v1/accounts/{accountId}/webhooks/scaffold through the built api function (Firestore emulator,
 // real HTTP): a receiver's curl example becomes a draft that createWebhook takes as it is and that
@@ -37,15 +38,7 @@ describe('scaffold through the api function (build/functions)', () => {
     [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
     receiver.respond((_request, res) => res.end('{"id":"00Q5g00000AbCdE","success":true}'));
     writeFileSync(secretsFile, JSON.stringify({ [A]: { RECEIVER_TOKEN: 'sf-token-123' } }));
-    const env = {
-      GOOGLE_CLOUD_PROJECT: projectId,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
-      RETRY_WORKER_URL: `http://127.0.0.1:${await freePort()}/`,
-      ALLOW_LOOPBACK_DESTINATIONS: 'true',
-      WEBHOOK_CACHE_SECONDS: '0',
-      LOCAL_SECRETS_FILE: secretsFile,
-      METADATA_SERVER_DETECTION: 'none',
-    };
+    const env = functionsEnv({ projectId, tasksAddress: tasks.address, workerPort: await freePort() }, { WEBHOOK_CACHE_SECONDS: '0', LOCAL_SECRETS_FILE: secretsFile });
     const config = loadConfig(env);
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
     api = await startLocalApi({ env, signingKeysFile: join(work, 'jwt-keys.json'), port: await freePort() });

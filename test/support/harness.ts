@@ -20,6 +20,7 @@ import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-e
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
 import { deliveryPath, Firestore, fromFirestore, loadConfig, webhookPath, type EventMessage, type StoredDelivery } from './kit.ts';
+import { functionsEnv } from './functions-env.ts';
 
 for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST']) {
   if (!process.env[name]) throw new Error(`${name} is not set: run the integration tests through npm test, which starts the emulators`);
@@ -92,14 +93,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [dispatchPort, workerPort, validatePort] = await Promise.all([freePort(), freePort(), freePort()]);
   const workerUrl = `http://127.0.0.1:${workerPort}/`;
   const env: Record<string, string | undefined> = {
-    GOOGLE_CLOUD_PROJECT: projectId,
+    ...functionsEnv({ projectId, tasksAddress: tasks.address, workerPort }, { WEBHOOK_CACHE_SECONDS: '0' }),
     FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
-    METADATA_SERVER_DETECTION: 'none',
-    RETRY_BASE_DELAY_SECONDS: '1',
-    ALLOW_LOOPBACK_DESTINATIONS: 'true',
-    WEBHOOK_CACHE_SECONDS: '0',
-    RETRY_WORKER_URL: workerUrl,
-    CLOUD_TASKS_EMULATOR_HOST: tasks.address,
     ...options.env,
   };
   const config = loadConfig(Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)));
