@@ -54,6 +54,8 @@ describe('the management API (build/functions, target api)', () => {
   const ids = { webhook: '', eventId: '', jobId: '' };
   /** Receiver paths answered 400 (a failure for good); every other request gets 200. */
   const failing = new Set<string>();
+  /** Requests to these paths are answered once the promise settles. */
+  const holding = new Map<string, Promise<void>>();
 
   const v1 = (path: string) => `/v1/accounts/${A}${path}`;
 
@@ -62,8 +64,13 @@ describe('the management API (build/functions, target api)', () => {
     db = new Firestore({ projectId });
     [receiver, tasks] = await Promise.all([startReceiver(), startCloudTasksEmulator()]);
     receiver.respond((request, res) => {
-      res.statusCode = failing.has(request.url) ? 400 : 200;
-      res.end(`status ${res.statusCode}`);
+      const answer = () => {
+        res.statusCode = failing.has(request.url) ? 400 : 200;
+        res.end(`status ${res.statusCode}`);
+      };
+      const hold = holding.get(request.url);
+      if (hold) void hold.then(answer);
+      else answer();
     });
     // Two valid signing keys: the current one signs, the older one still verifies (a rotation).
     [signingJwk, oldJwk] = await Promise.all([newSigningKey('k-current'), newSigningKey('k-old')]);
@@ -246,10 +253,15 @@ describe('the management API (build/functions, target api)', () => {
     // B sees none of A's deliveries.
     assert.deepEqual((await call(base, 'GET', `/v1/accounts/${B}/deliveries`, { token: tokenB })).json.data, []);
 
+    // The replayed request is held until the second replay was tried: it is then still in progress.
+    let release!: () => void;
+    holding.set('/delivered/c1', new Promise<void>((resolve) => (release = resolve)));
     const replay = await call(base, 'POST', v1(`/webhooks/wh_delivered/deliveries/${first.id}/replay`), { token: tokenA });
     assert.equal(replay.status, 202, replay.text);
     assert.equal(replay.json.status, 'retrying');
     const again = await call(base, 'POST', v1(`/webhooks/wh_delivered/deliveries/${first.id}/replay`), { token: tokenA });
+    holding.delete('/delivered/c1');
+    release();
     assert.equal(again.status, 409, 'a replay in progress is not started twice');
     const replayed = await until('the replay to succeed', async () => {
       const answer = await call(base, 'GET', v1(`/webhooks/wh_delivered/deliveries/${first.id}`), { token: tokenA });

@@ -406,7 +406,8 @@ describe('hookshape send-test, deliveries and replay', () => {
   });
 
   it('replay of a delivery that is retrying is refused (exit 1); an invalid one (no attempt yet) is sent after the fix', async () => {
-    await webhook('slow', [503, 503, 503, 503]);
+    // Retried 30 s later: still retrying, and not in flight, whenever the CLI reads it on a loaded machine.
+    await webhook('slow', [503, 503, 503, 503], { retry: { delaysSeconds: [30] } });
     const retrying = eventOf('call.created', ACCOUNT, {});
     await h.publish(retrying);
     await h.waitForDelivery(ACCOUNT, 'slow', retrying.id, (record) => record.status === 'retrying');
@@ -429,7 +430,8 @@ describe('hookshape send-test, deliveries and replay', () => {
   });
 
   it('replay after a series the retry worker stopped: the replay has task names of its own, never an old tombstone', async () => {
-    await webhook('paused', [503, 200]);
+    // Attempt 2 is due 4 s after attempt 1: time enough to disable the webhook first on a loaded machine.
+    await webhook('paused', [503, 200], { retry: { delaysSeconds: [4] } });
     const event = eventOf('call.created', ACCOUNT, {});
     await h.publish(event);
     await h.waitForDelivery(ACCOUNT, 'paused', event.id, (record) => record.status === 'retrying');

@@ -374,7 +374,8 @@ test('tasks survive an emulator restart on the same port and state; calls fail w
   let secondClient: CloudTasksClient | undefined;
   try {
     await client.createQueue({ parent: PARENT, queue: { name: QUEUE } });
-    const scheduleTime = inSeconds(0.5);
+    // Due once the emulator is down, even if creating it and stopping take a while on a loaded machine.
+    const scheduleTime = inSeconds(3);
     const [task] = await client.createTask({ parent: QUEUE, task: { scheduleTime, httpRequest: { url: `${receiver.base}/survivor` } } });
     await first.stop();
 
@@ -384,7 +385,7 @@ test('tasks survive an emulator restart on the same port and state; calls fail w
 
     second = await startCloudTasksEmulator({ port: first.port, state: first.state });
     assert.equal(second.port, first.port);
-    const [request] = await receiver.waitFor('/survivor');
+    const [request] = await receiver.waitFor('/survivor', 1, 10_000);
     assert.ok(request!.at >= timestampMs(scheduleTime) - 2);
     assert.equal(request!.headers['x-cloudtasks-taskname'], task.name?.split('/').pop());
 

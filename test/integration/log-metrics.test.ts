@@ -18,6 +18,7 @@ import { entryFromLine, extract, matches, type LogEntryModel } from '../support/
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { loadTerraform, type Terraform } from '../support/terraform.ts';
+import { until } from '../support/until.ts';
 
 const ACCOUNT = 'acc_metrics';
 let h: Harness;
@@ -61,6 +62,10 @@ before(async () => {
   await h.waitForLog((line) => line['invalid'] === 'event');
   await h.waitForLog((line) => line['errorCode'] === 'operations_publish_failed');
   await h.waitForLog((line) => line['deliveryId'] === `ok/${stale.id}` && line['deliveryOutcome'] === 'succeeded');
+  // Each delivery's outcome line is written after its record, and an attempt's line may trail the record too:
+  // the snapshot below is taken once all of them are in.
+  for (const id of ['ok', 'gone', 'flaky', 'broken']) await h.waitForLog((line) => line['eventId'] === event.id && line['webhookId'] === id && line['deliveryOutcome'] !== undefined);
+  await until('the four attempt lines', () => (h.logs.filter((line) => line['eventId'] === event.id && typeof line['durationMs'] === 'number' && line['outcome'] !== undefined).length >= 4 ? true : undefined), 15_000);
 
   entries = h.logs.map((line) => {
     const service = tf.serviceOfEntryPoint.get(line.function);

@@ -69,7 +69,8 @@ describe('rateLimit per webhook', () => {
       const events = Array.from({ length: 100 }, () => eventOf('call.created', ACCOUNT, { call: { id: 'c' } }));
       const started = Date.now();
       await Promise.all(events.map((event) => h.publish(event)));
-      assert.ok(Date.now() - started < 1000, `published within 1 s (took ${Date.now() - started} ms)`);
+      // A burst, whatever the machine's speed: published at 4 × the limit or faster (on a quiet machine, within 1 s).
+      assert.ok(Date.now() - started < (events.length / (4 * LIMIT)) * 1000, `published at 4 × the limit or faster (took ${Date.now() - started} ms)`);
 
       const records = await finalDeliveries('airtable', 100, 45_000);
       const failed = records.filter((record) => record.status !== 'succeeded');

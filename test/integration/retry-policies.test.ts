@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { until } from '../support/until.ts';
 
 // A webhook's own `retry` through Cloud Tasks. The deployment's base delay is 0.2 s here (seconds in
 // production: 60), so `exponential` waits 0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s.
@@ -75,13 +76,15 @@ describe('retry policies per webhook', () => {
   it('retryOn without 5xx: a 503 is not retried; auto-disable counts those failures as usual', async () => {
     scripts.set('/no5xx', Array(10).fill(503));
     await h.setWebhook(ACCOUNT, 'no5xx', { name: 'no5xx', events: ['call.created'], url: `${primary.url}/no5xx`, retry: { retryOn: [429] } });
-    for (const _ of [1, 2]) {
+    for (const failures of [1, 2]) {
       const event = eventOf('call.created', ACCOUNT);
       await h.publish(event);
       const record = await h.waitForDelivery(ACCOUNT, 'no5xx', event.id);
       assert.equal(record.status, 'failed');
       assert.equal(record.errorCode, 'http_error');
       assert.equal(record.attempts.length, 1);
+      // The count is written just after the record; the next delivery reads it with the webhook.
+      if (failures === 1) await until('the failure count', async () => ((await h.db.doc(`accounts/${ACCOUNT}/webhooks/no5xx`).get()).get('health.consecutiveFailures') === 1 ? true : undefined), 10_000);
     }
     const deadline = Date.now() + 10_000;
     let document: Record<string, unknown> | undefined;
