@@ -98,6 +98,24 @@ describe('auto-disable after consecutive failed deliveries', () => {
     assert.equal(after.health?.consecutiveFailures, 1);
   });
 
+  it('a count a success did not reset (it read a stale count) does not disable: the delivery log decides', async () => {
+    await createWebhook('overstated', [200, 404, 404]);
+    assert.equal((await deliver('overstated')).status, 'succeeded');
+    // What a success leaves when the count it read with its (cached) webhook was 0 but failures had been
+    // counted since: the count says 1, the log ends with a success.
+    await h.db.doc(webhookPath(ACCOUNT, 'overstated')).update({ 'health.consecutiveFailures': 1 });
+    assert.equal((await deliver('overstated')).status, 'failed');
+    // The count went to 2, the log shows one failure since the success: set back to 1, not disabled.
+    await h.waitForLog((entry) => entry.webhookId === 'overstated' && /the failure count was above the last 1 consecutive failed deliveries/.test(entry.message));
+    const corrected = await state('overstated');
+    assert.notEqual(corrected.enabled, false, 'one failure since the last success: not disabled');
+    assert.equal(corrected.health?.consecutiveFailures, 1);
+    // The next failure makes two in a row: disabled, with the count the log confirms.
+    assert.equal((await deliver('overstated')).status, 'failed');
+    const disabled = await stateWhen('overstated', (value) => value.enabled === false);
+    assert.equal(disabled.disabled?.consecutiveFailures, 2);
+  });
+
   it('a delivery failing after its retries (through the retry worker) counts like any other', async () => {
     await createWebhook('retried', [500, 500, 500, 500, 404]);
     const first = await deliver('retried');

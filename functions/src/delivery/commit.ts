@@ -7,7 +7,7 @@ import { formatTraceparent, newSpanId } from '../log/trace.ts';
 import { attemptsMade, compactAttempts } from './attempt-list.ts';
 import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { seriesOf } from './next-attempt.ts';
-import type { DeliveryKey, DeliveryUpdate, RetryTask, StoredDelivery } from './ports.ts';
+import { UNCOUNTED_FAILURES, type DeliveryKey, type DeliveryUpdate, type RetryTask, type StoredDelivery } from './ports.ts';
 import { succeededSince, unknownAttempt } from './recover.ts';
 import { stateOf, writeStep, type DeliveryDeps, type Progress, type RecordingDeps } from './run-attempts.ts';
 
@@ -158,10 +158,18 @@ export async function recordWebhookHealth(
       if (seenFailures > 0) await autoDisable.health.resetFailures(key.accountId, key.webhookId);
       return;
     }
-    if (update.status !== 'failed' || update.errorCode === 'internal_error' || update.errorCode === 'stalled') return;
+    if (update.status !== 'failed' || UNCOUNTED_FAILURES.has(update.errorCode ?? '')) return;
     const now = deps.clock.now();
     await autoDisable.health.countFailure(key.accountId, key.webhookId, now);
     if (seenFailures + 1 < autoDisable.afterFailures) return;
+    // The counter is the cheap filter; before disabling, the delivery log says whether the failures were
+    // consecutive (a success in between may have missed its reset). This delivery's record is written.
+    const streak = await autoDisable.health.failureStreak(key.accountId, key.webhookId, autoDisable.afterFailures);
+    if (streak < autoDisable.afterFailures) {
+      await autoDisable.health.setFailures(key.accountId, key.webhookId, streak);
+      logger.log('INFO', `webhook ${key.webhookId}: the failure count was above the last ${streak} consecutive failed deliveries of its log (a success in between); set to ${streak}`, { consecutiveFailures: streak });
+      return;
+    }
     const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${update.lastError ?? 'failed'}`;
     const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
     if (disabledAfter === undefined) return;

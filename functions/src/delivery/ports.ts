@@ -215,12 +215,24 @@ export interface RetryScheduler {
   queued?(task: RetryTask): Promise<boolean>;
 }
 
+/** Failed deliveries that auto-disable does not count: our own faults, not the receiver's. */
+export const UNCOUNTED_FAILURES: ReadonlySet<string> = new Set(['internal_error', 'stalled']);
+
 /** The consecutive-failure counter kept on the webhook document (`health`), and auto-disable. */
 export interface WebhookHealthStore {
   /** One more delivery that ended `failed` (an atomic increment: no read). */
   countFailure(accountId: string, webhookId: string, at: Date): Promise<void>;
   /** A delivery succeeded: the count starts again. */
   resetFailures(accountId: string, webhookId: string): Promise<void>;
+  /**
+   * The delivery log's answer to "consecutive": of the webhook's latest finished deliveries (newest
+   * created first), how many ended `failed` (one that counts: not internal_error or stalled) before the
+   * latest success, counting up to `upTo`. The counter can overstate it: a success resets the count
+   * only if the count it read with its webhook was above 0, and that copy can be older than the failures.
+   */
+  failureStreak(accountId: string, webhookId: string, upTo: number): Promise<number>;
+  /** Sets the count to what failureStreak found. */
+  setFailures(accountId: string, webhookId: string, count: number): Promise<void>;
   /**
    * Sets `enabled: false` and `disabled: { reason, at, consecutiveFailures }` if the count has reached
    * `threshold` and the webhook is still enabled (read and written in one transaction), and starts the

@@ -66,7 +66,7 @@ export const WEBHOOKS_BY_EVENT_TYPE: IndexedQuery = {
 
 /** The delivery log of one webhook, newest first, optionally of one status (CLI, replay). */
 export const DELIVERIES_BY_STATUS: IndexedQuery = {
-  usedBy: 'delivery log: deliveries of a webhook with a status, newest first',
+  usedBy: 'delivery log: deliveries of a webhook with a status (or finished: auto-disable), newest first',
   collectionGroup: DELIVERIES,
   queryScope: 'COLLECTION',
   fields: [

@@ -3,12 +3,27 @@ import { GrpcStatus } from '../core/failures.ts';
 import type { EventType } from '../events/event-catalogue.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { WebhookDocument, WebhookDocumentStore } from '../validation/webhook-document-store.ts';
-import type { WebhookHealthStore } from '../delivery/ports.ts';
+import { UNCOUNTED_FAILURES, type WebhookHealthStore } from '../delivery/ports.ts';
 import type { StoredValidation } from '../validation/validate-webhook.ts';
-import { webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
+import { DELIVERIES, DELIVERIES_BY_STATUS, webhookPath, webhooksPath, WEBHOOKS_BY_EVENT_TYPE } from './firestore-layout.ts';
 import { fromFirestore, timestampOf, versionOf } from './firestore-values.ts';
 
 const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
+const [statusField, createdField] = DELIVERIES_BY_STATUS.fields;
+
+/**
+ * A webhook's finished deliveries, newest created first: status in (…) + createdAt desc, served by the
+ * index of DELIVERIES_BY_STATUS (`in` is an equality). Failures that do not count are read past: a few
+ * more than the streak sought.
+ */
+export function finishedDeliveriesQuery(db: Firestore, accountId: string, webhookId: string, upTo: number) {
+  return db
+    .collection(`${webhookPath(accountId, webhookId)}/${DELIVERIES}`)
+    .where(statusField!.fieldPath, 'in', ['succeeded', 'failed'])
+    .orderBy(createdField!.fieldPath, 'desc')
+    .select(statusField!.fieldPath, 'errorCode')
+    .limit(upTo + 10);
+}
 
 export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore, WebhookHealthStore {
   private readonly db: Firestore;
@@ -52,6 +67,20 @@ export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore
 
   async resetFailures(accountId: string, webhookId: string): Promise<void> {
     await this.db.doc(webhookPath(accountId, webhookId)).update({ 'health.consecutiveFailures': 0 });
+  }
+
+  async failureStreak(accountId: string, webhookId: string, upTo: number): Promise<number> {
+    const snapshot = await finishedDeliveriesQuery(this.db, accountId, webhookId, upTo).get();
+    let streak = 0;
+    for (const doc of snapshot.docs) {
+      if (doc.get('status') === 'succeeded' || streak >= upTo) break;
+      if (!UNCOUNTED_FAILURES.has(doc.get('errorCode'))) streak += 1;
+    }
+    return streak;
+  }
+
+  async setFailures(accountId: string, webhookId: string, count: number): Promise<void> {
+    await this.db.doc(webhookPath(accountId, webhookId)).update({ 'health.consecutiveFailures': count });
   }
 
   async disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined> {
