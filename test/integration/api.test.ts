@@ -167,8 +167,12 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(disabled.status, 200);
     assert.equal((await db.doc(webhookPath(A, 'wh_crud')).get()).get('enabled'), false);
     assert.equal(disabled.json.validation.configHash, patched.json.validation.configHash, 'enabled is not configuration: the validation stands');
+    // Failures that ended after a disable still counted: enabling starts the count from zero.
+    await db.doc(webhookPath(A, 'wh_crud')).update({ 'health.consecutiveFailures': 7 });
     const enabled = await call(base, 'POST', v1('/webhooks/wh_crud/enable'), { token: tokenA });
     assert.equal(enabled.json.enabled, true);
+    assert.equal(enabled.json.health?.consecutiveFailures, 0);
+    assert.equal((await db.doc(webhookPath(A, 'wh_crud')).get()).get('health.consecutiveFailures'), 0);
 
     const deleted = await call(base, 'DELETE', v1('/webhooks/wh_crud3'), { token: keys.all, headers: { 'if-match': '"1.000000000"' } });
     assert.equal(deleted.status, 412, 'a delete with a stale If-Match is refused');

@@ -116,6 +116,15 @@ describe('auto-disable after consecutive failed deliveries', () => {
     assert.equal(disabled.disabled?.consecutiveFailures, 2);
   });
 
+  it('a log without a success (records expired, or few deliveries): the count is trusted', async () => {
+    // The failures that made the count are past the log's retention: the log shows no success to contradict it.
+    await createWebhook('expired', [404]);
+    await h.db.doc(webhookPath(ACCOUNT, 'expired')).update({ 'health.consecutiveFailures': 1 });
+    assert.equal((await deliver('expired')).status, 'failed');
+    const disabled = await stateWhen('expired', (value) => value.enabled === false);
+    assert.equal(disabled.disabled?.consecutiveFailures, 2);
+  });
+
   it('a delivery failing after its retries (through the retry worker) counts like any other', async () => {
     await createWebhook('retried', [500, 500, 500, 500, 404]);
     const first = await deliver('retried');

@@ -91,7 +91,7 @@ export const routes = {
     responses: { 204: { description: 'Deleted.' }, 412: problem('Changed since the ETag was read.') },
   }),
   enableWebhook: route('webhooks:write', {
-    method: 'post', path: `${WEBHOOK}/enable`, operationId: 'enableWebhook', tags: ['webhooks'], summary: 'enabled: true (and the auto-disable record removed).',
+    method: 'post', path: `${WEBHOOK}/enable`, operationId: 'enableWebhook', tags: ['webhooks'], summary: 'enabled: true (the auto-disable record removed, the failure count back to 0).',
     request: { params: s.WebhookParams, headers: ifMatch(false) },
     responses: { 200: json(s.Webhook, 'Enabled.'), 412: problem('Changed since the ETag was read.') },
   }),

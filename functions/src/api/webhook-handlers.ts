@@ -172,7 +172,10 @@ export async function deleteWebhook(deps: ApiDeps, context: RequestContext, acco
   return { status: 204 };
 }
 
-/** enabled: true (the auto-disable record goes with it) or false. Not configuration: validation stands. */
+/**
+ * enabled: true (the auto-disable record goes with it, and the failure count starts from zero: failures
+ * that ended after the disable may have counted) or false. Not configuration: validation stands.
+ */
 export async function setEnabled(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, ifMatch: string | undefined, enabled: boolean): Promise<ApiResult> {
   const version = versionFromIfMatch(ifMatch);
   const result = await deps.webhooks.update(
@@ -181,7 +184,9 @@ export async function setEnabled(deps: ApiDeps, context: RequestContext, account
     version === '*' ? undefined : version,
     (current) => {
       const { disabled: _disabled, ...rest } = current.data;
-      return enabled ? { ...rest, enabled: true } : { ...current.data, enabled: false };
+      const health = rest['health'];
+      const restarted = health && typeof health === 'object' ? { health: { ...health, consecutiveFailures: 0 } } : {};
+      return enabled ? { ...rest, ...restarted, enabled: true } : { ...current.data, enabled: false };
     },
     (before, after) => auditEntry(context, enabled ? 'webhook.enable' : 'webhook.disable', `webhooks/${webhookId}`, before, after),
   );

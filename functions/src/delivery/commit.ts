@@ -164,9 +164,15 @@ export async function recordWebhookHealth(
     if (seenFailures + 1 < autoDisable.afterFailures) return;
     // The counter is the cheap filter; before disabling, the delivery log says whether the failures were
     // consecutive (a success in between may have missed its reset). This delivery's record is written.
-    const streak = await autoDisable.health.failureStreak(key.accountId, key.webhookId, autoDisable.afterFailures);
+    let streak: number;
+    try {
+      streak = await autoDisable.health.failureStreak(key.accountId, key.webhookId, autoDisable.afterFailures);
+    } catch (error) {
+      logger.log('ERROR', `webhook ${key.webhookId}: could not read its delivery log to confirm ${autoDisable.afterFailures} consecutive failures; not disabled now, the next failure checks again: ${errorMessage(error)}`, { stack: (error as Error)?.stack ?? null });
+      return;
+    }
     if (streak < autoDisable.afterFailures) {
-      await autoDisable.health.setFailures(key.accountId, key.webhookId, streak);
+      await autoDisable.health.lowerFailures(key.accountId, key.webhookId, streak);
       logger.log('INFO', `webhook ${key.webhookId}: the failure count was above the last ${streak} consecutive failed deliveries of its log (a success in between); set to ${streak}`, { consecutiveFailures: streak });
       return;
     }

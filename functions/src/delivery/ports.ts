@@ -215,8 +215,11 @@ export interface RetryScheduler {
   queued?(task: RetryTask): Promise<boolean>;
 }
 
-/** Failed deliveries that auto-disable does not count: our own faults, not the receiver's. */
-export const UNCOUNTED_FAILURES: ReadonlySet<string> = new Set(['internal_error', 'stalled']);
+/**
+ * Failed deliveries that auto-disable does not count: our own faults, and retries stopped because the
+ * webhook was deleted or disabled, not the receiver's answers.
+ */
+export const UNCOUNTED_FAILURES: ReadonlySet<string> = new Set(['internal_error', 'stalled', 'webhook_removed']);
 
 /** The consecutive-failure counter kept on the webhook document (`health`), and auto-disable. */
 export interface WebhookHealthStore {
@@ -226,13 +229,17 @@ export interface WebhookHealthStore {
   resetFailures(accountId: string, webhookId: string): Promise<void>;
   /**
    * The delivery log's answer to "consecutive": of the webhook's latest finished deliveries (newest
-   * created first), how many ended `failed` (one that counts: not internal_error or stalled) before the
-   * latest success, counting up to `upTo`. The counter can overstate it: a success resets the count
-   * only if the count it read with its webhook was above 0, and that copy can be older than the failures.
+   * created first), how many ended `failed` (one that counts: not UNCOUNTED_FAILURES) since the latest
+   * success, counting up to `upTo`. The counter can overstate it: a success resets the count only if
+   * the count it read with its webhook was above 0, and that copy can be older than the failures.
+   * Without a success in what it reads (the log is shorter, or records expired), it cannot tell: `upTo`.
    */
   failureStreak(accountId: string, webhookId: string, upTo: number): Promise<number>;
-  /** Sets the count to what failureStreak found. */
-  setFailures(accountId: string, webhookId: string, count: number): Promise<void>;
+  /**
+   * Lowers the count to what failureStreak found, in a transaction: never raises it, and leaves a
+   * disabled webhook alone (disabling started its count from zero; a late write must not undo that).
+   */
+  lowerFailures(accountId: string, webhookId: string, count: number): Promise<void>;
   /**
    * Sets `enabled: false` and `disabled: { reason, at, consecutiveFailures }` if the count has reached
    * `threshold` and the webhook is still enabled (read and written in one transaction), and starts the

@@ -73,14 +73,21 @@ export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore
     const snapshot = await finishedDeliveriesQuery(this.db, accountId, webhookId, upTo).get();
     let streak = 0;
     for (const doc of snapshot.docs) {
-      if (doc.get('status') === 'succeeded' || streak >= upTo) break;
+      if (streak >= upTo) break;
+      if (doc.get('status') === 'succeeded') return streak;
       if (!UNCOUNTED_FAILURES.has(doc.get('errorCode'))) streak += 1;
     }
-    return streak;
+    return upTo;
   }
 
-  async setFailures(accountId: string, webhookId: string, count: number): Promise<void> {
-    await this.db.doc(webhookPath(accountId, webhookId)).update({ 'health.consecutiveFailures': count });
+  async lowerFailures(accountId: string, webhookId: string, count: number): Promise<void> {
+    const ref = this.db.doc(webhookPath(accountId, webhookId));
+    await this.db.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      if (!snapshot.exists || snapshot.get('enabled') === false) return;
+      const current = snapshot.get('health.consecutiveFailures');
+      if (typeof current === 'number' && current > count) tx.update(ref, { 'health.consecutiveFailures': count });
+    });
   }
 
   async disableIfFailing(accountId: string, webhookId: string, threshold: number, at: Date, reason: (consecutiveFailures: number) => string): Promise<number | undefined> {
