@@ -9,7 +9,6 @@ import { BUILD_DIR } from '../../scripts/build.ts';
 import { freePort } from './emulators.ts';
 import { FRAMEWORK_MAIN, untilServing } from './framework-listen.ts';
 
-
 export type FunctionName = 'dispatchEvent' | 'retryWorker' | 'validateWebhook' | 'repairDeliveries' | 'deadLetterNotify';
 
 /** How each function is deployed (terraform/functions.tf): Pub/Sub and Firestore triggers are CloudEvents. */
