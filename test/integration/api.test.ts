@@ -122,6 +122,17 @@ describe('the management API (build/functions, target api)', () => {
     assert.deepEqual(input.required.sort(), ['events', 'name', 'url']);
   });
 
+  it('the portal: a path with a malformed escape is a client error (4xx, no error logged), not a 500', async () => {
+    const errorsBefore = api.output().split('\n').filter((line) => line.includes('"severity":"ERROR"')).length;
+    for (const path of ['/portal/%', '/portal/%E0%A4%A', '/portal/assets/%zz.js']) {
+      const answer = await fetch(`${base}${path}`);
+      await answer.arrayBuffer();
+      assert.ok(answer.status >= 400 && answer.status < 500, `${path}: ${answer.status}`);
+    }
+    assert.equal(api.output().split('\n').filter((line) => line.includes('"severity":"ERROR"')).length, errorsBefore, 'no internal error logged');
+    assert.equal((await fetch(`${base}/portal/`)).status, 200, 'the portal itself is served');
+  });
+
   it('CRUD round trip: create (validated), get with ETag, list in pages, replace and patch with If-Match, disable, enable, delete; each change audited', async () => {
     const created = await call(base, 'POST', v1('/webhooks'), { token: keys.all, body: webhookBody('crud', { id: 'wh_crud', headers: { 'X-Heders': 'x' } }) });
     assert.equal(created.status, 201, created.text);
@@ -150,6 +161,12 @@ describe('the management API (build/functions, target api)', () => {
       cursor = page.json.nextCursor;
     } while (cursor);
     assert.deepEqual(seen, ['wh_crud', 'wh_crud2', 'wh_crud3']);
+    // A cursor is the client's to send back: one crafted to be no id is a 400, never a 500.
+    for (const after of ['a/b', '..', '', 7]) {
+      const crafted = Buffer.from(JSON.stringify({ after })).toString('base64url');
+      const answer = await call(base, 'GET', v1(`/webhooks?cursor=${crafted}`), { token: tokenA });
+      assert.equal(answer.status, 400, `after ${JSON.stringify(after)}: ${answer.text}`);
+    }
 
     const noIfMatch = await call(base, 'PUT', v1('/webhooks/wh_crud'), { token: keys.all, body: webhookBody('crud', { name: 'replaced' }) });
     assert.equal(noIfMatch.status, 428);
@@ -254,6 +271,10 @@ describe('the management API (build/functions, target api)', () => {
     assert.deepEqual([page1.json.data[0].eventId, page2.json.data[0].eventId], [second.id, first.id], 'the cursor resumes after the last record');
     const forged = Buffer.from(JSON.stringify({ createdAt: '1.000000000', path: `accounts/${B}/webhooks/w/deliveries/e` })).toString('base64url');
     assert.equal((await call(base, 'GET', v1(`/deliveries?cursor=${forged}`), { token: tokenA })).status, 400, "a cursor into another account's log is refused");
+    for (const path of [`accounts/${A}/webhooks//deliveries/e`, `accounts/${A}/webhooks/w/deliveries/`, `accounts/${A}/webhooks/../deliveries/e`]) {
+      const crafted = Buffer.from(JSON.stringify({ createdAt: '1.000000000', path })).toString('base64url');
+      assert.equal((await call(base, 'GET', v1(`/deliveries?cursor=${crafted}`), { token: tokenA })).status, 400, `a cursor with an empty or dot id (${path}) is a 400, not a 500`);
+    }
     // B sees none of A's deliveries.
     assert.deepEqual((await call(base, 'GET', `/v1/accounts/${B}/deliveries`, { token: tokenB })).json.data, []);
 
@@ -453,6 +474,18 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A].OAUTH_CLIENT_SECRET, 'the-client-secret', 'the other secret is untouched');
     assert.equal((await db.collection(auditPath(A)).get()).size, auditBefore, 'no audit entry for a refused request');
     assert.deepEqual((await db.doc(webhookPath(A, 'wh_preview')).get()).data(), documentBefore);
+
+    // Pointing the webhook at that secret first (any writer may set signingSecretName) does not open the way.
+    const pointed = await call(base, 'PATCH', v1('/webhooks/wh_preview'), { token: tokenA, body: { signingSecretName: 'OAUTH_CLIENT_SECRET' }, contentType: 'application/merge-patch+json', headers: { 'if-match': '*' } });
+    assert.equal(pointed.status, 200, pointed.text);
+    for (const body of [{ secret: SIGNING_SECRET }, { secret: SIGNING_SECRET, name: 'OAUTH_CLIENT_SECRET' }]) {
+      const again = await call(base, 'PUT', v1('/webhooks/wh_preview/signing-secret'), { token: tokenA, body });
+      assert.equal(again.status, 422, `${JSON.stringify(Object.keys(body))}: ${again.text}`);
+      assert.equal(again.json.errors[0].field, 'name');
+      assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A].OAUTH_CLIENT_SECRET, 'the-client-secret', 'the other secret is untouched');
+    }
+    const restored = await call(base, 'PATCH', v1('/webhooks/wh_preview'), { token: tokenA, body: { signingSecretName: documentBefore?.signingSecretName ?? null }, contentType: 'application/merge-patch+json', headers: { 'if-match': '*' } });
+    assert.equal(restored.status, 200, restored.text);
   });
 
   it('signing secret: written to the secret store, never answered or logged; a test send is signed with it and recorded as a test delivery', async () => {
@@ -554,6 +587,7 @@ describe('the management API (build/functions, target api)', () => {
       { name: 'wrong audience', status: 401, token: () => forge({}, { aud: 'another-api' }) },
       { name: 'wrong issuer', status: 401, token: () => forge({}, { iss: 'someone-else' }) },
       { name: 'lifetime over an hour', status: 401, token: () => forge({}, { exp: now() + 7200 }) },
+      { name: 'valid for a year: an iat in the future keeps exp - iat at an hour', status: 401, token: () => forge({}, { iat: now() + 365 * 86400, nbf: now(), exp: now() + 365 * 86400 + 3600 }) },
       { name: 'the platform scope in a token', status: 401, token: () => forge({ scope: [...allScopes, 'portal-sessions:create'].join(' ') }) },
       { name: 'a token for every account', status: 401, token: () => forge({ acc: null }) },
     ];

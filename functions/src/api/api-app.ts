@@ -111,7 +111,13 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.get('/portal', (c) => c.redirect('/portal/', 301));
   app.get('/portal/*', async (c) => {
     if (!deps.portal) return problemResponse(c, notFound());
-    const answer = await portalFile(deps.portal, decodeURIComponent(new URL(c.req.url).pathname.slice('/portal/'.length)));
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(c.req.url).pathname.slice('/portal/'.length));
+    } catch {
+      return problemResponse(c, notFound()); // a malformed escape (/portal/%) names no file
+    }
+    const answer = await portalFile(deps.portal, path);
     return c.body(answer.body as never, answer.status as 200, answer.headers);
   });
 

@@ -144,8 +144,10 @@ export class CustomerTokens {
     }
     const { acc, scope, sub, exp, iat } = payload as JWTPayload & { acc?: unknown; scope?: unknown };
     if (typeof acc !== 'string' || !acc || typeof sub !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'claims of the wrong type' };
-    // A token signed for longer than the API ever mints is refused even with a valid signature.
-    if (typeof exp !== 'number' || typeof iat !== 'number' || exp - iat > MAX_TOKEN_SECONDS) return { ok: false, reason: 'lifetime over an hour' };
+    // A token signed for longer than the API ever mints is refused even with a valid signature; so is one
+    // that stays valid for more than that from now (an iat in the future would stretch exp - iat's bound).
+    const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
+    if (typeof exp !== 'number' || typeof iat !== 'number' || exp - iat > MAX_TOKEN_SECONDS || exp - nowSeconds > MAX_TOKEN_SECONDS + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: 'lifetime over an hour' };
     const scopes = scope.split(' ').filter(Boolean);
     if (!scopes.every((item) => (CUSTOMER_SCOPES as readonly string[]).includes(item))) return { ok: false, reason: 'unknown scope' };
     return { ok: true, claims: { accountId: acc, subject: sub, scopes: scopes as CustomerScope[], kid, expiresAt: new Date(exp * 1000) } };

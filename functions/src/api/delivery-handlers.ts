@@ -17,6 +17,7 @@ import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { validateWebhookDocument, webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
 import { parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ApiProblem, fieldProblem, notFound } from './problem.ts';
@@ -198,10 +199,12 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   const stored = await requireWebhook(deps, accountId, webhookId);
   const current = typeof stored.data.signingSecretName === 'string' ? stored.data.signingSecretName : undefined;
   const name = body.name ?? current ?? `SIGNING_${createHash('sha256').update(webhookId).digest('hex').slice(0, 12).toUpperCase()}`;
-  // Everything is checked before anything is written. A new name must be a signing secret's: the
-  // account's other secrets (an OAuth2 client secret, a bearer token) are not this route's to overwrite.
-  if (name !== current && !SIGNING_SECRET_NAME.test(name)) {
-    throw new ApiProblem('validation_failed', `the name ${name} is not a signing secret's: give SIGNING_ and letters, digits or _, or leave it out`, { errors: [fieldProblem(['name'], 'must start with SIGNING_ (letters, digits, _), or be the webhook\'s current signingSecretName')] });
+  // Everything is checked before anything is written. Only a signing secret's name, even when it is the
+  // webhook's current one: `signingSecretName` is any writer's to set (a PATCH), so "the current name"
+  // could be the account's OAuth2 client secret or bearer token, which are not this route's to overwrite.
+  if (!SIGNING_SECRET_NAME.test(name)) {
+    const which = body.name === undefined ? `the webhook's signingSecretName, ${name},` : `the name ${name}`;
+    throw new ApiProblem('validation_failed', `${which} is not a signing secret's: give a name of SIGNING_ and letters, digits or _ (the webhook then points at it), or leave it out`, { errors: [fieldProblem(['name'], 'must start with SIGNING_ (letters, digits, _); this route writes no other secret')] });
   }
   if (name !== current) {
     const named = parseWebhookConfig(accountId, webhookId, { ...stored.data, signingSecretName: name });
@@ -223,7 +226,8 @@ const isDeliveryCursor = (accountId: string, webhookId: string | undefined) => (
   if (typeof cursor.createdAt !== 'string' || !/^\d{1,12}\.\d{9}$/.test(cursor.createdAt) || typeof cursor.path !== 'string') return false;
   const parts = cursor.path.split('/');
   // accounts/A/webhooks/W/deliveries/E, of this account (and webhook, when the list is one webhook's).
-  return parts.length === 6 && parts[0] === 'accounts' && parts[1] === accountId && parts[2] === 'webhooks' && parts[4] === 'deliveries' && (webhookId === undefined || parts[3] === webhookId);
+  // Each id is a document id (WEBHOOK_ID's rule: not empty, not . or ..), so a crafted path is a 400, not a 500.
+  return parts.length === 6 && parts[0] === 'accounts' && parts[1] === accountId && parts[2] === 'webhooks' && parts[4] === 'deliveries' && WEBHOOK_ID.test(parts[3]!) && WEBHOOK_ID.test(parts[5]!) && (webhookId === undefined || parts[3] === webhookId);
 };
 
 export async function listDeliveries(

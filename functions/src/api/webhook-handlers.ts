@@ -13,6 +13,7 @@ import type { VersionedWebhook, WriteResult } from './ports.ts';
 import { DEFAULT_PAGE_SIZE, WebhookInput } from './schemas.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { describeFieldIssues, fieldIssues } from '../webhooks/describe-issues.ts';
+import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 
 export interface ApiResult {
   status: number;
@@ -88,7 +89,8 @@ function writeFailed(result: Exclude<WriteResult, { ok: true }>): ApiProblem {
 
 export async function listWebhooks(deps: ApiDeps, _context: RequestContext, accountId: string, query: { cursor?: string | undefined; limit?: number | undefined }): Promise<ApiResult> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, (value): value is { after: string } => typeof (value as { after?: unknown }).after === 'string');
+  // A cursor is the client's to send back: its id is checked as an id, so a crafted one is a 400, not a 500.
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, (value): value is { after: string } => typeof (value as { after?: unknown }).after === 'string' && WEBHOOK_ID.test((value as { after: string }).after));
   const page = await deps.webhooks.list(accountId, { afterId: after?.after, limit: limit + 1 });
   const data = page.slice(0, limit);
   return { status: 200, body: { data: data.map(webhookView), nextCursor: page.length > limit ? encodeCursor({ after: data.at(-1)!.id }) : null } };
