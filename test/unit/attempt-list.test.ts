@@ -233,4 +233,32 @@ describe('startReplay and undoReplay', () => {
     assert.equal(undoReplay(1, NOW)({ ...replaying, attempts: [...replaying.attempts, replaying.attempts[0]!] }).result, false, 'its attempt ran');
     assert.equal(undoReplay(1, NOW)({ ...replaying, inFlight: { number: 2, target: 'primary', attemptOfTarget: 1, series: 1, since: NOW } }).result, false, 'its attempt is running');
   });
+
+  it('a replay keeps the record its retention period from the replay, so the TTL does not delete it mid-series', async () => {
+    const done = await base();
+    const createdAt = new Date(NOW.getTime() - 29.9 * 86_400_000);
+    const old = { ...done, createdAt, expiresAt: new Date(createdAt.getTime() + 30 * 86_400_000) };
+    const start = startReplay(NOW, TIMING)(old);
+    assert.ok(start.result.started);
+    assert.deepEqual(start.write!.expiresAt, new Date(NOW.getTime() + 30 * 86_400_000));
+    // A fresh record keeps its own: a replay never shortens it.
+    const fresh = { ...done, createdAt: NOW, expiresAt: new Date(NOW.getTime() + 30 * 86_400_000) };
+    assert.equal(startReplay(NOW, TIMING)(fresh).write!.expiresAt, undefined);
+  });
+
+  it('undoReplay leaves the replay of a stale pending or retrying record: put back, no sweep would find it', async () => {
+    const done = await base();
+    for (const status of ['pending', 'retrying'] as const) {
+      const stale = { ...done, status, inFlight: null, next: { number: 2, target: 'primary' as const, attemptOfTarget: 2 }, nextAttemptAt: new Date(NOW.getTime() - 3_600_000), updatedAt: new Date(NOW.getTime() - 3_600_000) };
+      const start = startReplay(NOW, TIMING)(stale);
+      assert.ok(start.result.started, `a stale ${status} record is replayed`);
+      const replaying = { ...stale, ...start.write } as typeof done;
+      const undo = undoReplay(1, NOW)(replaying);
+      assert.equal(undo.result, false, `${status}: not put back`);
+      assert.equal(undo.write, undefined);
+      // What stays is what the sweep's overdue query returns once the overdue period passes.
+      assert.equal(replaying.status, 'retrying');
+      assert.ok(replaying.next && replaying.nextAttemptAt instanceof Date);
+    }
+  });
 });

@@ -134,9 +134,10 @@ export async function replayCommand(args: string[], context: CommandContext): Pr
     try {
       await scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now, rateLimit);
     } catch (error) {
-      // Without its task the record would wait forever: put it back as it was.
-      await environment.call('undo the replay', () => log.modify(key, undoReplay(start.next.series, new Date())));
-      const reason = `could not enqueue the retry task: ${(error as Error).message.split('\n')[0]}`;
+      // Without its task a replayed finished record would wait forever: put back as it was. A stale
+      // record's replay stands (undoReplay), and the repair sweep enqueues it.
+      const undone = await environment.call('undo the replay', () => log.modify(key, undoReplay(start.next.series, new Date())));
+      const reason = `could not enqueue the retry task: ${(error as Error).message.split('\n')[0]}${undone ? '' : ' (the replay stands: the repair sweep enqueues its attempt)'}`;
       if (isUnreachable(error)) unreachable = reason;
       skipped.push({ eventId: key.eventId, reason });
       progress.step(`${key.eventId}: ${reason}`);

@@ -283,7 +283,8 @@ async function replayOne(deps: ApiDeps, key: DeliveryKey, webhook: VersionedWebh
   try {
     await deps.scheduler.schedule({ ...key, attempt: start.next.number, series: start.next.series }, now, rateLimitOf(key, webhook));
   } catch (error) {
-    // Without its task the record would wait for the repair sweep: put it back as it was.
+    // Without its task a replayed finished record would wait forever: put back as it was. A stale
+    // record's replay stands (undoReplay), and the repair sweep enqueues it.
     await deps.deliveries.modify(key, undoReplay(start.next.series, deps.clock.now()));
     throw error;
   }

@@ -56,6 +56,19 @@ export const takeOver =
 export const MAX_KEPT_REPLAYS = 20;
 
 /**
+ * A replayed record is kept for its retention period (expiresAt - createdAt) from the replay: the TTL
+ * must not delete it while its new series runs (a recover job over the whole retention window replays
+ * records about to expire).
+ */
+function replayRetention(record: StoredDelivery, now: Date): Pick<StoredDelivery, 'expiresAt'> | Record<string, never> {
+  const { expiresAt, createdAt } = record;
+  // Records written before retention existed have no expiresAt: nothing to extend.
+  if (!(expiresAt instanceof Date) || !(createdAt instanceof Date)) return {};
+  const extended = now.getTime() + (expiresAt.getTime() - createdAt.getTime());
+  return extended > expiresAt.getTime() ? { expiresAt: new Date(extended) } : {};
+}
+
+/**
  * An operator's replay: a finished delivery — or one that is stale by the sweep's rule (no live owner)
  * — becomes retrying with the first attempt of a new series to the primary, due now. An attempt left
  * in flight by a dead owner is recorded as `unknown` first, so the history stays true.
@@ -78,6 +91,7 @@ export const startReplay =
     const replaysDropped = (record.replaysDropped ?? 0) + allReplays.length - replays.length;
     const next = { number: firstAttempt, target: 'primary' as const, attemptOfTarget: 1, series };
     const write: Partial<StoredDelivery> = {
+      ...replayRetention(record, now),
       status: 'retrying',
       attempts,
       attemptsDropped,
@@ -93,7 +107,12 @@ export const startReplay =
     return { result: { started: true, record: { ...record, ...write } as StoredDelivery, next }, write };
   };
 
-/** Puts back a replay whose task could not be enqueued, unless an attempt of it already ran. */
+/**
+ * Puts back a replay of a finished delivery whose task could not be enqueued, unless an attempt of it
+ * already ran. A replay of a stale `pending` or `retrying` record stays: put back, it would be a
+ * retrying record without a next attempt, which the repair sweep's query never returns; left as it is
+ * (retrying, its attempt due now), the sweep finds it overdue and enqueues it.
+ */
 export const undoReplay =
   (series: number, now: Date) =>
   (record: StoredDelivery | undefined): ModifyChange<boolean> => {
@@ -102,5 +121,6 @@ export const undoReplay =
     const last = replays[replays.length - 1];
     const seriesOfLast = replays.length + (record.replaysDropped ?? 0);
     if (record.status !== 'retrying' || record.next?.series !== series || attemptsMade(record) >= record.next.number || !last || seriesOfLast !== series || record.inFlight) return { result: false };
+    if (last.previousStatus === 'pending' || last.previousStatus === 'retrying') return { result: false };
     return { result: true, write: { status: last.previousStatus, errorCode: last.previousErrorCode ?? null, replays: replays.slice(0, -1), next: null, nextAttemptAt: null, updatedAt: now } };
   };
