@@ -144,3 +144,40 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     });
   });
 });
+
+describe('FirestoreDeliveryLog.candidates on the emulator: the sweep reads page after page', () => {
+  const projectId = `dpage-${randomBytes(4).toString('hex')}`;
+  let db: Firestore;
+  let log: FirestoreDeliveryLog;
+
+  before(() => {
+    db = new Firestore({ projectId });
+    log = new FirestoreDeliveryLog(db);
+  });
+  after(() => db.terminate());
+
+  it('each overdue record comes once, by due time then path (ties included), across pages that start after the last one', async () => {
+    const due = new Date('2026-12-01T10:00:00Z');
+    const planted: string[] = [];
+    // Five due at the same instant (the order is then the path), two later.
+    for (const [index, offsetMs] of [0, 0, 0, 0, 0, 1000, 2000].entries()) {
+      const record = pendingDelivery(eventOf('call.created', 'acc_page'), `w${index}`, `w${index}`, new Date(), 7);
+      assert.deepEqual(await log.claim(record), { created: true });
+      await db.doc(deliveryPath('acc_page', `w${index}`, record.eventId)).update({ status: 'retrying', nextAttemptAt: new Date(due.getTime() + offsetMs), inFlight: null });
+      planted.push(`w${index}/${record.eventId}`);
+    }
+    const query = { pendingBefore: new Date(0), dueBefore: new Date(due.getTime() + 60_000), limit: 2 };
+    const seen: string[] = [];
+    let after: { pending: null; retrying: { at: Date; path: string } } | undefined;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const page = await log.candidates(after ? { ...query, after } : query);
+      seen.push(...page.map((record) => `${record.webhookId}/${record.eventId}`));
+      const last = page.at(-1);
+      if (page.length < query.limit || !last) break;
+      after = { pending: null, retrying: { at: last.nextAttemptAt!, path: deliveryPath(last.accountId, last.webhookId, last.eventId) } };
+    }
+    assert.deepEqual(seen, planted, 'every record once, in order');
+    // A kind that ended (null) is not queried: nothing of it comes back.
+    assert.deepEqual(await log.candidates({ ...query, after: { pending: null, retrying: null } }), []);
+  });
+});

@@ -6,7 +6,7 @@
 import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
-import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
+import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { repairDeliveries, type RepairSummary } from '../../functions/src/delivery/repair.ts';
 import { holdsClaim } from '../../functions/src/delivery/transitions.ts';
 import { dispatchEvent, type DeliveryOutcome, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
@@ -225,14 +225,16 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
   async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
     this.faults.hit('finder.candidates', query);
     const all = [...this.records.values()];
-    const pending = all
-      .filter((record) => record.status === 'pending' && record.updatedAt.getTime() <= query.pendingBefore.getTime())
-      .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
-      .slice(0, query.limit);
-    const retrying = all
-      .filter((record) => record.status === 'retrying' && record.nextAttemptAt !== null && record.nextAttemptAt.getTime() <= query.dueBefore.getTime())
-      .sort((a, b) => a.nextAttemptAt!.getTime() - b.nextAttemptAt!.getTime())
-      .slice(0, query.limit);
+    // Firestore's order: the sort value, then the document path; a page starts after a cursor.
+    const page = (records: StoredDelivery[], at: (record: StoredDelivery) => number, after: StaleCursor | null | undefined) =>
+      after === null
+        ? []
+        : records
+        .sort((a, b) => at(a) - at(b) || pathOf(a).localeCompare(pathOf(b)))
+        .filter((record) => !after || at(record) > after.at.getTime() || (at(record) === after.at.getTime() && pathOf(record) > after.path))
+        .slice(0, query.limit);
+    const pending = page(all.filter((record) => record.status === 'pending' && record.updatedAt.getTime() <= query.pendingBefore.getTime()), (record) => record.updatedAt.getTime(), query.after?.pending);
+    const retrying = page(all.filter((record) => record.status === 'retrying' && record.nextAttemptAt !== null && record.nextAttemptAt.getTime() <= query.dueBefore.getTime()), (record) => record.nextAttemptAt!.getTime(), query.after?.retrying);
     return structuredClone([...pending, ...retrying]);
   }
 

@@ -12,6 +12,8 @@ import { fromAllowedQueue } from '../../functions/src/entry/retry-worker-handler
 import { RateLimitedQueueError } from '../../functions/src/tasks/cloud-tasks-retry-scheduler.ts';
 import { QUEUE_ID, queueRateLimits, rateLimitedQueueId, sameRateLimits } from '../../functions/src/tasks/rate-limited-queue.ts';
 import { parseWebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
+import { repairDeliveries } from '../../functions/src/delivery/repair.ts';
+import { silentLogger } from '../../functions/src/log/logger.ts';
 import { ACCOUNT, event, response, webhookDocument, World } from './delivery-fakes.ts';
 
 const parse = (rateLimit: unknown) => parseWebhookConfig('acc', 'wh', { name: 'n', events: ['call.created'], url: 'https://x.example/', rateLimit });
@@ -151,6 +153,29 @@ describe('the state machine with a rate-limited webhook', () => {
     assert.equal(again.repaired, 1);
     assert.equal(world.record('wh-a').repairs, 1);
     assert.equal(world.scheduler.tasks[1]?.rateLimit?.perSecond, 5, 'the repaired task waits in the webhook queue too');
+  });
+
+  it('a backlog of queued retries larger than a page does not hide a lost one behind it: the sweep reads on', async () => {
+    const world = new World({ webhooks: ['wh-a'] });
+    limited(world, { perSecond: 1 });
+    // An import of 250 events on a 1/s webhook: 250 tasks queued, every record overdue after a while.
+    for (let i = 0; i < 250; i++) {
+      await world.publish(event(`evt-${String(i).padStart(3, '0')}`));
+      world.clock.advance(10);
+    }
+    // The newest one's task was lost (Cloud Tasks is done with it without a result).
+    world.scheduler.tasks.find((task) => task.task.eventId === 'evt-249')!.done = true;
+    world.clock.advance(world.timing.overdueMs + 60_000);
+
+    // One page of 100 (the sweep before it read on): only queued records, the lost one is never reached.
+    const onePage = await repairDeliveries(world.deps(), { dryRun: false, limit: 100, pages: 1 }, silentLogger);
+    assert.deepEqual([onePage.examined, onePage.repaired, onePage.stale, onePage.more], [100, 0, 0, true], 'queued retries are not stale: they have an owner');
+    assert.equal(world.record('wh-a', 'evt-249').repairs ?? 0, 0);
+
+    const sweep = await world.sweep();
+    assert.deepEqual([sweep.pages, sweep.examined, sweep.repaired, sweep.stale, sweep.more], [3, 250, 1, 1, false]);
+    assert.equal(world.record('wh-a', 'evt-249').repairs, 1, 'the lost one is re-enqueued');
+    assert.equal(world.record('wh-a', 'evt-000').takeovers ?? 0, 0, 'the queued ones are left alone');
   });
 
   it('a queue that cannot be made (lasting) ends the delivery failed, recorded; the event is acknowledged', async () => {

@@ -72,3 +72,28 @@ describe('replaying a stale record with a legacy in-flight attempt', () => {
     assert.equal(start.result.next.number, 3);
   });
 });
+
+describe('a duplicate task of an attempt already handled, when re-enqueueing the next attempt fails for good', () => {
+  it('answers 2xx and leaves the delivery as it is (retrying, its next attempt planned): it never ends it blindly', async () => {
+    const world = new World({ webhooks: ['wh-a'] });
+    world.sender.respond = (_request, previous) => (previous < 2 ? response(500) : response(200));
+    await world.publish(event());
+    const first = world.scheduler.pending()[0]!;
+    await world.runNextTask(); // attempt 2: 500, attempt 3 enqueued
+    const before = world.record('wh-a');
+    assert.equal(before.status, 'retrying');
+    assert.equal(before.next?.number, 3);
+    // Attempt 2's task comes again (Cloud Tasks delivers at least once) while the enqueue path fails for good.
+    world.faults.inject('scheduler.schedule', Object.assign(new Error("7 PERMISSION_DENIED: the webhook's rate-limited queue"), { code: 7 }));
+    const answer = await world.runTask(first.task);
+    assert.equal(answer.httpStatus, 200);
+    assert.match(answer.note, /already handled/);
+    const after = world.record('wh-a');
+    assert.equal(after.status, 'retrying', 'not ended failed/internal_error');
+    assert.equal(after.next?.number, 3);
+    assert.ok(world.logger.entries.some((entry) => entry.severity === 'ERROR' && /re-enqueueing the delivery's next attempt failed/.test(entry.message)));
+    // The third attempt's own task still runs and delivers.
+    await world.drainTasks();
+    assert.equal(world.record('wh-a').status, 'succeeded');
+  });
+});

@@ -26,7 +26,7 @@ import { claimAttempt, releaseClaim, takeOver } from './transitions.ts';
 /** A run that outlived its lease found its delivery taken over: its result is in the log only. */
 const SUPERSEDED = 'taken over while this run was late (past its lease): its result was not written';
 
-export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string };
+export type DeliveryOutcome = { webhookId: string; status: DeliveryStatus | 'skipped'; note?: string; /** Skipped: its task is still queued. */ queued?: true };
 
 /** The account's secrets as the dispatcher loaded them once per event; a lasting failure is per delivery. */
 export type LoadedSecrets = { ok: true; secrets: Record<string, string> } | { ok: false; error: unknown };
@@ -220,7 +220,7 @@ export async function recoverDelivery(deps: RecordingDeps, record: StoredDeliver
   const waitingOn = record.inFlight ? undefined : plannedTask(key, record);
   if (waitingOn && deps.scheduler.queued && (await deps.scheduler.queued(waitingOn))) {
     logger.log('INFO', `not recovered (${why}): its task for attempt ${waitingOn.attempt} is still queued`, { status: record.status });
-    return { webhookId: key.webhookId, status: 'skipped', note: `its task for attempt ${waitingOn.attempt} is still queued` };
+    return { webhookId: key.webhookId, status: 'skipped', note: `its task for attempt ${waitingOn.attempt} is still queued`, queued: true };
   }
   const update = recoverStale(record, deps.clock.now(), webhook?.backupUrl !== undefined, retryPolicy(deps.retry, webhook));
   const won = await deps.deliveries.modify(key, takeOver(record.updatedAt, update));
@@ -310,7 +310,16 @@ async function claimTask(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, lo
   const planned = record.next;
   if (record.status !== 'retrying' || !planned || attemptsMade(record) >= task.attempt || planned.number !== task.attempt || (planned.series ?? 0) !== (task.series ?? 0)) {
     // A task re-run after a failed enqueue repairs the chain (on the webhook's queue, if rate limited).
-    if (plannedTask(key, record)) await ensureRetryScheduled(deps, key, record, await currentRateLimit(deps, task));
+    // Only a repair: a lasting fault here must not end a delivery that another run may own now (the
+    // caller would end it blindly); the sweep enqueues its next attempt once it is overdue.
+    if (plannedTask(key, record)) {
+      try {
+        await ensureRetryScheduled(deps, key, record, await currentRateLimit(deps, task));
+      } catch (error) {
+        if (classifyFailure(error) === 'transient') throw error;
+        logger.log('ERROR', `retry task already handled; re-enqueueing the delivery's next attempt failed: ${errorMessage(error)}; the repair sweep enqueues it once it is overdue`, { stack: (error as Error)?.stack ?? null });
+      }
+    }
     logger.log('INFO', `retry task already handled (delivery ${record.status}, ${attemptsMade(record)} attempt(s) made)`);
     return { answer: { httpStatus: 200, note: 'already handled' } };
   }

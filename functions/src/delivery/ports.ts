@@ -154,6 +154,12 @@ export interface DeliveryLog {
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
 }
 
+/** Where a page of the sweep's query ended for one kind: the last record's sort value and path. */
+export interface StaleCursor {
+  at: Date;
+  path: string;
+}
+
 export interface StaleQuery {
   /** `pending` records last updated at or before this. */
   pendingBefore: Date;
@@ -161,6 +167,11 @@ export interface StaleQuery {
   dueBefore: Date;
   /** Of each kind. */
   limit: number;
+  /**
+   * The next page: records of each kind after its cursor (same order: the sort value, then the path);
+   * null: that kind ended on an earlier page, not queried again.
+   */
+  after?: { pending: StaleCursor | null; retrying: StaleCursor | null };
 }
 
 /** The repair sweep's query, across every account (collection group, oldest first). */

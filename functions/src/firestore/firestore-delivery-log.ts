@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Firestore } from '@google-cloud/firestore';
-import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
+import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
 import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 import { GrpcStatus } from '../core/failures.ts';
@@ -102,10 +102,17 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
   async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
     const deliveries = this.db.collectionGroup(DELIVERIES);
     // The two collection-group queries Terraform indexes (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES).
+    // Ordered by the path after the sort value (the index's implicit __name__), so a page can start after
+    // the last record of the one before (a collection-group cursor names the document by its full path).
+    const page = async (status: 'pending' | 'retrying', field: string, before: Date, after: StaleCursor | null | undefined) => {
+      if (after === null) return [];
+      const ordered = deliveries.where('status', '==', status).where(field, '<=', before).orderBy(field).orderBy(FieldPath.documentId());
+      return (await (after ? ordered.startAfter(after.at, after.path) : ordered).limit(query.limit).get()).docs;
+    };
     const [pending, retrying] = await Promise.all([
-      deliveries.where('status', '==', 'pending').where(pendingField!.fieldPath, '<=', query.pendingBefore).orderBy(pendingField!.fieldPath).limit(query.limit).get(),
-      deliveries.where('status', '==', 'retrying').where(dueField!.fieldPath, '<=', query.dueBefore).orderBy(dueField!.fieldPath).limit(query.limit).get(),
+      page('pending', pendingField!.fieldPath, query.pendingBefore, query.after?.pending),
+      page('retrying', dueField!.fieldPath, query.dueBefore, query.after?.retrying),
     ]);
-    return [...pending.docs, ...retrying.docs].map((doc) => fromFirestore<StoredDelivery>(doc.data()));
+    return [...pending, ...retrying].map((doc) => fromFirestore<StoredDelivery>(doc.data()));
   }
 }
