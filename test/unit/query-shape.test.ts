@@ -2,17 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FieldPath, Firestore } from '@google-cloud/firestore';
 import { oldestQuery, statusCountQuery } from '../../functions/src/firestore/firestore-account-status.ts';
-import { ACCOUNT_DELIVERIES_BY_STATUS, ACCOUNT_EVENT, ACCOUNT_OLDEST_BY_STATUS, DELIVERIES_BY_STATUS, DELIVERIES_OF_WEBHOOK, INDEXED_QUERIES, OVERDUE_RETRIES, WEBHOOKS_BY_EVENT_TYPE, WEBHOOKS_BY_ID } from '../../functions/src/firestore/firestore-layout.ts';
+import { ACCOUNT_DELIVERIES_BY_STATUS, ACCOUNT_EVENT, ACCOUNT_OLDEST_BY_STATUS, DELIVERIES_BY_STATUS, DELIVERIES_OF_WEBHOOK, INDEXED_QUERIES, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, WEBHOOKS_BY_EVENT_TYPE, WEBHOOKS_BY_ID } from '../../functions/src/firestore/firestore-layout.ts';
 import { queryShape, servedBy } from '../../functions/src/firestore/query-shape.ts';
 import { finishedDeliveriesQuery } from '../../functions/src/firestore/firestore-webhook-store.ts';
+import { staleQuery } from '../../functions/src/firestore/firestore-delivery-log.ts';
 
 // Queries are only built here, never run: the client library serialises them without a connection.
 const db = new Firestore({ projectId: 'query-shapes' });
 const deliveries = db.collection('accounts/a/webhooks/w/deliveries');
+const SWEEP = { pendingBefore: new Date(0), dueBefore: new Date(0), limit: 200 };
 
 const cases = [
   { name: "the dispatcher's array-contains", query: db.collection('accounts/a/webhooks').where('events', 'array-contains', 'call.created'), declared: WEBHOOKS_BY_EVENT_TYPE },
   { name: 'webhooks by id (the trailing __name__ needs no index)', query: db.collection('accounts/a/webhooks').orderBy(FieldPath.documentId()).limit(3), declared: WEBHOOKS_BY_ID },
+  { name: "the repair sweep's pending page, after a cursor (the trailing __name__ needs no index)", query: staleQuery(db, 'pending', SWEEP, { at: new Date(0), path: 'accounts/a/webhooks/w/deliveries/e' }), declared: STALE_PENDING_DELIVERIES },
+  { name: "the repair sweep's first retrying page", query: staleQuery(db, 'retrying', SWEEP, undefined), declared: OVERDUE_RETRIES },
   { name: "auto-disable's finished deliveries (status in, newest first)", query: finishedDeliveriesQuery(db, 'a', 'w', 15), declared: DELIVERIES_BY_STATUS },
   { name: 'a status filter and a range on the sort field', query: deliveries.orderBy('createdAt', 'desc').where('status', '==', 'failed').where('createdAt', '>=', new Date(0)), declared: DELIVERIES_BY_STATUS },
   { name: 'one webhook, newest first, with a cursor order', query: deliveries.orderBy('createdAt', 'desc').orderBy(FieldPath.documentId(), 'desc'), declared: DELIVERIES_OF_WEBHOOK },

@@ -7,6 +7,17 @@ import { GrpcStatus } from '../core/failures.ts';
 import { commitAsOwner } from '../delivery/transitions.ts';
 
 /**
+ * One page of the repair sweep's query for one kind (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES), oldest
+ * first. Ordered by the path after the sort value (the index's implicit __name__), so a page can start
+ * after the last record of the one before (a collection-group cursor names the document by its full path).
+ */
+export function staleQuery(db: Firestore, status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore' | 'limit'>, after: StaleCursor | undefined) {
+  const [field, before] = status === 'pending' ? [pendingField!.fieldPath, query.pendingBefore] : [dueField!.fieldPath, query.dueBefore];
+  const ordered = db.collectionGroup(DELIVERIES).where('status', '==', status).where(field, '<=', before).orderBy(field).orderBy(FieldPath.documentId());
+  return (after ? ordered.startAfter(after.at, after.path) : ordered).limit(query.limit);
+}
+
+/**
  * The delivery log at accounts/{a}/webhooks/{w}/deliveries/{eventId}. The document path is the
  * idempotency key: `create` fails when it exists, so a redelivered event is never sent twice.
  */
@@ -100,19 +111,9 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
   }
 
   async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
-    const deliveries = this.db.collectionGroup(DELIVERIES);
     // The two collection-group queries Terraform indexes (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES).
-    // Ordered by the path after the sort value (the index's implicit __name__), so a page can start after
-    // the last record of the one before (a collection-group cursor names the document by its full path).
-    const page = async (status: 'pending' | 'retrying', field: string, before: Date, after: StaleCursor | null | undefined) => {
-      if (after === null) return [];
-      const ordered = deliveries.where('status', '==', status).where(field, '<=', before).orderBy(field).orderBy(FieldPath.documentId());
-      return (await (after ? ordered.startAfter(after.at, after.path) : ordered).limit(query.limit).get()).docs;
-    };
-    const [pending, retrying] = await Promise.all([
-      page('pending', pendingField!.fieldPath, query.pendingBefore, query.after?.pending),
-      page('retrying', dueField!.fieldPath, query.dueBefore, query.after?.retrying),
-    ]);
+    const page = async (status: 'pending' | 'retrying', after: StaleCursor | null | undefined) => (after === null ? [] : (await staleQuery(this.db, status, query, after).get()).docs);
+    const [pending, retrying] = await Promise.all([page('pending', query.after?.pending), page('retrying', query.after?.retrying)]);
     return [...pending, ...retrying].map((doc) => fromFirestore<StoredDelivery>(doc.data()));
   }
 }
