@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { eventOf } from '../support/harness.ts';
-import { classifyFailure, deliveryPath, DocumentReference, Firestore, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StoredDelivery } from '../support/kit.ts';
+import { classifyFailure, deliveryPath, DocumentReference, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StoredDelivery } from '../support/kit.ts';
+import { onEmulatorProject } from '../support/emulator-project.ts';
 
 // The delivery log adapter against the real Firestore emulator: `modify` is the state machine's only
 // read-modify-write (claims, takeovers, owner commits). It is an optimistic write on the version read,
@@ -11,19 +12,11 @@ import { classifyFailure, deliveryPath, DocumentReference, Firestore, FirestoreD
 // injected into the copy of the Firestore client the adapter uses.
 
 describe('FirestoreDeliveryLog.modify on the emulator', () => {
-  const projectId = `dlog-${randomBytes(4).toString('hex')}`;
-  let db: Firestore;
-  let log: FirestoreDeliveryLog;
-
-  before(() => {
-    db = new Firestore({ projectId });
-    log = new FirestoreDeliveryLog(db);
-  });
-  after(() => db.terminate());
+  const project = onEmulatorProject('dlog', (db) => new FirestoreDeliveryLog(db));
 
   const plant = async (): Promise<StoredDelivery> => {
     const record = pendingDelivery(eventOf('call.created', 'acc_dlog'), 'w1', 'w1', new Date(), 7);
-    assert.deepEqual(await log.claim(record), { created: true });
+    assert.deepEqual(await project.adapter.claim(record), { created: true });
     return record;
   };
 
@@ -31,29 +24,29 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     const record = await plant();
     const writers = 12;
     let runs = 0;
-    const results = await Promise.all(Array.from({ length: writers }, (_, index) => log.modify(record, (current) => {
+    const results = await Promise.all(Array.from({ length: writers }, (_, index) => project.adapter.modify(record, (current) => {
       runs += 1;
       return { write: { repairs: (current?.repairs ?? 0) + 1 }, result: index };
     })));
     assert.deepEqual(results.sort((a, b) => a - b), Array.from({ length: writers }, (_, index) => index));
-    assert.equal((await log.get(record))?.repairs, writers);
+    assert.equal((await project.adapter.get(record))?.repairs, writers);
     // The writers did meet: some change ran again on a newer version (else the case proves nothing).
     assert.ok(runs > writers, `${runs} runs for ${writers} writers`);
   });
 
   it('a change that writes nothing leaves the document untouched', async () => {
     const record = await plant();
-    const ref = db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+    const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
     const before = (await ref.get()).updateTime!;
-    assert.equal(await log.modify(record, (current) => ({ result: current?.status })), 'pending');
+    assert.equal(await project.adapter.modify(record, (current) => ({ result: current?.status })), 'pending');
     assert.ok((await ref.get()).updateTime!.isEqual(before));
   });
 
   it('a missing record is handed to the change as undefined and never created', async () => {
     const key = { accountId: 'acc_dlog', webhookId: 'w1', eventId: `evt_missing_${randomBytes(3).toString('hex')}` };
-    const seen = await log.modify(key, (current) => ({ write: { repairs: 1 }, result: current }));
+    const seen = await project.adapter.modify(key, (current) => ({ write: { repairs: 1 }, result: current }));
     assert.equal(seen, undefined);
-    assert.equal((await db.doc(deliveryPath(key.accountId, key.webhookId, key.eventId)).get()).exists, false);
+    assert.equal((await project.db.doc(deliveryPath(key.accountId, key.webhookId, key.eventId)).get()).exists, false);
   });
 
   /** Runs `body` with DocumentReference.update wrapped by `wrap` (fault injection at the client's edge). */
@@ -79,7 +72,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
       throw Object.assign(new Error('9 FAILED_PRECONDITION: the retried commit met the first one'), { code: GrpcStatus.FAILED_PRECONDITION });
     }, async () => {
       let runs = 0;
-      const result = await log.modify(record, (current) => {
+      const result = await project.adapter.modify(record, (current) => {
         runs += 1;
         return { write: { repairs: (current?.repairs ?? 0) + 1 }, result: `run ${runs}` };
       });
@@ -87,7 +80,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
       assert.equal(runs, 1);
     });
     assert.ok(injected);
-    assert.equal((await log.get(record))?.repairs, 1);
+    assert.equal((await project.adapter.get(record))?.repairs, 1);
   });
 
   it("a first write applied whose answer was lost (the client's retried create meets it) is recognised as this run's, not another run's record", async () => {
@@ -101,19 +94,19 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
       throw Object.assign(new Error('6 ALREADY_EXISTS: the retried commit met the first one'), { code: GrpcStatus.ALREADY_EXISTS });
     } as DocumentReference['create'];
     try {
-      assert.deepEqual(await log.claim(record), { created: true });
+      assert.deepEqual(await project.adapter.claim(record), { created: true });
     } finally {
       DocumentReference.prototype.create = original;
     }
     assert.ok(injected);
     // Another run's create of the same record still finds it.
-    const other = await log.claim({ ...record, webhookName: 'another run' });
+    const other = await project.adapter.claim({ ...record, webhookName: 'another run' });
     assert.equal(other.created, false);
   });
 
   it('a record deleted between the read and the write: the change is run again on nothing, and nothing is recreated', async () => {
     const record = await plant();
-    const ref = db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+    const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
     let deleted = false;
     await withUpdate(async (original, target, args) => {
       if (!deleted) {
@@ -123,7 +116,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
       return original.apply(target, args);
     }, async () => {
       const seen: Array<string | undefined> = [];
-      await log.modify(record, (current) => {
+      await project.adapter.modify(record, (current) => {
         seen.push(current?.status);
         return { write: { repairs: 1 }, result: undefined };
       });
@@ -137,7 +130,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     await withUpdate(async () => {
       throw Object.assign(new Error('9 FAILED_PRECONDITION'), { code: GrpcStatus.FAILED_PRECONDITION });
     }, async () => {
-      const error = await log.modify(record, () => ({ write: { repairs: 1 }, result: undefined })).then(() => undefined, (caught: unknown) => caught);
+      const error = await project.adapter.modify(record, () => ({ write: { repairs: 1 }, result: undefined })).then(() => undefined, (caught: unknown) => caught);
       assert.equal((error as { code?: number }).code, GrpcStatus.ABORTED);
       assert.equal((error as Error).name, 'ContendedError');
       assert.equal(classifyFailure(error), 'transient');
@@ -146,15 +139,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
 });
 
 describe('FirestoreDeliveryLog.candidates on the emulator: the sweep reads page after page', () => {
-  const projectId = `dpage-${randomBytes(4).toString('hex')}`;
-  let db: Firestore;
-  let log: FirestoreDeliveryLog;
-
-  before(() => {
-    db = new Firestore({ projectId });
-    log = new FirestoreDeliveryLog(db);
-  });
-  after(() => db.terminate());
+  const project = onEmulatorProject('dpage', (db) => new FirestoreDeliveryLog(db));
 
   it('each overdue record comes once, by due time then path (ties included), across pages that start after the last one', async () => {
     const due = new Date('2026-12-01T10:00:00Z');
@@ -162,15 +147,15 @@ describe('FirestoreDeliveryLog.candidates on the emulator: the sweep reads page 
     // Five due at the same instant (the order is then the path), two later.
     for (const [index, offsetMs] of [0, 0, 0, 0, 0, 1000, 2000].entries()) {
       const record = pendingDelivery(eventOf('call.created', 'acc_page'), `w${index}`, `w${index}`, new Date(), 7);
-      assert.deepEqual(await log.claim(record), { created: true });
-      await db.doc(deliveryPath('acc_page', `w${index}`, record.eventId)).update({ status: 'retrying', nextAttemptAt: new Date(due.getTime() + offsetMs), inFlight: null });
+      assert.deepEqual(await project.adapter.claim(record), { created: true });
+      await project.db.doc(deliveryPath('acc_page', `w${index}`, record.eventId)).update({ status: 'retrying', nextAttemptAt: new Date(due.getTime() + offsetMs), inFlight: null });
       planted.push(`w${index}/${record.eventId}`);
     }
     const query = { pendingBefore: new Date(0), dueBefore: new Date(due.getTime() + 60_000), limit: 2 };
     const seen: string[] = [];
     let after: { pending: null; retrying: { at: Date; path: string } } | undefined;
     for (let pages = 0; pages < 10; pages += 1) {
-      const page = await log.candidates(after ? { ...query, after } : query);
+      const page = await project.adapter.candidates(after ? { ...query, after } : query);
       seen.push(...page.map((record) => `${record.webhookId}/${record.eventId}`));
       const last = page.at(-1);
       if (page.length < query.limit || !last) break;
@@ -178,6 +163,6 @@ describe('FirestoreDeliveryLog.candidates on the emulator: the sweep reads page 
     }
     assert.deepEqual(seen, planted, 'every record once, in order');
     // A kind that ended (null) is not queried: nothing of it comes back.
-    assert.deepEqual(await log.candidates({ ...query, after: { pending: null, retrying: null } }), []);
+    assert.deepEqual(await project.adapter.candidates({ ...query, after: { pending: null, retrying: null } }), []);
   });
 });
