@@ -427,6 +427,19 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(audit, auditBefore + 2, 'and no audit entry (the two are the create and delete above)');
   });
 
+  it('a replay needs deliveries:read besides deliveries:replay: it answers with the delivery', async () => {
+    const replayOnly = (await call(base, 'POST', `/v1/accounts/${A}/portal-sessions`, { token: keys.a, body: { scopes: ['deliveries:replay'], expiresInSeconds: 300 } })).json.token as string;
+    const before = (await call(base, 'GET', v1(`/webhooks/${ids.webhook}/deliveries/${ids.eventId}`), { token: tokenA })).json;
+    for (const eventId of [ids.eventId, 'evt_never_seen']) {
+      const refused = await call(base, 'POST', v1(`/webhooks/${ids.webhook}/deliveries/${eventId}/replay`), { token: replayOnly });
+      assert.equal(refused.status, 403, `${eventId}: ${refused.text}`);
+      assert.equal(refused.json.code, 'insufficient_scope');
+      assert.equal(refused.json.requiredScope, 'deliveries:read');
+      assert.equal(refused.json.attempts, undefined, 'nothing of the delivery');
+    }
+    assert.deepEqual((await call(base, 'GET', v1(`/webhooks/${ids.webhook}/deliveries/${ids.eventId}`), { token: tokenA })).json, before, 'not replayed');
+  });
+
   it('a preview against a past event (eventId) needs deliveries:read besides webhooks:read: the event is the delivery log\'s', async () => {
     const mint = async (scopes: string[]) => (await call(base, 'POST', `/v1/accounts/${A}/portal-sessions`, { token: keys.a, body: { scopes, expiresInSeconds: 300 } })).json.token as string;
     const readOnly = await mint(['webhooks:read']);
