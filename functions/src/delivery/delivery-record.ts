@@ -107,8 +107,10 @@ export function recordedErrorText(text: string, secretValues: readonly string[] 
 
 function cut(text: string, limit: number, redactor: Redactor): LoggedBody {
   const bytes = Buffer.byteLength(text);
-  const kept = bytes > limit ? Buffer.from(text).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : text;
-  return { body: redactor.text(kept), bodyBytes: bytes, bodyTruncated: bytes > limit };
+  // Redacted before the cut: a secret the limit would split no longer matches afterwards.
+  const redacted = redactor.text(text);
+  const kept = Buffer.byteLength(redacted) > limit ? Buffer.from(redacted).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : redacted;
+  return { body: kept, bodyBytes: bytes, bodyTruncated: bytes > limit };
 }
 
 /** The log entry of one attempt, with secrets and credential headers redacted. */

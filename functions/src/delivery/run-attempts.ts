@@ -11,7 +11,7 @@ import { DESTINATION_REFUSED, TOKEN_REJECTED, type HttpSender, type SendResult }
 import type { TokenSource } from '../send/oauth2-tokens.ts';
 import type { WebhookConfig } from '../webhooks/webhook-config.ts';
 import { boundAttempts } from './attempt-list.ts';
-import { attemptRecord, type AttemptRecord, type DeliveryStatus } from './delivery-record.ts';
+import { attemptRecord, recordedErrorText, type AttemptRecord, type DeliveryStatus } from './delivery-record.ts';
 import type { LeaseTiming } from './lease.ts';
 import { continuation } from './next-attempt.ts';
 import { sendAuthorized } from './send-authorized.ts';
@@ -121,7 +121,7 @@ function recordAttempt(plan: PlannedAttempt, startedAt: Date, request: OutgoingR
       response: sent.kind === 'response' ? { status: sent.status, headers: {}, body: null, bodyBytes: sent.body.length, bodyTruncated: true } : null,
       error: sent.kind === 'error' ? { code: sent.code, message: 'the error message could not be recorded' } : null,
       outcome: outcome.result,
-      summary: `${outcome.summary} (the attempt's details could not be recorded: internal error)`,
+      summary: recordedErrorText(`${outcome.summary} (the attempt's details could not be recorded: internal error)`, request.secretValues),
     };
     return { entry, outcome };
   }
@@ -159,7 +159,8 @@ export async function runAttempts(
     logger = span ? runLogger.child({ spanId: span.spanId }) : runLogger;
     const built = await buildRequest(webhook, event, secrets, deps.engine, plan.target, deps.clock.now());
     if (!built.ok) {
-      const lastError = `webhook ${webhook.id}: ${built.error.message}`;
+      // The message may quote what rendered (a body line, the URL), secrets included.
+      const lastError = recordedErrorText(`webhook ${webhook.id}: ${built.error.message}`, Object.values(secrets));
       logger.log('WARNING', 'delivery invalid: the webhook does not render to a valid request', { field: built.error.field, error: lastError });
       progress.inFlight = undefined;
       return stateOf(progress, deps.clock.now(), { status: 'invalid', errorCode: 'invalid_webhook', lastError, nextAttemptAt: null, next: null });

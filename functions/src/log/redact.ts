@@ -6,10 +6,29 @@ const CREDENTIAL_HEADERS = new Set([
 
 export const REDACTED = '[redacted]';
 
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
+
 /**
- * Replaces an account's secret values in text: as written, percent-encoded, JSON-escaped and base64
- * (the forms a template's filters most often turn them into), longest first.
+ * The forms a secret takes in a request: as written, and as each body format's and the URL's escaping
+ * writes it (render/output-escapers.ts: percent-encoded, with `'` too as `new URL` re-encodes a query,
+ * form-encoded, JSON-escaped, XML entities, CSV quotes doubled), and base64. A unit test passes secrets
+ * through every escaper and checks each form is here.
  */
+export function secretForms(value: string): string[] {
+  const percent = encodeURIComponent(value);
+  return [
+    value,
+    percent,
+    percent.replace(/'/g, '%27'),
+    new URLSearchParams([['', value]]).toString().slice(1),
+    JSON.stringify(value).slice(1, -1),
+    value.replace(/[&<>"'\n\r\t]/g, (c) => XML_ESCAPES[c] ?? c),
+    value.replace(/"/g, '""'),
+    Buffer.from(value).toString('base64'),
+  ];
+}
+
+/** Replaces an account's secret values in text, in every form of secretForms, longest first. */
 export class Redactor {
   private readonly needles: string[];
 
@@ -17,10 +36,7 @@ export class Redactor {
     const forms = new Set<string>();
     for (const value of secretValues) {
       if (!value) continue;
-      forms.add(value);
-      forms.add(encodeURIComponent(value));
-      forms.add(JSON.stringify(value).slice(1, -1));
-      forms.add(Buffer.from(value).toString('base64'));
+      for (const form of secretForms(value)) forms.add(form);
     }
     this.needles = [...forms].sort((a, b) => b.length - a.length);
   }
