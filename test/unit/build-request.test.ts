@@ -374,3 +374,50 @@ describe('a webhook version is prepared once and rendered per event', () => {
     assert.equal(fresh.cachedTemplates > 0, true);
   });
 });
+
+describe('what data cannot do to the URL, found by an audit of the rendering', () => {
+  const withData = (data: Record<string, unknown>): EventMessage => ({ ...event, data: { ...event.data, ...data } });
+  const buildWith = (fields: Record<string, unknown>, data: Record<string, unknown>) => buildRequest(webhook(fields), withData(data), {}, engine);
+
+  it("a '.' or '..' from data in the path is refused (new URL would move the request up the receiver's paths)", async () => {
+    for (const id of ['.', '..']) {
+      const built = await buildWith({ method: 'DELETE', url: 'https://api.example.com/v1/users/{{ data.id }}' }, { id });
+      assert.equal(built.ok, false, `id ${id}`);
+      assert.match(built.ok ? '' : `${built.error.field}: ${built.error.message}`, /^url: .*segment 3 is '\.' or '\.\.'/);
+    }
+    const twoOutputs = await buildWith({ url: 'https://api.example.com/accounts/{{ data.a }}{{ data.b }}/notes' }, { a: '.', b: '.' });
+    assert.equal(twoOutputs.ok, false, 'two outputs that make ".." together');
+    for (const id of ['...', 'a..b', '.hidden']) {
+      const built = await buildWith({ url: 'https://api.example.com/v1/users/{{ data.id }}' }, { id });
+      assert.ok(built.ok, id);
+      assert.equal(built.ok && built.request.url, `https://api.example.com/v1/users/${id}`);
+    }
+  });
+
+  it('half an emoji (a lone surrogate) in a query value or path is sent as U+FFFD, not an internal error', async () => {
+    for (const fields of [{ query: { q: '{{ data.x }}' } }, { url: 'https://example.com/hook/{{ data.x }}' }]) {
+      const built = await buildWith(fields, { x: 'ab\ud83d' });
+      assert.ok(built.ok, JSON.stringify(fields));
+      assert.match(built.ok ? built.request.url : '', /ab%EF%BF%BD/);
+    }
+    const filtered = await buildWith({ format: 'text', body: 'q={{ data.x | url_component }}' }, { x: 'ab\ud83d' });
+    assert.equal(filtered.ok && filtered.request.body, 'q=ab%EF%BF%BD', 'the url_component filter too');
+  });
+
+  it('the URL limit counts the query', async () => {
+    const built = await buildWith({ query: { q: '{{ data.x }}' } }, { x: 'y'.repeat(10_000) });
+    assert.equal(built.ok, false);
+    assert.equal(built.ok ? '' : built.error.field, 'query');
+    assert.match(built.ok ? '' : built.error.message, /the URL with its query is \d+ characters; the limit is 8192/);
+  });
+
+  it('yaml: characters YAML parsers refuse (DEL, C1, NEL, separators, BOM) are escaped', async () => {
+    const request = await build({ format: 'yaml', body: 'v: {{ data.v }}\n' });
+    assert.ok(request);
+    const built = await buildWith({ format: 'yaml', body: 'v: {{ data.v }}\nw: {{ data.w }}\n' }, { v: 'x\u007fy\u0085z\u2028', w: ['\ufeff'] });
+    assert.ok(built.ok);
+    const body = built.ok ? String(built.request.body) : '';
+    assert.ok(!/[\u007f-\u009f\u2028\u2029\ufeff]/.test(body), JSON.stringify(body));
+    assert.deepEqual(parseYaml(body), { v: 'x\u007fy\u0085z\u2028', w: ['\ufeff'] }, 'the value arrives unchanged');
+  });
+});

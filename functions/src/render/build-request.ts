@@ -4,6 +4,7 @@ import { STANDARD_HEADERS } from '../send/standard-headers.ts';
 import { signatureHeaders, signingKey } from '../send/standard-webhooks-signature.ts';
 import { BODY_ESCAPE, CONTENT_TYPES, bodySyntaxCheck, type BodySyntaxCheck } from './body-formats.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
+import { wellFormed } from './output-escapers.ts';
 import { TemplateError, type PreparedTemplate, type TemplateEngine } from './template-engine.ts';
 import { checkUrlHostLock } from './url-host-lock.ts';
 
@@ -171,6 +172,13 @@ function renderUrl(plan: RequestPlan, urlPlan: UrlPlan, context: TemplateContext
   if (rendered.length > RENDER_LIMITS.urlChars) {
     throw new TemplateError(field, `the rendered URL is ${rendered.length} characters; the limit is ${RENDER_LIMITS.urlChars}`);
   }
+  // new URL would resolve a '.' or '..' segment (also written %2e), so data could move the request up
+  // the receiver's paths (/users/{{ id }} with id '..'): a value in the path is one segment, never a way up.
+  const path = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(rendered)?.[1] ?? '';
+  const dotted = path.split('/').findIndex((segment, index) => index > 0 && /^(?:\.|%2e){1,2}$/i.test(segment));
+  if (dotted > 0) {
+    throw new TemplateError(field, `renders to a URL whose path segment ${dotted} is '.' or '..', which would send the request to another path of the receiver (a value in the path is one segment)`);
+  }
   let url: URL;
   try {
     url = new URL(rendered);
@@ -188,8 +196,10 @@ function renderUrl(plan: RequestPlan, urlPlan: UrlPlan, context: TemplateContext
 /** Appends the `query` map: each rendered value is encoded as one whole value. */
 function appendQuery(url: URL, plan: RequestPlan, context: TemplateContext): string {
   if (plan.query.length === 0) return url.href;
-  const pairs = plan.query.map(({ encodedName, template }) => `${encodedName}=${encodeURIComponent(plan.engine.renderPrepared(template, context))}`);
+  const pairs = plan.query.map(({ encodedName, template }) => `${encodedName}=${encodeURIComponent(wellFormed(plan.engine.renderPrepared(template, context)))}`);
   url.search = url.search ? `${url.search}&${pairs.join('&')}` : `?${pairs.join('&')}`;
+  // The URL limit counts the query too.
+  if (url.href.length > RENDER_LIMITS.urlChars) throw new TemplateError('query', `the URL with its query is ${url.href.length} characters; the limit is ${RENDER_LIMITS.urlChars}`);
   return url.href;
 }
 

@@ -15,6 +15,18 @@ export function outputText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
+/**
+ * Lone UTF-16 surrogates (half an emoji, from data cut at a fixed length) as U+FFFD, as
+ * String.prototype.toWellFormed does: encodeURIComponent throws on them.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** Characters a JSON string may hold raw that YAML parsers refuse or change (DEL, C1, NEL, separators, BOM, non-characters). */
+const YAML_UNSAFE = /[\x7F-\x9F\u2028\u2029\uFEFF\uFFFE\uFFFF]/g;
+const yamlSafe = (json: string) => json.replace(YAML_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 // XML 1.0 cannot carry these characters even as references; they would make the body unparseable.
 const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 // Line breaks and tabs as character references: conformant parsers turn literal ones into spaces in
@@ -23,7 +35,7 @@ const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 
 export const escapers: Record<EscapeMode, (value: unknown) => string> = {
   /** A value in a URL template is one path segment or query value: everything reserved is encoded. */
-  url: (value) => encodeURIComponent(outputText(value)),
+  url: (value) => encodeURIComponent(wellFormed(outputText(value))),
   /** Inside a JSON string literal: the template writes the quotes, as in `"name": "{{ data.name }}"`. */
   json: (value) => JSON.stringify(outputText(value)).slice(1, -1),
   /** XML text or attribute content. */
@@ -40,8 +52,9 @@ export const escapers: Record<EscapeMode, (value: unknown) => string> = {
   yaml: (value) => {
     if (value === null || value === undefined) return 'null';
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    if (typeof value === 'string') return JSON.stringify(value);
-    return JSON.stringify(value instanceof Date ? value.toISOString() : value) ?? 'null';
+    // JSON's string syntax is YAML's double-quoted scalar, once the characters YAML parsers refuse are escaped.
+    if (typeof value === 'string') return yamlSafe(JSON.stringify(value));
+    return yamlSafe(JSON.stringify(value instanceof Date ? value.toISOString() : value) ?? 'null');
   },
   /** application/x-www-form-urlencoded value, as browsers encode it (space as +). */
   form: (value) => new URLSearchParams([['', outputText(value)]]).toString().slice(1),
