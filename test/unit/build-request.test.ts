@@ -411,6 +411,15 @@ describe('what data cannot do to the URL, found by an audit of the rendering', (
     assert.match(built.ok ? '' : built.error.message, /the URL with its query is \d+ characters; the limit is 8192/);
   });
 
+  it('objects and arrays print as JSON in headers, query values and text bodies too', async () => {
+    const built = await buildWith({ format: 'text', body: 'tags={{ data.tags }} nested={{ data.nested }}', headers: { 'X-Tags': '{{ data.tags }}' }, query: { t: '{{ data.tags }}' } }, {});
+    assert.ok(built.ok);
+    if (!built.ok) return;
+    assert.equal(built.request.body, 'tags=["a","b \\"c\\""] nested={"x":1}');
+    assert.equal(built.request.headers['X-Tags'], '["a","b \\"c\\""]');
+    assert.equal(new URL(built.request.url).searchParams.get('t'), '["a","b \\"c\\""]');
+  });
+
   it('yaml: characters YAML parsers refuse (DEL, C1, NEL, separators, BOM) are escaped', async () => {
     const request = await build({ format: 'yaml', body: 'v: {{ data.v }}\n' });
     assert.ok(request);

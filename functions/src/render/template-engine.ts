@@ -44,7 +44,9 @@ function createLiquid(mode: EscapeMode): Liquid {
     memoryLimit: RENDER_LIMITS.memory,
     timezoneOffset: 0, // dates render in UTC unless a filter names a zone; instances run in UTC anyway
     cache: false, // compiled templates are cached by TemplateEngine, keyed by mode and source
-    ...(mode === 'none' ? {} : { outputEscape: escapers[mode] }),
+    // `none` (headers, query values, text bodies) escapes nothing, but prints objects and arrays as JSON
+    // like every other mode (templates.md), not as Liquid's joined text ("vipnew", "[object Object]").
+    outputEscape: escapers[mode],
   });
   for (const name of ['include', 'render', 'layout']) liquid.registerTag(name, DisabledTag);
   liquid.registerFilter('json', rawFilter((value) => JSON.stringify(value ?? null)));
