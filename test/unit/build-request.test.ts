@@ -420,6 +420,16 @@ describe('what data cannot do to the URL, found by an audit of the rendering', (
     assert.equal(new URL(built.request.url).searchParams.get('t'), '["a","b \\"c\\""]');
   });
 
+  it("Liquid's nil, empty and blank print as nothing (null with | json), not as {}", async () => {
+    const json = await buildWith({ body: '{% assign note = nil %}{"note": {{ note | json }}, "s": "{{ note }}", "e": "{{ empty }}", "d": {{ data.missing | default: nil | json }}}' }, {});
+    assert.deepEqual(json.ok && JSON.parse(String(json.request.body)), { note: null, s: '', e: '', d: null });
+    const text = await buildWith({ format: 'text', body: '[{{ nil }}][{{ blank }}]', headers: { 'X-Note': 'n={{ nil }}' } }, {});
+    assert.equal(text.ok && text.request.body, '[][]');
+    assert.equal(text.ok && text.request.headers['X-Note'], 'n=');
+    const yaml = await buildWith({ format: 'yaml', body: 'a: {{ nil }}\nb: {{ data.missing | default: nil }}\n' }, {});
+    assert.deepEqual(yaml.ok && parseYaml(String(yaml.request.body)), { a: null, b: null });
+  });
+
   it('yaml: characters YAML parsers refuse (DEL, C1, NEL, separators, BOM) are escaped', async () => {
     const request = await build({ format: 'yaml', body: 'v: {{ data.v }}\n' });
     assert.ok(request);

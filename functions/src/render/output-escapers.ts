@@ -1,3 +1,5 @@
+import { Drop } from 'liquidjs';
+
 /**
  * How a `{{ }}` output is escaped depends on where it lands. The rule for users: write the template as
  * the receiver's own example and replace the example's value with the variable; the escaping keeps the
@@ -6,8 +8,17 @@
 export const EscapeMode = ['url', 'json', 'xml', 'csv', 'yaml', 'form', 'none'] as const;
 export type EscapeMode = (typeof EscapeMode)[number];
 
+/**
+ * Liquid's own values (`nil`, `empty`, `blank`, a drop) as the plain value they stand for: an escaper or
+ * the json filter would otherwise print the drop object as `{}`.
+ */
+export function plainValue(value: unknown): unknown {
+  return value instanceof Drop ? (value as { valueOf(): unknown }).valueOf() : value;
+}
+
 /** The text of a value as Liquid would print it, except that objects and arrays print as JSON. */
-export function outputText(value: unknown): string {
+export function outputText(given: unknown): string {
+  const value = plainValue(given);
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
@@ -49,7 +60,8 @@ export const escapers: Record<EscapeMode, (value: unknown) => string> = {
    * A whole YAML scalar, type-preserving: strings become double-quoted (JSON-style) scalars, numbers and
    * booleans stay bare, objects and arrays become flow collections. So `name: {{ data.name }}` is safe.
    */
-  yaml: (value) => {
+  yaml: (given) => {
+    const value = plainValue(given);
     if (value === null || value === undefined) return 'null';
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     // JSON's string syntax is YAML's double-quoted scalar, once the characters YAML parsers refuse are escaped.

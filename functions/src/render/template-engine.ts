@@ -1,5 +1,5 @@
 import { Liquid, Tag, type Template } from 'liquidjs';
-import { EscapeMode, escapers, outputText, wellFormed } from './output-escapers.ts';
+import { EscapeMode, escapers, outputText, plainValue, wellFormed } from './output-escapers.ts';
 import { renderOutputsDirectly, renderTemplatesDirectly } from './direct-render.ts';
 import { RENDER_LIMITS } from './render-limits.ts';
 
@@ -49,7 +49,7 @@ function createLiquid(mode: EscapeMode): Liquid {
     outputEscape: escapers[mode],
   });
   for (const name of ['include', 'render', 'layout']) liquid.registerTag(name, DisabledTag);
-  liquid.registerFilter('json', rawFilter((value) => JSON.stringify(value ?? null)));
+  liquid.registerFilter('json', rawFilter((value) => JSON.stringify(plainValue(value) ?? null)));
   liquid.registerFilter('url_component', (value: unknown) => encodeURIComponent(wellFormed(outputText(value))));
   liquid.registerFilter('xml_escape', (value: unknown) => escapers.xml(value));
   liquid.registerFilter('csv_field', (value: unknown) => escapers.csv(value));
