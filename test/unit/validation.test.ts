@@ -53,6 +53,7 @@ const cases: Array<{ name: string; document: unknown; errors?: Expected[]; warni
     errors: [{ field: 'url', message: /which is not an absolute URL \(a value holding a whole base URL must be written \{\{ secrets.BASE_URL \| raw \}\}/ }],
   },
   { name: 'a base URL in a secret with | raw', document: { ...base, url: '{{ secrets.BASE_URL | raw }}/calls', headers: { Authorization: 'Bearer {{ secrets.TOKEN }}' } } },
+  { name: 'a port kept in a secret (its placeholder is a port, not text)', document: { ...base, url: 'https://api.example.com:{{ secrets.PORT }}/calls', backupUrl: 'https://backup.example.com:{{secrets.BACKUP_PORT}}/calls' } },
   { name: 'a signing secret is checked by name only', document: { ...base, signingSecretName: 'SIGNING_SECRET' } },
   { name: 'a signing secret given as a value', document: { ...base, signingSecretName: 'whsec_abc+/=' }, errors: [{ field: 'signingSecretName', message: /not the secret itself/ }] },
   {

@@ -65,6 +65,9 @@ const secretPlaceholder = (name: string) => `placeholder-${name}`;
 /** For a secret that starts a URL template (a base URL kept in a secret). */
 const urlSecretPlaceholder = (name: string) => `https://placeholder-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`;
 const LEADING_SECRET = /^\s*\{\{-?\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)/;
+/** A secret written as the port, right after the host (`https://api.example.com:{{ secrets.PORT }}/x`). */
+const PORT_SECRET = /^[a-z][a-z0-9+.-]*:\/\/[^/?#{]+:\{\{-?\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)/i;
+const PORT_PLACEHOLDER = '8443';
 
 const issue = (field: string, message: string, extra: Partial<ValidationIssue> = {}): ValidationIssue => ({ field, line: null, column: null, message, eventType: null, ...extra });
 
@@ -289,6 +292,9 @@ function placeholderSecrets(uses: VariableUse[], document: Record<string, unknow
     const source = document[field];
     const leading = typeof source === 'string' ? LEADING_SECRET.exec(source)?.[1] : undefined;
     if (leading) secrets[leading] = urlSecretPlaceholder(leading);
+    // A port's placeholder is a port: the text one would make every such URL invalid.
+    const port = typeof source === 'string' ? PORT_SECRET.exec(source.trim())?.[1] : undefined;
+    if (port) secrets[port] = PORT_PLACEHOLDER;
   }
   if (signingSecretName) secrets[signingSecretName] = PLACEHOLDER_SIGNING_KEY;
   for (const name of authSecretNames(document.auth)) secrets[name] ??= secretPlaceholder(name);
