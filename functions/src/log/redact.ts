@@ -1,3 +1,5 @@
+import { escapeXmlText } from '../core/xml-text.ts';
+
 /** Headers that carry credentials: their values never reach a log, whatever produced them. */
 const CREDENTIAL_HEADERS = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
@@ -5,8 +7,6 @@ const CREDENTIAL_HEADERS = new Set([
 ]);
 
 export const REDACTED = '[redacted]';
-
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
 
 /**
  * The forms a secret takes in a request: as written, and as each body format's and the URL's escaping
@@ -22,7 +22,7 @@ export function secretForms(value: string): string[] {
     percent.replace(/'/g, '%27'),
     new URLSearchParams([['', value]]).toString().slice(1),
     JSON.stringify(value).slice(1, -1),
-    value.replace(/[&<>"'\n\r\t]/g, (c) => XML_ESCAPES[c] ?? c),
+    escapeXmlText(value),
     value.replace(/"/g, '""'),
     Buffer.from(value).toString('base64'),
   ];

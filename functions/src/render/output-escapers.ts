@@ -1,4 +1,5 @@
 import { Drop } from 'liquidjs';
+import { escapeXmlText } from '../core/xml-text.ts';
 
 /**
  * How a `{{ }}` output is escaped depends on where it lands. The rule for users: write the template as
@@ -40,9 +41,6 @@ const yamlSafe = (json: string) => json.replace(YAML_UNSAFE, (c) => `\\u${c.char
 
 // XML 1.0 cannot carry these characters even as references; they would make the body unparseable.
 const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-// Line breaks and tabs as character references: conformant parsers turn literal ones into spaces in
-// attributes and CR LF into LF in text; references come back exactly.
-const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
 
 export const escapers: Record<EscapeMode, (value: unknown) => string> = {
   /** A value in a URL template is one path segment or query value: everything reserved is encoded. */
@@ -50,7 +48,7 @@ export const escapers: Record<EscapeMode, (value: unknown) => string> = {
   /** Inside a JSON string literal: the template writes the quotes, as in `"name": "{{ data.name }}"`. */
   json: (value) => JSON.stringify(outputText(value)).slice(1, -1),
   /** XML text or attribute content. */
-  xml: (value) => outputText(value).replace(XML_INVALID, '\uFFFD').replace(/[&<>"'\n\r\t]/g, (c) => XML_ENTITIES[c] ?? c),
+  xml: (value) => escapeXmlText(outputText(value).replace(XML_INVALID, '\uFFFD')),
   /** One whole CSV field (RFC 4180): quoted when it holds a comma, quote, line break or edge space. */
   csv: (value) => {
     const text = outputText(value);
