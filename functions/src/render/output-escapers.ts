@@ -1,4 +1,4 @@
-import { Drop } from 'liquidjs';
+import * as liquidjs from 'liquidjs';
 import { escapeXmlText } from '../core/xml-text.ts';
 
 /**
@@ -8,6 +8,9 @@ import { escapeXmlText } from '../core/xml-text.ts';
  */
 export const EscapeMode = ['url', 'json', 'xml', 'csv', 'yaml', 'form', 'none'] as const;
 export type EscapeMode = (typeof EscapeMode)[number];
+
+// Read once: liquidjs is CommonJS, and in the bundle each use of an imported name is a getter call (as in direct-render.ts).
+const { Drop } = liquidjs;
 
 /**
  * Liquid's own values (`nil`, `empty`, `blank`, a drop) as the plain value they stand for: an escaper or
