@@ -13,7 +13,7 @@ import type { WebhookStore } from '../webhooks/webhook-store.ts';
 import { recoverDelivery } from './deliver.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { staleness } from './lease.ts';
-import type { StaleDeliveryFinder, StaleQuery, StoredDelivery } from './ports.ts';
+import type { StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from './ports.ts';
 import type { RecordingDeps } from './run-attempts.ts';
 
 export interface RepairDeps extends RecordingDeps {
@@ -75,28 +75,21 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
   const { leaseMs, overdueMs } = deps.timing;
   const summary: RepairSummary = { dryRun: options.dryRun, examined: 0, pages: 0, stale: 0, repaired: 0, ended: {}, errors: 0, more: false, items: [] };
   const maxPages = Math.max(1, options.pages ?? REPAIR_PAGES);
+  const query: StaleQuery = {
+    pendingBefore: new Date(now.getTime() - leaseMs),
+    // An attempt in flight is stale after the lease, a waiting retry only after overdueMs: query by the
+    // shorter, decide by staleness().
+    dueBefore: new Date(now.getTime() - Math.min(leaseMs, overdueMs)),
+    limit: options.limit,
+  };
   let after: StaleQuery['after'];
   for (;;) {
-    const candidates = await deps.finder.candidates({
-      pendingBefore: new Date(now.getTime() - leaseMs),
-      // An attempt in flight is stale after the lease, a waiting retry only after overdueMs: query by the
-      // shorter, decide by staleness().
-      dueBefore: new Date(now.getTime() - Math.min(leaseMs, overdueMs)),
-      limit: options.limit,
-      ...(after ? { after } : {}),
-    });
+    const candidates = await deps.finder.candidates(after ? { ...query, after } : query);
     summary.pages += 1;
     summary.examined += candidates.length;
     for (const record of candidates) await repairOne(deps, options, now, record, summary, logger);
-    // A kind whose page was full may have more behind it: the next page starts after its last record.
-    const next = (status: 'pending' | 'retrying', at: (record: StoredDelivery) => Date | null) => {
-      const ofKind = candidates.filter((record) => record.status === status);
-      const last = ofKind.at(-1);
-      const sortValue = last ? at(last) : null;
-      return ofKind.length >= options.limit && last && sortValue ? { at: sortValue, path: pathOf(last) } : undefined; // undefined: the kind ended
-    };
-    const pending = next('pending', (record) => record.updatedAt);
-    const retrying = next('retrying', (record) => record.nextAttemptAt);
+    const pending = pageEnd(candidates, 'pending', options.limit);
+    const retrying = pageEnd(candidates, 'retrying', options.limit);
     if (!pending && !retrying) break;
     if (summary.pages >= maxPages) {
       summary.more = true;
@@ -114,6 +107,17 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
     dryRun: options.dryRun,
   });
   return summary;
+}
+
+/**
+ * Where the next page of a kind starts: after the last record of a full page (its sort value, the
+ * pending claim's updatedAt or the retry's nextAttemptAt, then its path); undefined when the kind ended.
+ */
+function pageEnd(candidates: readonly StoredDelivery[], status: 'pending' | 'retrying', limit: number): StaleCursor | undefined {
+  const ofKind = candidates.filter((record) => record.status === status);
+  const last = ofKind.at(-1);
+  const at = last && (status === 'pending' ? last.updatedAt : last.nextAttemptAt);
+  return ofKind.length >= limit && last && at ? { at, path: pathOf(last) } : undefined;
 }
 
 /** One record of a page: skipped when it has a live owner, listed in a dry run, moved on otherwise. */
