@@ -26,9 +26,9 @@ export function renderApiRoutesMarkdown(): string {
   return [
     '| Method | Path | Scope | Operation | What it does |',
     '|---|---|---|---|---|',
-    ...Object.values(routes).map(({ route, scope }) => {
+    ...Object.values(routes).map(({ route, scope, alsoScopes }) => {
       const { method, path, operationId, summary } = route as { method: string; path: string; operationId?: string; summary?: string };
-      return `| \`${method.toUpperCase()}\` | \`${path}\` | \`${scope}\` | \`${operationId ?? ''}\` | ${cell(summary ?? '')} |`;
+      return `| \`${method.toUpperCase()}\` | \`${path}\` | ${[scope, ...alsoScopes].map((item) => `\`${item}\``).join(' + ')} | \`${operationId ?? ''}\` | ${cell(summary ?? '')} |`;
     }),
   ].join('\n');
 }

@@ -438,6 +438,9 @@ describe('the management API (build/functions, target api)', () => {
       assert.equal(refused.json.attempts, undefined, 'nothing of the delivery');
     }
     assert.deepEqual((await call(base, 'GET', v1(`/webhooks/${ids.webhook}/deliveries/${ids.eventId}`), { token: tokenA })).json, before, 'not replayed');
+    // The OpenAPI document says so too: both scopes in the route's security.
+    const openapi = (await call(base, 'GET', '/v1/openapi.json')).json;
+    assert.deepEqual(Object.values(openapi.paths['/v1/accounts/{accountId}/webhooks/{webhookId}/deliveries/{eventId}/replay'].post.security[0])[0], ['deliveries:replay', 'deliveries:read']);
   });
 
   it('a preview against a past event (eventId) needs deliveries:read besides webhooks:read: the event is the delivery log\'s', async () => {

@@ -8,14 +8,14 @@ test('docs/api.md route table equals renderApiRoutesMarkdown() (run: node script
   assert.equal(extractRoutesSection(readFileSync(API_DOC_PATH, 'utf8')), renderApiRoutesMarkdown());
 });
 
-test('the generated route table has one row per route of the route table, with its method, path and scope', () => {
+test('the generated route table has one row per route of the route table, with its method, path and scopes', () => {
   const markdown = renderApiRoutesMarkdown();
   const rows = markdown.split('\n').slice(2);
   assert.equal(rows.length, Object.keys(routes).length);
-  for (const { route, scope } of Object.values(routes)) {
+  for (const { route, scope, alsoScopes } of Object.values(routes)) {
     const { method, path, operationId } = route as { method: string; path: string; operationId: string };
     const row = rows.find((line) => line.includes(`\`${operationId}\``));
     assert.ok(row, operationId);
-    assert.ok(row.startsWith(`| \`${method.toUpperCase()}\` | \`${path}\` | \`${scope}\` |`), row);
+    assert.ok(row.startsWith(`| \`${method.toUpperCase()}\` | \`${path}\` | ${[scope, ...alsoScopes].map((item) => `\`${item}\``).join(' + ')} |`), row);
   }
 });

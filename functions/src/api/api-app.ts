@@ -150,9 +150,10 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     return next();
   });
 
-  const requireScope = (scope: Scope): MiddlewareHandler<ApiEnv> => async (c, next) => {
+  const requireScope = (scopes: readonly Scope[]): MiddlewareHandler<ApiEnv> => async (c, next) => {
     const principal = c.get('principal');
-    if (!principal?.scopes.has(scope)) return problemResponse(c, new ApiProblem('insufficient_scope', `this needs the scope ${scope}`, { extensions: { requiredScope: scope } }));
+    const missing = scopes.find((scope) => !principal?.scopes.has(scope));
+    if (missing) return problemResponse(c, new ApiProblem('insufficient_scope', `this needs the scope ${missing}${scopes.length > 1 ? ` (all of ${scopes.join(', ')})` : ''}`, { extensions: { requiredScope: missing } }));
     return next();
   };
 
@@ -167,7 +168,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   type Valid = { param: Record<string, string>; query: never; json: never; header: Record<string, string | undefined> };
   const valid = <K extends keyof Valid>(c: Ctx, target: K): Valid[K] => (c.req.valid as (target: K) => Valid[K])(target);
   const on = (apiRoute: ApiRoute, run: (c: Ctx, context: RequestContext) => Promise<ApiResult> | ApiResult) => {
-    const config = { ...apiRoute.route, middleware: [requireScope(apiRoute.scope)] } as RouteConfig;
+    const config = { ...apiRoute.route, middleware: [requireScope([apiRoute.scope, ...apiRoute.alsoScopes])] } as RouteConfig;
     app.openapi(config, (async (c: Ctx) => send(c, await run(c, contextOf(c)))) as never);
   };
   const params = (c: Ctx) => valid(c, 'param');

@@ -39,11 +39,13 @@ const COMMON_PROBLEMS = {
 export interface ApiRoute {
   route: RouteConfig;
   scope: Scope;
+  /** Scopes needed besides `scope` (a route whose answer shows what another scope guards). */
+  alsoScopes: Scope[];
 }
 
-function route<R extends RouteConfig>(scope: Scope, config: R): ApiRoute & { route: R } {
+function route<R extends RouteConfig>(scope: Scope, config: R, alsoScopes: Scope[] = []): ApiRoute & { route: R } {
   const responses = { ...COMMON_PROBLEMS, ...config.responses };
-  return { scope, route: createRoute({ ...config, responses, security: [{ [SECURITY_SCHEME]: [scope] }], 'x-hookshape-scope': scope } as R) };
+  return { scope, alsoScopes, route: createRoute({ ...config, responses, security: [{ [SECURITY_SCHEME]: [scope, ...alsoScopes] }], 'x-hookshape-scope': scope } as R) };
 }
 
 const WEBHOOKS = '/v1/accounts/{accountId}/webhooks';
@@ -129,7 +131,7 @@ export const routes = {
     method: 'post', path: `${WEBHOOK}/deliveries/{eventId}/replay`, operationId: 'replayDelivery', tags: ['deliveries'], summary: 'Starts a new attempt series through Cloud Tasks (like hookshape replay).',
     request: { params: s.DeliveryParams },
     responses: { 202: json(s.Delivery, 'Replay started: retrying, its attempt enqueued.'), 409: problem('Being delivered now, or the webhook is disabled or invalid.') },
-  }),
+  }, ['deliveries:read']), // the answer is the delivery: what deliveries:read shows
   createRecoverJob: route('deliveries:replay', {
     method: 'post', path: '/v1/accounts/{accountId}/recover-jobs', operationId: 'createRecoverJob', tags: ['deliveries'], summary: 'Replays every matching delivery (e.g. all failed since T) through Cloud Tasks; poll the job.',
     request: { params: s.AccountParams, body: body(s.RecoverRequest, true) },
