@@ -107,10 +107,13 @@ export function recordedErrorText(text: string, secretValues: readonly string[] 
 
 function cut(text: string, limit: number, redactor: Redactor): LoggedBody {
   const bytes = Buffer.byteLength(text);
-  // Redacted before the cut: a secret the limit would split no longer matches afterwards.
-  const redacted = redactor.text(text);
-  const kept = Buffer.byteLength(redacted) > limit ? Buffer.from(redacted).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : redacted;
-  return { body: kept, bodyBytes: bytes, bodyTruncated: bytes > limit };
+  // Redacted before the cut (a secret the limit would split no longer matches afterwards), but only as
+  // much as can be kept: `limit` bytes are at most `limit` characters, plus a secret reaching past them.
+  const head = text.length > limit + redactor.longest ? text.slice(0, limit + redactor.longest) : text;
+  const redacted = redactor.text(head);
+  const over = head !== text || Buffer.byteLength(redacted) > limit;
+  const kept = over ? Buffer.from(redacted).subarray(0, limit).toString('utf8').replace(/\uFFFD$/, '') : redacted;
+  return { body: kept, bodyBytes: bytes, bodyTruncated: over };
 }
 
 /** The log entry of one attempt, with secrets and credential headers redacted. */

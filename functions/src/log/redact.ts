@@ -31,6 +31,8 @@ export function secretForms(value: string): string[] {
 /** Replaces an account's secret values in text, in every form of secretForms, longest first. */
 export class Redactor {
   private readonly needles: string[];
+  /** The longest form, in characters: a cut that keeps N characters needs only N + this redacted. */
+  readonly longest: number;
 
   constructor(secretValues: readonly string[]) {
     const forms = new Set<string>();
@@ -39,6 +41,7 @@ export class Redactor {
       for (const form of secretForms(value)) forms.add(form);
     }
     this.needles = [...forms].sort((a, b) => b.length - a.length);
+    this.longest = this.needles[0]?.length ?? 0;
   }
 
   text(value: string): string {
