@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from 'node:http';
 import { Firestore } from '@google-cloud/firestore';
+import { DEFAULT_MAX_WEBHOOKS_PER_EVENT } from '../../functions/src/config/runtime-config.ts';
 import { ACCOUNTS, EVENT_CLAIMS, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
 import { progress, sectionOptions, writeResult } from '../lib/child.ts';
 import { benchEvent, DEMO_ACCOUNT, DEMO_WEBHOOK_ID, demoWebhook } from '../lib/fixtures.ts';
@@ -77,8 +78,8 @@ export interface RssResult {
   deployedShapeError: string | null;
 }
 
-/** Terraform's defaults: dispatch_concurrency (pushes one instance takes at once) and max_webhooks_per_event. */
-const DEPLOYED = { pushes: 20, webhooksPerEvent: 50 };
+/** The deployment's defaults: dispatch_concurrency (terraform/variables.tf: pushes one instance takes at once) and MAX_WEBHOOKS_PER_EVENT. */
+const DEPLOYED = { pushes: 20, webhooksPerEvent: DEFAULT_MAX_WEBHOOKS_PER_EVENT };
 
 const BARE_CLAIM_DIR = join(BENCH_DIR, 'cold-start', 'bare-claim-push');
 const MB = 1024 * 1024;
