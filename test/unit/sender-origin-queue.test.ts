@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, describe, it } from 'node:test';
 import type { OutgoingRequest } from '../../functions/src/render/build-request.ts';
-import { GotHttpSender } from '../../functions/src/send/got-http-sender.ts';
+import { GotHttpSender, OriginQueues } from '../../functions/src/send/got-http-sender.ts';
 
 // The sender lets at most maxSockets requests per origin into got; the rest wait in its own queue (as
 // the requests they are, not as got's request objects in the agent's queue), with the wait counted
@@ -149,5 +149,50 @@ describe('at most maxSockets requests per origin in got; the others wait in the 
     assert.ok(took >= 580 && took < 1500, `timed out about 600 ms after it was handed over, wait included (${took} ms)`);
     receiver.answerAll();
     await held;
+  });
+});
+
+// The queue itself, without got: what the tests above cannot tell from an agent's own queue.
+describe('OriginQueues: slots per origin, handed to the oldest waiter, nothing left behind', () => {
+  const A = 'https://a.example';
+  const B = 'https://b.example';
+
+  it('past the limit a request waits; a release hands its slot to the oldest waiter, in order', async () => {
+    const queues = new OriginQueues(2);
+    assert.deepEqual([await queues.acquire(A, 1000), await queues.acquire(A, 1000)], [0, 0]);
+    const order: string[] = [];
+    const third = queues.acquire(A, 5000).then((waited) => order.push(`third ${waited! > 0}`));
+    const fourth = queues.acquire(A, 5000).then((waited) => order.push(`fourth ${waited! > 0}`));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(order, [], 'both wait while two are in');
+    queues.release(A);
+    await third;
+    assert.deepEqual(order, ['third true'], 'one release, one waiter: the oldest');
+    queues.release(A);
+    await fourth;
+    assert.deepEqual(order, ['third true', 'fourth true']);
+    queues.release(A);
+    queues.release(A);
+    assert.equal(queues.size, 0, 'no entry left once all are released');
+  });
+
+  it('a waiter whose time runs out takes no slot and is never handed one', async () => {
+    const queues = new OriginQueues(1);
+    assert.equal(await queues.acquire(A, 1000), 0);
+    assert.equal(await queues.acquire(A, 30), undefined);
+    queues.release(A); // no waiter left: the slot is freed, not given to the one that gave up
+    assert.equal(queues.size, 0);
+    assert.equal(await queues.acquire(A, 1000), 0, 'the next request goes in at once');
+    queues.release(A);
+  });
+
+  it('a full origin does not hold up another', async () => {
+    const queues = new OriginQueues(1);
+    assert.equal(await queues.acquire(A, 1000), 0);
+    assert.equal(await queues.acquire(B, 1000), 0);
+    assert.equal(queues.size, 2);
+    queues.release(A);
+    queues.release(B);
+    assert.equal(queues.size, 0);
   });
 });

@@ -91,7 +91,7 @@ export class GotHttpSender implements HttpSender {
  * each (`npm run bench`, rssAt1000InFlight: 744 of 1,000 deliveries wait when all go to one slow
  * receiver). A released slot passes straight to the oldest waiter.
  */
-class OriginQueues {
+export class OriginQueues {
   private readonly limit: number;
   private readonly queues = new Map<string, { active: number; waiting: Array<() => void> }>();
 
@@ -121,6 +121,11 @@ class OriginQueues {
       waiting.push(take);
     });
     return turn ? Math.max(1, Math.round(performance.now() - since)) : undefined;
+  }
+
+  /** Origins with a request in got or waiting: none once everything settled (no entry is left behind). */
+  get size(): number {
+    return this.queues.size;
   }
 
   release(origin: string): void {
