@@ -14,7 +14,8 @@
  * - our own import of @grpc/grpc-js (insecure credentials for the Cloud Tasks emulator): it must be the
  *   copy the external Cloud Tasks client uses. The Firestore client inside the bundle keeps its own.
  * The Firestore client's generated protobuf classes are evaluated on first use, not at load
- * (scripts/lazy-generated-protos.ts).
+ * (scripts/lazy-generated-protos.ts). The output is pure ASCII, so V8 keeps its source at one byte per
+ * character (scripts/ascii-output.ts).
  * Lazily imported CommonJS packages (yaml, https-proxy-agent) keep their named exports through
  * scripts/lazy-commonjs.ts, and the build fails when a lazily loaded chunk lacks an export name its
  * source module has in Node (evanw/esbuild#3245: `const { x } = await import('cjs')` is undefined).
@@ -24,6 +25,7 @@ import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asciiOutputFiles } from './ascii-output.ts';
 import { checkLazyChunks, describeLazyChunkProblems, lazyCommonJsNamedExports } from './lazy-commonjs.ts';
 import { lazyGeneratedProtos } from './lazy-generated-protos.ts';
 
@@ -96,6 +98,7 @@ export async function bundle(options: BundleOptions): Promise<Metafile> {
     metafile: true,
   });
   if (result.errors.length > 0) throw new Error(`bundling failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  await asciiOutputFiles(Object.keys(result.metafile.outputs).map((name) => join(options.workingDir, name)));
   return result.metafile;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { createEventsTopic, createRetryQueue } from '../../functions/dev/emulato
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
 import { BUILD_DIR, BUILD_METAFILE, EXTERNAL_PACKAGES, ROOT } from '../../scripts/build.ts';
+import { asciiComments } from '../../scripts/ascii-output.ts';
 import { lazyChunks } from '../../scripts/lazy-commonjs.ts';
 import type { Metafile } from 'esbuild';
 import { eventOf } from '../support/harness.ts';
@@ -86,6 +87,18 @@ describe('the deployable bundle (build/functions)', () => {
       const undeployed = packages.filter((specifier) => !(specifier in deployed.dependencies));
       assert.deepEqual(undeployed, [], `${name} imports packages that are not deployed`);
     }
+  });
+
+  it('is ASCII but where code needs more: V8 then keeps the sources at one byte per character', async () => {
+    // Non-ASCII characters in the libraries' comments made the 4 MB main chunk UTF-16: 7.7 MB of heap.
+    const files = readdirSync(BUILD_DIR).filter((name) => name.endsWith('.js'));
+    const notAscii = files.filter((name) => /[^\x00-\x7f]/.test(readFileSync(join(BUILD_DIR, name), 'utf8')));
+    for (const name of notAscii) {
+      const { nonAsciiCode } = await asciiComments(readFileSync(join(BUILD_DIR, name), 'utf8'));
+      assert.ok(nonAsciiCode, `${name}: its non-ASCII characters are all in comments, which the build makes ASCII`);
+    }
+    const largest = files.map((name) => ({ name, size: statSync(join(BUILD_DIR, name)).size })).sort((a, b) => b.size - a.size)[0]!;
+    assert.ok(largest.size > 1024 * 1024 && !notAscii.includes(largest.name), `the main chunk ${largest.name} is ASCII`);
   });
 
   it('loads at start only what every event needs: Tasks, Secret Manager, Pub/Sub, YAML and XML on first use', () => {
