@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { loadConfig, ConfigError } from '../../functions/src/config/runtime-config.ts';
-import { MAX_EVENT_BYTES, parseEventMessage } from '../../functions/src/events/event-message.ts';
+import { MAX_EVENT_BYTES, messageBytes, parseEventMessage } from '../../functions/src/events/event-message.ts';
 import { locateJsonError } from '../../functions/src/render/json-syntax.ts';
 import { VERSION } from '../../functions/src/version.ts';
 import { parseWebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
@@ -35,6 +35,18 @@ describe('event messages', () => {
       assert.match(parsed.ok ? '' : parsed.reason, reason);
     });
   }
+});
+
+describe('push message data', () => {
+  it('is decoded into memory of its own, never a slice of the shared pool a held event would keep alive', () => {
+    for (const text of ['', 'x', JSON.stringify(good), 'é😀'.repeat(40), 'y'.repeat(9000)]) {
+      const bytes = messageBytes(Buffer.from(text).toString('base64'));
+      assert.equal(bytes.toString('utf8'), text);
+      assert.equal(bytes.buffer.byteLength, bytes.byteLength, `${bytes.byteLength} bytes`);
+      assert.equal(bytes.byteOffset, 0);
+    }
+    assert.ok(Buffer.from(Buffer.from(JSON.stringify(good)).toString('base64'), 'base64').buffer.byteLength > 1000, 'Buffer.from pools small results (the premise)');
+  });
 });
 
 describe('webhook documents', () => {

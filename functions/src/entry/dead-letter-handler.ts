@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { errorMessage } from '../core/failures.ts';
 import { handleDeadLetter, type DeadLetterDeps } from '../events/dead-letters.ts';
+import { messageBytes } from '../events/event-message.ts';
 import type { MessagePublishedData } from './dispatch-handler.ts';
 
 /**
@@ -17,7 +18,7 @@ export function createDeadLetterHandler(deps: () => DeadLetterDeps) {
     try {
       await handleDeadLetter(d, {
         messageId,
-        data: message?.data ? Buffer.from(message.data, 'base64') : undefined,
+        data: message?.data ? messageBytes(message.data) : undefined,
         attributes: message?.attributes ?? {},
       });
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import { dispatchEvent, type DispatchDeps } from '../dispatch/dispatch-event.ts';
+import { messageBytes } from '../events/event-message.ts';
 
 /** The Pub/Sub message inside a messagePublished CloudEvent. */
 export interface MessagePublishedData {
@@ -19,7 +20,7 @@ export function createDispatchHandler(deps: () => DispatchDeps) {
     try {
       await dispatchEvent(d, {
         messageId,
-        data: message?.data ? Buffer.from(message.data, 'base64') : undefined,
+        data: message?.data ? messageBytes(message.data) : undefined,
         attributes: message?.attributes ?? {},
       });
     } catch (error) {

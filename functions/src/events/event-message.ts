@@ -31,6 +31,16 @@ const eventSchema = z.object({
 
 export type ParsedEvent = { ok: true; event: EventMessage } | { ok: false; reason: string };
 
+/**
+ * The bytes of a push message's base64 `data`, in memory of their own. Buffer.from puts small results
+ * in a shared 8 KiB pool, and a message held while its deliveries are in flight (a dispatch holds it to
+ * the end) would keep a whole pool slab alive: about 4 MB more with 1,000 events in flight.
+ */
+export function messageBytes(base64: string): Buffer {
+  const decoded = Buffer.from(base64, 'base64');
+  return decoded.byteLength === decoded.buffer.byteLength ? decoded : Buffer.from(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
+}
+
 /** Decodes and validates one message; never throws for bad input. */
 export function parseEventMessage(
   data: Buffer | undefined,
