@@ -38,15 +38,29 @@ function lineFields(fields: LogFields, options: JsonLoggerOptions): LogFields {
   };
 }
 
+/** A class, not an object of closures: a delivery in flight holds a few child loggers, 1,000 deliveries thousands. */
+class JsonLogger implements Logger {
+  readonly #write: (line: string) => void;
+  readonly #base: LogFields;
+  readonly #options: JsonLoggerOptions;
+
+  constructor(write: (line: string) => void, base: LogFields, options: JsonLoggerOptions) {
+    this.#write = write;
+    this.#base = base;
+    this.#options = options;
+  }
+
+  log(severity: Severity, message: string, fields: LogFields = {}): void {
+    this.#write(JSON.stringify({ severity, message, ...lineFields({ ...this.#base, ...fields }, this.#options), time: new Date().toISOString() }));
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.#write, { ...this.#base, ...fields }, this.#options);
+  }
+}
+
 export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: LogFields = {}, options: JsonLoggerOptions = {}): Logger {
-  return {
-    log(severity, message, fields = {}) {
-      write(JSON.stringify({ severity, message, ...lineFields({ ...base, ...fields }, options), time: new Date().toISOString() }));
-    },
-    child(fields) {
-      return createJsonLogger(write, { ...base, ...fields }, options);
-    },
-  };
+  return new JsonLogger(write, base, options);
 }
 
 /** Drops every line: where nobody reads the store's log lines (the local stack's own key, benchmarks). */
