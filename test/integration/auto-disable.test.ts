@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventOf, startHarness, type Harness } from '../support/harness.ts';
-import { fromFirestore, webhookPath } from '../support/kit.ts';
+import { deliveryPath, FirestoreWebhookStore, fromFirestore, UNCOUNTED_READ_PAST, webhookPath } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 // AUTO_DISABLE_AFTER_FAILURES=2: the second consecutive delivery that ends `failed` disables the webhook.
@@ -144,5 +144,42 @@ describe('auto-disable after consecutive failed deliveries', () => {
     const after = await state('invalid');
     assert.notEqual(after.enabled, false);
     assert.equal(after.health, undefined);
+  });
+});
+
+describe("the delivery log's streak, which decides before a webhook is disabled (FirestoreWebhookStore on the emulator)", () => {
+  const STREAK_ACCOUNT = 'acc_streak';
+  /** Writes finished delivery records, newest first: 'ok' succeeded, anything else a failure with that errorCode. */
+  async function log(webhookId: string, newestFirst: string[]) {
+    const batch = h.db.batch();
+    const now = Date.now();
+    newestFirst.forEach((outcome, index) => {
+      const record = outcome === 'ok' ? { status: 'succeeded' } : { status: 'failed', errorCode: outcome };
+      batch.set(h.db.doc(deliveryPath(STREAK_ACCOUNT, webhookId, `evt_${String(index).padStart(3, '0')}`)), { ...record, createdAt: new Date(now - index * 1000) });
+    });
+    // A delivery still retrying is not finished: never part of the streak.
+    batch.set(h.db.doc(deliveryPath(STREAK_ACCOUNT, webhookId, 'evt_pending')), { status: 'retrying', createdAt: new Date(now + 1000) });
+    await batch.commit();
+  }
+  const streak = (webhookId: string, upTo: number) => new FirestoreWebhookStore(h.db).failureStreak(STREAK_ACCOUNT, webhookId, upTo);
+
+  it('counts the failures since the latest success, reading past our own faults and removed webhooks', async () => {
+    await log('wh_mixed', ['http_404', 'internal_error', 'http_500', 'stalled', 'webhook_removed', 'timeout', 'ok', 'http_500', 'http_500']);
+    assert.equal(await streak('wh_mixed', 5), 3);
+    assert.equal(await streak('wh_mixed', 2), 2, 'counting stops at upTo');
+  });
+
+  it('a success just before: 0; no success in the log at all: the count is trusted (upTo)', async () => {
+    await log('wh_recovered', ['ok', 'http_500', 'http_500', 'http_500']);
+    assert.equal(await streak('wh_recovered', 3), 0);
+    await log('wh_no_success', ['http_500', 'internal_error']);
+    assert.equal(await streak('wh_no_success', 3), 3);
+  });
+
+  it(`reads past a run of ${UNCOUNTED_READ_PAST} uncounted failures to the success before it; past more, the count is trusted`, async () => {
+    await log('wh_long_run', ['http_500', ...Array<string>(UNCOUNTED_READ_PAST).fill('internal_error'), 'ok']);
+    assert.equal(await streak('wh_long_run', 2), 1);
+    await log('wh_longer_run', ['http_500', ...Array<string>(UNCOUNTED_READ_PAST + 2).fill('internal_error'), 'ok']);
+    assert.equal(await streak('wh_longer_run', 2), 2);
   });
 });

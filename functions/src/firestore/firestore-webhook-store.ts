@@ -12,9 +12,16 @@ const [eventsField] = WEBHOOKS_BY_EVENT_TYPE.fields;
 const [statusField, createdField] = DELIVERIES_BY_STATUS.fields;
 
 /**
+ * Failures that do not count (UNCOUNTED_FAILURES) the streak reads past, beyond the `upTo` that do. A
+ * longer run of them hides the success before it, and the count is then trusted. The query runs only
+ * when a webhook reaches its disable threshold, so a wide margin costs little: at most this many more
+ * billed reads, rarely.
+ */
+export const UNCOUNTED_READ_PAST = 50;
+
+/**
  * A webhook's finished deliveries, newest created first: status in (…) + createdAt desc, served by the
- * index of DELIVERIES_BY_STATUS (`in` is an equality). Failures that do not count are read past: a few
- * more than the streak sought.
+ * index of DELIVERIES_BY_STATUS (`in` is an equality), enough for a streak of `upTo`.
  */
 export function finishedDeliveriesQuery(db: Firestore, accountId: string, webhookId: string, upTo: number) {
   return db
@@ -22,7 +29,7 @@ export function finishedDeliveriesQuery(db: Firestore, accountId: string, webhoo
     .where(statusField!.fieldPath, 'in', ['succeeded', 'failed'])
     .orderBy(createdField!.fieldPath, 'desc')
     .select(statusField!.fieldPath, 'errorCode')
-    .limit(upTo + 10);
+    .limit(upTo + UNCOUNTED_READ_PAST);
 }
 
 export class FirestoreWebhookStore implements WebhookStore, WebhookDocumentStore, WebhookHealthStore {
