@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventOf } from '../support/harness.ts';
-import { classifyFailure, deliveryPath, DocumentReference, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StoredDelivery } from '../support/kit.ts';
+import { classifyFailure, deliveryPath, DocumentReference, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StaleCursors, type StoredDelivery } from '../support/kit.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
 
 // The delivery log adapter against the real Firestore emulator: `modify` is the state machine's only
@@ -153,16 +153,19 @@ describe('FirestoreDeliveryLog.candidates on the emulator: the sweep reads page 
     }
     const query = { pendingBefore: new Date(0), dueBefore: new Date(due.getTime() + 60_000), limit: 2 };
     const seen: string[] = [];
-    let after: { pending: null; retrying: { at: Date; path: string } } | undefined;
+    let after: StaleCursors | undefined;
+    const pageSizes: number[] = [];
     for (let pages = 0; pages < 10; pages += 1) {
       const page = await project.adapter.candidates(after ? { ...query, after } : query);
-      seen.push(...page.map((record) => `${record.webhookId}/${record.eventId}`));
-      const last = page.at(-1);
-      if (page.length < query.limit || !last) break;
-      after = { pending: null, retrying: { at: last.nextAttemptAt!, path: deliveryPath(last.accountId, last.webhookId, last.eventId) } };
+      seen.push(...page.records.map((record) => `${record.webhookId}/${record.eventId}`));
+      pageSizes.push(page.records.length);
+      assert.equal(page.next.pending, null, 'no pending record: that kind ended on the first page');
+      if (!page.next.retrying) break;
+      after = page.next;
     }
     assert.deepEqual(seen, planted, 'every record once, in order');
+    assert.deepEqual(pageSizes, [2, 2, 2, 1], 'a full page has a next one; the short one ends the kind');
     // A kind that ended (null) is not queried: nothing of it comes back.
-    assert.deepEqual(await project.adapter.candidates({ ...query, after: { pending: null, retrying: null } }), []);
+    assert.deepEqual(await project.adapter.candidates({ ...query, after: { pending: null, retrying: null } }), { records: [], next: { pending: null, retrying: null } });
   });
 });

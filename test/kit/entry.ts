@@ -11,7 +11,7 @@ export { DEFAULT_EVENTS_TOPIC, loadConfig } from '../../functions/src/config/run
 export { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 export type { DeliveryStatus } from '../../functions/src/delivery/delivery-record.ts';
 export { CLAIM_LEASE_MS, eventClaimOf, pendingDelivery } from '../../functions/src/delivery/lease.ts';
-export type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
+export type { StaleCursors, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 export { EVENT_CATALOGUE, EVENT_TYPES, OPERATIONAL_EVENT_TYPES, sampleEvent, type EventType } from '../../functions/src/events/event-catalogue.ts';
 export type { EventMessage } from '../../functions/src/events/event-message.ts';
 export { portalPath } from '../../functions/src/events/operational-events.ts';

@@ -69,4 +69,4 @@ export type FirestoreApiKeyStore = Kit.FirestoreApiKeyStore;
 export type FirestoreDeliveryLog = Kit.FirestoreDeliveryLog;
 export type FirestoreEventClaimStore = Kit.FirestoreEventClaimStore;
 export type Timestamp = Kit.Timestamp;
-export type { DeliveryStatus, EventMessage, EventType, QueryShape, StoredDelivery, StoredValidation } from '../kit/entry.ts';
+export type { DeliveryStatus, EventMessage, EventType, QueryShape, StaleCursors, StoredDelivery, StoredValidation } from '../kit/entry.ts';

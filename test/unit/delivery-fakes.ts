@@ -6,7 +6,7 @@
 import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
-import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
+import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleCursor, StaleDeliveryFinder, StalePage, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { repairDeliveries, type RepairSummary } from '../../functions/src/delivery/repair.ts';
 import { holdsClaim } from '../../functions/src/delivery/transitions.ts';
 import { dispatchEvent, type DeliveryOutcome, type DispatchDeps } from '../../functions/src/dispatch/dispatch-event.ts';
@@ -221,21 +221,27 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     return current ? structuredClone(current) : undefined;
   }
 
-  /** The two collection-group queries of the repair sweep, oldest first. */
-  async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
+  /** The two collection-group queries of the repair sweep, oldest first, a page at a time. */
+  async candidates(query: StaleQuery): Promise<StalePage> {
     this.faults.hit('finder.candidates', query);
     const all = [...this.records.values()];
-    // Firestore's order: the sort value, then the document path; a page starts after a cursor.
-    const page = (records: StoredDelivery[], at: (record: StoredDelivery) => number, after: StaleCursor | null | undefined) =>
-      after === null
-        ? []
-        : records
+    // Firestore's order: the sort value, then the document path; a page starts after a cursor, which
+    // here is the last record's sort value and path, as the Firestore adapter makes its own.
+    type PageEnd = { at: number; path: string };
+    const page = (records: StoredDelivery[], at: (record: StoredDelivery) => number, cursor: StaleCursor | null | undefined) => {
+      if (cursor === null) return { records: [], next: null };
+      const after = cursor as unknown as PageEnd | undefined;
+      const found = records
         .sort((a, b) => at(a) - at(b) || pathOf(a).localeCompare(pathOf(b)))
-        .filter((record) => !after || at(record) > after.at.getTime() || (at(record) === after.at.getTime() && pathOf(record) > after.path))
+        .filter((record) => !after || at(record) > after.at || (at(record) === after.at && pathOf(record) > after.path))
         .slice(0, query.limit);
+      const last = found.at(-1);
+      const end: PageEnd | undefined = last && found.length >= query.limit ? { at: at(last), path: pathOf(last) } : undefined;
+      return { records: found, next: end ? (end as unknown as StaleCursor) : null };
+    };
     const pending = page(all.filter((record) => record.status === 'pending' && record.updatedAt.getTime() <= query.pendingBefore.getTime()), (record) => record.updatedAt.getTime(), query.after?.pending);
     const retrying = page(all.filter((record) => record.status === 'retrying' && record.nextAttemptAt !== null && record.nextAttemptAt.getTime() <= query.dueBefore.getTime()), (record) => record.nextAttemptAt!.getTime(), query.after?.retrying);
-    return structuredClone([...pending, ...retrying]);
+    return { records: structuredClone([...pending.records, ...retrying.records]), next: { pending: pending.next, retrying: retrying.next } };
   }
 
   /** The stored record, read without going through the fault points. */

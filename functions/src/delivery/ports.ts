@@ -154,10 +154,17 @@ export interface DeliveryLog {
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
 }
 
-/** Where a page of the sweep's query ended for one kind: the last record's sort value and path. */
-export interface StaleCursor {
-  at: Date;
-  path: string;
+declare const staleCursor: unique symbol;
+/**
+ * Where a page of the sweep's query ended for one kind. The finder makes it and reads it back: the core
+ * only hands it over, so the store's order (its sort fields, its document paths) stays the store's.
+ */
+export type StaleCursor = { readonly [staleCursor]: true };
+
+/** Per kind: where its next page starts, or null when its last page was not full (it ended). */
+export interface StaleCursors {
+  pending: StaleCursor | null;
+  retrying: StaleCursor | null;
 }
 
 export interface StaleQuery {
@@ -167,16 +174,18 @@ export interface StaleQuery {
   dueBefore: Date;
   /** Of each kind. */
   limit: number;
-  /**
-   * The next page: records of each kind after its cursor (same order: the sort value, then the path);
-   * null: that kind ended on an earlier page, not queried again.
-   */
-  after?: { pending: StaleCursor | null; retrying: StaleCursor | null };
+  /** The next page: each kind after its cursor (a kind that ended is not queried again). */
+  after?: StaleCursors;
 }
 
-/** The repair sweep's query, across every account (collection group, oldest first). */
+export interface StalePage {
+  records: StoredDelivery[];
+  next: StaleCursors;
+}
+
+/** The repair sweep's query, across every account (collection group, oldest first), a page at a time. */
 export interface StaleDeliveryFinder {
-  candidates(query: StaleQuery): Promise<StoredDelivery[]>;
+  candidates(query: StaleQuery): Promise<StalePage>;
 }
 
 export interface DeliveryQuery {

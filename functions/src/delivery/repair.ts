@@ -13,7 +13,7 @@ import type { WebhookStore } from '../webhooks/webhook-store.ts';
 import { recoverDelivery } from './deliver.ts';
 import type { DeliveryStatus } from './delivery-record.ts';
 import { staleness } from './lease.ts';
-import type { StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from './ports.ts';
+import type { StaleCursors, StaleDeliveryFinder, StaleQuery, StoredDelivery } from './ports.ts';
 import type { RecordingDeps } from './run-attempts.ts';
 
 export interface RepairDeps extends RecordingDeps {
@@ -82,20 +82,18 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
     dueBefore: new Date(now.getTime() - Math.min(leaseMs, overdueMs)),
     limit: options.limit,
   };
-  let after: StaleQuery['after'];
+  let after: StaleCursors | undefined;
   for (;;) {
-    const candidates = await deps.finder.candidates(after ? { ...query, after } : query);
+    const page = await deps.finder.candidates(after ? { ...query, after } : query);
     summary.pages += 1;
-    summary.examined += candidates.length;
-    for (const record of candidates) await repairOne(deps, options, now, record, summary, logger);
-    const pending = pageEnd(candidates, 'pending', options.limit);
-    const retrying = pageEnd(candidates, 'retrying', options.limit);
-    if (!pending && !retrying) break;
+    summary.examined += page.records.length;
+    for (const record of page.records) await repairOne(deps, options, now, record, summary, logger);
+    if (!page.next.pending && !page.next.retrying) break;
     if (summary.pages >= maxPages) {
       summary.more = true;
       break;
     }
-    after = { pending: pending ?? null, retrying: retrying ?? null };
+    after = page.next;
   }
   // A run that found nothing is DEBUG: the local stack sweeps every few seconds.
   const severity = summary.errors > 0 ? 'ERROR' : summary.repaired > 0 ? 'NOTICE' : summary.stale > 0 ? 'INFO' : 'DEBUG';
@@ -107,17 +105,6 @@ export async function repairDeliveries(deps: RepairDeps, options: RepairOptions,
     dryRun: options.dryRun,
   });
   return summary;
-}
-
-/**
- * Where the next page of a kind starts: after the last record of a full page (its sort value, the
- * pending claim's updatedAt or the retry's nextAttemptAt, then its path); undefined when the kind ended.
- */
-function pageEnd(candidates: readonly StoredDelivery[], status: 'pending' | 'retrying', limit: number): StaleCursor | undefined {
-  const ofKind = candidates.filter((record) => record.status === status);
-  const last = ofKind.at(-1);
-  const at = last && (status === 'pending' ? last.updatedAt : last.nextAttemptAt);
-  return ofKind.length >= limit && last && at ? { at, path: pathOf(last) } : undefined;
 }
 
 /** One record of a page: skipped when it has a live owner, listed in a dry run, moved on otherwise. */

@@ -1,21 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { FieldPath, type Firestore } from '@google-cloud/firestore';
-import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleCursor, StaleDeliveryFinder, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
+import { FieldPath, type Firestore, type Timestamp } from '@google-cloud/firestore';
+import type { ClaimResult, ClaimToken, DeliveryHistory, DeliveryKey, DeliveryLog, DeliveryQuery, DeliveryUpdate, ModifyChange, StaleCursor, StaleDeliveryFinder, StalePage, StaleQuery, StoredDelivery } from '../delivery/ports.ts';
 import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_PENDING_DELIVERIES, webhookPath } from './firestore-layout.ts';
 import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 import { GrpcStatus } from '../core/failures.ts';
 import { commitAsOwner } from '../delivery/transitions.ts';
 
+/** Where a page of one kind ended: its last record's sort value and full path (a collection-group cursor names the document by its path). */
+interface PageEnd {
+  at: Date | Timestamp;
+  path: string;
+}
+
 /**
  * One page of the repair sweep's query for one kind (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES), oldest
  * first. Ordered by the path after the sort value (the index's implicit __name__), so a page can start
- * after the last record of the one before (a collection-group cursor names the document by its full path).
+ * after the last record of the one before.
  */
-export function staleQuery(db: Firestore, status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore' | 'limit'>, after: StaleCursor | undefined) {
-  const [field, before] = status === 'pending' ? [pendingField!.fieldPath, query.pendingBefore] : [dueField!.fieldPath, query.dueBefore];
+export function staleQuery(db: Firestore, status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore' | 'limit'>, after: PageEnd | undefined) {
+  const [field, before] = sweepOrder(status, query);
   const ordered = db.collectionGroup(DELIVERIES).where('status', '==', status).where(field, '<=', before).orderBy(field).orderBy(FieldPath.documentId());
   return (after ? ordered.startAfter(after.at, after.path) : ordered).limit(query.limit);
 }
+
+const sweepOrder = (status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore'>) =>
+  status === 'pending' ? ([pendingField!.fieldPath, query.pendingBefore] as const) : ([dueField!.fieldPath, query.dueBefore] as const);
 
 /**
  * The delivery log at accounts/{a}/webhooks/{w}/deliveries/{eventId}. The document path is the
@@ -110,10 +119,21 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     return snapshot.docs.map((doc) => fromFirestore<StoredDelivery>(doc.data()));
   }
 
-  async candidates(query: StaleQuery): Promise<StoredDelivery[]> {
+  async candidates(query: StaleQuery): Promise<StalePage> {
     // The two collection-group queries Terraform indexes (STALE_PENDING_DELIVERIES, OVERDUE_RETRIES).
-    const page = async (status: 'pending' | 'retrying', after: StaleCursor | null | undefined) => (after === null ? [] : (await staleQuery(this.db, status, query, after).get()).docs);
+    const page = async (status: 'pending' | 'retrying', after: StaleCursor | null | undefined) => {
+      if (after === null) return { docs: [], next: null };
+      const { docs } = await staleQuery(this.db, status, query, after as unknown as PageEnd | undefined).get();
+      const last = docs.at(-1);
+      // Only a full page can have more after it.
+      const end: PageEnd | undefined = last && docs.length >= query.limit ? { at: last.get(sweepOrder(status, query)[0]), path: last.ref.path } : undefined;
+      return { docs, next: end ? (end as unknown as StaleCursor) : null };
+    };
     const [pending, retrying] = await Promise.all([page('pending', query.after?.pending), page('retrying', query.after?.retrying)]);
-    return [...pending, ...retrying].map((doc) => fromFirestore<StoredDelivery>(doc.data()));
+    return {
+      records: [...pending.docs, ...retrying.docs].map((doc) => fromFirestore<StoredDelivery>(doc.data())),
+      next: { pending: pending.next, retrying: retrying.next },
+    };
   }
+
 }
