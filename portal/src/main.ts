@@ -688,15 +688,22 @@ async function secretsPage(main: HTMLElement): Promise<void> {
     secret.value = `whsec_${btoa(String.fromCharCode(...bytes))}`;
     secret.type = 'text';
   } }, 'Generate');
-  form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, general, h('button', { type: 'submit' }, 'Save secret'), status);
+  // A rotation keeps the previous secret signing for 24 hours (the API's default), unless it leaked.
+  const endPrevious = h('input', { type: 'checkbox', name: 'endPrevious' });
+  const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch without rejecting any.');
+  form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, h('button', { type: 'submit' }, 'Save secret'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body: { secret: secret.value } });
+      const body = endPrevious.checked ? { secret: secret.value, keepPreviousSeconds: 0 } : { secret: secret.value };
+      const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body });
       secret.value = '';
       secret.type = 'password';
+      endPrevious.checked = false;
       general.textContent = '';
-      status.textContent = `Saved as ${data.name}. Deliveries are signed from now on.`;
+      status.textContent = data.previous
+        ? `Saved as ${data.name}. Until ${localTime(data.previous.until)}, requests are also signed with the previous secret.`
+        : `Saved as ${data.name}. Deliveries are signed with it from now on.`;
     } catch (error) {
       showFieldErrors(form, general, error);
     }

@@ -15,7 +15,7 @@ import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { BUILD_DIR, BUILD_METAFILE } from '../../scripts/build.ts';
 import { call, withoutRequestId, type ApiAnswer } from '../support/api-client.ts';
 import { eventOf } from '../support/harness.ts';
-import { auditPath, createMemoryLogger, EVENT_TYPES, Firestore, FirestoreApiKeyStore, INDEXED_QUERIES, loadConfig, newSigningKey, OPERATIONAL_EVENT_TYPES, QUERY_LOG_MESSAGE, routes as routeTable, servedBy, webhookConfigHash, webhookPath, webhooksPath, type QueryShape } from '../support/kit.ts';
+import { auditPath, createMemoryLogger, EVENT_TYPES, Firestore, FirestoreApiKeyStore, fromFirestore, INDEXED_QUERIES, loadConfig, newSigningKey, OPERATIONAL_EVENT_TYPES, QUERY_LOG_MESSAGE, routes as routeTable, servedBy, webhookConfigHash, webhookPath, webhooksPath, type QueryShape } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
 import { functionsEnv } from '../support/functions-env.ts';
@@ -530,6 +530,73 @@ describe('the management API (build/functions, target api)', () => {
       assert.ok(!text.includes(SIGNING_SECRET) && !text.includes(SIGNING_SECRET.slice(6)), `the signing secret is not in the ${where}`);
     }
     assert.ok(!api.output().includes(keys.all) && !api.output().includes(tokenA), 'credentials are not logged');
+  });
+
+  it("signing secret rotation: the previous secret signs too for 24 hours (or none with keepPreviousSeconds 0), whatever else the webhook's writers change", async () => {
+    const key = (n: number) => `whsec_${Buffer.alloc(32, n).toString('base64')}`;
+    const created = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: webhookBody('rotation', { id: 'wh_rotation' }) });
+    assert.equal(created.status, 201, created.text);
+    const put = (body: Record<string, unknown>) => call(base, 'PUT', v1('/webhooks/wh_rotation/signing-secret'), { token: tokenA, body });
+    /** A test delivery, and the secrets its signature verifies with (of key(1..5)). */
+    const verifiesWith = async () => {
+      const before = receiver.requests.length;
+      const sent = await call(base, 'POST', v1('/webhooks/wh_rotation/test'), { token: tokenA, body: { data: { call: { id: 'rotated' } } } });
+      assert.equal(sent.status, 201, sent.text);
+      const request = receiver.requests.slice(before).find((item) => item.url === '/rotation/rotated')!;
+      return [1, 2, 3, 4, 5].filter((n) => {
+        try {
+          new StandardWebhook(key(n)).verify(request.body, request.headers as Record<string, string>);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    };
+    const stored = async () => fromFirestore<Record<string, any>>((await db.doc(webhookPath(A, 'wh_rotation')).get()).data());
+
+    const first = await put({ secret: key(1) });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.json.previous, null, 'a first secret has nothing to keep');
+    assert.deepEqual(await verifiesWith(), [1]);
+
+    const started = Date.now();
+    const rotated = await put({ secret: key(2) });
+    assert.equal(rotated.status, 200, rotated.text);
+    assert.equal(rotated.json.name, first.json.name, 'the same name, as before rotations kept it');
+    assert.equal(rotated.json.previous.name, `${first.json.name}_PREVIOUS`);
+    const until = Date.parse(rotated.json.previous.until);
+    assert.ok(until >= started + 86_400_000 - 5_000 && until <= Date.now() + 86_400_000 + 5_000, rotated.json.previous.until);
+    assert.deepEqual(rotated.json.webhook.previousSigningSecret, rotated.json.previous);
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'))[A];
+    assert.deepEqual([secrets[first.json.name], secrets[`${first.json.name}_PREVIOUS`]], [key(2), key(1)], 'the old value was copied inside the store');
+    assert.ok(!rotated.text.includes(key(1).slice(6)) && !rotated.text.includes(key(2).slice(6)), 'no secret in the answer');
+    const document = await stored();
+    assert.equal(document.validation.configHash, webhookConfigHash(document), 'the overlap is not configuration: the validation stands');
+    assert.deepEqual(await verifiesWith(), [1, 2], 'receivers on either secret accept');
+
+    // The portal's editor saves the whole webhook: the overlap stays.
+    const replaced = await call(base, 'PUT', v1('/webhooks/wh_rotation'), { token: tokenA, body: webhookBody('rotation', { name: 'renamed', signingSecretName: first.json.name }), headers: { 'if-match': '*' } });
+    assert.equal(replaced.status, 200, replaced.text);
+    assert.deepEqual(replaced.json.previousSigningSecret, rotated.json.previous);
+    assert.deepEqual(await verifiesWith(), [1, 2]);
+
+    // A new name keeps the old secret where it is; after a leak, keepPreviousSeconds 0 ends it at once.
+    const renamed = await put({ secret: key(3), name: 'SIGNING_ROTATION_B' });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.equal(renamed.json.previous.name, first.json.name);
+    assert.deepEqual(await verifiesWith(), [2, 3]);
+    const leaked = await put({ secret: key(4), keepPreviousSeconds: 0 });
+    assert.equal(leaked.status, 200, leaked.text);
+    assert.equal(leaked.json.previous, null);
+    assert.equal((await stored()).previousSigningSecret, undefined);
+    assert.deepEqual(await verifiesWith(), [4]);
+
+    for (const keepPreviousSeconds of [-1, 1.5, 7 * 86_400 + 1, '60']) {
+      const refused = await put({ secret: key(5), keepPreviousSeconds });
+      assert.equal(refused.status, 422, `${keepPreviousSeconds}: ${refused.text}`);
+      assert.equal(refused.json.errors[0].field, 'keepPreviousSeconds');
+    }
+    assert.deepEqual(await verifiesWith(), [4], 'a refused request changed nothing');
   });
 
   it('event types: the catalogue with descriptions, variables and samples', async () => {

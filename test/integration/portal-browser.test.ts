@@ -234,6 +234,14 @@ describe('the portal in a browser (build/functions)', () => {
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.getByRole('button', { name: 'Save secret' }).click();
     await page.getByText(/^Saved as /).waitFor();
+    // Saving again is a rotation: the previous secret keeps signing for 24 hours, unless ended at once.
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Save secret' }).click();
+    await page.getByText(/^Saved as .*\. Until .*, requests are also signed with the previous secret\.$/).waitFor();
+    await page.getByRole('checkbox', { name: /Stop signing with the previous secret now/ }).check();
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Save secret' }).click();
+    await page.getByText(/^Saved as .*\. Deliveries are signed with it from now on\.$/).waitFor();
     await page.setViewportSize({ width: 320, height: 700 });
     await page.getByRole('link', { name: 'Webhooks' }).click();
     await page.getByRole('link', { name: 'CRM calls' }).waitFor();

@@ -9,6 +9,7 @@ import { DESTINATION_REFUSED } from '../support/kit.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 const SIGNING_SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+const OLD_SIGNING_SECRET = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
 
 describe('destination guard in the deployed dispatcher (build/functions, loopback not allowed)', () => {
   let h: Harness;
@@ -45,7 +46,7 @@ describe('tenant isolation and secrets in the pipeline', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hookshape-secrets-'));
     const file = join(dir, 'secrets.json');
-    writeFileSync(file, JSON.stringify({ acc_a: { TOKEN: 'secret-of-a-123', SIGNING: SIGNING_SECRET }, acc_b: { TOKEN: 'secret-of-b-456', ONLY_B: 'b-only-789' } }));
+    writeFileSync(file, JSON.stringify({ acc_a: { TOKEN: 'secret-of-a-123', SIGNING: SIGNING_SECRET, SIGNING_OLD: OLD_SIGNING_SECRET }, acc_b: { TOKEN: 'secret-of-b-456', ONLY_B: 'b-only-789' } }));
     receiver = await startReceiver();
     h = await startHarness({ env: { LOCAL_SECRETS_FILE: file } });
   });
@@ -89,6 +90,27 @@ describe('tenant isolation and secrets in the pipeline', () => {
     }
     assert.equal(record.attempts[0]?.request?.headers['webhook-signature'], '[redacted]');
     receiver.respond((_r, res) => res.end('ok'));
+  });
+
+  it("during a rotation's overlap the dispatcher signs with both secrets (previousSigningSecret as Firestore stores it); after it, with the current one", async () => {
+    const overlap = (until: Date) => ({ name: 'rotating', events: ['call.created'], url: `${receiver.url}/rotating`, signingSecretName: 'SIGNING', previousSigningSecret: { name: 'SIGNING_OLD', until }, body: '{"call": "{{ event.id }}"}' });
+    const verified = (request: { body: string; headers: Record<string, unknown> }) =>
+      [SIGNING_SECRET, OLD_SIGNING_SECRET].map((secret) => {
+        try {
+          new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    for (const [until, expected] of [[new Date(Date.now() + 3_600_000), [true, true]], [new Date(Date.now() - 1000), [true, false]]] as const) {
+      await h.setWebhook('acc_a', 'rotating', overlap(until));
+      const event = eventOf('call.created', 'acc_a');
+      await h.publish(event);
+      assert.equal((await h.waitForDelivery('acc_a', 'rotating', event.id)).status, 'succeeded');
+      const sent = receiver.requests.find((r) => r.url === '/rotating' && r.headers['webhook-id'] === event.id)!;
+      assert.deepEqual(verified(sent), expected, `until ${until.toISOString()}: ${String(sent.headers['webhook-signature'])}`);
+    }
   });
 
   it('a runaway template makes its own delivery invalid; the other webhooks of the event are delivered', async () => {

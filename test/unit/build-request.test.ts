@@ -255,6 +255,48 @@ describe('Standard Webhooks signing', () => {
     assert.throws(() => new Webhook(secret).verify(body!.replace('42', '43'), headers), /No matching signature/);
   });
 
+  describe("a rotation's overlap (previousSigningSecret)", () => {
+    const previousSecret = `whsec_${Buffer.alloc(32, 8).toString('base64')}`;
+    // The standard's library refuses timestamps more than 5 minutes from its clock: signed now.
+    const now = new Date();
+    const rotated = (previous: unknown) => webhook({ signingSecretName: 'SIGNING', body: '{"n": {{ data.count }}}', previousSigningSecret: previous });
+    const signed = async (config: WebhookConfig, secrets: Record<string, string>, at = now) => {
+      const built = await buildRequest(config, event, secrets, engine, 'primary', at);
+      assert.ok(built.ok, built.ok ? '' : built.error.message);
+      return built.request;
+    };
+
+    it('until its time, each request carries a signature per secret: a receiver on either verifies it', async () => {
+      const request = await signed(rotated({ name: 'SIGNING_PREVIOUS', until: new Date(now.getTime() + 1000) }), { SIGNING: secret, SIGNING_PREVIOUS: previousSecret });
+      assert.match(request.headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+      for (const key of [secret, previousSecret]) assert.deepEqual(new Webhook(key).verify(request.body!, request.headers), { n: 42 }, key);
+      assert.throws(() => new Webhook(`whsec_${Buffer.alloc(32, 9).toString('base64')}`).verify(request.body!, request.headers), /No matching signature/);
+    });
+
+    it('as a Firestore Timestamp or an ISO text (a document as stored or typed in the console)', async () => {
+      const later = new Date(now.getTime() + 60_000);
+      for (const until of [{ toDate: () => later }, later.toISOString()]) {
+        const request = await signed(rotated({ name: 'SIGNING_PREVIOUS', until }), { SIGNING: secret, SIGNING_PREVIOUS: previousSecret });
+        assert.equal(request.headers['webhook-signature']!.split(' ').length, 2, JSON.stringify(until));
+      }
+    });
+
+    const single: Array<{ name: string; previous: unknown; secrets: Record<string, string> }> = [
+      { name: 'after its time', previous: { name: 'SIGNING_PREVIOUS', until: now }, secrets: { SIGNING: secret, SIGNING_PREVIOUS: previousSecret } },
+      { name: 'when the previous secret is gone', previous: { name: 'SIGNING_PREVIOUS', until: new Date(now.getTime() + 1000) }, secrets: { SIGNING: secret } },
+      { name: 'when the previous secret is not a signing key', previous: { name: 'SIGNING_PREVIOUS', until: new Date(now.getTime() + 1000) }, secrets: { SIGNING: secret, SIGNING_PREVIOUS: 'not a key' } },
+      { name: 'when it is the same key', previous: { name: 'SIGNING_PREVIOUS', until: new Date(now.getTime() + 1000) }, secrets: { SIGNING: secret, SIGNING_PREVIOUS: secret } },
+      { name: 'when the field is malformed', previous: { name: 'not a name!', until: 'tomorrow' }, secrets: { SIGNING: secret, SIGNING_PREVIOUS: previousSecret } },
+    ];
+    for (const { name, previous, secrets } of single) {
+      it(`one signature, the current secret's, ${name}`, async () => {
+        const request = await signed(rotated(previous), secrets);
+        assert.match(request.headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=*$/);
+        assert.deepEqual(new Webhook(secret).verify(request.body!, request.headers), { n: 42 });
+      });
+    }
+  });
+
   it('sends no signature headers when the webhook has no signing secret', async () => {
     const request = await build({});
     assert.equal(request.headers['webhook-signature'], undefined);

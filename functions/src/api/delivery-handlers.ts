@@ -16,14 +16,14 @@ import type { DeliveryTarget } from '../render/build-request.ts';
 import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { validateWebhookDocument, webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
-import { parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, type PreviousSigningSecret, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ApiProblem, fieldProblem, notFound } from './problem.ts';
 import type { DeliveryCursor, RecoverJob, VersionedWebhook } from './ports.ts';
-import { DEFAULT_PAGE_SIZE } from './schemas.ts';
-import { patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts';
+import { DEFAULT_KEEP_PREVIOUS_SECONDS, DEFAULT_PAGE_SIZE } from './schemas.ts';
+import { etagOf, patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts';
 
 /** Bytes of delivery records in one page: a page ends early rather than grow past this. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
@@ -190,8 +190,13 @@ const SIGNING_SECRET_NAME = /^SIGNING_[A-Za-z0-9_]+$/;
 /**
  * Stores the secret (a new Secret Manager version when it exists: a rotation) and points the webhook at
  * it. The value is checked, stored, and forgotten: never logged, returned or hashed into the audit.
+ *
+ * A rotation keeps the secret it replaces for `keepPreviousSeconds` (24 hours by default): requests carry
+ * a signature made with each, so a receiver still verifying with the old secret accepts them while its
+ * owner switches. Replacing the value under the same name first copies the old value, inside the secret
+ * store, to `<name>_PREVIOUS`; a new name leaves the old secret where it is.
  */
-export async function setSigningSecret(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, body: { secret: string; name?: string | undefined }): Promise<ApiResult> {
+export async function setSigningSecret(deps: ApiDeps, context: RequestContext, accountId: string, webhookId: string, body: { secret: string; name?: string | undefined; keepPreviousSeconds?: number | undefined }): Promise<ApiResult> {
   if (!deps.secretWriter) throw new ApiProblem('conflict', 'this deployment has no secret store to write to (SECRETS_SOURCE)');
   if (!SECRET_ACCOUNT.test(accountId)) throw new ApiProblem('conflict', 'secrets can be kept only for account ids of letters, digits, _ and -');
   const key = signingKey(body.secret);
@@ -210,13 +215,37 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
     const named = parseWebhookConfig(accountId, webhookId, { ...stored.data, signingSecretName: name });
     if (!named.ok) throw new ApiProblem('conflict', `the stored webhook is not valid, fix it first: ${named.reason}`, { errors: named.issues.map((issue) => ({ ...issue, pointer: '' })) });
   }
+  const keepSeconds = body.keepPreviousSeconds ?? DEFAULT_KEEP_PREVIOUS_SECONDS;
+  let previous: PreviousSigningSecret | undefined;
+  if (current !== undefined && keepSeconds > 0) {
+    const until = new Date(deps.clock.now().getTime() + keepSeconds * 1000);
+    if (name !== current) previous = { name: current, until };
+    else if (await deps.secretWriter.copySecret(accountId, name, `${name}_PREVIOUS`)) previous = { name: `${name}_PREVIOUS`, until };
+  }
   await deps.secretWriter.setSecret(accountId, name, body.secret);
-  context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set`, { webhookId, secretName: name });
+  context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set${previous ? `; the previous one (${previous.name}) also signs until ${previous.until.toISOString()}` : ''}`, { webhookId, secretName: name, previousSecretName: previous?.name ?? null });
   // Naming the secret is a change of configuration: validated and written like any patch.
   const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
+  // The overlap is hookshape's field, not configuration: written, or ended (a rotation without one, or
+  // the first secret), whatever it was.
+  const overlap =
+    previous || stored.data.previousSigningSecret !== undefined
+      ? await deps.webhooks.update(
+          accountId,
+          webhookId,
+          undefined,
+          (webhook) => {
+            const { previousSigningSecret: _ended, ...rest } = webhook.data;
+            return previous ? { ...rest, previousSigningSecret: previous } : rest;
+          },
+          (before, after) => auditEntry(context, 'webhook.signing-secret.overlap', `webhooks/${webhookId}`, before, after),
+        )
+      : undefined;
   await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
-  if (!patched) return { status: 200, body: { name, webhook: webhookView(stored) } };
-  return { status: 200, body: { name, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
+  const previousView = previous ? { name: previous.name, until: previous.until.toISOString() } : null;
+  if (overlap?.ok) return { status: 200, body: { name, previous: previousView, webhook: webhookView(overlap.webhook) }, headers: { ETag: etagOf(overlap.webhook.version) } };
+  if (!patched) return { status: 200, body: { name, previous: previousView, webhook: webhookView(stored) } };
+  return { status: 200, body: { name, previous: previousView, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
 }
 
 // --- The delivery log -----------------------------------------------------------------------------

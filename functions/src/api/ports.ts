@@ -88,6 +88,12 @@ export interface DeliveryBrowser {
 export interface SecretWriter {
   /** Creates the secret or adds a new version of it; the value is never read back by the API. */
   setSecret(accountId: string, name: string, value: string): Promise<void>;
+  /**
+   * Copies the current value of one secret of the account to another name, read fresh (not from a
+   * cache), inside the store: a signing secret's rotation keeps the value it replaces. False when `from`
+   * does not exist.
+   */
+  copySecret(accountId: string, from: string, to: string): Promise<boolean>;
 }
 
 export const RecoverJobState = ['running', 'done', 'interrupted'] as const;

@@ -21,6 +21,9 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** Delivery records can be large (attempt bodies): fewer per page. */
 export const MAX_DELIVERY_PAGE_SIZE = 50;
 export const MAX_NAME_CHARS = 200;
+/** A signing secret rotation's overlap (PUT …/signing-secret keepPreviousSeconds): 24 hours by default, as Svix keeps it; at most 7 days. */
+export const DEFAULT_KEEP_PREVIOUS_SECONDS = 86_400;
+export const MAX_KEEP_PREVIOUS_SECONDS = 7 * 86_400;
 
 const documentId = (description: string) => z.string().regex(DOCUMENT_ID, DOCUMENT_ID_MESSAGE).openapi({ description });
 
@@ -91,12 +94,17 @@ export const Validation = z
   .object({ ok: z.boolean(), errors: z.array(ValidationIssue), warnings: z.array(ValidationIssue), checkedAt: z.string(), configHash: z.string() })
   .openapi('Validation', { description: 'What the checks of the dispatcher found (the same checks as validateWebhook).' });
 
+const PreviousSigningSecretView = z
+  .object({ name: z.string(), until: z.string() })
+  .openapi('PreviousSigningSecret', { description: "A rotation's overlap: until `until`, requests carry a second signature, made with the secret `name` (the one replaced)." });
+
 export const Webhook = webhookSchema
   .extend({
     id: z.string(),
     validation: Validation.optional(),
     health: z.object({ consecutiveFailures: z.number().optional(), lastFailureAt: z.string().optional() }).optional(),
     disabled: z.object({ reason: z.string().nullable(), at: z.string().nullable(), consecutiveFailures: z.number().nullable() }).optional(),
+    previousSigningSecret: PreviousSigningSecretView.optional(),
   })
   .openapi('Webhook', { description: "The Firestore document's fields plus its id." });
 
@@ -159,11 +167,22 @@ export const SigningSecretRequest = z
   .object({
     secret: z.string({ error: 'must be a text' }).max(200, 'is too long for a signing secret').openapi({ description: 'whsec_ + base64 of 24-64 random bytes. Write-only: never returned.' }),
     name: webhookSchema.shape.signingSecretName.unwrap().optional().openapi({ description: "The account secret's name; default: the webhook's signingSecretName, else SIGNING_<hash of the webhook id>." }),
+    keepPreviousSeconds: z
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(0, 'must be at least 0')
+      .max(MAX_KEEP_PREVIOUS_SECONDS, `must be at most ${MAX_KEEP_PREVIOUS_SECONDS} (7 days)`)
+      .optional()
+      .openapi({
+        description: `A rotation (the webhook already had a signing secret): how long requests are signed with the previous secret too, so receivers can switch without rejecting any (default ${DEFAULT_KEEP_PREVIOUS_SECONDS}: 24 hours; 0 ends the previous secret now, e.g. after a leak).`,
+      }),
   })
   .strict()
   .openapi('SigningSecretRequest');
 
-export const SigningSecretResult = z.object({ name: z.string(), webhook: Webhook }).openapi('SigningSecretResult');
+export const SigningSecretResult = z
+  .object({ name: z.string(), previous: PreviousSigningSecretView.nullable(), webhook: Webhook })
+  .openapi('SigningSecretResult');
 
 export const Delivery = z
   .object({ webhookId: z.string(), eventId: z.string(), accountId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.array(z.unknown()), lastError: z.string().nullable(), createdAt: z.string() })

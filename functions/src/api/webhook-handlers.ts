@@ -73,10 +73,14 @@ function configOf(parsed: Record<string, unknown>, written: Record<string, unkno
   return config;
 }
 
-/** The fields hookshape keeps across a replace: health always; the auto-disable record while disabled. */
+/**
+ * The fields hookshape keeps across a replace: health and a signing secret rotation's overlap always
+ * (the portal's editor saves the whole webhook); the auto-disable record while disabled.
+ */
 function keptFields(current: Record<string, unknown>, enabled: unknown): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   if (current.health !== undefined) kept.health = current.health;
+  if (current.previousSigningSecret !== undefined) kept.previousSigningSecret = current.previousSigningSecret;
   if (enabled === false && current.disabled !== undefined) kept.disabled = current.disabled;
   return kept;
 }

@@ -241,7 +241,11 @@ function renderBody(webhook: WebhookConfig, plan: RequestPlan, context: Template
   return body;
 }
 
-/** Standard Webhooks headers when the webhook names a signing secret; signed at each attempt's time. */
+/**
+ * Standard Webhooks headers when the webhook names a signing secret; signed at each attempt's time.
+ * During a rotation's overlap (previousSigningSecret, until its time) the previous secret signs too; a
+ * previous secret that is gone or unusable adds nothing: the current one decides.
+ */
 function sign(webhook: WebhookConfig, event: EventMessage, secrets: Record<string, string>, body: string | undefined, now: Date): Record<string, string> | undefined {
   const name = webhook.signingSecretName;
   if (name === undefined) return undefined;
@@ -249,8 +253,13 @@ function sign(webhook: WebhookConfig, event: EventMessage, secrets: Record<strin
   if (secret === undefined) throw new TemplateError('signingSecretName', `the account has no secret named ${name}`);
   const key = signingKey(secret);
   if (!key.ok) throw new TemplateError('signingSecretName', `the secret ${name} ${key.reason}`);
+  const keys = [key.key];
+  const previous = webhook.previousSigningSecret;
+  const previousSecret = previous && now.getTime() < previous.until.getTime() ? secrets[previous.name] : undefined;
+  const previousKey = previousSecret === undefined ? undefined : signingKey(previousSecret);
+  if (previousKey?.ok && !previousKey.key.equals(key.key)) keys.push(previousKey.key);
   // webhook-id is the event id: the same on every retry, so receivers can deduplicate on it.
-  return signatureHeaders(key.key, event.id, Math.floor(now.getTime() / 1000), body ?? '');
+  return signatureHeaders(keys, event.id, Math.floor(now.getTime() / 1000), body ?? '');
 }
 
 /**

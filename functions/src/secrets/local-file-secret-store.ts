@@ -43,6 +43,21 @@ export class LocalFileSecretStore implements SecretStore, SecretWriter {
 
   /** Sets one secret of an account; the file is replaced whole (a rename), so readers never see half of it. */
   setSecret(accountId: string, name: string, value: string): Promise<void> {
+    return this.change(accountId, (mine) => ({ ...mine, [name]: value }));
+  }
+
+  async copySecret(accountId: string, from: string, to: string): Promise<boolean> {
+    let copied = false;
+    await this.change(accountId, (mine) => {
+      if (typeof mine[from] !== 'string') return undefined;
+      copied = true;
+      return { ...mine, [to]: mine[from] };
+    });
+    return copied;
+  }
+
+  /** Reads the file, changes one account's secrets (undefined: no change) and writes it back, one change at a time. */
+  private change(accountId: string, next: (mine: Record<string, string>) => Record<string, string> | undefined): Promise<void> {
     const write = this.writing.then(async () => {
       let all: Record<string, Record<string, string>> = {};
       try {
@@ -51,7 +66,9 @@ export class LocalFileSecretStore implements SecretStore, SecretWriter {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`LOCAL_SECRETS_FILE ${this.path} is not readable JSON: ${(error as Error).message}`);
       }
       const mine = all[accountId] && typeof all[accountId] === 'object' ? all[accountId] : {};
-      all[accountId] = { ...mine, [name]: value };
+      const changed = next(mine);
+      if (!changed) return;
+      all[accountId] = changed;
       const temporary = `${this.path}.${process.pid}.tmp`;
       await writeFile(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
       await rename(temporary, this.path);

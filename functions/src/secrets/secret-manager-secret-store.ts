@@ -54,6 +54,22 @@ export class SecretManagerSecretStore implements SecretStore, SecretWriter {
     this.cache.delete(accountId);
   }
 
+  async copySecret(accountId: string, from: string, to: string): Promise<boolean> {
+    const client = await this.connect();
+    let value: string;
+    try {
+      const [version] = await client.accessSecretVersion({ name: `projects/${this.projectId}/secrets/${secretId(accountId, from)}/versions/latest` });
+      const data = version.payload?.data;
+      if (!data) return false;
+      value = Buffer.from(data as Uint8Array).toString('utf8');
+    } catch (error) {
+      if ((error as { code?: number }).code === GrpcStatus.NOT_FOUND) return false;
+      throw error;
+    }
+    await this.setSecret(accountId, to, value);
+    return true;
+  }
+
   private async load(accountId: string): Promise<Record<string, string>> {
     const client = await this.connect();
     const prefix = secretId(accountId, '');

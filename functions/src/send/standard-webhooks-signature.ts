@@ -18,7 +18,13 @@ export function signingKey(secret: string): { ok: true; key: Buffer } | { ok: fa
   return { ok: true, key };
 }
 
-export function signatureHeaders(key: Buffer, messageId: string, timestampSeconds: number, body: string): Record<string, string> {
-  const signature = createHmac('sha256', key).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64');
-  return { 'webhook-id': messageId, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
+/**
+ * The headers of one signed request. With more than one key (a rotation's overlap: the new secret first,
+ * then the previous one) `webhook-signature` carries one `v1,` signature per key, space-separated, as the
+ * standard allows: a receiver verifying with either secret accepts the request.
+ */
+export function signatureHeaders(keys: readonly Buffer[], messageId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const signed = `${messageId}.${timestampSeconds}.${body}`;
+  const signatures = keys.map((key) => `v1,${createHmac('sha256', key).update(signed).digest('base64')}`);
+  return { 'webhook-id': messageId, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': signatures.join(' ') };
 }

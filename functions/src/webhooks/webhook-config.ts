@@ -87,6 +87,11 @@ export interface WebhookConfig {
   timeoutSeconds: number;
   /** Name of the account secret holding the Standard Webhooks signing key; unset: unsigned. */
   signingSecretName: string | undefined;
+  /**
+   * A rotation's overlap (PUT …/signing-secret writes it): until `until`, requests are signed with this
+   * secret too, so receivers still on the previous secret accept them. Not configuration: hookshape's.
+   */
+  previousSigningSecret?: PreviousSigningSecret;
   /** Which events of its types the webhook wants (event-filter.ts); absent: all of them. */
   filter?: EventFilter;
   /** Its own retry policy; absent: the deployment's (the seed's). */
@@ -187,6 +192,21 @@ const authSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${AuthType.join(', ')}` : 'must be a map, e.g. {"type": "bearer", "tokenSecretName": "CRM_TOKEN"}') },
 );
 
+export interface PreviousSigningSecret {
+  name: string;
+  until: Date;
+}
+
+/** A Firestore Timestamp (the dispatcher reads documents as stored), a Date, or an ISO text typed in the console. */
+const asDate = (value: unknown): unknown => {
+  if (value && typeof value === 'object' && typeof (value as { toDate?: unknown }).toDate === 'function') return (value as { toDate: () => Date }).toDate();
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) return new Date(value);
+  return value;
+};
+
+/** The document's `previousSigningSecret` when well-formed; anything else (a console edit gone wrong) is no overlap. */
+export const previousSigningSecretSchema = z.object({ name: z.string().regex(SECRET_NAME), until: z.preprocess(asDate, z.date()) });
+
 export const webhookSchema = z.object({
   name: z.string({ error: 'must be a text' }).min(1, 'must not be empty'),
   enabled: z.boolean({ error: 'must be true or false' }).default(true),
@@ -216,10 +236,7 @@ export const webhookSchema = z.object({
     .positive('must be more than 0')
     .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS}`)
     .default(DEFAULT_TIMEOUT_SECONDS),
-  signingSecretName: z
-    .string({ error: 'must be the name of a secret, e.g. SIGNING_SECRET' })
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a secret (letters, digits, _), e.g. SIGNING_SECRET, not the secret itself')
-    .optional(),
+  signingSecretName: secretName('SIGNING_SECRET').optional(),
   retry: retrySchema.optional(),
   auth: authSchema.optional(),
   rateLimit: rateLimitSchema.optional(),
@@ -239,6 +256,11 @@ export const WEBHOOK_FIELDS: readonly string[] = Object.keys(webhookSchema.shape
 export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; reason: string; issues: FieldIssue[] };
 
 const refused = (id: string, issues: FieldIssue[]): ParsedWebhook => ({ ok: false, reason: `webhook ${id}: ${describeFieldIssues(issues)}`, issues });
+
+function previousSigningSecretOf(document: unknown): { previousSigningSecret?: PreviousSigningSecret } {
+  const parsed = previousSigningSecretSchema.safeParse((document as { previousSigningSecret?: unknown } | undefined)?.previousSigningSecret);
+  return parsed.success ? { previousSigningSecret: parsed.data } : {};
+}
 
 /** Validates a webhook document; the reason names the webhook and the fields at fault. */
 export function parseWebhookConfig(accountId: string, id: string, document: unknown): ParsedWebhook {
@@ -271,6 +293,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.auth === undefined ? {} : { auth: value.auth }),
       ...(value.rateLimit === undefined ? {} : { rateLimit: value.rateLimit }),
       ...(value.traceparent === undefined ? {} : { traceparent: value.traceparent }),
+      ...previousSigningSecretOf(document),
     },
   };
 }
