@@ -14,7 +14,7 @@ import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
-import { createMemoryLogger, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
+import { createMemoryLogger, deliveryPath, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
 import { functionsEnv } from '../support/functions-env.ts';
@@ -680,6 +680,95 @@ describe('the portal in a browser (build/functions)', () => {
         await safe(page);
       } catch (error) {
         failures.push(`${place}: ${(error as Error).message.split('\n')[0]}`);
+        await page.evaluate(() => { (window as unknown as { __csp: string[] }).__csp = []; delete (window as unknown as { __pwned?: number }).__pwned; });
+      }
+    }
+    assert.deepEqual(failures, []);
+    await page.close();
+  });
+
+  it('script injection, the other places: a URL, event types, a template in the code editor, query lines, rules and a failed check written in the console, a filter verdict quoting event data, recent events, an attempt\'s summary and error, a delete confirmation, an example\'s keys', async () => {
+    const Y = 'acc_portal_xss_more';
+    // No `/`: it may also be a Firestore field value anywhere (and a document id is not needed).
+    const MARK = `<img src=x onerror='window.__pwned=(window.__pwned||0)+1'><svg onload='window.__pwned=1'></svg><script>window.__pwned=1</script>`;
+    const shown = MARK.slice(0, 30);
+    const made = await call(api.url, 'POST', `/v1/accounts/${Y}/webhooks`, {
+      token: key,
+      body: { id: 'wh_more', name: 'More places', events: ['call.created'], url: `${receiver.url}/more`, query: { note: MARK }, body: `{"note": "</textarea></pre>${MARK}", "id": {{ data.call.id | json }}}`, filter: { 'data.call.id': { $neq: 'x' } } },
+    });
+    assert.equal(made.status, 201, made.text);
+    // Written in the Firestore console: nothing validated it.
+    await db.doc(webhookPath(Y, 'wh_console')).set({
+      name: `Console ${MARK}`,
+      events: ['call.created', `custom.${MARK}`],
+      url: `https://example.com/${MARK}`,
+      retry: { schedule: MARK },
+      auth: { type: MARK },
+      enabled: true,
+      validation: { ok: false, errors: [{ field: 'body', message: `quoted ${MARK}`, line: 1, column: 1 }], warnings: [], checkedAt: new Date(), configHash: 'console' },
+    });
+    // A delivery record whose attempts quote the receiver: a summary and a network error's message.
+    const tested = await call(api.url, 'POST', `/v1/accounts/${Y}/webhooks/wh_more/test`, { token: key, body: {} });
+    assert.equal(tested.status, 201, tested.text);
+    const record = (await db.doc(deliveryPath(Y, 'wh_more', tested.json.eventId as string)).get()).data()!;
+    const [first] = record.attempts as Array<Record<string, unknown>>;
+    const { response: _response, ...noResponse } = first!;
+    await db.doc(deliveryPath(Y, 'wh_more', 'evt_hostile_copy')).set({
+      ...record,
+      eventId: 'evt_hostile_copy',
+      eventType: `call.${MARK}`,
+      attempts: [{ ...first, summary: `HTTP 200 ${MARK}` }, { ...noResponse, number: 2, outcome: 'retryable', summary: `ECONNRESET ${MARK}`, error: { code: 'ECONNRESET', message: `socket hang up ${MARK}` } }],
+    });
+
+    const { page } = await open(await portalLink(Y));
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    const places: Array<{ place: string; hash: string; heading: string | RegExp; then?: () => Promise<void>; texts: string[] }> = [
+      { place: 'webhooks list: a URL and event types written in the console; a delete confirmation naming the webhook', hash: '#/webhooks', heading: 'Webhooks', texts: [`https://example.com/${shown}`, `custom.${shown}`], then: async () => {
+        const dialog = page.waitForEvent('dialog');
+        void page.getByRole('button', { name: /^Delete Console / }).click();
+        const shownDialog = await dialog;
+        assert.ok(shownDialog.message().includes(MARK), `the confirmation quotes the name as text: ${shownDialog.message()}`);
+        await shownDialog.dismiss();
+      } },
+      { place: 'editor: a failed check, an event type, a retry schedule and an auth type written in the console', hash: '#/webhooks/wh_console', heading: /^Edit Console /, texts: [`Its last check failed: quoted ${shown}`], then: async () => {
+        assert.ok((await page.getByLabel('Event types').textContent())?.includes(`custom.${shown}`));
+        await page.getByRole('button', { name: 'Delivery rules' }).click();
+        assert.ok((await page.getByLabel('Retry schedule').textContent())?.includes(`${shown}`));
+        assert.ok((await page.getByLabel('Authentication', { exact: true }).textContent())?.includes(`${shown}`));
+      } },
+      { place: 'editor: a template with markup in the code editor, query lines, a filter verdict and the preview quoting event data, recent events', hash: '#/editor/wh_more', heading: 'Edit More places', texts: [], then: async () => {
+        await page.locator('.cm-content', { hasText: shown }).waitFor();
+        assert.ok((await page.getByLabel('Query parameters', { exact: false }).inputValue()).includes(MARK));
+        await page.getByLabel('Custom data', { exact: true }).check();
+        await page.getByLabel("Custom data (the event's data, JSON)").fill(JSON.stringify({ call: { id: MARK } }));
+        await page.locator('#preview', { hasText: `"id": "${shown}` }).waitFor();
+        await page.getByRole('button', { name: 'Delivery rules' }).click();
+        await page.locator('#filter-verdict', { hasText: shown }).waitFor();
+        await page.getByLabel('A recent event').check();
+        await page.getByLabel('Recent event', { exact: true }).locator('option[value="evt_hostile_copy"]', { hasText: `call.${shown}` }).waitFor({ state: 'attached' });
+      } },
+      { place: "a delivery: an attempt's summary and its error's message; the list's event type", hash: '#/deliveries/wh_more/evt_hostile_copy', heading: 'Delivery evt_hostile_copy: succeeded', texts: [`HTTP 200 ${shown}`, `ECONNRESET: socket hang up ${shown}`, `call.${shown}`] },
+      { place: "scaffold: an example's keys", hash: '#/scaffold', heading: 'Create from an example', texts: [], then: async () => {
+        await page.getByLabel('Event type').selectOption('call.created');
+        await page.getByLabel('Example request').fill(JSON.stringify({ [MARK]: 'kept', id: 'c1' }));
+        await page.getByRole('button', { name: 'Build template' }).click();
+        await page.locator('main .unmatched mark', { hasText: shown }).waitFor();
+      } },
+    ];
+    const failures: string[] = [];
+    for (const { place, hash, heading, then, texts } of places) {
+      try {
+        await page.evaluate((target) => void (location.hash = target), hash);
+        await page.waitForFunction((target) => location.hash === target, hash);
+        await page.getByRole('heading', { name: heading }).first().waitFor();
+        for (const text of texts) await page.locator('main', { hasText: text }).waitFor({ timeout: 10_000 });
+        await then?.();
+        await page.waitForTimeout(300);
+        // Playwright's CSS locators pierce open shadow roots: CodeMirror's content is searched too.
+        assert.equal(await page.locator('main img, main script, main svg, body > img').count(), 0, 'no element made from the markup');
+        await safe(page);
+      } catch (error) {
+        failures.push(`${place}: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
         await page.evaluate(() => { (window as unknown as { __csp: string[] }).__csp = []; delete (window as unknown as { __pwned?: number }).__pwned; });
       }
     }
