@@ -24,8 +24,14 @@ export function createClient(session: Session, onUnauthenticated: () => void) {
     const headers: Record<string, string> = { Authorization: `Bearer ${session.token}` };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     if (options.ifMatch) headers['If-Match'] = options.ifMatch;
-    const response = await fetch(`/v1/accounts/${encodeURIComponent(session.accountId)}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}), credentials: 'omit', cache: 'no-store' });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`/v1/accounts/${encodeURIComponent(session.accountId)}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}), credentials: 'omit', cache: 'no-store' });
+      text = await response.text();
+    } catch {
+      throw new ApiError(0, 'network_error', 'The API cannot be reached (a network failure): check the connection, then try again.', []);
+    }
     let json: any;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -36,7 +42,12 @@ export function createClient(session: Session, onUnauthenticated: () => void) {
       onUnauthenticated();
       throw new ApiError(401, 'unauthenticated', 'session expired', []);
     }
-    if (!response.ok) throw new ApiError(response.status, json?.code ?? 'error', json?.detail ?? `HTTP ${response.status}`, json?.errors ?? []);
+    // Problem details have a detail; anything else (a proxy's or load balancer's HTML page) is never shown.
+    if (!response.ok) {
+      if (typeof json?.detail === 'string') throw new ApiError(response.status, typeof json.code === 'string' ? json.code : 'error', json.detail, Array.isArray(json.errors) ? json.errors : []);
+      throw new ApiError(response.status, 'no_details', `The API answered HTTP ${response.status} without an explanation${response.status >= 500 ? ': try again in a moment' : ''}.`, []);
+    }
+    if (text && json === undefined) throw new ApiError(response.status, 'not_json', `The API's answer (HTTP ${response.status}, ${response.headers.get('Content-Type')?.split(';')[0] ?? 'no type'}) is not JSON: try again in a moment.`, []);
     return { data: json as T, etag: response.headers.get('ETag') };
   };
 }

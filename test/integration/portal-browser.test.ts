@@ -173,6 +173,39 @@ describe('the portal in a browser (build/functions)', () => {
     await other.page.close();
   });
 
+  /** A page whose requests matching `match` get `answer`'s reply (a fulfilled answer, or `abort` for a network failure) before it opens `url`. */
+  async function openWith(url: string, match: (url: URL) => boolean, answer: () => { status: number; contentType: string; body: string } | 'abort'): Promise<Page> {
+    const page = await context.newPage();
+    await page.route(match, (route) => {
+      const reply = answer();
+      return reply === 'abort' ? route.abort('failed') : route.fulfill(reply);
+    });
+    await page.goto(url.replace(/^https?:\/\/[^/]+/, api.url));
+    return page;
+  }
+  const ERROR_PAGE = '<!doctype html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><script>window.__pwned=1</script></body></html>';
+
+  it('an API answering 500 or 502 with an HTML page, HTML instead of JSON, or not at all (a network failure): a clear message where the page would be, never raw HTML or a blank page', async () => {
+    type Reply = { status: number; contentType: string; body: string } | 'abort';
+    let reply: Reply = { status: 500, contentType: 'text/html; charset=utf-8', body: ERROR_PAGE };
+    const page = await openWith(await portalLink(A), (url) => url.pathname === `/v1/accounts/${A}/webhooks` && url.searchParams.get('limit') === '100', () => reply);
+    const alert = page.locator('main [role=alert]');
+    const cases: Array<{ name: string; reply: Reply; hash: string; message: RegExp }> = [
+      { name: 'a 500 with an HTML page', reply, hash: '#/webhooks', message: /^The API answered HTTP 500 without an explanation: try again in a moment\.$/ },
+      { name: 'HTML with a 200', reply: { status: 200, contentType: 'text/html', body: ERROR_PAGE }, hash: '#/secrets', message: /^The API's answer \(HTTP 200, text\/html\) is not JSON: try again in a moment\.$/ },
+      { name: 'a network failure', reply: 'abort', hash: '#/deliveries', message: /^The API cannot be reached \(a network failure\): check the connection, then try again\.$/ },
+    ];
+    for (const item of cases) {
+      reply = item.reply;
+      if (item.hash !== '#/webhooks') await page.evaluate((target) => void (location.hash = target), item.hash);
+      await alert.waitFor({ timeout: 10_000 });
+      assert.match((await alert.textContent()) ?? '', item.message, item.name);
+      assert.ok(!((await page.locator('main').textContent()) ?? '').includes('<'), `no markup shown (${item.name})`);
+      await safe(page);
+    }
+    await page.close();
+  });
+
   it('from an empty account, only through the UI: create a webhook (picker, preview, save), send a test, see the hostile answer as text, break the template, replay', async () => {
     const { page } = await open(await portalLink(A));
     await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
