@@ -759,11 +759,24 @@ async function render(): Promise<void> {
   document.title = `${main.querySelector('h1')?.textContent ?? 'Webhooks'} — ${document.title.split(' — ').pop()}`;
 }
 
+/** Said where the page would be when the portal cannot start (its settings or the catalogue unreadable): never a blank page. */
+function cannotStart(reason: string): void {
+  const header = app.querySelector('header');
+  app.replaceChildren(...(header ? [header] : []), h('main', { id: 'main' }, h('h1', {}, 'Webhooks'), h('p', { class: 'form-error', role: 'alert' }, `The portal cannot start: ${reason} Reload the page to try again.`)));
+}
+
 async function boot(): Promise<void> {
   const started = startSession();
   if (started === 'expired') return expired();
   session = started;
-  const config = (await (await fetch('/portal/config.json', { credentials: 'omit' })).json()) as Config;
+  let config: Config;
+  try {
+    const response = await fetch('/portal/config.json', { credentials: 'omit' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    config = (await response.json()) as Config;
+  } catch {
+    return cannotStart('its settings cannot be read.');
+  }
   const root = document.documentElement.style;
   if (config.branding.primaryColor) root.setProperty('--brand', config.branding.primaryColor);
   if (config.branding.contrastColor) root.setProperty('--brand-contrast', config.branding.contrastColor);
@@ -776,8 +789,9 @@ async function boot(): Promise<void> {
     const { data } = await api<{ data: EventType[]; envelope: EventType['variables'] }>('GET', '/event-types');
     eventTypes = data.data;
     envelope = data.envelope;
-  } catch {
-    return; // 401: the expired screen is showing
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return; // the expired screen is showing
+    return cannotStart(error instanceof Error ? error.message : String(error));
   }
   window.addEventListener('hashchange', () => void render());
   await render();

@@ -206,6 +206,17 @@ describe('the portal in a browser (build/functions)', () => {
     await page.close();
   });
 
+  it('a portal that cannot start (its settings or the event catalogue unreadable) says so, instead of a blank page or "Loading…" for ever', async () => {
+    const noConfig = await openWith(await portalLink(A), (url) => url.pathname === '/portal/config.json', () => 'abort');
+    await noConfig.getByRole('alert').filter({ hasText: /^The portal cannot start: its settings cannot be read\. Reload the page to try again\.$/ }).waitFor({ timeout: 10_000 });
+    await noConfig.close();
+    const noCatalogue = await openWith(await portalLink(A), (url) => url.pathname === `/v1/accounts/${A}/event-types`, () => ({ status: 500, contentType: 'text/html', body: ERROR_PAGE }));
+    await noCatalogue.getByRole('alert').filter({ hasText: /^The portal cannot start: The API answered HTTP 500 without an explanation: try again in a moment\. Reload the page to try again\.$/ }).waitFor({ timeout: 10_000 });
+    assert.ok(!((await noCatalogue.locator('body').textContent()) ?? '').includes('<'), 'no markup shown');
+    await safe(noCatalogue);
+    await noCatalogue.close();
+  });
+
   it('from an empty account, only through the UI: create a webhook (picker, preview, save), send a test, see the hostile answer as text, break the template, replay', async () => {
     const { page } = await open(await portalLink(A));
     await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
