@@ -542,6 +542,18 @@ function scaffoldPage(main: HTMLElement): void {
 /** Attempts made so far: the record keeps the first and the latest ten, and counts the others. */
 const attemptCount = (record: any): number => (record.attempts ?? []).length + (record.attemptsDropped ?? 0);
 
+/**
+ * A body as the delivery log keeps it (requests up to 16 KiB, answers up to 8 KiB, none in a compacted
+ * record), followed by what was left out: a cut body never passes for the whole one.
+ */
+function loggedBody(part: { body?: string | null; bodyBytes?: number; bodyTruncated?: boolean }, verb: 'sent' | 'read'): string {
+  const body = part.body ?? '';
+  if (!part.bodyTruncated) return body;
+  const kept = new TextEncoder().encode(body).length;
+  const total = typeof part.bodyBytes === 'number' ? `${part.bodyBytes.toLocaleString('en')} bytes ${verb}` : `the bytes ${verb}`;
+  return `${body}${body ? '\n' : ''}[truncated: the log keeps ${kept > 0 ? `the first ${kept.toLocaleString('en')}` : 'none'} of ${total}]`;
+}
+
 function attemptView(attempt: any): HTMLElement {
   if (!attempt) return h('p', {}, 'No attempt recorded.');
   const headers = (map: Record<string, string> | undefined) => Object.entries(map ?? {}).map(([key, value]) => `${key}: ${value}`).join('\n');
@@ -551,8 +563,8 @@ function attemptView(attempt: any): HTMLElement {
     h('h3', {}, `Attempt ${attempt.number} (${attempt.target}) · ${attempt.outcome} · ${attempt.durationMs} ms · ${localTime(attempt.startedAt)}`),
     h('p', {}, attempt.summary ?? ''),
     h('div', { class: 'pair' },
-      h('div', {}, h('h4', {}, 'Request'), textBlock(attempt.request ? `${attempt.request.method} ${attempt.request.url}\n${headers(attempt.request.headers)}\n\n${attempt.request.body ?? ''}` : 'not recorded', 'Request')),
-      h('div', {}, h('h4', {}, 'Response'), textBlock(attempt.response ? `${attempt.response.status}\n${headers(attempt.response.headers)}\n\n${attempt.response.body ?? ''}` : attempt.error ? `${attempt.error.code}: ${attempt.error.message}` : 'no response', 'Response')),
+      h('div', {}, h('h4', {}, 'Request'), textBlock(attempt.request ? `${attempt.request.method} ${attempt.request.url}\n${headers(attempt.request.headers)}\n\n${loggedBody(attempt.request, 'sent')}` : 'not recorded', 'Request')),
+      h('div', {}, h('h4', {}, 'Response'), textBlock(attempt.response ? `${attempt.response.status}\n${headers(attempt.response.headers)}\n\n${loggedBody(attempt.response, 'read')}` : attempt.error ? `${attempt.error.code}: ${attempt.error.message}` : 'no response', 'Response')),
     ),
   );
 }

@@ -217,6 +217,27 @@ describe('the portal in a browser (build/functions)', () => {
     await noCatalogue.close();
   });
 
+  it('a huge request and answer: the delivery says what the log cut (the first bytes kept, of how many), and the page stays within its width', async () => {
+    const H = 'acc_portal_huge';
+    const made = await call(api.url, 'POST', `/v1/accounts/${H}/webhooks`, { token: key, body: { id: 'wh_huge', name: 'Huge', events: ['call.created'], url: `${receiver.url}/huge`, body: '{"id": {{ data.call.id | json }}}' } });
+    assert.equal(made.status, 201, made.text);
+    const sample = eventTypeSample('call.created');
+    receiver.respond((_request, res) => void res.setHeader('Content-Type', 'text/plain').end(`${'x'.repeat(100_000)}END`));
+    const tested = await call(api.url, 'POST', `/v1/accounts/${H}/webhooks/wh_huge/test`, { token: key, body: { data: { ...sample, call: { ...(sample.call as object), id: 'y'.repeat(20_000) } } } });
+    receiver.respond(hostile);
+    assert.equal(tested.status, 201, tested.text);
+    const { page } = await open(`${await portalLink(H)}&page=${encodeURIComponent(`/deliveries/wh_huge/${tested.json.eventId as string}`)}`);
+    await page.getByRole('heading', { name: /^Delivery .*: succeeded$/ }).waitFor();
+    const request = (await page.getByLabel('Request', { exact: true }).textContent()) ?? '';
+    const response = (await page.getByLabel('Response', { exact: true }).textContent()) ?? '';
+    assert.match(request, /\n\[truncated: the log keeps the first 16,384 of 20,010 bytes sent\]$/, 'the request body says it was cut');
+    assert.match(response, /\n\[truncated: the log keeps the first 8,192 of [\d,]+ bytes read\]$/, 'the answer says it was cut');
+    assert.ok(!response.includes('END'));
+    assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 1100, 'no page-wide horizontal scroll');
+    await safe(page);
+    await page.close();
+  });
+
   it('from an empty account, only through the UI: create a webhook (picker, preview, save), send a test, see the hostile answer as text, break the template, replay', async () => {
     const { page } = await open(await portalLink(A));
     await page.getByRole('heading', { name: 'No webhooks yet' }).waitFor();
