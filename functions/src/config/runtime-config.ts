@@ -200,12 +200,28 @@ function text(env: Env, name: DeployedEnvVar | LocalOnlyEnvVar): string | undefi
   return raw ? raw : undefined;
 }
 
-/** A comma-separated list of origins (scheme://host[:port]); `*` is refused: CORS is for named origins only. */
+/**
+ * A comma-separated list of origins (scheme://host[:port]), each as browsers write it (lower case, no
+ * default port). `*` is refused: CORS is for named origins only. So is anything else that is not one
+ * exact http(s) origin: PORTAL_FRAME_ANCESTORS becomes the CSP's frame-ancestors, where `https:` would
+ * let every https page frame the portal and a `;` would add a directive, and origins are compared as
+ * written with the Origin header and postMessage's event.origin.
+ */
 function origins(env: Env, name: DeployedEnvVar): string[] {
   const list = (text(env, name) ?? '').split(',').map((item) => item.trim().replace(/\/+$/, '')).filter(Boolean);
   const wildcard = list.find((item) => item.includes('*'));
   if (wildcard) throw new ConfigError(`${name} lists origins by name; '${wildcard}' is a wildcard`);
-  return list;
+  return list.map((item) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    const exact = url && (url.protocol === 'https:' || url.protocol === 'http:') && url.host !== '' && !url.username && !url.password && url.pathname === '/' && !url.search && !url.hash && !/[\s;,'"]/.test(item);
+    if (!url || !exact || !new RegExp(`^${url.protocol}//`, 'i').test(item)) throw new ConfigError(`${name}: '${item}' is not an origin; write each as scheme://host[:port], e.g. https://app.example.com`);
+    return url.origin;
+  });
 }
 
 /** The rate-limited queues' prefix; rateLimitedQueueId makes any prefix a valid queue id (cut, characters replaced). */
