@@ -7,7 +7,7 @@ import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
 import { field, h, localTime, textBlock } from './dom.ts';
 import { editorFieldsOf, editorPatch, linesToMap, mapToLines, RULES, rulesOfForm, sameValue, slotFor, type EditorFields, type FormProblem } from './webhook-fields.ts';
-import { endSession, keepFresh, startSession, type Session } from './session.ts';
+import { endSession, keepFresh, sessionEnded, startSession, type Session } from './session.ts';
 
 interface Config {
   branding: { name: string; primaryColor?: string; contrastColor?: string; logo?: string };
@@ -742,6 +742,8 @@ async function secretsPage(main: HTMLElement): Promise<void> {
 const PAGES: Array<[string, string]> = [['webhooks', 'Webhooks'], ['editor/new', 'Editor'], ['scaffold', 'Scaffold'], ['deliveries', 'Deliveries'], ['secrets', 'Secrets']];
 
 async function render(): Promise<void> {
+  // Session expired is final: moving to another page (a link, Back) shows it again, and asks the API nothing.
+  if (sessionEnded()) return expired();
   const route = location.hash.replace(/^#\/?/, '') || 'webhooks';
   const main = h('main', { id: 'main', tabindex: '-1' });
   const nav = h('nav', { 'aria-label': 'Portal' }, h('ul', {}, ...PAGES.map(([path, label]) => h('li', {}, h('a', { href: `#/${path}`, 'aria-current': (route.split('/')[0] === 'events' ? 'deliveries' : route.split('/')[0]) === path.split('/')[0] ? 'page' : undefined }, label)))));

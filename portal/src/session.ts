@@ -60,6 +60,9 @@ export function replaceToken(session: Session, token: string): boolean {
   return true;
 }
 
+/** Whether the session has ended: no page is shown and nothing is asked for any more. */
+export const sessionEnded = (): boolean => ended;
+
 /** Forgets the token for good: the Session expired screen stays until a new link is opened. */
 export const endSession = (): void => {
   ended = true;

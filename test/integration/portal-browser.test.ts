@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
 import { call } from '../support/api-client.ts';
-import { createMemoryLogger, deliveryPath, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
+import { createMemoryLogger, CUSTOMER_SCOPES, CustomerTokens, deliveryPath, EVENT_CATALOGUE, Firestore, FirestoreApiKeyStore, loadConfig, portalPath, webhookPath, type EventType } from '../support/kit.ts';
 import { startReceiver, type Receiver, type Responder } from '../support/receiver.ts';
 import { until } from '../support/until.ts';
 import { functionsEnv } from '../support/functions-env.ts';
@@ -235,6 +236,26 @@ describe('the portal in a browser (build/functions)', () => {
     assert.ok(!response.includes('END'));
     assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 1100, 'no page-wide horizontal scroll');
     await safe(page);
+    await page.close();
+  });
+
+  it('"Session expired" is final: a session that ends while in use (its token expires) stays ended when the person moves to another page (a link, the back button), and calls nothing', async () => {
+    // A real token of 4 seconds, signed with the API's key document: the portal works, then the token expires.
+    const short = (await new CustomerTokens({ read: () => readFile(join(work, 'jwt-keys.json'), 'utf8') }, { now: () => new Date() }).mint({ accountId: A, subject: 'browser-test', scopes: CUSTOMER_SCOPES, ttlSeconds: 4 })).token;
+    const { page, apiCalls } = await open(`${api.url}/portal/#token=${short}`);
+    await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+    await page.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: 10_000 });
+    const before = apiCalls.length;
+    for (const hash of ['#/deliveries', '#/secrets', '#/webhooks/wh_x']) {
+      await page.evaluate((target) => void (location.hash = target), hash);
+      await page.waitForTimeout(500);
+      assert.equal(await page.getByRole('heading', { name: 'Session expired' }).count(), 1, `still Session expired at ${hash}`);
+      assert.equal(await page.getByRole('navigation').count(), 0, `no navigation at ${hash}`);
+    }
+    await page.goBack();
+    await page.waitForTimeout(500);
+    assert.equal(await page.getByRole('heading', { name: 'Session expired' }).count(), 1, 'still Session expired after Back');
+    assert.deepEqual(apiCalls.slice(before), [], 'no request with the ended token');
     await page.close();
   });
 
