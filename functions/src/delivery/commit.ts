@@ -202,6 +202,9 @@ export async function recordWebhookHealth(
  *
  * `seed`: the whole record to create when none was written yet (the dispatcher's delivery before its
  * first write); a record found there was written by a takeover and is left as it is.
+ *
+ * Undefined when a takeover had moved the delivery on (this run was late): nothing was written, no
+ * outcome is logged for the metrics and nothing is announced — as commitUpdate.
  */
 export async function failInternally(
   deps: RecordingDeps,
@@ -211,7 +214,7 @@ export async function failInternally(
   stage: string,
   logger: Logger,
   where: { exists: true } | { exists: false; seed: StoredDelivery },
-): Promise<DeliveryUpdate> {
+): Promise<DeliveryUpdate | undefined> {
   // An error's text may quote anything (a rendered value, a secret) at any length: redacted and bounded.
   const message = recordedErrorText(errorMessage(error), progress.secretValues);
   const stack = (error as Error)?.stack;
@@ -226,25 +229,33 @@ export async function failInternally(
     ? { status: 'succeeded', errorCode: null, lastError: null }
     : { status: 'failed', errorCode: 'internal_error', lastError: `internal error while ${stage}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)` };
   const update = stateOf(progress, now, { ...final, nextAttemptAt: null, next: null });
-  const write = async (state: DeliveryUpdate, minimal: boolean) => {
+  /** Whether this run's state was written; false when a takeover had moved the delivery on (logged as a late attempt). */
+  const write = async (state: DeliveryUpdate, minimal: boolean): Promise<boolean> => {
     if (where.exists) {
-      if (!(await deps.deliveries.update(key, state, progress.claim))) logSuperseded(progress, state, logger);
-      return;
+      if (await deps.deliveries.update(key, state, progress.claim)) return true;
+      logSuperseded(progress, state, logger);
+      return false;
     }
     const seed = minimal ? { ...where.seed, event: { ...where.seed.event, data: {} }, eventDataOmitted: true } : where.seed;
     const claim = await deps.deliveries.claim({ ...seed, ...state } as StoredDelivery);
     // Written first by a takeover of the event (this run outlived the event claim's lease): not ours.
-    if (!claim.created) logSuperseded(progress, state, logger);
-    else progress.seed = undefined;
+    if (!claim.created) {
+      logSuperseded(progress, state, logger);
+      return false;
+    }
+    progress.seed = undefined;
+    return true;
   };
+  // Superseded: nothing of this run was written, so no outcome line (the metrics count the takeover's)
+  // and nothing to announce; undefined, as commitUpdate answers.
   try {
-    await write(update, false);
+    if (!(await write(update, false))) return undefined;
     logCommitted(logger, update);
     return update;
   } catch (first) {
     const compact = { ...update, attempts: compactAttempts(update.attempts) };
     try {
-      await write(compact, true);
+      if (!(await write(compact, true))) return undefined;
       logCommitted(logger, compact);
       return compact;
     } catch (second) {

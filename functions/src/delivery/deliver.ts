@@ -146,6 +146,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
       return { webhookId, status: 'skipped', note: `internal error while ${stage}` };
     }
     const ended = await failInternally(deps, key, progress, error, stage, logger, progress.seed ? { exists: false, seed: progress.seed } : { exists: true });
+    if (!ended) return { webhookId, status: 'skipped', note: SUPERSEDED };
     await announceFailure(deps, key, ended, about, logger);
     return { webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
@@ -198,6 +199,7 @@ export async function takeOverUnrecorded(
     const key = deliveryKey(seed);
     const progress: Progress = { ...progressOf(seed, 'pending', continueTrace(seed.traceId)), seed, inFlight: inFlightPlan(seed) };
     const ended = await failInternally(deps, key, progress, error, 'taking over the delivery', logger, { exists: false, seed });
+    if (!ended) return { webhookId: key.webhookId, status: 'skipped', note: SUPERSEDED };
     await announceFailure(deps, key, ended, aboutRecord(seed), logger);
     return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
@@ -243,6 +245,7 @@ async function afterRecovery(deps: RecordingDeps, record: StoredDelivery, update
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     const ended = await failInternally(deps, key, progress, error, 'scheduling the next attempt', logger, { exists: true });
+    if (!ended) return { webhookId: key.webhookId, status: 'skipped', note: SUPERSEDED };
     await announceFailure(deps, key, ended, about, logger);
     return { webhookId: key.webhookId, status: ended.status, ...(ended.lastError ? { note: ended.lastError } : {}) };
   }
@@ -391,6 +394,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
       throw error;
     }
     const ended = await failInternally(deps, key, progress, error, stage, logger, { exists: true });
+    if (!ended) return { httpStatus: 200, note: SUPERSEDED };
     await announceFailure(deps, key, ended, about, logger);
     return { httpStatus: 200, note: `${ended.status}: internal error while ${stage}` };
   }
