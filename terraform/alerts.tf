@@ -4,8 +4,9 @@
 
 locals {
   log_metric_prefix = "logging.googleapis.com/user"
-  # The Cloud Run services of every function (gen2 functions are Cloud Run services of the same name).
-  function_services = join(",", [for name in [var.dispatch_function_name, var.retry_worker_function_name, var.repair_function_name, var.api_function_name, var.dead_letter_function_name] : "\"${name}\""])
+  # The Cloud Run services of every function (gen2 functions are Cloud Run services of the same name);
+  # the validator's by its name: it may not exist (enable_validation_trigger), and then matches nothing.
+  function_services = join(",", [for name in [var.dispatch_function_name, var.retry_worker_function_name, var.repair_function_name, var.api_function_name, var.dead_letter_function_name, var.validation_function_name] : "\"${name}\""])
 }
 
 resource "google_monitoring_alert_policy" "delivery_failure_ratio" {

@@ -114,6 +114,13 @@ describe('alert policies', () => {
     assert.match(JSON.stringify(alerts.find((a) => a.address.endsWith('.dead_letter_backlog'))!.body), /google_pubsub_subscription\.events_dead_letter\.name/);
   });
 
+  it('the function errors alert watches the service of every function terraform/ declares (the optional validator too)', () => {
+    const services = String(m.locals.get('function_services'));
+    const names = m.ofType('google_cloudfunctions2_function').map((fn) => ({ address: fn.address, name: /^\$\{(var\.\w+)\}$/.exec(String(fn.body['name']))?.[1] }));
+    assert.ok(names.length >= 6);
+    assert.deepEqual(names.filter(({ name }) => !name || !services.includes(name)).map(({ address }) => address), [], `local.function_services: ${services}`);
+  });
+
   it('the channels variable is a list of ids, empty by default', () => {
     const variable = m.variables.get('alert_notification_channels');
     assert.equal(variable?.['type'], '${list(string)}');
