@@ -168,3 +168,35 @@ resource "google_monitoring_alert_policy" "repair_stale" {
     content   = "Deliveries lost their owner (an instance died mid-delivery, a task was lost). The sweep moved them on; many in a row point at a crashing function or a broken queue. `hookshape repair --dry-run` lists what is stale now."
   }
 }
+
+# Operational events (hookshape.*) that could not be published (metrics.tf): each one is an account not
+# told that a delivery failed, a webhook was disabled or found invalid, or an event was dead-lettered. The
+# functions only log it and go on, so without this nobody hears of a missing topic or publisher role.
+resource "google_monitoring_alert_policy" "operations_publish_failed" {
+  project               = var.project_id
+  display_name          = "hookshape: operational events not published"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "operational events not published in 10 min above ${var.alert_operations_publish_failed}"
+    condition_threshold {
+      filter          = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.operations_publish_failed.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_operations_publish_failed
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "hookshape could not publish its own events (hookshape.delivery.failed, ...) to the operations topic: accounts were not told. Break hookshape/operations_publish_failed down by event_type; the functions' ERROR lines with errorCode operations_publish_failed say why (a missing topic, a missing pubsub.publisher role, Pub/Sub unavailable). The delivery records are right; only the notifications are lost."
+  }
+}

@@ -435,3 +435,14 @@ variable "alert_repair_stale_runs" {
   type        = number
   default     = 2
 }
+
+variable "alert_operations_publish_failed" {
+  description = "Alert when more than this many operational events (hookshape.*) could not be published in 10 minutes (0: any; each is an account not told)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alert_operations_publish_failed >= 0
+    error_message = "alert_operations_publish_failed must be 0 or more."
+  }
+}

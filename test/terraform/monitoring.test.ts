@@ -121,6 +121,11 @@ describe('alert policies', () => {
     assert.deepEqual(names.filter(({ name }) => !name || !services.includes(name)).map(({ address }) => address), [], `local.function_services: ${services}`);
   });
 
+  it('an alert watches hookshape/operations_publish_failed: each one is an account not told of a failure', () => {
+    const watching = alerts.filter((alert) => JSON.stringify(alert.body).includes('google_logging_metric.operations_publish_failed.name'));
+    assert.equal(watching.length, 1, 'no alert policy references the operations_publish_failed metric');
+  });
+
   it('the channels variable is a list of ids, empty by default', () => {
     const variable = m.variables.get('alert_notification_channels');
     assert.equal(variable?.['type'], '${list(string)}');
