@@ -205,7 +205,7 @@ const asDate = (value: unknown): unknown => {
 };
 
 /** The document's `previousSigningSecret` when well-formed; anything else (a console edit gone wrong) is no overlap. */
-export const previousSigningSecretSchema = z.object({ name: z.string().regex(SECRET_NAME), until: z.preprocess(asDate, z.date()) });
+const previousSigningSecretSchema = z.object({ name: z.string().regex(SECRET_NAME), until: z.preprocess(asDate, z.date()) });
 
 export const webhookSchema = z.object({
   name: z.string({ error: 'must be a text' }).min(1, 'must not be empty'),
