@@ -200,3 +200,34 @@ resource "google_monitoring_alert_policy" "operations_publish_failed" {
     content   = "hookshape could not publish its own events (hookshape.delivery.failed, ...) to the operations topic: accounts were not told. Break hookshape/operations_publish_failed down by event_type; the functions' ERROR lines with errorCode operations_publish_failed say why (a missing topic, a missing pubsub.publisher role, Pub/Sub unavailable). The delivery records are right; only the notifications are lost."
   }
 }
+
+# Events acknowledged without being dispatched (metrics.tf): no receiver got them and no delivery record
+# shows it. Rare by design (only a lasting internal error), so any one is worth a look.
+resource "google_monitoring_alert_policy" "events_not_dispatched" {
+  project               = var.project_id
+  display_name          = "hookshape: events not dispatched"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "events not dispatched in 10 min above ${var.alert_events_not_dispatched}"
+    condition_threshold {
+      filter          = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.events_not_dispatched.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_events_not_dispatched
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The dispatcher acknowledged events it could not dispatch (a lasting internal error): no webhook got them and no delivery record shows it. Its ERROR lines with jsonPayload.notDispatched=true say why; the event is in invalidEvents/<messageId> or in the line's data field. Fix the cause, then publish the events again (the platform's publisher, or gcloud pubsub topics publish)."
+  }
+}

@@ -168,6 +168,24 @@ resource "google_logging_metric" "invalid_events" {
   depends_on = [google_project_service.apis]
 }
 
+# Events acknowledged without being dispatched: a lasting internal error while loading the account's
+# webhooks (the event is kept in invalidEvents) or one that escaped the dispatch (the event is in the
+# log line). Their receivers get nothing and no delivery record says so: each one needs a person.
+resource "google_logging_metric" "events_not_dispatched" {
+  project     = var.project_id
+  name        = "hookshape/events_not_dispatched"
+  description = "Events acknowledged without being dispatched because of an internal error (kept in invalidEvents or the log)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${google_cloudfunctions2_function.dispatch.name}\" AND jsonPayload.notDispatched=true"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 # Operational events (hookshape.*) that could not be published to the operations topic: announce()
 # (events/operational-events.ts) gives up after an error or 10 s and logs errorCode
 # operations_publish_failed. Any of them means an account was not told of a failure; a steady stream is

@@ -446,3 +446,14 @@ variable "alert_operations_publish_failed" {
     error_message = "alert_operations_publish_failed must be 0 or more."
   }
 }
+
+variable "alert_events_not_dispatched" {
+  description = "Alert when more than this many events were acknowledged without being dispatched (a lasting internal error) in 10 minutes (0: any)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alert_events_not_dispatched >= 0
+    error_message = "alert_events_not_dispatched must be 0 or more."
+  }
+}

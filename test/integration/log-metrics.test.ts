@@ -1,7 +1,8 @@
 /**
  * Every log-based metric of terraform/ counts lines the built functions really write. The functions of
  * build/functions (harness: emulators, Cloud Tasks emulator, the repair sweep) run a success, a failure,
- * a retry, a filtered event, an invalid webhook document, an unreadable message, a repair sweep that
+ * a retry, a filtered event, an invalid webhook document, an unreadable message, one not even recordable
+ * as invalid, a repair sweep that
  * finds a stale record and an operational event that cannot be published (the operations topic is gone); their stdout lines are turned into log entries as Cloud Logging ingests them
  * (test/support/log-filter.ts entryFromLine) and each metric's filter must match at least one, with the
  * labels and values its extractors read. This is the check that a renamed log field breaks.
@@ -49,6 +50,14 @@ before(async () => {
   eventId = event.id;
   await h.publish(event);
   await h.publish(Buffer.from('this is not JSON'), {});
+  // A message not even recordable as invalid (its id is no document id: a lasting fault, acknowledged and
+  // logged whole): not dispatched. Real Pub/Sub ids are digits; the push is the bench's, straight to the function.
+  const push = await fetch(`${h.dispatchUrl.replace(/\/$/, '')}/projects/${h.projectId}/topics/hookshape-events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subscription: `projects/${h.projectId}/subscriptions/direct`, message: { data: Buffer.from('not JSON either').toString('base64'), messageId: 'not/recordable', attributes: {} } }),
+  });
+  assert.ok(push.ok, `the push is acknowledged: ${push.status}`);
   // A delivery whose dispatcher died long ago: the sweep finds it stale and moves it on.
   const stale = eventOf('call.created', ACCOUNT, { call: { id: 'c2', durationSeconds: 90 } });
   staleEventId = stale.id;
@@ -60,6 +69,7 @@ before(async () => {
   await h.waitForDelivery(ACCOUNT, 'ok', stale.id, (record) => record.status === 'succeeded', 30_000);
   await h.waitForLog((line) => line['filtered'] === true);
   await h.waitForLog((line) => line['invalid'] === 'event');
+  await h.waitForLog((line) => line['notDispatched'] === true);
   await h.waitForLog((line) => line['errorCode'] === 'operations_publish_failed');
   await h.waitForLog((line) => line['deliveryId'] === `ok/${stale.id}` && line['deliveryOutcome'] === 'succeeded');
   // Each delivery's outcome line is written after its record, and an attempt's line may trail the record too:
@@ -132,13 +142,20 @@ describe('each log-based metric matches lines the built functions wrote', () => 
   it('filtered and invalid events', () => {
     assert.deepEqual(matching(metric('hookshape/filtered_events').filter).map(({ line }) => line['webhookId']), ['filtered']);
     const invalid = matching(metric('hookshape/invalid_events').filter).map(({ line }) => `${String(line['invalid'])}:${String(line['webhookId'] ?? '-')}`).sort();
-    assert.deepEqual(invalid, ['event:-', 'webhook:broken']);
+    // Two unreadable messages: the one recorded in invalidEvents and the one that could not be (also not dispatched).
+    assert.deepEqual(invalid, ['event:-', 'event:-', 'webhook:broken']);
   });
 
   it('operational events not published: the failed delivery of the gone webhook, by the dispatcher', () => {
     const hits = matching(metric('hookshape/operations_publish_failed').filter);
     assert.deepEqual(hits.map(({ line }) => `${String(line['function'])}:${String(line['operationalEventId'])}`), [`dispatchEvent:df:gone:${eventId}`]);
     assert.equal(extract('EXTRACT(jsonPayload.operationalEventType)', hits[0]!.entry), 'hookshape.delivery.failed');
+  });
+
+  it('events not dispatched: the message that could not even be recorded as invalid, once', () => {
+    const hits = matching(metric('hookshape/events_not_dispatched').filter);
+    assert.deepEqual(hits.map(({ line }) => line['messageId']), ['not/recordable']);
+    assert.equal(hits[0]!.entry.severity, 'ERROR');
   });
 
   it('the repair sweep that found the stale record', () => {

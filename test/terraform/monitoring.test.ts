@@ -121,6 +121,11 @@ describe('alert policies', () => {
     assert.deepEqual(names.filter(({ name }) => !name || !services.includes(name)).map(({ address }) => address), [], `local.function_services: ${services}`);
   });
 
+  it('an alert watches hookshape/events_not_dispatched: each one is an event no receiver got', () => {
+    const watching = alerts.filter((alert) => JSON.stringify(alert.body).includes('google_logging_metric.events_not_dispatched.name'));
+    assert.equal(watching.length, 1, 'no alert policy references the events_not_dispatched metric');
+  });
+
   it('an alert watches hookshape/operations_publish_failed: each one is an account not told of a failure', () => {
     const watching = alerts.filter((alert) => JSON.stringify(alert.body).includes('google_logging_metric.operations_publish_failed.name'));
     assert.equal(watching.length, 1, 'no alert policy references the operations_publish_failed metric');

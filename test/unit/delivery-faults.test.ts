@@ -183,6 +183,8 @@ describe('dispatcher: a fault at each step', () => {
         assert.doesNotMatch(kept.reason, / {4}at /);
         const stack = (world.faults.thrown[0]!.error as Error).stack;
         assert.ok(world.logger.entries.some((entry) => entry.stack === stack));
+        // Counted by hookshape/events_not_dispatched, which an alert watches (terraform/metrics.tf).
+        assert.deepEqual(world.logger.entries.filter((entry) => entry.notDispatched === true).map((entry) => [entry.severity, entry.errorCode]), [['ERROR', 'internal_error']]);
         assert.equal(world.sender.requests.length, 0);
         assert.equal(world.deliveries.records.size, 0);
       });

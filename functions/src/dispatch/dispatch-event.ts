@@ -78,7 +78,7 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     if (classifyFailure(error) === 'transient') throw error;
     // Redelivering would fail the same way: the event is kept where operators look, and acknowledged.
     const reason = `internal error while loading the webhooks of account ${event.accountId} for ${event.type}: ${errorMessage(error)} (errorCode internal_error; hookshape's log has the details)`;
-    logger.log('ERROR', `event not dispatched, recorded in invalidEvents/${message.messageId}: ${reason}`, { errorCode: 'internal_error', messageId: message.messageId, stack: (error as Error)?.stack ?? null });
+    logger.log('ERROR', `event not dispatched, recorded in invalidEvents/${message.messageId}: ${reason}`, { errorCode: 'internal_error', notDispatched: true, messageId: message.messageId, stack: (error as Error)?.stack ?? null });
     await deps.invalidEvents.record(message.messageId, reason, rawMessage(message));
     return [];
   }

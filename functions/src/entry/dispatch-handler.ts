@@ -32,7 +32,7 @@ export function createDispatchHandler(deps: () => DispatchDeps) {
       // dispatchEvent records lasting faults where people look; one that escapes it (e.g. the
       // invalidEvents write was refused) would fail the same way at every redelivery. The message is
       // logged in full and acknowledged.
-      d.logger.log('ERROR', `event ${messageId} could not be dispatched (errorCode internal_error): ${errorMessage(error)}`, { messageId, errorCode: 'internal_error', data: message?.data?.slice(0, 32 * 1024) ?? null, attributes: JSON.stringify(message?.attributes ?? {}), stack });
+      d.logger.log('ERROR', `event ${messageId} could not be dispatched (errorCode internal_error): ${errorMessage(error)}`, { messageId, errorCode: 'internal_error', notDispatched: true, data: message?.data?.slice(0, 32 * 1024) ?? null, attributes: JSON.stringify(message?.attributes ?? {}), stack });
     }
   };
 }
