@@ -231,3 +231,33 @@ resource "google_monitoring_alert_policy" "events_not_dispatched" {
     content   = "The dispatcher acknowledged events it could not dispatch (a lasting internal error): no webhook got them and no delivery record shows it. Its ERROR lines with jsonPayload.notDispatched=true say why; the event is in invalidEvents/<messageId> or in the line's data field. Fix the cause, then publish the events again (the platform's publisher, or gcloud pubsub topics publish)."
   }
 }
+
+# The repair sweep stopped running (no summary line of a scheduled run for a while): Cloud Scheduler no
+# longer reaches the function, or every run fails before its summary. The sweep is what resumes deliveries
+# whose instance died or whose task was lost, so those would now wait for good.
+resource "google_monitoring_alert_policy" "repair_silent" {
+  project               = var.project_id
+  display_name          = "hookshape: repair sweep not running"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.apis]
+
+  conditions {
+    display_name = "no completed repair sweep in ${var.alert_repair_silent_minutes} min"
+    condition_absent {
+      filter   = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.repair_runs.name}\" AND resource.type=\"cloud_run_revision\""
+      duration = "${var.alert_repair_silent_minutes * 60}s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "No scheduled run of the repair sweep completed for a while. Look at the Cloud Scheduler job (its last attempt's status: an OIDC or IAM error, a paused or deleted job) and the repair function's ERROR lines (`repair sweep interrupted`). Until it runs, deliveries left without an owner (an instance that died, a lost task) are not resumed; `hookshape repair --dry-run` lists them."
+  }
+}

@@ -87,7 +87,7 @@ locals {
         {
           xPos = 8, yPos = 8, width = 4, height = 4
           widget = {
-            title = "Function 5xx and repair sweeps finding stale deliveries"
+            title = "Function 5xx, repair sweeps run and finding stale deliveries"
             xyChart = { dataSets = [
               { plotType = "LINE", timeSeriesQuery = { timeSeriesFilter = {
                 filter      = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=one_of(${local.function_services}) AND metric.labels.response_code_class=\"5xx\""
@@ -95,6 +95,10 @@ locals {
               } } },
               { plotType = "LINE", timeSeriesQuery = { timeSeriesFilter = {
                 filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.repair_stale_found.name}\" AND resource.type=\"cloud_run_revision\""
+                aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
+              } } },
+              { plotType = "LINE", timeSeriesQuery = { timeSeriesFilter = {
+                filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.repair_runs.name}\" AND resource.type=\"cloud_run_revision\""
                 aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
               } } },
             ] }

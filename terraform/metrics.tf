@@ -215,6 +215,25 @@ resource "google_logging_metric" "operations_publish_failed" {
   depends_on = [google_project_service.apis]
 }
 
+# Every completed run of the repair sweep (its summary line, whatever it found; dry runs left out): the
+# sweep's heartbeat, which the alert repair_silent watches for absence. Without it a schedule that no
+# longer reaches the function (its IAM, its OIDC token, a deleted job) goes unnoticed, and deliveries
+# left without an owner stay where they are.
+resource "google_logging_metric" "repair_runs" {
+  project     = var.project_id
+  name        = "hookshape/repair_runs"
+  description = "Completed runs of the repair sweep (not dry runs), whatever they found: its heartbeat."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${google_cloudfunctions2_function.repair.name}\" AND jsonPayload.component=\"repair\" AND jsonPayload.examined:* AND jsonPayload.dryRun=false"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 # The repair sweep's summary line (delivery/repair.ts) of a run that found deliveries without a live
 # owner: something died or lost a task. A few a day can happen (instances are recycled); a steady
 # stream is a broken worker or queue.

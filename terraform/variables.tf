@@ -457,3 +457,14 @@ variable "alert_events_not_dispatched" {
     error_message = "alert_events_not_dispatched must be 0 or more."
   }
 }
+
+variable "alert_repair_silent_minutes" {
+  description = "Alert when no scheduled repair sweep completed for this many minutes (several periods of repair_schedule: 30 is six missed runs at the default every 5 minutes)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.alert_repair_silent_minutes >= 10 && var.alert_repair_silent_minutes <= 1410
+    error_message = "alert_repair_silent_minutes must be 10 to 1410 (Cloud Monitoring's absence window is at most 23.5 hours)."
+  }
+}

@@ -158,6 +158,12 @@ describe('each log-based metric matches lines the built functions wrote', () => 
     assert.equal(hits[0]!.entry.severity, 'ERROR');
   });
 
+  it("the repair sweep's heartbeat: its summary line, one per run", () => {
+    const hits = matching(metric('hookshape/repair_runs').filter);
+    assert.equal(hits.length, 1, 'the one sweep of this test');
+    assert.equal(hits[0]!.line['function'], 'repairDeliveries');
+  });
+
   it('the repair sweep that found the stale record', () => {
     const hits = matching(metric('hookshape/repair_stale_found').filter);
     assert.equal(hits.length, 1);

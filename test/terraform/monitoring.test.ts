@@ -91,8 +91,16 @@ describe('alert policies', () => {
       const conditions = (alert.body['conditions'] as Array<Record<string, unknown>>) ?? [];
       assert.ok(conditions.length > 0);
       for (const condition of conditions) {
+        // A threshold, or an absence (a heartbeat that stopped) whose window is the variable.
+        const absent = (condition['condition_absent'] as Array<Record<string, unknown>>)?.[0];
+        if (absent) {
+          assert.match(String(absent['duration']), /^\$\{var\.alert_\w+ \* 60\}s$/, `${alert.address}: the absence window must be a variable (minutes)`);
+          assert.ok(m.variables.has(/var\.(alert_\w+)/.exec(String(absent['duration']))![1]!));
+          checkMonitoringFilter(String(absent['filter']), alert.address);
+          continue;
+        }
         const threshold = (condition['condition_threshold'] as Array<Record<string, unknown>>)?.[0];
-        assert.ok(threshold, `${alert.address}: condition_threshold expected`);
+        assert.ok(threshold, `${alert.address}: condition_threshold or condition_absent expected`);
         assert.match(String(threshold['threshold_value']), /^\$\{var\.alert_\w+( \* \d+)?\}$/, `${alert.address}: the threshold must be a variable`);
         const variable = /var\.(alert_\w+)/.exec(String(threshold['threshold_value']))?.[1];
         assert.ok(m.variables.has(variable!), `variable ${variable} is not declared`);
@@ -119,6 +127,13 @@ describe('alert policies', () => {
     const names = m.ofType('google_cloudfunctions2_function').map((fn) => ({ address: fn.address, name: /^\$\{(var\.\w+)\}$/.exec(String(fn.body['name']))?.[1] }));
     assert.ok(names.length >= 6);
     assert.deepEqual(names.filter(({ name }) => !name || !services.includes(name)).map(({ address }) => address), [], `local.function_services: ${services}`);
+  });
+
+  it("an alert fires when the repair sweep's heartbeat (hookshape/repair_runs) stops: condition_absent", () => {
+    const watching = alerts.filter((alert) => JSON.stringify(alert.body).includes('google_logging_metric.repair_runs.name'));
+    assert.equal(watching.length, 1, 'no alert policy references the repair_runs metric');
+    const condition = (watching[0]!.body['conditions'] as Array<Record<string, Array<Record<string, unknown>>>>)[0]!;
+    assert.ok(condition['condition_absent']?.[0], 'an absence condition, not a threshold');
   });
 
   it('an alert watches hookshape/events_not_dispatched: each one is an event no receiver got', () => {
