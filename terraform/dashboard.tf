@@ -117,11 +117,17 @@ locals {
         {
           xPos = 6, yPos = 12, width = 6, height = 4
           widget = {
-            title = "Events not dispatched (internal errors)"
-            xyChart = { dataSets = [{ plotType = "STACKED_BAR", timeSeriesQuery = { timeSeriesFilter = {
-              filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.events_not_dispatched.name}\" AND resource.type=\"cloud_run_revision\""
-              aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
-            } } }] }
+            title = "Events not dispatched (internal errors), webhooks auto-disabled"
+            xyChart = { dataSets = [
+              { plotType = "STACKED_BAR", timeSeriesQuery = { timeSeriesFilter = {
+                filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.events_not_dispatched.name}\" AND resource.type=\"cloud_run_revision\""
+                aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
+              } } },
+              { plotType = "STACKED_BAR", timeSeriesQuery = { timeSeriesFilter = {
+                filter      = "metric.type=\"${local.log_metric_prefix}/${google_logging_metric.webhooks_auto_disabled.name}\" AND resource.type=\"cloud_run_revision\""
+                aggregation = { alignmentPeriod = "300s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM", groupByFields = ["metric.label.account_id"] }
+              } } },
+            ] }
           }
         },
       ]

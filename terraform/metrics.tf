@@ -168,6 +168,33 @@ resource "google_logging_metric" "invalid_events" {
   depends_on = [google_project_service.apis]
 }
 
+# Webhooks disabled automatically after consecutive failed deliveries (delivery/commit.ts): the account
+# is told (hookshape.webhook.disabled); this shows operators how often, and for whom. By the dispatcher
+# and the retry worker, whichever ended the delivery that reached the threshold.
+resource "google_logging_metric" "webhooks_auto_disabled" {
+  project     = var.project_id
+  name        = "hookshape/webhooks_auto_disabled"
+  description = "Webhooks disabled automatically after consecutive failed deliveries, by account."
+  filter      = "${local.attempt_services_filter} AND jsonPayload.autoDisabled=true"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key         = "account_id"
+      value_type  = "STRING"
+      description = "The account whose webhook was disabled."
+    }
+  }
+
+  label_extractors = {
+    account_id = "EXTRACT(jsonPayload.accountId)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 # Events acknowledged without being dispatched: a lasting internal error while loading the account's
 # webhooks (the event is kept in invalidEvents) or one that escaped the dispatch (the event is in the
 # log line). Their receivers get nothing and no delivery record says so: each one needs a person.

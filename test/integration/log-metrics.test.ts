@@ -1,7 +1,7 @@
 /**
  * Every log-based metric of terraform/ counts lines the built functions really write. The functions of
  * build/functions (harness: emulators, Cloud Tasks emulator, the repair sweep) run a success, a failure,
- * a retry, a filtered event, an invalid webhook document, an unreadable message, one not even recordable
+ * a retry, a filtered event, an invalid webhook document, an auto-disable, an unreadable message, one not even recordable
  * as invalid, a repair sweep that
  * finds a stale record and an operational event that cannot be published (the operations topic is gone); their stdout lines are turned into log entries as Cloud Logging ingests them
  * (test/support/log-filter.ts entryFromLine) and each metric's filter must match at least one, with the
@@ -30,7 +30,7 @@ let eventId = '';
 let staleEventId = '';
 
 before(async () => {
-  [h, receiver, tf] = await Promise.all([startHarness({ repair: true }), startReceiver(), loadTerraform()]);
+  [h, receiver, tf] = await Promise.all([startHarness({ repair: true, env: { AUTO_DISABLE_AFTER_FAILURES: '1' } }), startReceiver(), loadTerraform()]);
   const flaky = [500];
   receiver.respond((request, res) => {
     res.statusCode = request.url === '/gone' ? 410 : request.url === '/flaky' ? (flaky.shift() ?? 200) : 200;
@@ -146,16 +146,23 @@ describe('each log-based metric matches lines the built functions wrote', () => 
     assert.deepEqual(invalid, ['event:-', 'event:-', 'webhook:broken']);
   });
 
-  it('operational events not published: the failed delivery of the gone webhook, by the dispatcher', () => {
+  it('operational events not published: the failed delivery of the gone webhook and its disable, by the dispatcher', () => {
     const hits = matching(metric('hookshape/operations_publish_failed').filter);
-    assert.deepEqual(hits.map(({ line }) => `${String(line['function'])}:${String(line['operationalEventId'])}`), [`dispatchEvent:df:gone:${eventId}`]);
-    assert.equal(extract('EXTRACT(jsonPayload.operationalEventType)', hits[0]!.entry), 'hookshape.delivery.failed');
+    const byType = Object.fromEntries(hits.map(({ line, entry }) => [String(extract('EXTRACT(jsonPayload.operationalEventType)', entry)), `${String(line['function'])}:${String(line['operationalEventId'])}`]));
+    assert.equal(hits.length, 2);
+    assert.equal(byType['hookshape.delivery.failed'], `dispatchEvent:df:gone:${eventId}`);
+    assert.match(byType['hookshape.webhook.disabled'] ?? '', /^dispatchEvent:wd:gone:\d+$/);
   });
 
   it('events not dispatched: the message that could not even be recorded as invalid, once', () => {
     const hits = matching(metric('hookshape/events_not_dispatched').filter);
     assert.deepEqual(hits.map(({ line }) => line['messageId']), ['not/recordable']);
     assert.equal(hits[0]!.entry.severity, 'ERROR');
+  });
+
+  it('webhooks auto-disabled: the gone webhook, after its one failure (AUTO_DISABLE_AFTER_FAILURES=1), by account', () => {
+    const hits = matching(metric('hookshape/webhooks_auto_disabled').filter);
+    assert.deepEqual(hits.map(({ line, entry }) => `${String(line['webhookId'])}:${String(extract('EXTRACT(jsonPayload.accountId)', entry))}`), [`gone:${ACCOUNT}`]);
   });
 
   it("the repair sweep's heartbeat: its summary line, one per run", () => {

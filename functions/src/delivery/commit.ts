@@ -179,7 +179,8 @@ export async function recordWebhookHealth(
     const reason = (count: number) => `disabled automatically after ${count} consecutive failed deliveries; the last (event ${key.eventId}): ${update.lastError ?? 'failed'}`;
     const disabledAfter = await autoDisable.health.disableIfFailing(key.accountId, key.webhookId, autoDisable.afterFailures, now, reason);
     if (disabledAfter === undefined) return;
-    logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter });
+    // autoDisabled: counted by hookshape/webhooks_auto_disabled (terraform/metrics.tf).
+    logger.log('NOTICE', `webhook ${key.webhookId} ${reason(disabledAfter)}`, { consecutiveFailures: disabledAfter, autoDisabled: true });
     // The disabled webhook is not among the receivers: the dispatcher skips disabled webhooks and never
     // delivers an operational event to the webhook it is about.
     await announce(
