@@ -646,12 +646,20 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
     event.preventDefault();
     try {
       const { data: job } = await api('POST', '/recover-jobs', { body: { since: new Date(recoverSince.value || Date.now() - 86_400_000).toISOString() } });
-      const poll = async () => {
+      // Followed while the page shows it, for 10 minutes at most (retries may take hours): slower as it goes.
+      const until = Date.now() + 600_000;
+      const poll = async (waitMs: number): Promise<void> => {
         const { data: now } = await api('GET', `/recover-jobs/${job.id}`);
-        recoverStatus.textContent = `${now.replayed} of ${now.matched} replayed; ${Object.entries(now.progress.byStatus).map(([key, value]) => `${value} ${key}`).join(', ') || 'waiting'}${now.progress.finished ? ' — done' : '…'}`;
-        if (!now.progress.finished && now.state === 'running') setTimeout(() => void poll(), 1000);
+        const text = `${now.replayed} of ${now.matched} replayed; ${Object.entries(now.progress.byStatus).map(([key, value]) => `${value} ${key}`).join(', ') || 'waiting'}`;
+        // The job is `done` once every replay is enqueued; its deliveries are followed until they end.
+        const more = !now.progress.finished && now.state !== 'interrupted';
+        recoverStatus.textContent = `${text}${now.progress.finished ? ' — done' : more && Date.now() >= until ? ' (still running: open Deliveries again to see where it is)' : '…'}`;
+        if (!more || Date.now() >= until) return;
+        setTimeout(() => {
+          if (recoverStatus.isConnected) poll(Math.min(waitMs * 2, 10_000)).catch((error: unknown) => showError(recoverStatus, error));
+        }, waitMs);
       };
-      await poll();
+      await poll(1000);
     } catch (error) {
       showError(recoverStatus, error);
     }

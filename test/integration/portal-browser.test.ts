@@ -10,7 +10,7 @@ import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type BrowserContext, type Page } from 'playwright-core';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
 import { serveBuiltFunction, type BuiltFunction } from '../../functions/dev/built-function.ts';
-import { createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
+import { cloudTasksEmulatorClient, createRetryQueue } from '../../functions/dev/emulator-wiring.ts';
 import { freePort } from '../../functions/dev/emulators.ts';
 import { startLocalApi } from '../../functions/dev/local-api.ts';
 import { BUILD_DIR, ROOT } from '../../scripts/build.ts';
@@ -52,6 +52,7 @@ describe('the portal in a browser (build/functions)', () => {
   let api: BuiltFunction;
   let key = '';
   let context: BrowserContext;
+  let config: ReturnType<typeof loadConfig>;
 
   before(async () => {
     assert.ok(existsSync(join(BUILD_DIR, 'portal', 'index.html')), 'build/functions/portal is missing: run npm run build');
@@ -66,7 +67,7 @@ describe('the portal in a browser (build/functions)', () => {
       { projectId, tasksAddress: tasks.address, workerPort },
       { WEBHOOK_CACHE_SECONDS: '0', LOCAL_SECRETS_FILE: secretsFile, PORTAL_BRANDING: JSON.stringify({ name: 'Acme webhooks', primaryColor: '#0b57d0' }) },
     );
-    const config = loadConfig(env);
+    config = loadConfig(env);
     await createRetryQueue({ address: tasks.address, projectId, location: config.tasks.location, queue: config.tasks.queue });
     processes.push(await serveBuiltFunction('retryWorker', 'http', env, { port: workerPort }));
     api = await startLocalApi({ env, signingKeysFile: join(work, 'jwt-keys.json'), port: await freePort() });
@@ -236,6 +237,63 @@ describe('the portal in a browser (build/functions)', () => {
     assert.ok(!response.includes('END'));
     assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 1100, 'no page-wide horizontal scroll');
     await safe(page);
+    await page.close();
+  });
+
+  it('Recover: replays the failed deliveries since a time and follows the job until it is done; a page left stops following', async () => {
+    const R = 'acc_portal_recover';
+    const made = await call(api.url, 'POST', `/v1/accounts/${R}/webhooks`, { token: key, body: { id: 'wh_recover', name: 'Recover me', events: ['call.created'], url: `${receiver.url}/recover` } });
+    assert.equal(made.status, 201, made.text);
+    /** A test delivery the receiver refuses for good (410): failed, to be recovered. */
+    const failedDelivery = async () => {
+      receiver.respond((_request, res) => {
+        res.statusCode = 410;
+        res.end('gone');
+      });
+      const tested = await call(api.url, 'POST', `/v1/accounts/${R}/webhooks/wh_recover/test`, { token: key, body: {} });
+      receiver.respond(hostile);
+      assert.equal(tested.status, 201, tested.text);
+      assert.equal(tested.json.status, 'failed', tested.text);
+    };
+    await failedDelivery();
+    const before = receiver.requests.length;
+    const { page, apiCalls } = await open(`${await portalLink(R)}&page=${encodeURIComponent('/deliveries')}`);
+    const recoverStatus = page.locator('form.recover [role=status]');
+    let shown = '';
+    const statusBecomes = (pattern: RegExp) =>
+      until(`the Recover status ${pattern}`, async () => {
+        shown = (await recoverStatus.textContent()) ?? '';
+        return pattern.test(shown) ? true : undefined;
+      }, 30_000, () => `it reads ${JSON.stringify(shown)}`);
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await statusBecomes(/^1 of 1 replayed; 1 succeeded — done$/);
+    await receiver.waitFor(before + 1);
+    await safe(page);
+
+    // A job still running (its replay waits on a paused queue) is followed while its page is shown, not after.
+    await failedDelivery();
+    const client = cloudTasksEmulatorClient(tasks.address);
+    const queue = client.queuePath(projectId, config.tasks.location, config.tasks.queue);
+    await client.pauseQueue({ name: queue });
+    try {
+      await page.getByRole('button', { name: 'Recover', exact: true }).click();
+      await statusBecomes(/^1 of 1 replayed; 1 retrying…$/);
+      const polls = () => apiCalls.filter((item) => /^GET \/v1\/accounts\/[^/]+\/recover-jobs\//.test(item)).length;
+      const followed = polls();
+      await page.waitForTimeout(2500);
+      assert.ok(polls() > followed, 'followed while shown');
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+      const left = polls();
+      await page.waitForTimeout(5000);
+      assert.equal(polls(), left, 'no poll of the job once its page is left');
+    } finally {
+      const sent = receiver.requests.length;
+      await client.resumeQueue({ name: queue });
+      await client.close();
+      // The replay goes out now: waited for here, so that no later test counts it as its own request.
+      await receiver.waitFor(sent + 1);
+    }
     await page.close();
   });
 
