@@ -113,7 +113,8 @@ async function webhooksPage(main: HTMLElement): Promise<void> {
         { class: 'actions' },
         act(enabled ? `Disable ${webhook.name}` : `Enable ${webhook.name}`, () => api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/${enabled ? 'disable' : 'enable'}`)),
         act(`Duplicate ${webhook.name}`, () => {
-          const { id: _id, validation: _v, health: _h, disabled: _d, ...config } = webhook;
+          // hookshape's own fields stay with the original (a copy has no history, and no rotation of its own).
+          const { id: _id, validation: _v, health: _h, disabled: _d, previousSigningSecret: _p, ...config } = webhook;
           return api('POST', '/webhooks', { body: { ...config, name: `${webhook.name} (copy)`, enabled: false } });
         }),
         act(`Delete ${webhook.name}`, () => api('DELETE', `/webhooks/${encodeURIComponent(webhook.id)}`), `Delete the webhook "${webhook.name}"? Its deliveries stop now.`),
@@ -710,7 +711,7 @@ async function secretsPage(main: HTMLElement): Promise<void> {
   } }, 'Generate');
   // A rotation keeps the previous secret signing for 24 hours (the API's default), unless it leaked.
   const endPrevious = h('input', { type: 'checkbox', name: 'endPrevious' });
-  const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch without rejecting any.');
+  const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch (from 5 minutes after saving) without rejecting any.');
   form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, h('button', { type: 'submit' }, 'Save secret'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -574,6 +574,14 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(document.validation.configHash, webhookConfigHash(document), 'the overlap is not configuration: the validation stands');
     assert.deepEqual(await verifiesWith(), [1, 2], 'receivers on either secret accept');
 
+    // The same request sent again (a retry, a double click) keeps the overlap it made: the new value is
+    // not copied over the previous one.
+    const again = await put({ secret: key(2) });
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(again.json.previous, rotated.json.previous);
+    assert.equal(JSON.parse(readFileSync(secretsFile, 'utf8'))[A][`${first.json.name}_PREVIOUS`], key(1));
+    assert.deepEqual(await verifiesWith(), [1, 2]);
+
     // The portal's editor saves the whole webhook: the overlap stays.
     const replaced = await call(base, 'PUT', v1('/webhooks/wh_rotation'), { token: tokenA, body: webhookBody('rotation', { name: 'renamed', signingSecretName: first.json.name }), headers: { 'if-match': '*' } });
     assert.equal(replaced.status, 200, replaced.text);
@@ -584,7 +592,17 @@ describe('the management API (build/functions, target api)', () => {
     const renamed = await put({ secret: key(3), name: 'SIGNING_ROTATION_B' });
     assert.equal(renamed.status, 200, renamed.text);
     assert.equal(renamed.json.previous.name, first.json.name);
+    assert.equal(renamed.json.webhook.signingSecretName, 'SIGNING_ROTATION_B');
+    assert.deepEqual(renamed.json.webhook.previousSigningSecret, renamed.json.previous, 'the rename keeps the overlap it is about');
     assert.deepEqual(await verifiesWith(), [2, 3]);
+    // Pointing the webhook at another secret by hand ends an overlap about an older one; back again, none comes back.
+    const byHand = await call(base, 'PATCH', v1('/webhooks/wh_rotation'), { token: tokenA, body: { signingSecretName: first.json.name }, contentType: 'application/merge-patch+json', headers: { 'if-match': '*' } });
+    assert.equal(byHand.status, 200, byHand.text);
+    assert.equal(byHand.json.previousSigningSecret, undefined);
+    assert.deepEqual(await verifiesWith(), [2]);
+    const back = await call(base, 'PATCH', v1('/webhooks/wh_rotation'), { token: tokenA, body: { signingSecretName: 'SIGNING_ROTATION_B' }, contentType: 'application/merge-patch+json', headers: { 'if-match': '*' } });
+    assert.equal(back.status, 200, back.text);
+    assert.deepEqual(await verifiesWith(), [3]);
     const leaked = await put({ secret: key(4), keepPreviousSeconds: 0 });
     assert.equal(leaked.status, 200, leaked.text);
     assert.equal(leaked.json.previous, null);

@@ -16,7 +16,7 @@ import type { DeliveryTarget } from '../render/build-request.ts';
 import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { validateWebhookDocument, webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
-import { parseWebhookConfig, type PreviousSigningSecret, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, previousSigningSecretOf, type PreviousSigningSecret, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -217,19 +217,23 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   }
   const keepSeconds = body.keepPreviousSeconds ?? DEFAULT_KEEP_PREVIOUS_SECONDS;
   let previous: PreviousSigningSecret | undefined;
+  let repeated = false;
   if (current !== undefined && keepSeconds > 0) {
     const until = new Date(deps.clock.now().getTime() + keepSeconds * 1000);
     if (name !== current) previous = { name: current, until };
-    else if (await deps.secretWriter.copySecret(accountId, name, `${name}_PREVIOUS`)) previous = { name: `${name}_PREVIOUS`, until };
+    else {
+      // A request sent again (a retry, a double click) finds its own value stored: copying it would
+      // overwrite the previous secret with the new one. The overlap it recorded then stands as it is.
+      const copy = await deps.secretWriter.copySecret(accountId, name, `${name}_PREVIOUS`, body.secret);
+      if (copy === 'copied') previous = { name: `${name}_PREVIOUS`, until };
+      repeated = copy === 'same';
+    }
   }
-  await deps.secretWriter.setSecret(accountId, name, body.secret);
-  context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set${previous ? `; the previous one (${previous.name}) also signs until ${previous.until.toISOString()}` : ''}`, { webhookId, secretName: name, previousSecretName: previous?.name ?? null });
-  // Naming the secret is a change of configuration: validated and written like any patch.
-  const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
-  // The overlap is hookshape's field, not configuration: written, or ended (a rotation without one, or
-  // the first secret), whatever it was.
+  // The overlap is hookshape's field, not configuration: written (or ended: a rotation without one, the
+  // first secret) before the new value is stored, so a failure after this leaves the old secret signing,
+  // never the new one without it.
   const overlap =
-    previous || stored.data.previousSigningSecret !== undefined
+    !repeated && (previous || stored.data.previousSigningSecret !== undefined)
       ? await deps.webhooks.update(
           accountId,
           webhookId,
@@ -241,11 +245,17 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
           (before, after) => auditEntry(context, 'webhook.signing-secret.overlap', `webhooks/${webhookId}`, before, after),
         )
       : undefined;
+  await deps.secretWriter.setSecret(accountId, name, body.secret);
+  const kept = repeated ? previousSigningSecretOf(stored.data) : previous;
+  context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set${kept ? `; the previous one (${kept.name}) also signs until ${kept.until.toISOString()}` : ''}`, { webhookId, secretName: name, previousSecretName: kept?.name ?? null });
+  // Naming the secret is a change of configuration: validated and written like any patch (which keeps
+  // the overlap: it is about the secret this change replaces).
+  const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
   await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
-  const previousView = previous ? { name: previous.name, until: previous.until.toISOString() } : null;
+  const previousView = kept ? { name: kept.name, until: kept.until.toISOString() } : null;
+  if (patched) return { status: 200, body: { name, previous: previousView, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
   if (overlap?.ok) return { status: 200, body: { name, previous: previousView, webhook: webhookView(overlap.webhook) }, headers: { ETag: etagOf(overlap.webhook.version) } };
-  if (!patched) return { status: 200, body: { name, previous: previousView, webhook: webhookView(stored) } };
-  return { status: 200, body: { name, previous: previousView, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
+  return { status: 200, body: { name, previous: previousView, webhook: webhookView(stored) } };
 }
 
 // --- The delivery log -----------------------------------------------------------------------------

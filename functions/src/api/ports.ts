@@ -90,10 +90,10 @@ export interface SecretWriter {
   setSecret(accountId: string, name: string, value: string): Promise<void>;
   /**
    * Copies the current value of one secret of the account to another name, read fresh (not from a
-   * cache), inside the store: a signing secret's rotation keeps the value it replaces. False when `from`
-   * does not exist.
+   * cache), inside the store: a signing secret's rotation keeps the value it replaces. 'missing': `from`
+   * does not exist; 'same': its value is already `unlessValue` (a request sent again), nothing copied.
    */
-  copySecret(accountId: string, from: string, to: string): Promise<boolean>;
+  copySecret(accountId: string, from: string, to: string, unlessValue: string): Promise<'copied' | 'missing' | 'same'>;
 }
 
 export const RecoverJobState = ['running', 'done', 'interrupted'] as const;

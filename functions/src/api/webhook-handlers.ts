@@ -74,14 +74,17 @@ function configOf(parsed: Record<string, unknown>, written: Record<string, unkno
 }
 
 /**
- * The fields hookshape keeps across a replace: health and a signing secret rotation's overlap always
- * (the portal's editor saves the whole webhook); the auto-disable record while disabled.
+ * The fields hookshape keeps across a replace: health always; the auto-disable record while disabled; a
+ * signing secret rotation's overlap (the portal's editor saves the whole webhook) while it is about the
+ * secret the webhook signs with now or the one this change replaces: pointing the webhook at another
+ * secret by hand (after a leak, say) ends an overlap about an older one.
  */
-function keptFields(current: Record<string, unknown>, enabled: unknown): Record<string, unknown> {
+function keptFields(current: Record<string, unknown>, config: Record<string, unknown>): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   if (current.health !== undefined) kept.health = current.health;
-  if (current.previousSigningSecret !== undefined) kept.previousSigningSecret = current.previousSigningSecret;
-  if (enabled === false && current.disabled !== undefined) kept.disabled = current.disabled;
+  if (config.enabled === false && current.disabled !== undefined) kept.disabled = current.disabled;
+  const overlap = current.previousSigningSecret as { name?: unknown } | undefined;
+  if (overlap !== undefined && (config.signingSecretName === current.signingSecretName || overlap.name === current.signingSecretName)) kept.previousSigningSecret = overlap;
   return kept;
 }
 
@@ -134,7 +137,7 @@ async function replaceConfig(deps: ApiDeps, context: RequestContext, accountId: 
   if (ifVersion !== undefined && current.version !== ifVersion) throw writeFailed({ ok: false, reason: 'changed' });
   const config = nextConfig(current);
   const validation = await validated(deps, accountId, webhookId, config);
-  const document = { ...config, ...keptFields(current.data, config.enabled), validation };
+  const document = { ...config, ...keptFields(current.data, config), validation };
   const result = await deps.webhooks.update(accountId, webhookId, current.version, () => document, (before, after) => auditEntry(context, action, `webhooks/${webhookId}`, before, after));
   if (!result.ok) throw writeFailed(result);
   context.logger.log('INFO', `webhook ${webhookId}: ${action}`, { webhookId });

@@ -1,5 +1,6 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { SecretWriter } from '../api/ports.ts';
+import { sameSecret } from './same-secret.ts';
 import type { SecretStore } from '../core/ports.ts';
 
 /**
@@ -46,14 +47,15 @@ export class LocalFileSecretStore implements SecretStore, SecretWriter {
     return this.change(accountId, (mine) => ({ ...mine, [name]: value }));
   }
 
-  async copySecret(accountId: string, from: string, to: string): Promise<boolean> {
-    let copied = false;
+  async copySecret(accountId: string, from: string, to: string, unlessValue: string): Promise<'copied' | 'missing' | 'same'> {
+    let result: 'copied' | 'missing' | 'same' = 'missing';
     await this.change(accountId, (mine) => {
-      if (typeof mine[from] !== 'string') return undefined;
-      copied = true;
-      return { ...mine, [to]: mine[from] };
+      const value = mine[from];
+      if (typeof value !== 'string') return undefined;
+      result = sameSecret(value, unlessValue) ? 'same' : 'copied';
+      return result === 'same' ? undefined : { ...mine, [to]: value };
     });
-    return copied;
+    return result;
   }
 
   /** Reads the file, changes one account's secrets (undefined: no change) and writes it back, one change at a time. */

@@ -2,6 +2,7 @@ import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { SecretWriter } from '../api/ports.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { GrpcStatus } from '../core/failures.ts';
+import { sameSecret } from './same-secret.ts';
 
 /** Secret Manager secret ids are `hookshape--<accountId>--<NAME>`; templates read `{{ secrets.NAME }}`. */
 export const SECRET_PREFIX = 'hookshape--';
@@ -54,20 +55,21 @@ export class SecretManagerSecretStore implements SecretStore, SecretWriter {
     this.cache.delete(accountId);
   }
 
-  async copySecret(accountId: string, from: string, to: string): Promise<boolean> {
+  async copySecret(accountId: string, from: string, to: string, unlessValue: string): Promise<'copied' | 'missing' | 'same'> {
     const client = await this.connect();
     let value: string;
     try {
       const [version] = await client.accessSecretVersion({ name: `projects/${this.projectId}/secrets/${secretId(accountId, from)}/versions/latest` });
       const data = version.payload?.data;
-      if (!data) return false;
+      if (!data) return 'missing';
       value = Buffer.from(data as Uint8Array).toString('utf8');
     } catch (error) {
-      if ((error as { code?: number }).code === GrpcStatus.NOT_FOUND) return false;
+      if ((error as { code?: number }).code === GrpcStatus.NOT_FOUND) return 'missing';
       throw error;
     }
+    if (sameSecret(value, unlessValue)) return 'same';
     await this.setSecret(accountId, to, value);
-    return true;
+    return 'copied';
   }
 
   private async load(accountId: string): Promise<Record<string, string>> {

@@ -257,9 +257,10 @@ export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; 
 
 const refused = (id: string, issues: FieldIssue[]): ParsedWebhook => ({ ok: false, reason: `webhook ${id}: ${describeFieldIssues(issues)}`, issues });
 
-function previousSigningSecretOf(document: unknown): { previousSigningSecret?: PreviousSigningSecret } {
+/** A webhook document's rotation overlap, when well-formed. */
+export function previousSigningSecretOf(document: unknown): PreviousSigningSecret | undefined {
   const parsed = previousSigningSecretSchema.safeParse((document as { previousSigningSecret?: unknown } | undefined)?.previousSigningSecret);
-  return parsed.success ? { previousSigningSecret: parsed.data } : {};
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Validates a webhook document; the reason names the webhook and the fields at fault. */
@@ -270,6 +271,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
   if (value.body === undefined && value.format !== 'json' && value.method !== 'GET' && value.method !== 'HEAD') {
     return refused(id, [{ field: 'body', message: `is required for format ${value.format} (without a body, the event is sent as JSON)` }]);
   }
+  const previousSigningSecret = previousSigningSecretOf(document);
   return {
     ok: true,
     webhook: {
@@ -293,7 +295,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.auth === undefined ? {} : { auth: value.auth }),
       ...(value.rateLimit === undefined ? {} : { rateLimit: value.rateLimit }),
       ...(value.traceparent === undefined ? {} : { traceparent: value.traceparent }),
-      ...previousSigningSecretOf(document),
+      ...(previousSigningSecret ? { previousSigningSecret } : {}),
     },
   };
 }
