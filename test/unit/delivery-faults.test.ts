@@ -190,6 +190,16 @@ describe('dispatcher: a fault at each step', () => {
       });
     }
 
+    it('lasting, and keeping the event in invalidEvents fails too: thrown for the handler to log whole (and count once), not counted here', async () => {
+      const world = new World();
+      world.faults.inject('webhooks.subscribed', LASTING_KINDS[0]!.error);
+      world.faults.inject('invalidEvents.record', LASTING_KINDS[0]!.error);
+      const published = await world.publish();
+      assert.equal(published.acked, false, 'thrown to the handler');
+      assert.deepEqual(world.logger.entries.filter((entry) => entry.notDispatched === true), []);
+      assert.ok(world.logger.entries.some((entry) => entry.severity === 'ERROR' && /failed too/.test(entry.message)), 'why it was not dispatched is logged');
+    });
+
     it('transient: the event is redelivered, and the redelivery delivers every webhook once', async () => {
       const world = new World();
       world.faults.inject('webhooks.subscribed', () => transientError());

@@ -78,8 +78,17 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
     if (classifyFailure(error) === 'transient') throw error;
     // Redelivering would fail the same way: the event is kept where operators look, and acknowledged.
     const reason = `internal error while loading the webhooks of account ${event.accountId} for ${event.type}: ${errorMessage(error)} (errorCode internal_error; hookshape's log has the details)`;
-    logger.log('ERROR', `event not dispatched, recorded in invalidEvents/${message.messageId}: ${reason}`, { errorCode: 'internal_error', notDispatched: true, messageId: message.messageId, stack: (error as Error)?.stack ?? null });
-    await deps.invalidEvents.record(message.messageId, reason, rawMessage(message));
+    const stack = (error as Error)?.stack ?? null;
+    try {
+      await deps.invalidEvents.record(message.messageId, reason, rawMessage(message));
+    } catch (recordError) {
+      // The handler logs the message whole (notDispatched) when this is lasting, or has it redelivered;
+      // this line keeps why it was not dispatched. Counted once either way: not here.
+      logger.log('ERROR', `event not dispatched: ${reason}; keeping it in invalidEvents/${message.messageId} failed too: ${errorMessage(recordError)}`, { errorCode: 'internal_error', messageId: message.messageId, stack });
+      throw recordError;
+    }
+    // notDispatched: counted by hookshape/events_not_dispatched, once per event kept.
+    logger.log('ERROR', `event not dispatched, recorded in invalidEvents/${message.messageId}: ${reason}`, { errorCode: 'internal_error', notDispatched: true, messageId: message.messageId, stack });
     return [];
   }
   const enabled = stored.filter((webhook) => (webhook.data as { enabled?: unknown } | undefined)?.enabled !== false);
