@@ -5,8 +5,8 @@
  * names (its default `charset: 'ascii'`) but keeps comments, regular expressions and tagged templates
  * as written, so the 4 MB main chunk took 7.7 MB of heap on every instance instead of 3.9.
  *
- * A file whose non-ASCII characters are all in comments gets a `?` for each non-ASCII UTF-16 unit (the
- * columns its source map points at stay put). That it was all comments is checked, not assumed: the
+ * A file whose non-ASCII characters are all in comments gets a `?` for each non-ASCII UTF-16 unit, a
+ * line separator a line feed (the lines and columns its source map points at stay put). That it was all comments is checked, not assumed: the
  * rewritten file must print, comments and whitespace dropped, exactly as the original does. A file with
  * non-ASCII characters in its code (a regular expression, a tagged template, where an escape could
  * change the meaning; a string or a name, which esbuild's output never has raw) is left as it is.
@@ -31,7 +31,9 @@ export async function asciiComments(code: string): Promise<{ code: string; nonAs
   if (HAS_NON_ASCII.test(program)) return { code, nonAsciiCode: true };
   // esbuild escapes non-ASCII strings and names when it prints them, so a program can be ASCII with
   // such characters in its code: the rewrite stands only if it prints exactly the same program.
-  const ascii = code.replace(NON_ASCII, '?');
+  // U+2028 and U+2029 end lines (in JavaScript, and in the line numbers of stack traces and source
+  // maps): each becomes a \n, which means the same; any other character a ?.
+  const ascii = code.replace(NON_ASCII, (unit) => (unit === '\u2028' || unit === '\u2029' ? '\n' : '?'));
   const same = await programOf(ascii).then(
     (rewritten) => rewritten === program,
     () => false,

@@ -30,6 +30,14 @@ describe('non-ASCII characters in the bundle', () => {
     }
   });
 
+  it('a line or paragraph separator (a line end in JavaScript) becomes a line feed: the lines stay, and the code after it stays code', async () => {
+    const code = 'result = 1; // one\u2028result += 1; /* two\u2029 */ result += 1;';
+    const { code: ascii } = await asciiComments(code);
+    assert.equal(ascii, 'result = 1; // one\nresult += 1; /* two\n */ result += 1;');
+    assert.equal(run(ascii), 3);
+    assert.equal(run(code), 3);
+  });
+
   it('an ASCII file is returned as it is', async () => {
     const code = 'result = 1; // plain';
     assert.deepEqual(await asciiComments(code), { code, nonAsciiCode: false });
