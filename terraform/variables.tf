@@ -318,12 +318,24 @@ variable "api_cors_origins" {
   description = "API_CORS_ORIGINS: browser origins (comma-separated, e.g. \"https://portal.example.com\") allowed to call the management API; empty: none. Wildcards are refused."
   type        = string
   default     = ""
+
+  # The functions check the same rule at start (runtime-config.ts origins()); a plan that breaks it fails here.
+  validation {
+    condition     = alltrue([for origin in compact([for item in split(",", var.api_cors_origins) : trimspace(item)]) : can(regex("^[Hh][Tt][Tt][Pp][Ss]?://[^/\\s;,'\"@*?#]+/?$", origin))])
+    error_message = "API_CORS_ORIGINS lists exact origins, scheme://host[:port] with http or https, comma-separated (no path, wildcard or ';')."
+  }
 }
 
 variable "portal_frame_ancestors" {
   description = "PORTAL_FRAME_ANCESTORS: origins (comma-separated) that may embed the customer portal in an iframe and hand it fresh tokens by postMessage; empty: none."
   type        = string
   default     = ""
+
+  # The functions check the same rule at start (runtime-config.ts origins()); a plan that breaks it fails here.
+  validation {
+    condition     = alltrue([for origin in compact([for item in split(",", var.portal_frame_ancestors) : trimspace(item)]) : can(regex("^[Hh][Tt][Tt][Pp][Ss]?://[^/\\s;,'\"@*?#]+/?$", origin))])
+    error_message = "PORTAL_FRAME_ANCESTORS lists exact origins, scheme://host[:port] with http or https, comma-separated (no path, wildcard or ';')."
+  }
 }
 
 variable "portal_branding" {
@@ -459,7 +471,7 @@ variable "alert_events_not_dispatched" {
 }
 
 variable "alert_repair_silent_minutes" {
-  description = "Alert when no scheduled repair sweep completed for this many minutes (several periods of repair_schedule: 30 is six missed runs at the default every 5 minutes)."
+  description = "Alert when no scheduled repair sweep completed for this many minutes. Keep it several periods of repair_schedule (30 is six missed runs at the default every 5 minutes): below one period the alert fires between every two runs."
   type        = number
   default     = 30
 

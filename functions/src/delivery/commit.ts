@@ -219,7 +219,9 @@ export async function failInternally(
   // An error's text may quote anything (a rendered value, a secret) at any length: redacted and bounded.
   const message = recordedErrorText(errorMessage(error), progress.secretValues);
   const stack = (error as Error)?.stack;
-  logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: typeof stack === 'string' ? recordedErrorText(stack, progress.secretValues) : null });
+  // Logged before the write: whether this run still owns the delivery is known only then (a superseded
+  // write is logged as such, and the takeover's outcome stands).
+  logger.log('ERROR', `internal error while ${stage}: ${message}; the delivery is ended with it unless a takeover moved it on`, { errorCode: 'internal_error', stage, stack: typeof stack === 'string' ? recordedErrorText(stack, progress.secretValues) : null });
   const now = deps.clock.now();
   if (progress.inFlight) {
     progress.attempts.push(unknownAttempt(progress.inFlight, now));
