@@ -572,6 +572,22 @@ export class World {
     return this.publish(message);
   }
 
+  /**
+   * What happens while an attempt hangs past its lease (its owner slow, not dead): the sweep takes the
+   * delivery over, and the attempt it schedules, `attempt`, runs when due and succeeds.
+   */
+  async takeOverWhileHanging(attempt: number): Promise<void> {
+    this.clock.advance(this.timing.leaseMs + 1000);
+    const swept = await this.sweep();
+    if (swept.repaired !== 1) throw new Error(`the sweep repaired ${swept.repaired} deliveries, not the one hanging`);
+    const next = this.scheduler.pending().find((task) => task.task.attempt === attempt);
+    if (!next) throw new Error(`no attempt ${attempt} scheduled by the takeover`);
+    this.clock.set(next.at);
+    const answer = await this.runTask(next.task);
+    if (answer.note !== 'succeeded') throw new Error(`attempt ${attempt} answered ${answer.note}`);
+    next.done = true;
+  }
+
   async runTask(task: RetryTask): Promise<WorkerAnswer> {
     return handleRetryTask(this.deps(), task);
   }
