@@ -711,7 +711,7 @@ async function secretsPage(main: HTMLElement): Promise<void> {
   } }, 'Generate');
   // A rotation keeps the previous secret signing for 24 hours (the API's default), unless it leaked.
   const endPrevious = h('input', { type: 'checkbox', name: 'endPrevious' });
-  const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch (from 5 minutes after saving) without rejecting any.');
+  const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch (from a minute after saving) without rejecting any.');
   form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, h('button', { type: 'submit' }, 'Save secret'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

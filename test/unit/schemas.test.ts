@@ -5,7 +5,7 @@ import { loadConfig, ConfigError } from '../../functions/src/config/runtime-conf
 import { MAX_EVENT_BYTES, messageBytes, parseEventMessage } from '../../functions/src/events/event-message.ts';
 import { locateJsonError } from '../../functions/src/render/json-syntax.ts';
 import { VERSION } from '../../functions/src/version.ts';
-import { parseWebhookConfig } from '../../functions/src/webhooks/webhook-config.ts';
+import { parseWebhookConfig, secretNamesOf } from '../../functions/src/webhooks/webhook-config.ts';
 
 const good = { id: 'evt_1', type: 'call.created', accountId: 'acc_1', occurredAt: '2026-11-23T10:00:00Z', data: { a: 1 } };
 const message = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
@@ -81,6 +81,23 @@ describe('webhook documents', () => {
       assert.match(parsed.ok ? '' : parsed.reason, reason);
     });
   }
+});
+
+describe('the secrets a webhook names (its store reads again when one is missing)', () => {
+  const named = (fields: Record<string, unknown>) => {
+    const parsed = parseWebhookConfig('acc_1', 'wh_1', { name: 'n', events: ['call.created'], url: 'https://example.com', ...fields });
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+    return secretNamesOf(parsed.webhook);
+  };
+
+  it('signing, a rotation\'s previous signing secret and each kind of auth; none when it names none', () => {
+    assert.deepEqual(named({}), []);
+    assert.deepEqual(named({ signingSecretName: 'SIGNING', previousSigningSecret: { name: 'SIGNING_PREVIOUS', until: new Date() } }), ['SIGNING', 'SIGNING_PREVIOUS']);
+    assert.deepEqual(named({ auth: { type: 'basic', username: 'u', passwordSecretName: 'PASSWORD' } }), ['PASSWORD']);
+    assert.deepEqual(named({ auth: { type: 'bearer', tokenSecretName: 'TOKEN' } }), ['TOKEN']);
+    assert.deepEqual(named({ auth: { type: 'header', name: 'X-Key', valueSecretName: 'KEY' } }), ['KEY']);
+    assert.deepEqual(named({ auth: { type: 'oauth2', tokenUrl: 'https://auth.example.com/token', clientId: 'c', clientSecretName: 'CLIENT' } }), ['CLIENT']);
+  });
 });
 
 describe('JSON error positions', () => {

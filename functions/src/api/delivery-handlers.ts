@@ -16,7 +16,7 @@ import type { DeliveryTarget } from '../render/build-request.ts';
 import { signingKey } from '../send/standard-webhooks-signature.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { validateWebhookDocument, webhookPlaceholderSecrets } from '../validation/validate-webhook.ts';
-import { parseWebhookConfig, previousSigningSecretOf, type PreviousSigningSecret, type WebhookConfig } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, previousSigningSecretOf, secretNamesOf, type PreviousSigningSecret, type WebhookConfig } from '../webhooks/webhook-config.ts';
 import { WEBHOOK_ID } from '../webhooks/webhook-store.ts';
 import { auditEntry, type ApiDeps, type RequestContext } from './api-deps.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -163,7 +163,7 @@ export async function testWebhook(deps: ApiDeps, context: RequestContext, accoun
   const event: EventMessage = { id: `evt_test_${now.getTime().toString(36)}_${randomBytes(4).toString('hex')}`, type, accountId, occurredAt: now.toISOString(), data: body.data ?? sampleEvent(type, accountId).data };
   let secrets: LoadedSecrets;
   try {
-    secrets = { ok: true, secrets: await deps.secrets.secretsFor(accountId) };
+    secrets = { ok: true, secrets: await deps.secrets.secretsFor(accountId, parsed.ok ? secretNamesOf(parsed.webhook) : []) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     secrets = { ok: false, error };

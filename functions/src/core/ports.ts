@@ -7,6 +7,10 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 export interface SecretStore {
-  /** The account's secrets by name; only ever this account's. */
-  secretsFor(accountId: string): Promise<Record<string, string>>;
+  /**
+   * The account's secrets by name; only ever this account's. `named`: the secrets the caller's webhooks
+   * name (signing, previous signing, auth): a store that caches reads again when one of them is missing
+   * from what it holds (created, or rotated to a new name, since), at most every so often.
+   */
+  secretsFor(accountId: string, named?: readonly string[]): Promise<Record<string, string>>;
 }

@@ -9,7 +9,7 @@ import type { EventMessage } from '../events/event-message.ts';
 import type { Logger } from '../log/logger.ts';
 import { continueTrace, newTrace, traceFields, type TraceContext } from '../log/trace.ts';
 import type { ParsedWebhook, WebhookConfig, WebhookRateLimit } from '../webhooks/webhook-config.ts';
-import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, secretNamesOf } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
@@ -370,7 +370,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     const parsed = parseWebhookConfig(task.accountId, task.webhookId, stored.data);
     if (!parsed.ok) return await stop('invalid', 'invalid_webhook', parsed.reason);
     stage = "loading the account's secrets";
-    const secrets = await deps.secrets.secretsFor(task.accountId);
+    const secrets = await deps.secrets.secretsFor(task.accountId, secretNamesOf(parsed.webhook));
     progress.secretValues = Object.values(secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);

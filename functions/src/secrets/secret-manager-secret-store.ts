@@ -8,8 +8,17 @@ import { sameSecret } from './same-secret.ts';
 export const SECRET_PREFIX = 'hookshape--';
 export const secretId = (accountId: string, name: string): string => `${SECRET_PREFIX}${accountId}--${name}`;
 
-/** How long an account's secrets are kept on a warm instance; a rotated secret is seen after this. */
+/** How long an account's secrets are kept on a warm instance; a new value under a known name is seen after this. */
 const CACHE_MS = 5 * 60_000;
+/**
+ * A secret a webhook names but the cache lacks (just created, or a rotation's new or previous name) is
+ * read at once, the account's secrets with it, at most this often: a name that stays missing (a webhook
+ * pointing at no secret) costs one read of the account's secrets per 15 s per instance, not one per event.
+ */
+const MISSING_RELOAD_MS = 15_000;
+
+/** The calls of the Secret Manager client this store makes (a test gives its own). */
+export type SecretManagerCalls = Pick<SecretManagerServiceClient, 'listSecrets' | 'accessSecretVersion' | 'createSecret' | 'addSecretVersion'>;
 
 /**
  * Production secrets. Each account only ever gets the secrets whose id starts with its own prefix;
@@ -17,30 +26,40 @@ const CACHE_MS = 5 * 60_000;
  */
 export class SecretManagerSecretStore implements SecretStore, SecretWriter {
   private readonly projectId: string;
-  private client: Promise<SecretManagerServiceClient> | undefined;
+  private client: Promise<SecretManagerCalls> | undefined;
+  private readonly now: () => number;
   private readonly cache = new Map<string, { at: number; value: Promise<Record<string, string>> }>();
 
-  constructor(projectId: string) {
+  constructor(projectId: string, options: { client?: SecretManagerCalls; now?: () => number } = {}) {
     this.projectId = projectId;
+    if (options.client) this.client = Promise.resolve(options.client);
+    this.now = options.now ?? Date.now;
   }
 
-  secretsFor(accountId: string): Promise<Record<string, string>> {
+  async secretsFor(accountId: string, named: readonly string[] = []): Promise<Record<string, string>> {
     const hit = this.cache.get(accountId);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+    if (hit && this.now() - hit.at < CACHE_MS) {
+      const secrets = await hit.value;
+      if (named.every((name) => Object.hasOwn(secrets, name)) || this.now() - hit.at < MISSING_RELOAD_MS) return secrets;
+      // Another call may have read them again meanwhile: one read, whoever asks.
+      const current = this.cache.get(accountId);
+      if (current && current !== hit) return current.value;
+    }
     const value = this.load(accountId);
     value.catch(() => this.cache.delete(accountId));
-    this.cache.set(accountId, { at: Date.now(), value });
+    this.cache.set(accountId, { at: this.now(), value });
     return value;
   }
 
-  private connect(): Promise<SecretManagerServiceClient> {
+  private connect(): Promise<SecretManagerCalls> {
     this.client ??= import('@google-cloud/secret-manager').then(({ SecretManagerServiceClient }) => new SecretManagerServiceClient());
     return this.client;
   }
 
   /**
    * Creates the secret `hookshape--<accountId>--<NAME>` if it does not exist and adds the value as its
-   * latest version. Functions that cached the account's secrets see it within 5 minutes.
+   * latest version. Functions that cached the account's secrets see a new value under a name they hold
+   * within 5 minutes, a name they lack as soon as a webhook names it (secretsFor).
    */
   async setSecret(accountId: string, name: string, value: string): Promise<void> {
     const client = await this.connect();

@@ -257,6 +257,14 @@ export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; 
 
 const refused = (id: string, issues: FieldIssue[]): ParsedWebhook => ({ ok: false, reason: `webhook ${id}: ${describeFieldIssues(issues)}`, issues });
 
+/** The account secrets a webhook names in its fields (not in its templates): signing, previous signing, auth. */
+export function secretNamesOf(webhook: WebhookConfig): string[] {
+  const auth = webhook.auth;
+  const authSecret =
+    auth === undefined ? undefined : auth.type === 'basic' ? auth.passwordSecretName : auth.type === 'bearer' ? auth.tokenSecretName : auth.type === 'header' ? auth.valueSecretName : auth.clientSecretName;
+  return [webhook.signingSecretName, webhook.previousSigningSecret?.name, authSecret].filter((name): name is string => name !== undefined);
+}
+
 /** A webhook document's rotation overlap, when well-formed. */
 export function previousSigningSecretOf(document: unknown): PreviousSigningSecret | undefined {
   const parsed = previousSigningSecretSchema.safeParse((document as { previousSigningSecret?: unknown } | undefined)?.previousSigningSecret);
