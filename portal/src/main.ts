@@ -6,7 +6,7 @@
 import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
 import { field, h, localTime, textBlock } from './dom.ts';
-import { editorFieldsOf, editorPatch, linesToMap, mapToLines, RULES, rulesOfForm, sameValue, slotFor, type EditorFields, type FormProblem } from './webhook-fields.ts';
+import { duplicateOf, editorFieldsOf, editorPatch, linesToMap, mapToLines, RULES, rulesOfForm, sameValue, slotFor, type EditorFields, type FormProblem } from './webhook-fields.ts';
 import { endSession, keepFresh, sessionEnded, startSession, type Session } from './session.ts';
 
 interface Config {
@@ -112,11 +112,7 @@ async function webhooksPage(main: HTMLElement): Promise<void> {
         'td',
         { class: 'actions' },
         act(enabled ? `Disable ${webhook.name}` : `Enable ${webhook.name}`, () => api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/${enabled ? 'disable' : 'enable'}`)),
-        act(`Duplicate ${webhook.name}`, () => {
-          // hookshape's own fields stay with the original (a copy has no history, and no rotation of its own).
-          const { id: _id, validation: _v, health: _h, disabled: _d, previousSigningSecret: _p, ...config } = webhook;
-          return api('POST', '/webhooks', { body: { ...config, name: `${webhook.name} (copy)`, enabled: false } });
-        }),
+        act(`Duplicate ${webhook.name}`, () => api('POST', '/webhooks', { body: duplicateOf(webhook) })),
         act(`Delete ${webhook.name}`, () => api('DELETE', `/webhooks/${encodeURIComponent(webhook.id)}`), `Delete the webhook "${webhook.name}"? Its deliveries stop now.`),
       ),
     );

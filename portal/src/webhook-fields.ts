@@ -71,6 +71,18 @@ export function editorPatch(before: EditorFields, after: EditorFields): Record<s
   return patch;
 }
 
+/**
+ * The fields the API's Webhook view adds to a webhook's configuration: hookshape's own (its id, checks,
+ * health, auto-disable record, a signing secret rotation's overlap). A create refuses them (strict).
+ */
+export const HOOKSHAPE_FIELDS = ['id', 'validation', 'health', 'disabled', 'previousSigningSecret'] as const;
+
+/** The create body of a webhook's copy: its configuration only (no history, no rotation of its own), disabled. */
+export function duplicateOf(webhook: Record<string, unknown>): Record<string, unknown> {
+  const config = Object.fromEntries(Object.entries(webhook).filter(([key]) => !(HOOKSHAPE_FIELDS as readonly string[]).includes(key)));
+  return { ...config, name: `${String(webhook.name)} (copy)`, enabled: false };
+}
+
 // --- Delivery rules -------------------------------------------------------------------------------
 
 export const RETRY_SCHEDULES = ['incremental', 'exponential', 'explicit'] as const;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { editorFieldsOf, editorPatch, linesToMap, mapToLines, rulesForm, rulesOfForm, slotFor } from '../../portal/src/webhook-fields.ts';
+import { Webhook, WebhookInput } from '../../functions/src/api/schemas.ts';
+import { duplicateOf, editorFieldsOf, editorPatch, HOOKSHAPE_FIELDS, linesToMap, mapToLines, rulesForm, rulesOfForm, slotFor } from '../../portal/src/webhook-fields.ts';
 
 // The portal editor's save: a merge patch of the fields it shows that changed, nothing else.
 describe('the portal editor patch', () => {
@@ -108,5 +109,19 @@ describe('the portal editor: delivery rules', () => {
     assert.equal(slotFor('headers.X-Agent', keys), 'headers');
     assert.equal(slotFor('retryX', keys), undefined, 'a prefix by path, not by text');
     assert.equal(slotFor('timeoutSeconds', keys), undefined);
+  });
+});
+
+describe("the portal's Duplicate", () => {
+  it("leaves out exactly the fields the API's Webhook view adds to the configuration (the create is strict)", () => {
+    const added = Object.keys(Webhook.shape).filter((key) => !(key in WebhookInput.shape)).sort();
+    assert.deepEqual([...HOOKSHAPE_FIELDS].sort(), added);
+  });
+
+  it('copies the configuration, named as a copy and disabled', () => {
+    const webhook = { id: 'wh_1', name: 'CRM', events: ['call.created'], url: 'https://crm.example.com', enabled: true, validation: { ok: true }, health: { consecutiveFailures: 2 }, disabled: { reason: 'x' }, previousSigningSecret: { name: 'S_PREVIOUS', until: '2026-12-08T00:00:00Z' }, signingSecretName: 'S' };
+    const parsed = WebhookInput.safeParse(duplicateOf(webhook));
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.deepEqual(duplicateOf(webhook), { name: 'CRM (copy)', events: ['call.created'], url: 'https://crm.example.com', enabled: false, signingSecretName: 'S' });
   });
 });
