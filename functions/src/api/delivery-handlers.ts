@@ -23,7 +23,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ApiProblem, fieldProblem, notFound } from './problem.ts';
 import type { DeliveryCursor, RecoverJob, VersionedWebhook } from './ports.ts';
 import { DEFAULT_KEEP_PREVIOUS_SECONDS, DEFAULT_PAGE_SIZE } from './schemas.ts';
-import { etagOf, patchWebhook, webhookView, type ApiResult } from './webhook-handlers.ts';
+import { patchWebhook, webhookView, withEtag, type ApiResult } from './webhook-handlers.ts';
 
 /** Bytes of delivery records in one page: a page ends early rather than grow past this. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
@@ -252,10 +252,10 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   // the overlap: it is about the secret this change replaces).
   const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
   await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
+  // The webhook as the last write left it: the patch's answer, else the overlap's, else as it was.
+  const written = patched ?? (overlap?.ok ? withEtag(200, overlap.webhook) : { status: 200, body: webhookView(stored) });
   const previousView = kept ? { name: kept.name, until: kept.until.toISOString() } : null;
-  if (patched) return { status: 200, body: { name, previous: previousView, webhook: patched.body }, ...(patched.headers ? { headers: patched.headers } : {}) };
-  if (overlap?.ok) return { status: 200, body: { name, previous: previousView, webhook: webhookView(overlap.webhook) }, headers: { ETag: etagOf(overlap.webhook.version) } };
-  return { status: 200, body: { name, previous: previousView, webhook: webhookView(stored) } };
+  return { status: 200, body: { name, previous: previousView, webhook: written.body }, ...(written.headers ? { headers: written.headers } : {}) };
 }
 
 // --- The delivery log -----------------------------------------------------------------------------

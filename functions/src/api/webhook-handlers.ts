@@ -25,7 +25,7 @@ export const etagOf = (version: string): string => `"${version}"`;
 
 /** The API's view of a webhook: the document's fields plus its id. */
 export const webhookView = (webhook: VersionedWebhook): Record<string, unknown> => ({ ...webhook.data, id: webhook.id });
-const withEtag = (status: number, webhook: VersionedWebhook): ApiResult => ({ status, body: webhookView(webhook), headers: { ETag: etagOf(webhook.version) } });
+export const withEtag = (status: number, webhook: VersionedWebhook): ApiResult => ({ status, body: webhookView(webhook), headers: { ETag: etagOf(webhook.version) } });
 
 /** `"1732000000.123456789"` (or W/ of it, or *) → the version; a made-up one never matches. */
 export function versionFromIfMatch(header: string | undefined): string | undefined | '*' {

@@ -18,13 +18,14 @@ interface PageEnd {
  * after the last record of the one before.
  */
 export function staleQuery(db: Firestore, status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore' | 'limit'>, after: PageEnd | undefined) {
-  const [field, before] = sweepOrder(status, query);
+  const { field, before } = sweepOrder(status, query);
   const ordered = db.collectionGroup(DELIVERIES).where('status', '==', status).where(field, '<=', before).orderBy(field).orderBy(FieldPath.documentId());
   return (after ? ordered.startAfter(after.at, after.path) : ordered).limit(query.limit);
 }
 
+/** A kind's sort field (its index's range field) and the bound of its query. */
 const sweepOrder = (status: 'pending' | 'retrying', query: Pick<StaleQuery, 'pendingBefore' | 'dueBefore'>) =>
-  status === 'pending' ? ([pendingField!.fieldPath, query.pendingBefore] as const) : ([dueField!.fieldPath, query.dueBefore] as const);
+  status === 'pending' ? { field: pendingField!.fieldPath, before: query.pendingBefore } : { field: dueField!.fieldPath, before: query.dueBefore };
 
 /**
  * The delivery log at accounts/{a}/webhooks/{w}/deliveries/{eventId}. The document path is the
@@ -125,8 +126,8 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
       if (after === null) return { docs: [], next: null };
       const { docs } = await staleQuery(this.db, status, query, after as unknown as PageEnd | undefined).get();
       const last = docs.at(-1);
-      // Only a full page can have more after it.
-      const end: PageEnd | undefined = last && docs.length >= query.limit ? { at: last.get(sweepOrder(status, query)[0]), path: last.ref.path } : undefined;
+      // Only a full page can have more after it; the next starts after its last record's sort value and path.
+      const end: PageEnd | undefined = last && docs.length >= query.limit ? { at: last.get(sweepOrder(status, query).field), path: last.ref.path } : undefined;
       return { docs, next: end ? (end as unknown as StaleCursor) : null };
     };
     const [pending, retrying] = await Promise.all([page('pending', query.after?.pending), page('retrying', query.after?.retrying)]);
@@ -135,5 +136,4 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
       next: { pending: pending.next, retrying: retrying.next },
     };
   }
-
 }
