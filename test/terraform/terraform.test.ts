@@ -117,6 +117,34 @@ describe('providers and variables', () => {
   });
 });
 
+describe('origin lists: Terraform refuses at plan what the functions refuse at start', () => {
+  const samples = [
+    'https://app.example.com', 'http://127.0.0.1:8080', 'https://app.example.com/', 'HTTPS://App.Example.com:443',
+    'https:', "'self'", 'https://app.example.com; report-uri https://evil.example', 'https://app.example.com/embed',
+    'https://app.example.com?x=1', 'app.example.com', 'ftp://app.example.com', 'https://user@app.example.com', 'https://*.example.com',
+  ];
+  for (const [variable, env] of [['portal_frame_ancestors', 'PORTAL_FRAME_ANCESTORS'], ['api_cors_origins', 'API_CORS_ORIGINS']] as const) {
+    it(`${variable}: its validation's pattern and ${env}'s check agree on each sample`, () => {
+      const validation = (variables.get(variable)?.['validation'] as Array<{ condition: string }> | undefined)?.[0];
+      assert.ok(validation, `${variable} has a validation block`);
+      assert.match(validation.condition, new RegExp(`split\\(",", var\\.${variable}\\)`), 'each comma-separated item is checked');
+      // The HCL string literal inside regex("…"): its escapes undone, it is the RE2 pattern (the same in JavaScript here).
+      const literal = /regex\("((?:[^"\\]|\\.)*)"/.exec(validation.condition)?.[1];
+      assert.ok(literal, validation.condition);
+      const pattern = new RegExp(literal.replace(/\\(.)/g, '$1'));
+      for (const sample of samples) {
+        let started = true;
+        try {
+          loadConfig({ [env]: sample });
+        } catch {
+          started = false;
+        }
+        assert.equal(pattern.test(sample), started, `${sample}: Terraform ${pattern.test(sample) ? 'takes' : 'refuses'} it, the functions ${started ? 'start' : 'stop'}`);
+      }
+    });
+  }
+});
+
 describe('the delivery lease and the function timeouts', () => {
   // The functions that hold a claim while they run (dispatch, retry worker) and the variables of their timeouts.
   const holders = [DISPATCH_ENTRY, WORKER_ENTRY];
