@@ -420,8 +420,11 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       showFieldErrors(form, general, undefined as never);
       general.textContent = 'Not saved: fix the delivery rules first (under their fields).';
       showLocalProblems(problems);
+      saved.textContent = '';
       return false;
     }
+    // The last save's time is not shown while this one is in flight: it would read as this one's.
+    saved.textContent = 'Saving…';
     try {
       let answer;
       if (webhook.id) {
@@ -445,6 +448,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
       await runPreview();
       return true;
     } catch (error) {
+      saved.textContent = '';
       if (error instanceof ApiError && error.status === 412) general.textContent = 'Someone changed this webhook since you opened it. Reload it to see their change, then apply yours again.';
       else {
         showFieldErrors(form, general, error);
@@ -609,6 +613,7 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
       return;
     }
     const replay = h('button', { type: 'button', onclick: async () => {
+      status.textContent = '';
       try {
         await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
         status.textContent = `Replay of ${eventId} started.`;
@@ -708,9 +713,15 @@ async function secretsPage(main: HTMLElement): Promise<void> {
   // A rotation keeps the previous secret signing for 24 hours (the API's default), unless it leaked.
   const endPrevious = h('input', { type: 'checkbox', name: 'endPrevious' });
   const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch (from a minute after saving) without rejecting any.');
-  form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, h('button', { type: 'submit' }, 'Save secret'), status);
+  const save = h('button', { type: 'submit' }, 'Save secret');
+  form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, save, status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    // One save at a time, and the last answer's message is gone until this one's arrives: a second
+    // save while the first is in flight would read the form the first answer then resets.
+    if (save.disabled) return;
+    save.disabled = true;
+    status.textContent = 'Saving…';
     try {
       const body = endPrevious.checked ? { secret: secret.value, keepPreviousSeconds: 0 } : { secret: secret.value };
       const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body });
@@ -722,7 +733,10 @@ async function secretsPage(main: HTMLElement): Promise<void> {
         ? `Saved as ${data.name}. Until ${localTime(data.previous.until)}, requests are also signed with the previous secret.`
         : `Saved as ${data.name}. Deliveries are signed with it from now on.`;
     } catch (error) {
+      status.textContent = '';
       showFieldErrors(form, general, error);
+    } finally {
+      save.disabled = false;
     }
   });
   const snippet = textBlock(
