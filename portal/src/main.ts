@@ -646,6 +646,7 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
   const recover = h('form', { class: 'recover' }, field('Recover all failed since', recoverSince, 'since').wrap, h('button', { type: 'submit' }, 'Recover'), recoverStatus);
   recover.addEventListener('submit', async (event) => {
     event.preventDefault();
+    recoverStatus.textContent = 'Starting…';
     try {
       const { data: job } = await api('POST', '/recover-jobs', { body: { since: new Date(recoverSince.value || Date.now() - 86_400_000).toISOString() } });
       // Followed while the page shows it, for 10 minutes at most (retries may take hours): slower as it goes.
