@@ -42,7 +42,7 @@ export function memoryPorts(documents: Array<{ id: string; data: unknown }>): {
       claim: async () => ({ created: true }),
       modify: async (_key, change) => change(undefined).result,
       update: async () => true,
-      end: async () => {},
+      end: async () => true,
       get: async () => undefined,
     },
     eventClaims: { claim: async () => ({ created: true }), takeOver: async () => true, get: async () => undefined },

@@ -125,6 +125,64 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     assert.equal((await ref.get()).exists, false);
   });
 
+  const ENDING = { status: 'failed', errorCode: 'internal_error', lastError: 'internal error while reading or claiming attempt 2', updatedAt: new Date() } as const;
+
+  it('end: a delivery not ended yet is ended (failed, nothing planned or in flight), even one whose fields the adapter cannot parse', async () => {
+    const record = await plant();
+    const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+    await ref.update({ status: 'retrying', next: { number: 2 }, nextAttemptAt: new Date(), attempts: 'not a list', inFlight: { attempt: 2, claim: 'c' } });
+    assert.equal(await project.adapter.end(record, ENDING), true);
+    const ended = (await ref.get()).data()!;
+    assert.deepEqual([ended.status, ended.errorCode, ended.lastError, ended.next, ended.nextAttemptAt, ended.inFlight, ended.attempts], ['failed', 'internal_error', ENDING.lastError, null, null, null, 'not a list']);
+  });
+
+  it('end: a delivery that has ended (succeeded, failed, invalid), or is gone, is left as it is (false)', async () => {
+    for (const status of ['succeeded', 'failed', 'invalid']) {
+      const record = await plant();
+      const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+      await ref.update({ status, lastError: `its own end (${status})` });
+      const before = await ref.get();
+      assert.equal(await project.adapter.end(record, ENDING), false, status);
+      const after = await ref.get();
+      assert.ok(after.updateTime!.isEqual(before.updateTime!), `${status}: not written`);
+    }
+    const gone = { accountId: 'acc_dlog', webhookId: 'w1', eventId: `evt_gone_${randomBytes(3).toString('hex')}` };
+    assert.equal(await project.adapter.end(gone, ENDING), false);
+    assert.equal((await project.db.doc(deliveryPath(gone.accountId, gone.webhookId, gone.eventId)).get()).exists, false);
+  });
+
+  it('end: a delivery another run finishes between the read and the write keeps that end', async () => {
+    const record = await plant();
+    const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
+    let finished = false;
+    await withUpdate(async (original, target, args) => {
+      if (!finished) {
+        finished = true;
+        await ref.update({ status: 'succeeded', lastError: null });
+      }
+      return original.apply(target, args);
+    }, async () => {
+      assert.equal(await project.adapter.end(record, ENDING), false);
+    });
+    assert.ok(finished);
+    assert.equal((await ref.get()).get('status'), 'succeeded');
+  });
+
+  it('end: a write applied whose answer was lost (the retried commit fails its precondition) still answers true', async () => {
+    const record = await plant();
+    let injected = false;
+    await withUpdate(async (original, ref, args) => {
+      const written = await original.apply(ref, args);
+      if (injected) return written;
+      injected = true;
+      throw Object.assign(new Error('9 FAILED_PRECONDITION: the retried commit met the first one'), { code: GrpcStatus.FAILED_PRECONDITION });
+    }, async () => {
+      assert.equal(await project.adapter.end(record, ENDING), true);
+    });
+    assert.ok(injected);
+    assert.equal((await project.adapter.get(record))?.status, 'failed');
+  });
+
   it('losing every round to other writers is ABORTED: a passing fault, retried later', async () => {
     const record = await plant();
     await withUpdate(async () => {

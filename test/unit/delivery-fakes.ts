@@ -207,12 +207,13 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     return true;
   }
 
-  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {
+  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<boolean> {
     this.faults.hit('deliveries.end', key, fields);
     const path = pathOf(key);
     const current = this.records.get(path);
-    if (!current) throw Object.assign(new Error(`5 NOT_FOUND: No document to update: ${path}`), { code: GrpcStatus.NOT_FOUND });
+    if (!current || ['succeeded', 'failed', 'invalid'].includes(current.status)) return false;
     this.store(path, { ...current, ...structuredClone(fields), next: null, nextAttemptAt: null, inFlight: null });
+    return true;
   }
 
   async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {

@@ -52,7 +52,10 @@ class MemoryDeliveries implements DeliveryLog {
     return result;
   }
   async end(key: Parameters<DeliveryLog['end']>[0], fields: Parameters<DeliveryLog['end']>[1]) {
-    this.records.set(this.key(key), { ...this.records.get(this.key(key))!, ...fields });
+    const current = this.records.get(this.key(key));
+    if (!current || ['succeeded', 'failed', 'invalid'].includes(current.status)) return false;
+    this.records.set(this.key(key), { ...current, ...fields });
+    return true;
   }
   async update(key: Parameters<DeliveryLog['update']>[0], update: Parameters<DeliveryLog['update']>[1]) {
     this.records.set(this.key(key), { ...this.records.get(this.key(key))!, ...update });

@@ -97,3 +97,22 @@ describe('a duplicate task of an attempt already handled, when re-enqueueing the
     assert.equal(world.record('wh-a').status, 'succeeded');
   });
 });
+
+describe('a lasting fault reading a delivery that has ended meanwhile', () => {
+  it('leaves its end as it is (succeeded stays succeeded): the worker ends only a delivery not ended yet', async () => {
+    const world = new World({ webhooks: ['wh-a'] });
+    world.sender.respond = (_request, previous) => (previous < 1 ? response(500) : response(200));
+    await world.publish(event());
+    const second = world.scheduler.pending()[0]!;
+    await world.drainTasks();
+    const done = world.record('wh-a');
+    assert.equal(done.status, 'succeeded');
+    // Attempt 2's task comes again (at least once), and reading the record now fails for a lasting reason.
+    world.faults.inject('deliveries.get', new TypeError('cannot read properties of undefined (a bug)'));
+    const answer = await world.runTask(second.task);
+    assert.equal(answer.httpStatus, 200);
+    assert.match(answer.note, /the delivery had ended/);
+    assert.deepEqual(world.record('wh-a'), done, 'the succeeded record is not overwritten failed/internal_error');
+    assert.ok(world.logger.entries.some((entry) => entry.severity === 'WARNING' && /was not ended: it is gone, or it had ended meanwhile/.test(entry.message)));
+  });
+});

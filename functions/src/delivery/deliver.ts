@@ -293,7 +293,11 @@ export async function continueDelivery(deps: WorkerDeps, task: RetryTask, logger
     logger.log('ERROR', `delivery ended by an internal error while ${stage}: ${message}`, { errorCode: 'internal_error', stage, stack: (error as Error)?.stack ?? null });
     stage = 'ending the delivery';
     try {
-      await deps.deliveries.end(key, { status: 'failed', errorCode: 'internal_error', lastError: `internal error while reading or claiming attempt ${task.attempt}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)`, updatedAt: deps.clock.now() });
+      const ended = await deps.deliveries.end(key, { status: 'failed', errorCode: 'internal_error', lastError: `internal error while reading or claiming attempt ${task.attempt}: ${message} (hookshape's log has the details; replay the delivery once the cause is fixed)`, updatedAt: deps.clock.now() });
+      if (!ended) {
+        logger.log('WARNING', 'the delivery was not ended: it is gone, or it had ended meanwhile (its record stands)');
+        return { httpStatus: 200, note: `internal error while reading or claiming attempt ${task.attempt}; the delivery had ended` };
+      }
       logCommitted(logger, { status: 'failed', errorCode: 'internal_error', next: null, nextAttemptAt: null });
     } catch (second) {
       if (classifyFailure(second) === 'transient') throw second;

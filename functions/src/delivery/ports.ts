@@ -147,10 +147,12 @@ export interface DeliveryLog {
    */
   update(key: DeliveryKey, update: DeliveryUpdate, owner?: ClaimToken): Promise<boolean>;
   /**
-   * Ends a delivery that could not even be read or claimed (no read, the attempts left as they are):
+   * Ends a delivery that could not even be read or claimed (no parse, the attempts left as they are):
    * the last resort when reading it fails for a lasting reason, so it does not wait for the sweep.
+   * Only a delivery not ended yet: false, and nothing written, when it is gone or already succeeded,
+   * failed or invalid (another run may have finished it meanwhile).
    */
-  end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void>;
+  end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<boolean>;
   get(key: DeliveryKey): Promise<StoredDelivery | undefined>;
 }
 

@@ -5,6 +5,7 @@ import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_
 import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 import { GrpcStatus } from '../core/failures.ts';
 import { commitAsOwner } from '../delivery/transitions.ts';
+import type { DeliveryStatus } from '../delivery/delivery-record.ts';
 
 /** Where a page of one kind ended: its last record's sort value and full path (a collection-group cursor names the document by its path). */
 interface PageEnd {
@@ -49,6 +50,9 @@ class ContendedError extends Error {
  * the client retried recognises that its first try was applied. Bookkeeping of this adapter only.
  */
 const WRITE_ID_FIELD = 'writeId';
+
+/** The statuses a delivery ends in: `end` leaves a record in one of them as it is. */
+const ENDED: ReadonlySet<unknown> = new Set<DeliveryStatus>(['succeeded', 'failed', 'invalid']);
 
 export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, StaleDeliveryFinder {
   private readonly db: Firestore;
@@ -102,8 +106,23 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     return true;
   }
 
-  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<void> {
-    await this.doc(key).update({ ...fields, next: null, nextAttemptAt: null, inFlight: null });
+  async end(key: DeliveryKey, fields: Pick<DeliveryUpdate, 'status' | 'errorCode' | 'lastError' | 'updatedAt'>): Promise<boolean> {
+    // Only the raw status is read (a record this adapter cannot parse must still end), and the write is
+    // conditional on the version read, as in `modify`: a delivery that ended meanwhile keeps its end.
+    const ref = this.doc(key);
+    const writeId = randomUUID();
+    for (let round = 1; ; round += 1) {
+      const current = await ref.get();
+      if (round > 1 && current.get(WRITE_ID_FIELD) === writeId) return true;
+      if (!current.exists || ENDED.has(current.get('status'))) return false;
+      try {
+        await ref.update({ ...fields, next: null, nextAttemptAt: null, inFlight: null, [WRITE_ID_FIELD]: writeId }, { lastUpdateTime: current.updateTime! });
+        return true;
+      } catch (error) {
+        if (!isFailedPrecondition(error)) throw error;
+        if (round >= MODIFY_ROUNDS) throw new ContendedError(`delivery ${ref.path} changed under ${MODIFY_ROUNDS} writes in a row`);
+      }
+    }
   }
 
   async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {
