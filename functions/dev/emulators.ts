@@ -4,9 +4,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.ts';
 
 export type EmulatorName = 'pubsub' | 'firestore';
 
@@ -26,16 +26,7 @@ export class EmulatorMissingError extends Error {
   override name = 'EmulatorMissingError';
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Says, by name, what is missing when gcloud or Java cannot run an emulator. */
 export function checkEmulatorPrerequisites(): string[] {
