@@ -145,12 +145,15 @@ describe('the portal in a browser (build/functions)', () => {
     assert.deepEqual(await page.evaluate('window.__csp'), [], 'no CSP violation');
   };
 
-  it('serves the portal with a strict CSP, nosniff, hashed assets cached for good and index.html revalidated', async () => {
+  it('serves the portal with a strict CSP, nosniff, no referrer, same-origin resource and opener policies, hashed assets cached for good and index.html revalidated', async () => {
     const index = await fetch(`${api.url}/portal/`);
     assert.equal(index.status, 200);
     const csp = index.headers.get('content-security-policy') ?? '';
     for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(directive), `${directive} in ${csp}`);
     assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(index.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(index.headers.get('cross-origin-resource-policy'), 'same-origin');
+    assert.equal(index.headers.get('cross-origin-opener-policy'), 'same-origin');
     assert.equal(index.headers.get('cache-control'), 'no-cache');
     const html = await index.text();
     assert.ok(!/<script>|<style>| style=/.test(html), 'no inline script or style');
@@ -299,11 +302,11 @@ describe('the portal in a browser (build/functions)', () => {
   });
 
   it('"Session expired" is final: a session that ends while in use (its token expires) stays ended when the person moves to another page (a link, the back button), and calls nothing', async () => {
-    // A real token of 4 seconds, signed with the API's key document: the portal works, then the token expires.
-    const short = (await new CustomerTokens({ read: () => readFile(join(work, 'jwt-keys.json'), 'utf8') }, { now: () => new Date() }).mint({ accountId: A, subject: 'browser-test', scopes: CUSTOMER_SCOPES, ttlSeconds: 4 })).token;
+    // A real token of 8 seconds (time enough to load the first page on a busy machine), signed with the API's key document: the portal works, then the token expires.
+    const short = (await new CustomerTokens({ read: () => readFile(join(work, 'jwt-keys.json'), 'utf8') }, { now: () => new Date() }).mint({ accountId: A, subject: 'browser-test', scopes: CUSTOMER_SCOPES, ttlSeconds: 8 })).token;
     const { page, apiCalls } = await open(`${api.url}/portal/#token=${short}`);
     await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
-    await page.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: 15_000 });
     const before = apiCalls.length;
     for (const hash of ['#/deliveries', '#/secrets', '#/webhooks/wh_x']) {
       await page.evaluate((target) => void (location.hash = target), hash);

@@ -45,6 +45,9 @@ export function portalSecurityHeaders(settings: PortalSettings): Record<string, 
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Resource-Policy': 'same-origin',
+    // A page that opened the portal (or that it opens) gets no handle on its window: no tabnabbing,
+    // no cross-window leaks. Frames are not concerned: the embedding page still talks to it by postMessage.
+    'Cross-Origin-Opener-Policy': 'same-origin',
     'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
   };
 }
