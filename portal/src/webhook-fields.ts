@@ -75,7 +75,7 @@ export function editorPatch(before: EditorFields, after: EditorFields): Record<s
  * The fields the API's Webhook view adds to a webhook's configuration: hookshape's own (its id, checks,
  * health, auto-disable record, a signing secret rotation's overlap). A create refuses them (strict).
  */
-export const HOOKSHAPE_FIELDS = ['id', 'validation', 'health', 'disabled', 'previousSigningSecret'] as const;
+export const HOOKSHAPE_FIELDS = ['id', 'validation', 'health', 'disabled', 'previousSigningSecret', 'signingSecretSetAt'] as const;
 
 /** The create body of a webhook's copy: its configuration only (no history, no rotation of its own), disabled. */
 export function duplicateOf(webhook: Record<string, unknown>): Record<string, unknown> {

@@ -554,10 +554,15 @@ describe('the management API (build/functions, target api)', () => {
     };
     const stored = async () => fromFirestore<Record<string, any>>((await db.doc(webhookPath(A, 'wh_rotation')).get()).data());
 
+    const beforeFirst = Date.now();
     const first = await put({ secret: key(1) });
     assert.equal(first.status, 200, first.text);
     assert.equal(first.json.previous, null, 'a first secret has nothing to keep');
     assert.deepEqual(await verifiesWith(), [1]);
+    // Stamped once the value is stored: instances whose copy of the secrets is older read them again.
+    const firstSetAt = Date.parse(first.json.webhook.signingSecretSetAt);
+    assert.ok(firstSetAt >= beforeFirst - 1000 && firstSetAt <= Date.now() + 1000, first.json.webhook.signingSecretSetAt);
+    assert.equal((await stored()).signingSecretSetAt.getTime(), firstSetAt, 'a time in the document (a Timestamp)');
 
     const started = Date.now();
     const rotated = await put({ secret: key(2) });
@@ -567,6 +572,7 @@ describe('the management API (build/functions, target api)', () => {
     const until = Date.parse(rotated.json.previous.until);
     assert.ok(until >= started + 86_400_000 - 5_000 && until <= Date.now() + 86_400_000 + 5_000, rotated.json.previous.until);
     assert.deepEqual(rotated.json.webhook.previousSigningSecret, rotated.json.previous);
+    assert.ok(Date.parse(rotated.json.webhook.signingSecretSetAt) >= firstSetAt, 'stamped again');
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'))[A];
     assert.deepEqual([secrets[first.json.name], secrets[`${first.json.name}_PREVIOUS`]], [key(2), key(1)], 'the old value was copied inside the store');
     assert.ok(!rotated.text.includes(key(1).slice(6)) && !rotated.text.includes(key(2).slice(6)), 'no secret in the answer');
@@ -586,6 +592,7 @@ describe('the management API (build/functions, target api)', () => {
     const replaced = await call(base, 'PUT', v1('/webhooks/wh_rotation'), { token: tokenA, body: webhookBody('rotation', { name: 'renamed', signingSecretName: first.json.name }), headers: { 'if-match': '*' } });
     assert.equal(replaced.status, 200, replaced.text);
     assert.deepEqual(replaced.json.previousSigningSecret, rotated.json.previous);
+    assert.equal(replaced.json.signingSecretSetAt, again.json.webhook.signingSecretSetAt, 'the stamp is kept across a replace');
     assert.deepEqual(await verifiesWith(), [1, 2]);
 
     // A new name keeps the old secret where it is; after a leak, keepPreviousSeconds 0 ends it at once.

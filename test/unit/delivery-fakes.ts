@@ -385,13 +385,16 @@ export class MemoryWebhookStore implements WebhookStore {
 
 export class MemorySecretStore implements SecretStore {
   secrets: Record<string, string> = {};
+  /** Each call's arguments: what the caller's webhooks name, and when one of them last had a secret stored. */
+  readonly asked: Array<{ accountId: string; named: readonly string[]; changedAt: Date | undefined }> = [];
   private readonly faults: Faults;
 
   constructor(faults: Faults) {
     this.faults = faults;
   }
 
-  async secretsFor(accountId: string): Promise<Record<string, string>> {
+  async secretsFor(accountId: string, named: readonly string[] = [], changedAt?: Date): Promise<Record<string, string>> {
+    this.asked.push({ accountId, named, changedAt });
     this.faults.hit('secrets.secretsFor', accountId);
     return { ...this.secrets };
   }

@@ -93,6 +93,39 @@ describe('Secret Manager secrets, cached per account', () => {
     assert.equal(manager.reads(), 3);
   });
 
+  it('a value stored after the cache was read (a webhook\'s signingSecretSetAt later than the read) is read again, at most every 15 s; an earlier one is not', async () => {
+    const { manager, store, advance } = world();
+    manager.set('acc_1', 'SIGNING', 'leaked');
+    manager.set('acc_1', 'SIGNING_PREVIOUS', 'older');
+    const readAt = new Date(1_000_000);
+    await store.secretsFor('acc_1', ['SIGNING']);
+    advance(60_000);
+    // Stored before the read: nothing to read again.
+    assert.deepEqual(await store.secretsFor('acc_1', ['SIGNING'], new Date(readAt.getTime() - 1)), { SIGNING: 'leaked', SIGNING_PREVIOUS: 'older' });
+    assert.equal(manager.reads(), 1);
+    // A rotation under the same names after a leak: both values change, the names stay.
+    manager.set('acc_1', 'SIGNING', 'new');
+    manager.set('acc_1', 'SIGNING_PREVIOUS', 'leaked');
+    const setAt = new Date(readAt.getTime() + 59_000);
+    const answers = await Promise.all(Array.from({ length: 3 }, () => store.secretsFor('acc_1', ['SIGNING', 'SIGNING_PREVIOUS'], setAt)));
+    for (const answer of answers) assert.deepEqual(answer, { SIGNING: 'new', SIGNING_PREVIOUS: 'leaked' });
+    assert.equal(manager.reads(), 2, 'one read for the three callers');
+    // That read started after the stamp: it stands.
+    advance(20_000);
+    await store.secretsFor('acc_1', ['SIGNING'], setAt);
+    assert.equal(manager.reads(), 2);
+    // A stamp ahead of this instance's clock (clocks apart) costs one read per 15 s, not one per event.
+    const ahead = new Date(readAt.getTime() + 3_600_000);
+    await store.secretsFor('acc_1', ['SIGNING'], ahead);
+    assert.equal(manager.reads(), 3);
+    advance(10_000);
+    await store.secretsFor('acc_1', ['SIGNING'], ahead);
+    assert.equal(manager.reads(), 3);
+    advance(6_000);
+    await store.secretsFor('acc_1', ['SIGNING'], ahead);
+    assert.equal(manager.reads(), 4);
+  });
+
   it('copySecret: the latest value read fresh and written under the other name; nothing when it is gone or already the value given', async () => {
     const { manager, store } = world();
     manager.set('acc_1', 'SIGNING', 'old');

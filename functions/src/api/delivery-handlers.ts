@@ -23,7 +23,7 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ApiProblem, fieldProblem, notFound } from './problem.ts';
 import type { DeliveryCursor, RecoverJob, VersionedWebhook } from './ports.ts';
 import { DEFAULT_KEEP_PREVIOUS_SECONDS, DEFAULT_PAGE_SIZE } from './schemas.ts';
-import { patchWebhook, webhookView, withEtag, type ApiResult } from './webhook-handlers.ts';
+import { patchWebhook, withEtag, type ApiResult } from './webhook-handlers.ts';
 
 /** Bytes of delivery records in one page: a page ends early rather than grow past this. */
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
@@ -163,7 +163,7 @@ export async function testWebhook(deps: ApiDeps, context: RequestContext, accoun
   const event: EventMessage = { id: `evt_test_${now.getTime().toString(36)}_${randomBytes(4).toString('hex')}`, type, accountId, occurredAt: now.toISOString(), data: body.data ?? sampleEvent(type, accountId).data };
   let secrets: LoadedSecrets;
   try {
-    secrets = { ok: true, secrets: await deps.secrets.secretsFor(accountId, parsed.ok ? secretNamesOf(parsed.webhook) : []) };
+    secrets = { ok: true, secrets: await deps.secrets.secretsFor(accountId, parsed.ok ? secretNamesOf(parsed.webhook) : [], parsed.ok ? parsed.webhook.signingSecretSetAt : undefined) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     secrets = { ok: false, error };
@@ -232,28 +232,37 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   // The overlap is hookshape's field, not configuration: written (or ended: a rotation without one, the
   // first secret) before the new value is stored, so a failure after this leaves the old secret signing,
   // never the new one without it.
-  const overlap =
-    !repeated && (previous || stored.data.previousSigningSecret !== undefined)
-      ? await deps.webhooks.update(
-          accountId,
-          webhookId,
-          undefined,
-          (webhook) => {
-            const { previousSigningSecret: _ended, ...rest } = webhook.data;
-            return previous ? { ...rest, previousSigningSecret: previous } : rest;
-          },
-          (before, after) => auditEntry(context, 'webhook.signing-secret.overlap', `webhooks/${webhookId}`, before, after),
-        )
-      : undefined;
+  if (!repeated && (previous || stored.data.previousSigningSecret !== undefined)) {
+    await deps.webhooks.update(
+      accountId,
+      webhookId,
+      undefined,
+      (webhook) => {
+        const { previousSigningSecret: _ended, ...rest } = webhook.data;
+        return previous ? { ...rest, previousSigningSecret: previous } : rest;
+      },
+      (before, after) => auditEntry(context, 'webhook.signing-secret.overlap', `webhooks/${webhookId}`, before, after),
+    );
+  }
   await deps.secretWriter.setSecret(accountId, name, body.secret);
+  // Stamped once the value is stored: an instance whose copy of the account's secrets is older reads them
+  // again when it next sees the webhook (within WEBHOOK_CACHE_SECONDS), instead of signing with the value
+  // replaced (a leaked one, or an older `<NAME>_PREVIOUS`) for as long as its cache lasts.
+  const stamped = await deps.webhooks.update(
+    accountId,
+    webhookId,
+    undefined,
+    (webhook) => ({ ...webhook.data, signingSecretSetAt: deps.clock.now() }),
+    () => auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined),
+  );
+  if (!stamped.ok) throw notFound(); // deleted meanwhile (no version was asked for)
   const kept = repeated ? previousSigningSecretOf(stored.data) : previous;
   context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set${kept ? `; the previous one (${kept.name}) also signs until ${kept.until.toISOString()}` : ''}`, { webhookId, secretName: name, previousSecretName: kept?.name ?? null });
   // Naming the secret is a change of configuration: validated and written like any patch (which keeps
   // the overlap: it is about the secret this change replaces).
   const patched = current === name ? undefined : await patchWebhook(deps, context, accountId, webhookId, '*', { signingSecretName: name });
-  await deps.webhooks.audit(accountId, auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined));
-  // The webhook as the last write left it: the patch's answer, else the overlap's, else as it was.
-  const written = patched ?? (overlap?.ok ? withEtag(200, overlap.webhook) : { status: 200, body: webhookView(stored) });
+  // The webhook as the last write left it: the patch's answer, else the stamp's.
+  const written = patched ?? withEtag(200, stamped.webhook);
   const previousView = kept ? { name: kept.name, until: kept.until.toISOString() } : null;
   return { status: 200, body: { name, previous: previousView, webhook: written.body }, ...(written.headers ? { headers: written.headers } : {}) };
 }

@@ -105,6 +105,7 @@ export const Webhook = webhookSchema
     health: z.object({ consecutiveFailures: z.number().optional(), lastFailureAt: z.string().optional() }).optional(),
     disabled: z.object({ reason: z.string().nullable(), at: z.string().nullable(), consecutiveFailures: z.number().nullable() }).optional(),
     previousSigningSecret: PreviousSigningSecretView.optional(),
+    signingSecretSetAt: z.string().optional().openapi({ description: 'When PUT …/signing-secret last stored a value: functions that read the secrets before then read them again.' }),
   })
   .openapi('Webhook', { description: "The Firestore document's fields plus its id." });
 

@@ -74,7 +74,7 @@ function configOf(parsed: Record<string, unknown>, written: Record<string, unkno
 }
 
 /**
- * The fields hookshape keeps across a replace: health always; the auto-disable record while disabled; a
+ * The fields hookshape keeps across a replace: health and signingSecretSetAt always; the auto-disable record while disabled; a
  * signing secret rotation's overlap (the portal's editor saves the whole webhook) while it is about the
  * secret the webhook signs with now or the one this change replaces: pointing the webhook at another
  * secret by hand (after a leak, say) ends an overlap about an older one.
@@ -85,6 +85,8 @@ function keptFields(current: Record<string, unknown>, config: Record<string, unk
   if (config.enabled === false && current.disabled !== undefined) kept.disabled = current.disabled;
   const overlap = current.previousSigningSecret as { name?: unknown } | undefined;
   if (overlap !== undefined && (config.signingSecretName === current.signingSecretName || overlap.name === current.signingSecretName)) kept.previousSigningSecret = overlap;
+  // About the account's secret store, not this configuration: an instance still holding an older value reads again.
+  if (current.signingSecretSetAt !== undefined) kept.signingSecretSetAt = current.signingSecretSetAt;
   return kept;
 }
 

@@ -374,7 +374,7 @@ async function runClaimed(deps: WorkerDeps, key: DeliveryKey, task: RetryTask, r
     const parsed = parseWebhookConfig(task.accountId, task.webhookId, stored.data);
     if (!parsed.ok) return await stop('invalid', 'invalid_webhook', parsed.reason);
     stage = "loading the account's secrets";
-    const secrets = await deps.secrets.secretsFor(task.accountId, secretNamesOf(parsed.webhook));
+    const secrets = await deps.secrets.secretsFor(task.accountId, secretNamesOf(parsed.webhook), parsed.webhook.signingSecretSetAt);
     progress.secretValues = Object.values(secrets);
     stage = 'rendering and sending';
     const update = await runAttempts(deps, key, record.event, parsed.webhook, secrets, planned, progress, logger);

@@ -13,7 +13,7 @@ import { isAboutWebhook } from '../events/operational-events.ts';
 import { failedValidation } from '../validation/validate-stored-webhook.ts';
 import { summariseIssues } from '../validation/validate-webhook.ts';
 import { filterEvent, type FilterVerdict } from '../webhooks/event-filter.ts';
-import { parseWebhookConfig, secretNamesOf, type ParsedWebhook } from '../webhooks/webhook-config.ts';
+import { parseWebhookConfig, secretNamesOf, secretsChangedAt, type ParsedWebhook } from '../webhooks/webhook-config.ts';
 import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import { mapConcurrent } from './map-concurrent.ts';
 import type { InvalidEventLog } from './ports.ts';
@@ -134,8 +134,8 @@ export async function dispatchEvent(deps: DispatchDeps, message: PubSubMessage):
 
   let secrets: LoadedSecrets;
   try {
-    const named = wanted.flatMap(({ parsed }) => (parsed.ok ? secretNamesOf(parsed.webhook) : []));
-    secrets = { ok: true, secrets: await deps.secrets.secretsFor(event.accountId, named) };
+    const configs = wanted.flatMap(({ parsed }) => (parsed.ok ? [parsed.webhook] : []));
+    secrets = { ok: true, secrets: await deps.secrets.secretsFor(event.accountId, configs.flatMap(secretNamesOf), secretsChangedAt(configs)) };
   } catch (error) {
     if (classifyFailure(error) === 'transient') throw error;
     secrets = { ok: false, error }; // each delivery records it (they may not all need a secret, but they read them)

@@ -8,12 +8,16 @@ import { sameSecret } from './same-secret.ts';
 export const SECRET_PREFIX = 'hookshape--';
 export const secretId = (accountId: string, name: string): string => `${SECRET_PREFIX}${accountId}--${name}`;
 
-/** How long an account's secrets are kept on a warm instance; a new value under a known name is seen after this. */
+/**
+ * How long an account's secrets are kept on a warm instance: a new value under a known name that no
+ * webhook's signingSecretSetAt announces (one written to Secret Manager by hand) is seen after this.
+ */
 const CACHE_MS = 5 * 60_000;
 /**
- * A secret a webhook names but the cache lacks (just created, or a rotation's new or previous name) is
- * read at once, the account's secrets with it, at most this often: a name that stays missing (a webhook
- * pointing at no secret) costs one read of the account's secrets per 15 s per instance, not one per event.
+ * A secret a webhook names but the cache lacks (just created, or a rotation's new or previous name), or
+ * one stored after the cache was read (signingSecretSetAt), is read at once, the account's secrets with
+ * it, at most this often: a name that stays missing (a webhook pointing at no secret), or clocks apart,
+ * cost one read of the account's secrets per 15 s per instance, not one per event.
  */
 const MISSING_RELOAD_MS = 15_000;
 
@@ -36,11 +40,13 @@ export class SecretManagerSecretStore implements SecretStore, SecretWriter {
     this.now = options.now ?? Date.now;
   }
 
-  async secretsFor(accountId: string, named: readonly string[] = []): Promise<Record<string, string>> {
+  async secretsFor(accountId: string, named: readonly string[] = [], changedAt?: Date): Promise<Record<string, string>> {
     const hit = this.cache.get(accountId);
     if (hit && this.now() - hit.at < CACHE_MS) {
       const secrets = await hit.value;
-      if (named.every((name) => Object.hasOwn(secrets, name)) || this.now() - hit.at < MISSING_RELOAD_MS) return secrets;
+      // `at` is when the read started: one under way when the secret was stored may hold the old value.
+      const upToDate = named.every((name) => Object.hasOwn(secrets, name)) && !(changedAt && hit.at <= changedAt.getTime());
+      if (upToDate || this.now() - hit.at < MISSING_RELOAD_MS) return secrets;
       // Another call may have read them again meanwhile: one read, whoever asks.
       const current = this.cache.get(accountId);
       if (current && current !== hit) return current.value;
@@ -58,8 +64,9 @@ export class SecretManagerSecretStore implements SecretStore, SecretWriter {
 
   /**
    * Creates the secret `hookshape--<accountId>--<NAME>` if it does not exist and adds the value as its
-   * latest version. Functions that cached the account's secrets see a new value under a name they hold
-   * within 5 minutes, a name they lack as soon as a webhook names it (secretsFor).
+   * latest version. Functions that cached the account's secrets see a name they lack as soon as a webhook
+   * names it, a new value under a name they hold once a webhook's signingSecretSetAt is later than their
+   * read (secretsFor), else within 5 minutes.
    */
   async setSecret(accountId: string, name: string, value: string): Promise<void> {
     const client = await this.connect();

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * they are left out of the config hash, so that writing them never makes a validation stale, and the
  * validator's own write of `validation` does not trigger another validation (no loop).
  */
-export const NON_CONFIG_FIELDS = ['validation', 'health', 'disabled', 'enabled', 'previousSigningSecret'] as const;
+export const NON_CONFIG_FIELDS = ['validation', 'health', 'disabled', 'enabled', 'previousSigningSecret', 'signingSecretSetAt'] as const;
 
 /** JSON with object keys sorted at every level: the same document always gives the same text. */
 export function stableJson(value: unknown): string {

@@ -92,6 +92,12 @@ export interface WebhookConfig {
    * secret too, so receivers still on the previous secret accept them. Not configuration: hookshape's.
    */
   previousSigningSecret?: PreviousSigningSecret;
+  /**
+   * When PUT …/signing-secret last stored a value (after storing it): an instance whose copy of the
+   * account's secrets was read before then reads them again, so a new value under a name it already
+   * holds (a rotation under the same name, `<NAME>_PREVIOUS`) does not wait for its cache. Hookshape's.
+   */
+  signingSecretSetAt?: Date;
   /** Which events of its types the webhook wants (event-filter.ts); absent: all of them. */
   filter?: EventFilter;
   /** Its own retry policy; absent: the deployment's (the seed's). */
@@ -204,6 +210,9 @@ const asDate = (value: unknown): unknown => {
   return value;
 };
 
+/** The document's `signingSecretSetAt` when a time; anything else (a console edit gone wrong) is none. */
+const signingSecretSetAtSchema = z.preprocess(asDate, z.date());
+
 /** The document's `previousSigningSecret` when well-formed; anything else (a console edit gone wrong) is no overlap. */
 const previousSigningSecretSchema = z.object({ name: z.string().regex(SECRET_NAME), until: z.preprocess(asDate, z.date()) });
 
@@ -265,6 +274,13 @@ export function secretNamesOf(webhook: WebhookConfig): string[] {
   return [webhook.signingSecretName, webhook.previousSigningSecret?.name, authSecret].filter((name): name is string => name !== undefined);
 }
 
+/** The latest time any of `webhooks` had a signing secret stored (signingSecretSetAt), if any. */
+export function secretsChangedAt(webhooks: readonly WebhookConfig[]): Date | undefined {
+  let latest: Date | undefined;
+  for (const { signingSecretSetAt } of webhooks) if (signingSecretSetAt && (!latest || signingSecretSetAt > latest)) latest = signingSecretSetAt;
+  return latest;
+}
+
 /** A webhook document's rotation overlap, when well-formed. */
 export function previousSigningSecretOf(document: unknown): PreviousSigningSecret | undefined {
   const parsed = previousSigningSecretSchema.safeParse((document as { previousSigningSecret?: unknown } | undefined)?.previousSigningSecret);
@@ -280,6 +296,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
     return refused(id, [{ field: 'body', message: `is required for format ${value.format} (without a body, the event is sent as JSON)` }]);
   }
   const previousSigningSecret = previousSigningSecretOf(document);
+  const setAt = signingSecretSetAtSchema.safeParse((document as { signingSecretSetAt?: unknown } | undefined)?.signingSecretSetAt);
   return {
     ok: true,
     webhook: {
@@ -304,6 +321,7 @@ export function parseWebhookConfig(accountId: string, id: string, document: unkn
       ...(value.rateLimit === undefined ? {} : { rateLimit: value.rateLimit }),
       ...(value.traceparent === undefined ? {} : { traceparent: value.traceparent }),
       ...(previousSigningSecret ? { previousSigningSecret } : {}),
+      ...(setAt.success ? { signingSecretSetAt: setAt.data } : {}),
     },
   };
 }
