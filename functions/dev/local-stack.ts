@@ -71,13 +71,18 @@ async function main(): Promise<void> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? DEFAULT_PROJECT_ID;
   const cleanups: Array<() => unknown> = [];
+  let stopping = false;
   const shutdown = async () => {
+    // Ctrl-C reaches this process twice (from the terminal's process group, and forwarded by npm): the
+    // second must not end it before its functions and emulators are stopped.
+    if (stopping) return;
+    stopping = true;
     say('stopping...');
     await Promise.allSettled(cleanups.reverse().map((cleanup) => cleanup()));
     process.exit(0);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 
   if (!process.argv.includes('--no-build')) {
     say('building the functions (npm run build)...');

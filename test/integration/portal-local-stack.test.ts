@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { portOpen } from '../support/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -20,12 +20,6 @@ import { startLocalStack } from '../support/local-stack-process.ts';
 // an empty account: create a webhook (variable picker, live preview, save) pointing at the stack's own
 // receiver, publish a call.created event to the events topic as the platform does, and read the delivery
 // with the receiver's answer on the Deliveries page.
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(() => resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 describe('the portal against npm start\'s stack', async () => {
   const projectId = `portal-stack-${randomBytes(3).toString('hex')}`;
