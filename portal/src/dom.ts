@@ -31,3 +31,17 @@ export const textBlock = (text: string | null | undefined, label: string): HTMLE
   pre.textContent = text ?? '';
   return pre;
 };
+
+/**
+ * Runs `work` with `buttons` disabled: a second click while a request is in flight does nothing (a
+ * double click must not send it twice: two webhooks, or a 412 against its own first save).
+ */
+export async function busy<T>(buttons: readonly HTMLButtonElement[], work: () => Promise<T>): Promise<T | undefined> {
+  if (buttons.some((button) => button.disabled)) return undefined;
+  for (const button of buttons) button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
+}

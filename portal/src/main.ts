@@ -5,7 +5,7 @@
  */
 import './style.css';
 import { ApiError, createClient, type Api, type FieldError } from './api.ts';
-import { field, h, localTime, textBlock } from './dom.ts';
+import { busy, field, h, localTime, textBlock } from './dom.ts';
 import { duplicateOf, editorFieldsOf, editorPatch, linesToMap, mapToLines, RULES, rulesOfForm, sameValue, slotFor, type EditorFields, type FormProblem } from './webhook-fields.ts';
 import { endSession, keepFresh, sessionEnded, startSession, type Session } from './session.ts';
 
@@ -89,8 +89,8 @@ async function webhooksPage(main: HTMLElement): Promise<void> {
   for (const delivery of deliveries.data) if (!last.has(delivery.webhookId)) last.set(delivery.webhookId, delivery);
   const rows = list.data.map((webhook) => {
     const delivery = last.get(webhook.id);
-    const act = (label: string, run: () => Promise<unknown>, confirmText?: string) =>
-      h('button', { type: 'button', onclick: async () => {
+    const act = (label: string, run: () => Promise<unknown>, confirmText?: string) => {
+      const button: HTMLButtonElement = h('button', { type: 'button', onclick: () => void busy([button], async () => {
         if (confirmText && !window.confirm(confirmText)) return;
         try {
           await run();
@@ -98,7 +98,9 @@ async function webhooksPage(main: HTMLElement): Promise<void> {
         } catch (error) {
           showError(status, error);
         }
-      } }, label);
+      }) }, label);
+      return button;
+    };
     const enabled = webhook.enabled !== false;
     return h(
       'tr',
@@ -458,7 +460,10 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     }
   }
   const testResult = h('section', { class: 'test-result', 'aria-live': 'polite' });
-  const sendTest = async () => {
+  const saveButton = h('button', { type: 'submit' }, 'Save');
+  const sendTest = () => busy([saveButton, testButton], async () => {
+    // The last test's result is not left to read as this one's.
+    testResult.replaceChildren();
     if (!webhook.id && !(await save())) return;
     try {
       const { data } = await api('POST', `/webhooks/${encodeURIComponent(webhook.id)}/test`, { body: { eventType: chosenEvents()[0] ?? webhook.events?.[0] } });
@@ -467,10 +472,11 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     } catch (error) {
       showError(general, error);
     }
-  };
+  });
+  const testButton = h('button', { type: 'button', class: 'secondary', onclick: () => void sendTest() }, 'Send test');
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    void save();
+    void busy([saveButton, testButton], save);
   });
   form.append(
     checkSlot(field('Name', name, 'name').wrap, 'name', 'name-check'),
@@ -485,7 +491,7 @@ async function editorPage(main: HTMLElement, id: string): Promise<void> {
     rules.element,
     otherChecks,
     general,
-    h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: sendTest }, 'Send test')),
+    h('div', { class: 'buttons' }, saveButton, testButton),
     saved,
   );
   main.append(form, h('section', { 'aria-labelledby': 'preview-heading' }, h('h2', { id: 'preview-heading' }, 'Preview'), previewControls, previewStatus, preview), testResult);
@@ -510,14 +516,14 @@ function scaffoldPage(main: HTMLElement): void {
       general.textContent = '';
       const url = h('input', { value: data.draft.url, name: 'url' });
       const errorSlot = h('p', { class: 'form-error', role: 'alert' });
-      const create = h('button', { type: 'button', onclick: async () => {
+      const create: HTMLButtonElement = h('button', { type: 'button', onclick: () => void busy([create], async () => {
         try {
           const created = await api('POST', '/webhooks', { body: { ...data.draft, url: url.value } });
           location.hash = `#/editor/${encodeURIComponent(created.data.id)}`;
         } catch (error) {
           showError(errorSlot, error);
         }
-      } }, 'Create webhook');
+      }) }, 'Create webhook');
       result.replaceChildren(
         h('h2', {}, 'Template'),
         h('p', {}, `${data.mapped.length} fields take variables, ${data.unmatched.length} stay as written.`),
@@ -612,7 +618,7 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
       else showError(status, error);
       return;
     }
-    const replay = h('button', { type: 'button', onclick: async () => {
+    const replay: HTMLButtonElement = h('button', { type: 'button', onclick: () => void busy([replay], async () => {
       status.textContent = '';
       try {
         await api('POST', `/webhooks/${encodeURIComponent(webhookId)}/deliveries/${encodeURIComponent(eventId)}/replay`);
@@ -621,7 +627,7 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
       } catch (error) {
         showError(status, error);
       }
-    } }, 'Replay');
+    }) }, 'Replay');
     detail.replaceChildren(h('h2', {}, `Delivery ${eventId}: ${data.status}`), replay, ...(data.attempts ?? []).map(attemptView));
     if (focus) detail.focus();
     return data;
@@ -643,28 +649,37 @@ async function deliveriesPage(main: HTMLElement, target?: { webhookId?: string; 
   });
   const recoverSince = h('input', { type: 'datetime-local', name: 'recoverSince' });
   const recoverStatus = h('p', { role: 'status' });
-  const recover = h('form', { class: 'recover' }, field('Recover all failed since', recoverSince, 'since').wrap, h('button', { type: 'submit' }, 'Recover'), recoverStatus);
+  const recoverButton = h('button', { type: 'submit' }, 'Recover');
+  const recover = h('form', { class: 'recover' }, field('Recover all failed since', recoverSince, 'since').wrap, recoverButton, recoverStatus);
+  // The job the status follows: an earlier job's poll stops writing once a new one is started.
+  let following = 0;
   recover.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (recoverButton.disabled) return; // one job started at a time: the first is still being created
+    const mine = ++following;
+    const current = () => mine === following && recoverStatus.isConnected;
     recoverStatus.textContent = 'Starting…';
     try {
-      const { data: job } = await api('POST', '/recover-jobs', { body: { since: new Date(recoverSince.value || Date.now() - 86_400_000).toISOString() } });
+      const started = await busy([recoverButton], () => api('POST', '/recover-jobs', { body: { since: new Date(recoverSince.value || Date.now() - 86_400_000).toISOString() } }));
+      if (!started) return;
+      const { data: job } = started;
       // Followed while the page shows it, for 10 minutes at most (retries may take hours): slower as it goes.
       const until = Date.now() + 600_000;
       const poll = async (waitMs: number): Promise<void> => {
         const { data: now } = await api('GET', `/recover-jobs/${job.id}`);
+        if (!current()) return;
         const text = `${now.replayed} of ${now.matched} replayed; ${Object.entries(now.progress.byStatus).map(([key, value]) => `${value} ${key}`).join(', ') || 'waiting'}`;
         // The job is `done` once every replay is enqueued; its deliveries are followed until they end.
         const more = !now.progress.finished && now.state !== 'interrupted';
         recoverStatus.textContent = `${text}${now.progress.finished ? ' — done' : more && Date.now() >= until ? ' (still running: open Deliveries again to see where it is)' : '…'}`;
         if (!more || Date.now() >= until) return;
         setTimeout(() => {
-          if (recoverStatus.isConnected) poll(Math.min(waitMs * 2, 10_000)).catch((error: unknown) => showError(recoverStatus, error));
+          if (current()) poll(Math.min(waitMs * 2, 10_000)).catch((error: unknown) => current() && showError(recoverStatus, error));
         }, waitMs);
       };
       await poll(1000);
     } catch (error) {
-      showError(recoverStatus, error);
+      if (current()) showError(recoverStatus, error);
     }
   });
   main.append(form, status, list, detail, h('h2', {}, 'Recover'), recover);
@@ -716,29 +731,27 @@ async function secretsPage(main: HTMLElement): Promise<void> {
   const endPreviousLabel = h('label', { class: 'check' }, endPrevious, ' Stop signing with the previous secret now (it leaked). Otherwise requests carry both signatures for 24 hours, so your receiver can switch (from a minute after saving) without rejecting any.');
   const save = h('button', { type: 'submit' }, 'Save secret');
   form.append(field('Webhook', select, 'webhook').wrap, field('New secret (whsec_…)', secret, 'secret').wrap, generate, endPreviousLabel, general, save, status);
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
     // One save at a time, and the last answer's message is gone until this one's arrives: a second
     // save while the first is in flight would read the form the first answer then resets.
-    if (save.disabled) return;
-    save.disabled = true;
-    status.textContent = 'Saving…';
-    try {
-      const body = endPrevious.checked ? { secret: secret.value, keepPreviousSeconds: 0 } : { secret: secret.value };
-      const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body });
-      secret.value = '';
-      secret.type = 'password';
-      endPrevious.checked = false;
-      general.textContent = '';
-      status.textContent = data.previous
-        ? `Saved as ${data.name}. Until ${localTime(data.previous.until)}, requests are also signed with the previous secret.`
-        : `Saved as ${data.name}. Deliveries are signed with it from now on.`;
-    } catch (error) {
-      status.textContent = '';
-      showFieldErrors(form, general, error);
-    } finally {
-      save.disabled = false;
-    }
+    void busy([save, generate], async () => {
+      status.textContent = 'Saving…';
+      try {
+        const body = endPrevious.checked ? { secret: secret.value, keepPreviousSeconds: 0 } : { secret: secret.value };
+        const { data } = await api('PUT', `/webhooks/${encodeURIComponent(select.value)}/signing-secret`, { body });
+        secret.value = '';
+        secret.type = 'password';
+        endPrevious.checked = false;
+        general.textContent = '';
+        status.textContent = data.previous
+          ? `Saved as ${data.name}. Until ${localTime(data.previous.until)}, requests are also signed with the previous secret.`
+          : `Saved as ${data.name}. Deliveries are signed with it from now on.`;
+      } catch (error) {
+        status.textContent = '';
+        showFieldErrors(form, general, error);
+      }
+    });
   });
   const snippet = textBlock(
     [

@@ -41,6 +41,24 @@ const hostile: Responder = (_request, res) => {
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/**
+ * Moves the portal to `hash` and resolves once its hashchange handler has run (the portal's listener was
+ * added first; render swaps <main> before it awaits anything): what is then on screen is the new route's,
+ * never the page before's (setting location.hash alone returns before the event is dispatched).
+ */
+const go = (page: Page, hash: string) =>
+  page.evaluate((target) => new Promise<void>((resolve) => {
+    if (location.hash === target) return resolve();
+    addEventListener('hashchange', () => resolve(), { once: true });
+    location.hash = target;
+  }), hash);
+/** history.back(), resolved as `go` is. */
+const back = (page: Page) =>
+  page.evaluate(() => new Promise<void>((resolve) => {
+    addEventListener('hashchange', () => resolve(), { once: true });
+    history.back();
+  }));
+
 describe('the portal in a browser (build/functions)', () => {
   const projectId = `portal-${randomBytes(4).toString('hex')}`;
   const work = mkdtempSync(join(tmpdir(), 'hookshape-portal-'));
@@ -202,8 +220,8 @@ describe('the portal in a browser (build/functions)', () => {
     ];
     for (const item of cases) {
       reply = item.reply;
-      if (item.hash !== '#/webhooks') await page.evaluate((target) => void (location.hash = target), item.hash);
-      await alert.waitFor({ timeout: 10_000 });
+      if (item.hash !== '#/webhooks') await go(page, item.hash);
+      await alert.filter({ hasText: item.message }).waitFor({ timeout: 10_000 }).catch(async () => assert.fail(`${item.name}: no such alert; the page reads ${JSON.stringify(await page.locator('main').textContent())}`));
       assert.match((await alert.textContent()) ?? '', item.message, item.name);
       assert.ok(!((await page.locator('main').textContent()) ?? '').includes('<'), `no markup shown (${item.name})`);
       await safe(page);
@@ -283,8 +301,8 @@ describe('the portal in a browser (build/functions)', () => {
       await statusBecomes(/^1 of 1 replayed; 1 retrying…$/);
       const polls = () => apiCalls.filter((item) => /^GET \/v1\/accounts\/[^/]+\/recover-jobs\//.test(item)).length;
       const followed = polls();
-      await page.waitForTimeout(2500);
-      assert.ok(polls() > followed, 'followed while shown');
+      // Within the longest wait between two polls (10 s): followed while shown.
+      await until('a poll of the job while its page is shown', () => (polls() > followed ? true : undefined), 11_000);
       await page.getByRole('link', { name: 'Webhooks' }).click();
       await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
       const left = polls();
@@ -302,19 +320,23 @@ describe('the portal in a browser (build/functions)', () => {
   });
 
   it('"Session expired" is final: a session that ends while in use (its token expires) stays ended when the person moves to another page (a link, the back button), and calls nothing', async () => {
-    // A real token of 8 seconds (time enough to load the first page on a busy machine), signed with the API's key document: the portal works, then the token expires.
-    const short = (await new CustomerTokens({ read: () => readFile(join(work, 'jwt-keys.json'), 'utf8') }, { now: () => new Date() }).mint({ accountId: A, subject: 'browser-test', scopes: CUSTOMER_SCOPES, ttlSeconds: 8 })).token;
+    // A real token of 12 seconds (time enough to load the first page on a busy machine; its iat is rounded
+    // down to the second), signed with the API's key document: the portal works, then the token expires.
+    const short = (await new CustomerTokens({ read: () => readFile(join(work, 'jwt-keys.json'), 'utf8') }, { now: () => new Date() }).mint({ accountId: A, subject: 'browser-test', scopes: CUSTOMER_SCOPES, ttlSeconds: 12 })).token;
+    const expiresAt = (JSON.parse(Buffer.from(short.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
     const { page, apiCalls } = await open(`${api.url}/portal/#token=${short}`);
     await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
-    await page.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: 15_000 });
+    assert.ok(Date.now() < expiresAt, 'the first page came while the token was valid');
+    await page.getByRole('heading', { name: 'Session expired' }).waitFor({ timeout: expiresAt - Date.now() + 10_000 });
+    assert.ok(Date.now() >= expiresAt - 1000, 'ended at its expiry, not before');
     const before = apiCalls.length;
     for (const hash of ['#/deliveries', '#/secrets', '#/webhooks/wh_x']) {
-      await page.evaluate((target) => void (location.hash = target), hash);
-      await page.waitForTimeout(500);
+      await go(page, hash);
+      await page.waitForTimeout(500); // time for a request the route would make, were it made
       assert.equal(await page.getByRole('heading', { name: 'Session expired' }).count(), 1, `still Session expired at ${hash}`);
       assert.equal(await page.getByRole('navigation').count(), 0, `no navigation at ${hash}`);
     }
-    await page.goBack();
+    await back(page);
     await page.waitForTimeout(500);
     assert.equal(await page.getByRole('heading', { name: 'Session expired' }).count(), 1, 'still Session expired after Back');
     assert.deepEqual(apiCalls.slice(before), [], 'no request with the ended token');
@@ -370,9 +392,7 @@ describe('the portal in a browser (build/functions)', () => {
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByText(/^Replay of evt_test_.* started\./).waitFor();
     await receiver.waitFor(before + 1);
-    await page.getByRole('heading', { name: 'Attempt 2 (primary) · success', exact: false }).waitFor({ timeout: 15_000 }).catch(async () => {
-      await page.getByRole('heading', { name: /^Attempt 2 / }).waitFor();
-    });
+    await page.getByRole('heading', { name: /^Attempt 2 \(primary\) · succeeded · / }).waitFor({ timeout: 20_000 });
     receiver.respond(hostile);
     await safe(page);
 
@@ -399,6 +419,51 @@ describe('the portal in a browser (build/functions)', () => {
     assert.ok((await page.evaluate('document.documentElement.scrollWidth')) as number <= 340, 'readable at 320 px: no page-wide horizontal scroll');
     await accessible(page, 'webhooks-320px');
     await page.close();
+  });
+
+  it('a double click sends once: Duplicate makes one copy, Save one PATCH (never a 412 against its own first save), Replay one replay', async () => {
+    const D = 'acc_portal_double';
+    const made = await call(api.url, 'POST', `/v1/accounts/${D}/webhooks`, { token: key, body: { id: 'wh_double', name: 'Twice', events: ['call.created'], url: `${receiver.url}/double` } });
+    assert.equal(made.status, 201, made.text);
+    const tested = await call(api.url, 'POST', `/v1/accounts/${D}/webhooks/wh_double/test`, { token: key, body: {} });
+    assert.equal(tested.status, 201, tested.text);
+    /** The portal at `link`, every write of it answered slowly: a second click lands while the first is in flight. */
+    const slowly = async (link: string) => {
+      const { page, apiCalls } = await open(link);
+      await page.route((url) => url.pathname.startsWith(`/v1/accounts/${D}/`), async (route) => {
+        if (route.request().method() !== 'GET') await new Promise((resolve) => setTimeout(resolve, 800));
+        await route.continue();
+      });
+      const writes = (method: string, path: RegExp) => apiCalls.filter((item) => item.startsWith(`${method} `) && path.test(item.slice(method.length + 1))).length;
+      return { page, writes };
+    };
+    const { page, writes } = await slowly(await portalLink(D));
+
+    await page.getByRole('button', { name: 'Duplicate Twice' }).dblclick();
+    await page.getByRole('link', { name: 'Twice (copy)' }).waitFor();
+    assert.equal(writes('POST', /^\/v1\/accounts\/[^/]+\/webhooks$/), 1, 'one POST');
+    assert.equal((await call(api.url, 'GET', `/v1/accounts/${D}/webhooks`, { token: key })).json.data.length, 2, 'one copy');
+
+    await page.getByRole('link', { name: 'Twice', exact: true }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Twice renamed');
+    await page.getByRole('button', { name: 'Save', exact: true }).dblclick();
+    await page.getByText(/^Saved at/).waitFor();
+    await page.waitForTimeout(1200); // a second PATCH, were one sent, would be answered by now
+    assert.equal(writes('PATCH', /\/webhooks\/wh_double$/), 1, 'one PATCH');
+    assert.equal(await page.getByText(/Someone changed this webhook/).count(), 0);
+
+    await page.close();
+
+    const deliveries = await slowly(`${await portalLink(D)}&page=${encodeURIComponent(`/deliveries/wh_double/${tested.json.eventId as string}`)}`);
+    await deliveries.page.getByRole('heading', { name: /^Delivery .*: succeeded$/ }).waitFor();
+    await deliveries.page.getByRole('button', { name: 'Replay' }).dblclick();
+    await deliveries.page.getByText(/^Replay of .* started\./).waitFor();
+    await deliveries.page.waitForTimeout(1200);
+    assert.equal(deliveries.writes('POST', /\/replay$/), 1, 'one replay');
+    assert.equal(await deliveries.page.locator('main [role=alert]').filter({ hasText: /./ }).count(), 0, 'no refusal of a second replay');
+    // The replay goes out: waited for here, so that no later test counts it as its own request.
+    await until('the replay delivered', async () => ((await call(api.url, 'GET', `/v1/accounts/${D}/webhooks/wh_double/deliveries/${tested.json.eventId as string}`, { token: key })).json?.attempts?.length === 2 ? true : undefined));
+    await deliveries.page.close();
   });
 
   it('scaffold from a receiver\'s curl example, create it, and deliver it', async () => {
@@ -819,8 +884,7 @@ describe('the portal in a browser (build/functions)', () => {
     const failures: string[] = [];
     for (const { place, hash, heading, then, texts } of places) {
       try {
-        await page.evaluate((target) => void (location.hash = target), hash);
-        await page.waitForFunction((target) => location.hash === target, hash);
+        await go(page, hash);
         // The page of this route, not the one before: its heading, or (no such webhook) its refusal.
         if (heading) await page.getByRole('heading', { name: heading }).first().waitFor();
         else await page.locator('main [role=alert]', { hasText: /./ }).waitFor();
@@ -909,8 +973,7 @@ describe('the portal in a browser (build/functions)', () => {
     const failures: string[] = [];
     for (const { place, hash, heading, then, texts } of places) {
       try {
-        await page.evaluate((target) => void (location.hash = target), hash);
-        await page.waitForFunction((target) => location.hash === target, hash);
+        await go(page, hash);
         await page.getByRole('heading', { name: heading }).first().waitFor();
         for (const text of texts) await page.locator('main', { hasText: text }).waitFor({ timeout: 10_000 });
         await then?.();
