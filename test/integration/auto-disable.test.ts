@@ -46,7 +46,7 @@ const failures = (n: number) => (value: WebhookState) => value.health?.consecuti
 
 async function createWebhook(id: string, statuses: number[], fields: Record<string, unknown> = {}) {
   scripts.set(`/${id}`, [...statuses]);
-  await h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 2, ...fields });
+  await h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 10, ...fields });
 }
 
 /** Publishes one event and waits for its final status. */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { startCloudTasksEmulator, type CloudTasksEmulator } from '../../functions/dev/cloud-tasks-emulator/cloud-tasks-emulator.ts';
+import { freePort } from '../../functions/dev/free-port.ts';
 import { GrpcStatus } from '../support/kit.ts';
 
 interface Received {
@@ -368,7 +369,8 @@ describe('Cloud Tasks emulator', () => {
 
 test('tasks survive an emulator restart on the same port and state; calls fail while it is down', async () => {
   const receiver = await startReceiver();
-  const first = await startCloudTasksEmulator();
+  // A claimed port: the restart binds it again, when the kernel could have given its own pick to another process.
+  const first = await startCloudTasksEmulator({ port: await freePort() });
   const client = clientFor(first);
   let second: CloudTasksEmulator | undefined;
   let secondClient: CloudTasksClient | undefined;

@@ -38,7 +38,7 @@ before(async () => {
   });
   // The failed delivery's announcement (hookshape.delivery.failed) then fails: operations_publish_failed.
   await h.pubsub.topic(h.operationsTopic).delete();
-  const hook = (id: string, fields: Record<string, unknown> = {}) => h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 2, ...fields });
+  const hook = (id: string, fields: Record<string, unknown> = {}) => h.setWebhook(ACCOUNT, id, { name: id, events: ['call.created'], url: `${receiver.url}/${id}`, timeoutSeconds: 10, ...fields });
   await Promise.all([
     hook('ok'),
     hook('gone'),
@@ -70,7 +70,8 @@ before(async () => {
   await h.waitForLog((line) => line['filtered'] === true);
   await h.waitForLog((line) => line['invalid'] === 'event');
   await h.waitForLog((line) => line['notDispatched'] === true);
-  await h.waitForLog((line) => line['errorCode'] === 'operations_publish_failed');
+  // Both: the disable's and the failed delivery's, logged one publish apart.
+  for (const type of ['hookshape.webhook.disabled', 'hookshape.delivery.failed']) await h.waitForLog((line) => line['errorCode'] === 'operations_publish_failed' && line['operationalEventType'] === type);
   await h.waitForLog((line) => line['deliveryId'] === `ok/${stale.id}` && line['deliveryOutcome'] === 'succeeded');
   // Each delivery's outcome line is written after its record, and an attempt's line may trail the record too:
   // the snapshot below is taken once all of them are in.

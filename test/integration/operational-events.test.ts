@@ -47,7 +47,7 @@ const NOTIFY_TEMPLATE = '{"text": "{{ data.webhook.name }}: {{ data.event.type }
 describe('operational events', () => {
   it('a delivery that fails for good: one hookshape.delivery.failed on the operations topic, delivered to the notification webhook through its template', async () => {
     const account = 'acc_ops1';
-    await h.setWebhook(account, 'crm', { name: 'CRM calls', events: ['call.created'], url: `${receiver.url}/fail/crm`, retry: FAST_RETRY, timeoutSeconds: 2 });
+    await h.setWebhook(account, 'crm', { name: 'CRM calls', events: ['call.created'], url: `${receiver.url}/fail/crm`, retry: FAST_RETRY, timeoutSeconds: 10 });
     await h.setWebhook(account, 'slack', { name: 'Slack relay', events: ['hookshape.delivery.failed'], url: `${receiver.url}/ok/slack`, body: NOTIFY_TEMPLATE });
     const event = eventOf('call.created', account, { n: 1 });
     await h.publish(event);
@@ -84,9 +84,9 @@ describe('operational events', () => {
 
   it('a notification webhook that itself fails produces no further notification', async () => {
     const account = 'acc_ops2';
-    await h.setWebhook(account, 'crm', { name: 'CRM calls', events: ['call.created'], url: `${receiver.url}/fail/crm2`, retry: FAST_RETRY, timeoutSeconds: 2 });
+    await h.setWebhook(account, 'crm', { name: 'CRM calls', events: ['call.created'], url: `${receiver.url}/fail/crm2`, retry: FAST_RETRY, timeoutSeconds: 10 });
     // The relay is down too; a second relay that works shows what was announced.
-    await h.setWebhook(account, 'relay', { name: 'Broken relay', events: ['hookshape.delivery.failed'], url: `${receiver.url}/fail/relay`, retry: FAST_RETRY, body: NOTIFY_TEMPLATE, timeoutSeconds: 2 });
+    await h.setWebhook(account, 'relay', { name: 'Broken relay', events: ['hookshape.delivery.failed'], url: `${receiver.url}/fail/relay`, retry: FAST_RETRY, body: NOTIFY_TEMPLATE, timeoutSeconds: 10 });
     await h.setWebhook(account, 'watch', { name: 'Watcher', events: ['hookshape.delivery.failed'], url: `${receiver.url}/ok/watch`, body: NOTIFY_TEMPLATE });
     const event = eventOf('call.created', account, { n: 2 });
     await h.publish(event);

@@ -198,7 +198,8 @@ describe('the portal embedded in an iframe (build/functions)', () => {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token }));
       });
     });
-    const first = await mintShort(account, 20);
+    // Under a minute, so the portal asks at once; long enough that the 63 s token is held before it ends on a busy machine.
+    const first = await mintShort(account, 40);
     const firstExpiry = claims(first).exp * 1000;
     const example = docBlock('js', "window.addEventListener('message'").replace("const PORTAL_ORIGIN = 'https://API'", `const PORTAL_ORIGIN = '${api.url}'`);
     assert.ok(example.includes(api.url), 'the example names the portal origin where the test can set it');
@@ -256,7 +257,8 @@ describe('the portal embedded in an iframe (build/functions)', () => {
     await webhook(account, 'Ignore test');
     // Signed with the API's keys: one with the held token's exp, one expiring earlier. All still valid.
     const now = new Date();
-    const [held, same, earlier] = await Promise.all([mintShort(account, 30, now), mintShort(account, 30, now), mintShort(account, 20, now)]);
+    // Under a minute, so the portal asks at once; long enough for the 17 cases below on a busy machine.
+    const [held, same, earlier] = await Promise.all([mintShort(account, 55, now), mintShort(account, 55, now), mintShort(account, 45, now)]);
     assert.notEqual(held, same);
     // Good tokens in every way but the one under test: minted through the API, later than the held one.
     const fresh = (await mint(account)).token;
@@ -352,7 +354,8 @@ describe('the portal embedded in an iframe (build/functions)', () => {
     const framed = page.frameLocator('#webhooks');
     await framed.getByRole('heading', { name: 'Session expired' }).waitFor();
     const frame = await portalFrame(page);
-    assert.ok(apiCalls.some((entry) => entry.token === unsigned), 'the API was asked, and refused');
+    // Recorded once the request's headers are read (asynchronously): waited for, not looked at once.
+    await until('the API asked, and refusing', () => apiCalls.find((entry) => entry.token === unsigned), 10_000);
     const asked = (await requestsOf(page)).length;
     const fresh = (await mint(account)).token;
     await page.evaluate((token) => (document.getElementById('webhooks') as HTMLIFrameElement).contentWindow!.postMessage({ type: 'hookshape:token', token }, '*'), fresh);

@@ -87,7 +87,8 @@ const isFinal = (record: StoredDelivery) => ['succeeded', 'failed', 'invalid'].i
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!existsSync(join(BUILD_DIR, 'index.js'))) throw new Error(`${BUILD_DIR}/index.js is missing: run npm run build (npm test builds first)`);
   const projectId = `test-${randomBytes(4).toString('hex')}`;
-  let tasks = await startCloudTasksEmulator();
+  // A claimed port, not the kernel's pick: restartTasks binds it again after a stop, when another process could have it.
+  let tasks = await startCloudTasksEmulator({ port: await freePort() });
   const tasksState: EmulatorState = tasks.state;
   const tasksPort = tasks.port;
   const [dispatchPort, workerPort, validatePort] = await Promise.all([freePort(), freePort(), freePort()]);
