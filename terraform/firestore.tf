@@ -332,3 +332,19 @@ resource "google_firestore_field" "event_claim_expiry" {
 
   depends_on = [google_firestore_database.default]
 }
+
+# TTL policy of the management API's Idempotency-Keys (accounts/{a}/idempotencyKeys/{sha256 of the
+# key}): each keeps a POST's answer for a retry of it; expiresAt is a day after the request
+# (api/idempotency.ts). Never queried: no single-field indexes (the kept answer is one string).
+resource "google_firestore_field" "idempotency_key_expiry" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "idempotencyKeys"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  index_config {}
+
+  depends_on = [google_firestore_database.default]
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -675,6 +675,60 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal((await call(base, 'GET', v1('/webhooks'), { token: own.json.token })).status, 403, 'a token has only its scopes');
   });
 
+  it('Idempotency-Key: the same create sent again gets the first answer and creates nothing; another request with the key is refused; a failed one frees it', async () => {
+    const create = (key: string, body: unknown) => call(base, 'POST', v1('/webhooks'), { token: tokenA, body, headers: { 'Idempotency-Key': key } });
+    const named = async (name: string) => (await call(base, 'GET', v1('/webhooks?limit=100'), { token: tokenA })).json.data.filter((webhook: { name: string }) => webhook.name === name).length;
+    const body = webhookBody('idem', { name: 'idempotent create' });
+    const first = await create('idem-1', body);
+    assert.equal(first.status, 201, first.text);
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    const again = await create('idem-1', body);
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual([again.json.id, again.headers.get('location'), again.headers.get('etag')], [first.json.id, first.headers.get('location'), first.headers.get('etag')]);
+    assert.equal(await named('idempotent create'), 1, 'one webhook');
+    // Kept in Firestore by the sha256 of the key, with its expiry (a TTL policy deletes it).
+    const kept = (await db.doc(`accounts/${A}/idempotencyKeys/${createHash('sha256').update('idem-1').digest('hex')}`).get()).data()!;
+    assert.ok(Math.abs(kept.expiresAt.toMillis() - Date.now() - 86_400_000) < 60_000, 'kept a day');
+    assert.equal(kept.answer.status, 201);
+
+    const reused = await create('idem-1', { ...body, name: 'another request' });
+    assert.equal(reused.status, 422, reused.text);
+    assert.equal(reused.json.code, 'idempotency_key_reused');
+    assert.equal(reused.json.errors[0].field, 'Idempotency-Key');
+    assert.equal(await named('another request'), 0);
+
+    // A refused request frees its key: the corrected one may use it.
+    const refused = await create('idem-2', { ...body, url: 'not a url' });
+    assert.equal(refused.status, 422, refused.text);
+    assert.equal(refused.json.code, 'validation_failed');
+    const corrected = await create('idem-2', { ...body, name: 'corrected' });
+    assert.equal(corrected.status, 201, corrected.text);
+
+    // Five at once with one key: one webhook; each answer the first one's, or "in progress" (409).
+    const racing = await Promise.all(Array.from({ length: 5 }, () => create('idem-3', { ...body, name: 'raced' })));
+    assert.ok(racing.every((answer) => answer.status === 201 || (answer.status === 409 && answer.json.code === 'idempotency_key_in_use' && answer.headers.get('retry-after') === '1')), racing.map((answer) => answer.status).join(', '));
+    assert.equal(new Set(racing.filter((answer) => answer.status === 201).map((answer) => answer.json.id)).size, 1);
+    assert.equal(await named('raced'), 1);
+
+    // A malformed key is a 400 naming the header; a refused credential takes no key.
+    const malformed = await create('with space', { ...body, name: 'malformed key' });
+    assert.equal(malformed.status, 400, malformed.text);
+    assert.equal(malformed.json.errors[0].field, 'Idempotency-Key');
+    assert.equal((await call(base, 'POST', v1('/webhooks'), { token: 'hks_not_a_key', body: { ...body, name: 'after 401' }, headers: { 'Idempotency-Key': 'idem-4' } })).status, 401);
+    assert.equal((await create('idem-4', { ...body, name: 'after 401' })).headers.get('idempotent-replayed'), null);
+
+    // A test send sent again with its key: one event, one request to the receiver.
+    const before = receiver.requests.length;
+    const test = (key: string) => call(base, 'POST', v1(`/webhooks/${first.json.id as string}/test`), { token: tokenA, body: {}, headers: { 'Idempotency-Key': key } });
+    const sent = await test('idem-test');
+    assert.equal(sent.status, 201, sent.text);
+    const resent = await test('idem-test');
+    assert.equal(resent.json.eventId, sent.json.eventId);
+    assert.equal(resent.headers.get('idempotent-replayed'), 'true');
+    assert.equal(receiver.requests.slice(before).length, 1, 'sent once');
+  });
+
   it('cross-tenant matrix: every route of the OpenAPI document × every bad credential is refused with the right status, and never says whether the resource exists', async () => {
     const document = (await call(base, 'GET', '/v1/openapi.json')).json as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>>; 'x-hookshape-scope'?: string }>> };
     const strangerKey = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -743,6 +797,12 @@ describe('the management API (build/functions, target api)', () => {
   it('CORS answers only configured origins', async () => {
     const allowed = await fetch(`${base}${v1('/webhooks')}`, { method: 'OPTIONS', headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
     assert.equal(allowed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+    // A browser client may send an Idempotency-Key, and read whether its answer was replayed.
+    const creating = await fetch(`${base}${v1('/webhooks')}`, { method: 'OPTIONS', headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' } });
+    assert.match(creating.headers.get('access-control-allow-headers') ?? '', /Idempotency-Key/i);
+    const exposed = await fetch(`${base}${v1('/webhooks?limit=1')}`, { headers: { origin: ALLOWED_ORIGIN, authorization: `Bearer ${tokenA}` } });
+    assert.match(exposed.headers.get('access-control-expose-headers') ?? '', /Idempotent-Replayed/i);
+    await exposed.text();
     const other = await fetch(`${base}${v1('/webhooks')}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
     const simple = await fetch(`${base}${v1('/webhooks')}`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${tokenA}` } });

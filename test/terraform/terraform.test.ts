@@ -23,6 +23,8 @@ import {
   DELIVERY_EXPIRY_FIELD,
   DELIVERY_UNINDEXED_FIELDS,
   EVENT_CLAIM_EXPIRY_FIELD,
+  IDEMPOTENCY_KEY_EXPIRY_FIELD,
+  IDEMPOTENCY_KEYS,
   EVENT_CLAIMS,
   INDEXED_QUERIES,
   WEBHOOKS,
@@ -555,10 +557,11 @@ describe('Firestore', () => {
     }
   });
 
-  it('TTL policies on the expiry fields of the delivery log and the event claims', () => {
+  it('TTL policies on the expiry fields of the delivery log, the event claims and the Idempotency-Keys', () => {
     const declared = [
       { collection: DELIVERIES, field: DELIVERY_EXPIRY_FIELD },
       { collection: EVENT_CLAIMS, field: EVENT_CLAIM_EXPIRY_FIELD },
+      { collection: IDEMPOTENCY_KEYS, field: IDEMPOTENCY_KEY_EXPIRY_FIELD },
     ];
     const found = declared.map(({ collection, field }) => {
       const ttl = ofType('google_firestore_field').filter((f) => f.body['collection'] === collection && f.body['field'] === field);

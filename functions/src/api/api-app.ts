@@ -24,6 +24,7 @@ import * as deliveries from './delivery-handlers.ts';
 import { createPortalSession } from './portal-sessions.ts';
 import { ApiProblem, fieldOf, notFound, pointerOf, PROBLEM_CONTENT_TYPE, type ProblemCode, type ProblemField } from './problem.ts';
 import { portalFile } from './portal-static.ts';
+import { checkedKey, IDEMPOTENCY_HEADER, idempotent } from './idempotency.ts';
 import { checkBody } from './request-body.ts';
 import { scaffoldWebhookDraft } from './scaffold-handler.ts';
 import { routes, SECURITY_SCHEME, type ApiRoute } from './routes.ts';
@@ -101,8 +102,8 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     cors({
       origin: (origin) => (deps.corsOrigins.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowHeaders: ['Authorization', 'Content-Type', 'If-Match'],
-      exposeHeaders: ['ETag', 'Location', 'X-Request-Id'],
+      allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key'],
+      exposeHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
       maxAge: 600,
     }),
   );
@@ -169,7 +170,14 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const valid = <K extends keyof Valid>(c: Ctx, target: K): Valid[K] => (c.req.valid as (target: K) => Valid[K])(target);
   const on = (apiRoute: ApiRoute, run: (c: Ctx, context: RequestContext) => Promise<ApiResult> | ApiResult) => {
     const config = { ...apiRoute.route, middleware: [requireScope([apiRoute.scope, ...apiRoute.alsoScopes])] } as RouteConfig;
-    app.openapi(config, (async (c: Ctx) => send(c, await run(c, contextOf(c)))) as never);
+    app.openapi(config, (async (c: Ctx) => {
+      const context = contextOf(c);
+      const key = apiRoute.idempotent ? checkedKey(c.req.header(IDEMPOTENCY_HEADER)) : undefined;
+      if (key === undefined) return send(c, await run(c, context));
+      // After the credential, the account and the scope: a refused request takes no key.
+      const request = { accountId: c.get('accountId'), key, method: c.req.method, path: new URL(c.req.url).pathname, body: new Uint8Array(await c.req.arrayBuffer()) };
+      return send(c, await idempotent(deps, context.logger, request, async () => run(c, context)));
+    }) as never);
   };
   const params = (c: Ctx) => valid(c, 'param');
 

@@ -11,7 +11,7 @@ import { stableJson } from '../validation/config-hash.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import type { Principal } from './authenticate.ts';
 import type { CustomerTokens } from './customer-tokens.ts';
-import type { AuditEntry, DeliveryBrowser, RecoverJobStore, SecretWriter, WebhookEditor } from './ports.ts';
+import type { AuditEntry, DeliveryBrowser, IdempotencyStore, RecoverJobStore, SecretWriter, WebhookEditor } from './ports.ts';
 
 /** Everything the management API uses, built once per instance (entry/api-dependencies.ts). */
 export interface ApiDeps {
@@ -20,6 +20,8 @@ export interface ApiDeps {
   /** The delivery log of the state machine: replays run its transitions through it. */
   deliveries: DeliveryLog;
   jobs: RecoverJobStore;
+  /** The Idempotency-Keys of POSTs that create (idempotency.ts). */
+  idempotency: IdempotencyStore;
   keys: ApiKeyStore;
   tokens: CustomerTokens;
   secrets: SecretStore;

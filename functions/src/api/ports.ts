@@ -121,3 +121,31 @@ export interface RecoverJobStore {
   save(job: RecoverJob): Promise<void>;
   get(accountId: string, jobId: string): Promise<RecoverJob | undefined>;
 }
+
+/** A POST's answer kept for its Idempotency-Key (idempotency.ts): what a retry of it gets again. */
+export interface KeptAnswer {
+  status: number;
+  /** The answer's JSON body, as sent. */
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** An Idempotency-Key of an account: the request that holds it, and its answer once it has one. */
+export interface IdempotencyRecord {
+  /** sha256 of the request's method, path and body: the same key with another request is refused. */
+  requestHash: string;
+  startedAt: Date;
+  answer: KeptAnswer | null;
+}
+
+/** The Idempotency-Keys of each account (the store expires them: `expiresAt`). */
+export interface IdempotencyStore {
+  /** Takes the key for this request, or reads the record that holds it. */
+  begin(accountId: string, keyId: string, record: IdempotencyRecord, expiresAt: Date): Promise<{ taken: true } | { taken: false; existing: IdempotencyRecord }>;
+  /** Takes over a key whose request never answered (its instance died), if it is still the one seen. */
+  takeOver(accountId: string, keyId: string, seenStartedAt: Date, record: IdempotencyRecord, expiresAt: Date): Promise<boolean>;
+  /** Keeps the answer under the key. */
+  finish(accountId: string, keyId: string, answer: KeptAnswer): Promise<void>;
+  /** Frees the key: the request did not succeed, and may be sent again with it. */
+  release(accountId: string, keyId: string): Promise<void>;
+}

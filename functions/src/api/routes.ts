@@ -41,11 +41,40 @@ export interface ApiRoute {
   scope: Scope;
   /** Scopes needed besides `scope` (a route whose answer shows what another scope guards). */
   alsoScopes: Scope[];
+  /** A POST that creates something: it takes an Idempotency-Key (idempotency.ts). */
+  idempotent: boolean;
 }
 
-function route<R extends RouteConfig>(scope: Scope, config: R, alsoScopes: Scope[] = []): ApiRoute & { route: R } {
+function route<R extends RouteConfig>(scope: Scope, config: R, alsoScopes: Scope[] = [], idempotent = false): ApiRoute & { route: R } {
   const responses = { ...COMMON_PROBLEMS, ...config.responses };
-  return { scope, alsoScopes, route: createRoute({ ...config, responses, security: [{ [SECURITY_SCHEME]: [scope, ...alsoScopes] }], 'x-hookshape-scope': scope } as R) };
+  return { scope, alsoScopes, idempotent, route: createRoute({ ...config, responses, security: [{ [SECURITY_SCHEME]: [scope, ...alsoScopes] }], 'x-hookshape-scope': scope } as R) };
+}
+
+// Checked by idempotency.ts (a 400 naming the header), not here: a header's schema error reads as If-Match's.
+const idempotencyKeyHeader = z.object({
+  'idempotency-key': z.string().optional().openapi({
+    param: { name: 'idempotency-key', in: 'header' },
+    description: 'Optional: 1 to 255 printable ASCII characters (a UUID). The same request sent again with the same key within 24 hours gets the first answer again (with `Idempotent-Replayed: true`) and creates nothing more; only successful answers are kept.',
+  }),
+});
+
+/** A POST that creates something, with its Idempotency-Key header and the answers that key can bring. */
+function creating<R extends RouteConfig>(scope: Scope, config: R, alsoScopes: Scope[] = []): ApiRoute & { route: R } {
+  const conflict = (config.responses as Record<string, { description?: string } | undefined>)[409]?.description;
+  return route(
+    scope,
+    {
+      ...config,
+      request: { ...config.request, headers: idempotencyKeyHeader },
+      responses: {
+        ...config.responses,
+        409: problem(`${conflict ? `${conflict} Or: ` : ''}a request with the same Idempotency-Key is still running (idempotency_key_in_use): send it again in a moment.`),
+        422: problem('The body is refused (`errors` names each field), or the Idempotency-Key was used for another request (idempotency_key_reused).'),
+      },
+    },
+    alsoScopes,
+    true,
+  );
 }
 
 const WEBHOOKS = '/v1/accounts/{accountId}/webhooks';
@@ -57,7 +86,7 @@ export const routes = {
     request: { params: s.AccountParams, query: s.PageQuery },
     responses: { 200: json(s.WebhookList, 'A page of webhooks.') },
   }),
-  createWebhook: route('webhooks:write', {
+  createWebhook: creating('webhooks:write', {
     method: 'post', path: WEBHOOKS, operationId: 'createWebhook', tags: ['webhooks'], summary: 'Validates the webhook like the dispatcher and writes it; the answer holds the validation result.',
     request: { params: s.AccountParams, body: body(s.WebhookCreate, true) },
     responses: { 201: json(s.Webhook, 'Created; ETag is its version.'), 409: problem('A webhook with this id exists.') },
@@ -107,7 +136,7 @@ export const routes = {
     request: { params: s.WebhookParams, body: body(s.PreviewRequest, false) },
     responses: { 200: json(s.Preview, 'The request.') },
   }),
-  testWebhook: route('webhooks:write', {
+  testWebhook: creating('webhooks:write', {
     method: 'post', path: `${WEBHOOK}/test`, operationId: 'testWebhook', tags: ['webhooks'], summary: 'Sends one test event (id evt_test_…) now; recorded in the delivery log like any delivery.',
     request: { params: s.WebhookParams, body: body(s.TestRequest, false) },
     responses: { 201: json(s.Delivery, 'The test delivery after its first attempt.'), 409: problem('The webhook is disabled.') },
@@ -127,12 +156,12 @@ export const routes = {
     request: { params: s.DeliveryParams },
     responses: { 200: json(s.Delivery, 'The delivery.') },
   }),
-  replayDelivery: route('deliveries:replay', {
+  replayDelivery: creating('deliveries:replay', {
     method: 'post', path: `${WEBHOOK}/deliveries/{eventId}/replay`, operationId: 'replayDelivery', tags: ['deliveries'], summary: 'Starts a new attempt series through Cloud Tasks (like hookshape replay).',
     request: { params: s.DeliveryParams },
     responses: { 202: json(s.Delivery, 'Replay started: retrying, its attempt enqueued.'), 409: problem('Being delivered now, or the webhook is disabled or invalid.') },
   }, ['deliveries:read']), // the answer is the delivery: what deliveries:read shows
-  createRecoverJob: route('deliveries:replay', {
+  createRecoverJob: creating('deliveries:replay', {
     method: 'post', path: '/v1/accounts/{accountId}/recover-jobs', operationId: 'createRecoverJob', tags: ['deliveries'], summary: 'Replays every matching delivery (e.g. all failed since T) through Cloud Tasks; poll the job.',
     request: { params: s.AccountParams, body: body(s.RecoverRequest, true) },
     responses: { 201: json(s.RecoverJobView, 'The job, its replays enqueued.') },

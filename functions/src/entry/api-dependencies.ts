@@ -13,6 +13,7 @@ import { createFirestore } from '../firestore/firestore-client.ts';
 import { FirestoreApiKeyStore } from '../firestore/firestore-api-keys.ts';
 import { FirestoreDeliveryBrowser } from '../firestore/firestore-delivery-browser.ts';
 import { FirestoreDeliveryLog } from '../firestore/firestore-delivery-log.ts';
+import { FirestoreIdempotencyKeys } from '../firestore/firestore-idempotency-keys.ts';
 import { FirestoreRecoverJobs } from '../firestore/firestore-recover-jobs.ts';
 import { FirestoreWebhookEditor } from '../firestore/firestore-webhook-editor.ts';
 import { createJsonLogger, type Logger } from '../log/logger.ts';
@@ -54,6 +55,7 @@ export function createApiDependencies(config: RuntimeConfig, overrides: ApiDepen
     browser: new FirestoreDeliveryBrowser(db, logger),
     deliveries: new FirestoreDeliveryLog(db),
     jobs: new FirestoreRecoverJobs(db),
+    idempotency: new FirestoreIdempotencyKeys(db),
     keys: new FirestoreApiKeyStore(db, logger),
     tokens: new CustomerTokens(signingKeys, clock),
     secrets,

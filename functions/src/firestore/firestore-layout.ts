@@ -13,6 +13,8 @@ export const API_KEYS = 'apiKeys';
 export const AUDIT = 'audit';
 /** An account's bulk recoveries started through the management API, with their progress. */
 export const RECOVER_JOBS = 'recoverJobs';
+/** The Idempotency-Keys of an account's POSTs (api/idempotency.ts), by the sha256 of the key; expired by TTL. */
+export const IDEMPOTENCY_KEYS = 'idempotencyKeys';
 /** One claim per dispatched event (delivery/ports.ts EventClaim): the idempotency check of its deliveries. */
 export const EVENT_CLAIMS = 'eventClaims';
 
@@ -26,11 +28,14 @@ export const apiKeyPath = (lookupId: string): string => `${API_KEYS}/${lookupId}
 export const auditPath = (accountId: string): string => `${ACCOUNTS}/${accountId}/${AUDIT}`;
 export const eventClaimPath = (accountId: string, eventId: string): string => `${ACCOUNTS}/${accountId}/${EVENT_CLAIMS}/${eventId}`;
 export const recoverJobPath = (accountId: string, jobId: string): string => `${ACCOUNTS}/${accountId}/${RECOVER_JOBS}/${jobId}`;
+export const idempotencyKeyPath = (accountId: string, keyId: string): string => `${ACCOUNTS}/${accountId}/${IDEMPOTENCY_KEYS}/${keyId}`;
 
 /** The delivery log's expiry field; a Firestore TTL policy deletes documents once it has passed. */
 export const DELIVERY_EXPIRY_FIELD = 'expiresAt';
 /** The event claims' expiry field (the same retention as the delivery log); a TTL policy deletes them. */
 export const EVENT_CLAIM_EXPIRY_FIELD = 'expiresAt';
+/** The Idempotency-Keys' expiry field (a day after their request); a TTL policy deletes them. */
+export const IDEMPOTENCY_KEY_EXPIRY_FIELD = 'expiresAt';
 /**
  * Fields of a delivery record whose shape comes from outside — the event's data (any JSON up to the
  * message limit) and the receivers' answers in `attempts` — and which no query reads: their
