@@ -19,6 +19,7 @@ export { FirestoreApiKeyStore } from '../../functions/src/firestore/firestore-ap
 export { createFirestore } from '../../functions/src/firestore/firestore-client.ts';
 export { FirestoreDeliveryLog } from '../../functions/src/firestore/firestore-delivery-log.ts';
 export { FirestoreEventClaimStore } from '../../functions/src/firestore/firestore-event-claims.ts';
+export { FirestoreIdempotencyKeys } from '../../functions/src/firestore/firestore-idempotency-keys.ts';
 export { FirestoreWebhookStore, UNCOUNTED_READ_PAST } from '../../functions/src/firestore/firestore-webhook-store.ts';
 export { API_KEYS, apiKeyPath, auditPath, deliveryPath, eventClaimPath, INDEXED_QUERIES, webhookPath, webhooksPath } from '../../functions/src/firestore/firestore-layout.ts';
 export { fromFirestore } from '../../functions/src/firestore/firestore-values.ts';

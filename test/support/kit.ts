@@ -38,6 +38,7 @@ export const {
   FirestoreApiKeyStore,
   FirestoreDeliveryLog,
   FirestoreEventClaimStore,
+  FirestoreIdempotencyKeys,
   FirestoreWebhookStore,
   fromFirestore,
   LocalFileSecretStore,

@@ -7,6 +7,12 @@ import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-val
 /** The id of one `begin`: how a create retried after a lost answer recognises its own first try. */
 const WRITE_ID_FIELD = 'writeId';
 
+/** The record's own fields (not the store's bookkeeping: expiry, write id). */
+const recordOf = (data: unknown): IdempotencyRecord => {
+  const { requestHash, startedAt, answer } = fromFirestore<IdempotencyRecord>(data);
+  return { requestHash, startedAt, answer: answer ?? null };
+};
+
 /**
  * Idempotency-Keys at accounts/{a}/idempotencyKeys/{sha256 of the key}: created when a request takes
  * its key, given the answer when it succeeds, deleted when it does not; the TTL policy on `expiresAt`
@@ -24,14 +30,14 @@ export class FirestoreIdempotencyKeys implements IdempotencyStore {
   }
 
   async begin(accountId: string, keyId: string, record: IdempotencyRecord, expiresAt: Date): Promise<{ taken: true } | { taken: false; existing: IdempotencyRecord }> {
-    const taken = await createOnce<IdempotencyRecord>(this.doc(accountId, keyId), { ...record, [IDEMPOTENCY_KEY_EXPIRY_FIELD]: expiresAt, [WRITE_ID_FIELD]: randomUUID() }, WRITE_ID_FIELD);
-    return taken.created ? { taken: true } : { taken: false, existing: taken.existing };
+    const taken = await createOnce<unknown>(this.doc(accountId, keyId), { ...record, [IDEMPOTENCY_KEY_EXPIRY_FIELD]: expiresAt, [WRITE_ID_FIELD]: randomUUID() }, WRITE_ID_FIELD);
+    return taken.created ? { taken: true } : { taken: false, existing: recordOf(taken.existing) };
   }
 
   async takeOver(accountId: string, keyId: string, seenStartedAt: Date, record: IdempotencyRecord, expiresAt: Date): Promise<boolean> {
     const ref = this.doc(accountId, keyId);
     const current = await ref.get();
-    const seen = current.exists ? fromFirestore<IdempotencyRecord>(current.data()) : undefined;
+    const seen = current.exists ? recordOf(current.data()) : undefined;
     // Gone meanwhile (freed, or expired): taken again by a create, which another retry may win.
     if (!seen) return (await this.begin(accountId, keyId, record, expiresAt)).taken;
     if (seen.answer !== null || seen.startedAt.getTime() !== seenStartedAt.getTime()) return false;
