@@ -3,6 +3,7 @@
  * Firestore adapter runs them on the emulator in test/integration/api.test.ts).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkedKey, IDEMPOTENCY_KEEP_MS, IDEMPOTENCY_STALE_MS, idempotent, type IdempotentRequest } from '../../functions/src/api/idempotency.ts';
 import type { IdempotencyRecord, IdempotencyStore, KeptAnswer } from '../../functions/src/api/ports.ts';
@@ -11,30 +12,41 @@ import type { ApiResult } from '../../functions/src/api/webhook-handlers.ts';
 import { createMemoryLogger } from '../../functions/src/log/logger.ts';
 
 class MemoryKeys implements IdempotencyStore {
-  readonly records = new Map<string, IdempotencyRecord & { expiresAt: Date }>();
+  readonly records = new Map<string, IdempotencyRecord & { expiresAt: Date; owner: string }>();
   failFinish = false;
+  private owners = 0;
 
   async begin(accountId: string, keyId: string, record: IdempotencyRecord, expiresAt: Date) {
     const existing = this.records.get(`${accountId}/${keyId}`);
-    if (existing) return { taken: false as const, existing: structuredClone(existing) };
-    this.records.set(`${accountId}/${keyId}`, { ...structuredClone(record), expiresAt });
-    return { taken: true as const };
+    if (existing) {
+      const { requestHash, startedAt, answer } = structuredClone(existing);
+      return { taken: false as const, existing: { requestHash, startedAt, answer } };
+    }
+    const owner = `owner-${++this.owners}`;
+    this.records.set(`${accountId}/${keyId}`, { ...structuredClone(record), expiresAt, owner });
+    return { taken: true as const, owner };
   }
 
   async takeOver(accountId: string, keyId: string, seenStartedAt: Date, record: IdempotencyRecord, expiresAt: Date) {
     const existing = this.records.get(`${accountId}/${keyId}`);
-    if (!existing || existing.answer !== null || existing.startedAt.getTime() !== seenStartedAt.getTime()) return false;
-    this.records.set(`${accountId}/${keyId}`, { ...structuredClone(record), expiresAt });
-    return true;
+    if (!existing) {
+      const begun = await this.begin(accountId, keyId, record, expiresAt);
+      return begun.taken ? begun.owner : undefined;
+    }
+    if (existing.startedAt.getTime() !== seenStartedAt.getTime()) return undefined;
+    const owner = `owner-${++this.owners}`;
+    this.records.set(`${accountId}/${keyId}`, { ...structuredClone(record), expiresAt, owner });
+    return owner;
   }
 
-  async finish(accountId: string, keyId: string, answer: KeptAnswer) {
+  async finish(accountId: string, keyId: string, owner: string, answer: KeptAnswer) {
     if (this.failFinish) throw Object.assign(new Error('14 UNAVAILABLE'), { code: 14 });
-    this.records.get(`${accountId}/${keyId}`)!.answer = answer;
+    const existing = this.records.get(`${accountId}/${keyId}`);
+    if (existing?.owner === owner) existing.answer = answer;
   }
 
-  async release(accountId: string, keyId: string) {
-    this.records.delete(`${accountId}/${keyId}`);
+  async release(accountId: string, keyId: string, owner: string) {
+    if (this.records.get(`${accountId}/${keyId}`)?.owner === owner) this.records.delete(`${accountId}/${keyId}`);
   }
 }
 
@@ -122,8 +134,10 @@ describe('Idempotency-Key', () => {
 
   it('a key whose request never answered (its instance died) is taken over once stale, and the request runs', async () => {
     const w = world();
-    await w.store.begin('acc_1', (await import('node:crypto')).createHash('sha256').update('key-1').digest('hex'), { requestHash: '', startedAt: w.now(), answer: null }, w.now());
+    await w.store.begin('acc_1', createHash('sha256').update('key-1').digest('hex'), { requestHash: '', startedAt: w.now(), answer: null }, w.now());
     // A record of another request under the key: refused, stale or not.
+    assert.equal((await problemOf(idempotent(w.deps, w.logger, w.request(), w.created))).code, 'idempotency_key_reused');
+    w.advance(IDEMPOTENCY_STALE_MS);
     assert.equal((await problemOf(idempotent(w.deps, w.logger, w.request(), w.created))).code, 'idempotency_key_reused');
     w.store.records.clear();
     const dead = idempotent(w.deps, w.logger, w.request(), () => new Promise<ApiResult>(() => {})); // never answers
@@ -136,6 +150,36 @@ describe('Idempotency-Key', () => {
     assert.equal(taken.status, 201);
     assert.equal(taken.headers?.['Idempotent-Replayed'], undefined);
     assert.ok(w.logger.entries.some((entry) => entry.severity === 'WARNING' && /taken over/.test(entry.message)));
+  });
+
+  it('a request that outlives the take-over of its key cannot undo the one that took it: its late failure frees nothing, its late answer replaces nothing', async () => {
+    for (const ending of ['fails', 'answers'] as const) {
+      const w = world();
+      let endFirst!: () => void;
+      const first = idempotent(w.deps, w.logger, w.request(), async () => {
+        await new Promise<void>((resolve) => (endFirst = resolve));
+        if (ending === 'fails') throw new ApiProblem('unavailable', 'a dependency failed');
+        return { status: 201, body: { id: 'wh_late' } };
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      w.advance(IDEMPOTENCY_STALE_MS);
+      const second = await idempotent(w.deps, w.logger, w.request(), w.created);
+      assert.equal(second.status, 201);
+      endFirst();
+      await first.catch(() => undefined);
+      const third = await idempotent(w.deps, w.logger, w.request(), w.created);
+      assert.deepEqual([third.body, third.headers?.['Idempotent-Replayed']], [{ id: 'wh_1' }, 'true'], `${ending}: the taking request's answer stands`);
+      assert.equal(w.runs(), 1);
+    }
+  });
+
+  it('a record past its day no longer counts (its deletion may lag): the same key is a new request, even another one', async () => {
+    const w = world();
+    await idempotent(w.deps, w.logger, w.request(), w.created);
+    w.advance(IDEMPOTENCY_KEEP_MS);
+    const later = await idempotent(w.deps, w.logger, w.request({ body: new TextEncoder().encode('{"name":"next day"}') }), w.created);
+    assert.deepEqual([later.status, later.body, later.headers?.['Idempotent-Replayed']], [201, { id: 'wh_2' }, undefined]);
+    assert.equal((await idempotent(w.deps, w.logger, w.request({ body: new TextEncoder().encode('{"name":"next day"}') }), w.created)).headers?.['Idempotent-Replayed'], 'true');
   });
 
   it('an answer that could not be kept is still sent, and said in an ERROR line', async () => {

@@ -56,37 +56,23 @@ export async function idempotent(deps: { idempotency: IdempotencyStore; clock: C
   const keyId = keyIdOf(request.key);
   const now = deps.clock.now();
   const record: IdempotencyRecord = { requestHash: requestHashOf(request), startedAt: now, answer: null };
-  const expiresAt = new Date(now.getTime() + IDEMPOTENCY_KEEP_MS);
-  const begun = await deps.idempotency.begin(request.accountId, keyId, record, expiresAt);
-  if (!begun.taken) {
-    const { existing } = begun;
-    if (existing.requestHash !== record.requestHash) {
-      throw new ApiProblem('idempotency_key_reused', `this ${IDEMPOTENCY_HEADER} was used for another request (another route or body) in the last 24 hours: send a new key for a new request`, { errors: [{ ...fieldProblem([IDEMPOTENCY_HEADER], 'was used for another request'), pointer: '' }] });
-    }
-    if (existing.answer) {
-      logger.log('INFO', `${IDEMPOTENCY_HEADER} seen before: the first answer is sent again`, { idempotentReplay: true });
-      return replayOf(existing.answer);
-    }
-    const stale = now.getTime() - existing.startedAt.getTime() >= IDEMPOTENCY_STALE_MS;
-    if (!stale || !(await deps.idempotency.takeOver(request.accountId, keyId, existing.startedAt, record, expiresAt))) {
-      throw new ApiProblem('idempotency_key_in_use', `a request with this ${IDEMPOTENCY_HEADER} is still running: send it again in a moment to get its answer`, { headers: { 'Retry-After': '1' } });
-    }
-    logger.log('WARNING', `${IDEMPOTENCY_HEADER} taken over: its first request never answered (started ${existing.startedAt.toISOString()})`);
-  }
+  const taken = await take(deps.idempotency, logger, request.accountId, keyId, record);
+  if ('replay' in taken) return taken.replay;
+  const { owner } = taken;
   let result: ApiResult;
   try {
     result = await run();
   } catch (error) {
-    await free(deps.idempotency, request.accountId, keyId, logger);
+    await free(deps.idempotency, request.accountId, keyId, owner, logger);
     throw error;
   }
   if (result.status < 200 || result.status >= 300) {
-    await free(deps.idempotency, request.accountId, keyId, logger);
+    await free(deps.idempotency, request.accountId, keyId, owner, logger);
     return result;
   }
   const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (result.headers?.[name] === undefined ? [] : [[name, result.headers[name]!]])));
   try {
-    await deps.idempotency.finish(request.accountId, keyId, { status: result.status, body: JSON.stringify(result.body ?? null), headers });
+    await deps.idempotency.finish(request.accountId, keyId, owner, { status: result.status, body: JSON.stringify(result.body ?? null), headers });
   } catch (error) {
     // The request succeeded: its answer is sent. A retry with the key meets it running, then stale, and
     // runs again: said here, where a person will find it.
@@ -95,9 +81,40 @@ export async function idempotent(deps: { idempotency: IdempotencyStore; clock: C
   return result;
 }
 
-async function free(store: IdempotencyStore, accountId: string, keyId: string, logger: Logger): Promise<void> {
+/**
+ * Takes the key for `record` (its owner token), or answers what holds it: the first answer again for
+ * the same request; a refusal for another request, or while the first one runs. A record past its day,
+ * or whose request is past answering, is taken over.
+ */
+async function take(store: IdempotencyStore, logger: Logger, accountId: string, keyId: string, record: IdempotencyRecord): Promise<{ owner: string } | { replay: ApiResult }> {
+  const expiresAt = new Date(record.startedAt.getTime() + IDEMPOTENCY_KEEP_MS);
+  const begun = await store.begin(accountId, keyId, record, expiresAt);
+  if (begun.taken) return { owner: begun.owner };
+  const { existing } = begun;
+  const age = record.startedAt.getTime() - existing.startedAt.getTime();
+  // Kept a day: an older record (its deletion by the TTL policy can lag a day more) no longer counts.
+  if (age >= IDEMPOTENCY_KEEP_MS) {
+    const owner = await store.takeOver(accountId, keyId, existing.startedAt, record, expiresAt);
+    if (owner !== undefined) return { owner };
+  }
+  if (existing.requestHash !== record.requestHash) {
+    throw new ApiProblem('idempotency_key_reused', `this ${IDEMPOTENCY_HEADER} was used for another request (another route or body) in the last 24 hours: send a new key for a new request`, { errors: [{ ...fieldProblem([IDEMPOTENCY_HEADER], 'was used for another request'), pointer: '' }] });
+  }
+  if (existing.answer) {
+    logger.log('INFO', `${IDEMPOTENCY_HEADER} seen before: the first answer is sent again`, { idempotentReplay: true });
+    return { replay: replayOf(existing.answer) };
+  }
+  const owner = age >= IDEMPOTENCY_STALE_MS ? await store.takeOver(accountId, keyId, existing.startedAt, record, expiresAt) : undefined;
+  if (owner === undefined) {
+    throw new ApiProblem('idempotency_key_in_use', `a request with this ${IDEMPOTENCY_HEADER} is still running: send it again in a moment to get its answer`, { headers: { 'Retry-After': '1' } });
+  }
+  logger.log('WARNING', `${IDEMPOTENCY_HEADER} taken over: its first request never answered (started ${existing.startedAt.toISOString()})`);
+  return { owner };
+}
+
+async function free(store: IdempotencyStore, accountId: string, keyId: string, owner: string, logger: Logger): Promise<void> {
   try {
-    await store.release(accountId, keyId);
+    await store.release(accountId, keyId, owner);
   } catch (error) {
     // Only delays a retry with the key: it is taken over once stale.
     logger.log('WARNING', `could not free an ${IDEMPOTENCY_HEADER} after its request failed: ${errorMessage(error)}`);

@@ -138,14 +138,21 @@ export interface IdempotencyRecord {
   answer: KeptAnswer | null;
 }
 
-/** The Idempotency-Keys of each account (the store expires them: `expiresAt`). */
+/**
+ * The Idempotency-Keys of each account (the store deletes them some time after `expiresAt`). Taking a
+ * key answers an owner token: only that request may then give it its answer or free it, so a request
+ * that outlived its key's take-over cannot undo the request that took it.
+ */
 export interface IdempotencyStore {
   /** Takes the key for this request, or reads the record that holds it. */
-  begin(accountId: string, keyId: string, record: IdempotencyRecord, expiresAt: Date): Promise<{ taken: true } | { taken: false; existing: IdempotencyRecord }>;
-  /** Takes over a key whose request never answered (its instance died), if it is still the one seen. */
-  takeOver(accountId: string, keyId: string, seenStartedAt: Date, record: IdempotencyRecord, expiresAt: Date): Promise<boolean>;
-  /** Keeps the answer under the key. */
-  finish(accountId: string, keyId: string, answer: KeptAnswer): Promise<void>;
-  /** Frees the key: the request did not succeed, and may be sent again with it. */
-  release(accountId: string, keyId: string): Promise<void>;
+  begin(accountId: string, keyId: string, record: IdempotencyRecord, expiresAt: Date): Promise<{ taken: true; owner: string } | { taken: false; existing: IdempotencyRecord }>;
+  /**
+   * Takes over a key whose request never answered (its instance died) or whose record has expired, if
+   * its record is still the one seen (`startedAt`); the owner token, or undefined when another took it.
+   */
+  takeOver(accountId: string, keyId: string, seenStartedAt: Date, record: IdempotencyRecord, expiresAt: Date): Promise<string | undefined>;
+  /** Keeps the answer under the key, if `owner` still holds it. */
+  finish(accountId: string, keyId: string, owner: string, answer: KeptAnswer): Promise<void>;
+  /** Frees the key, if `owner` still holds it: the request did not succeed, and may be sent again with it. */
+  release(accountId: string, keyId: string, owner: string): Promise<void>;
 }
