@@ -568,6 +568,11 @@ describe('the management API (build/functions, target api)', () => {
     assert.ok(firstSetAt >= beforeFirst - 1000 && firstSetAt <= Date.now() + 1000, first.json.webhook.signingSecretSetAt);
     assert.equal((await stored()).signingSecretSetAt.getTime(), firstSetAt, 'a time in the document (a Timestamp)');
 
+    // A copy that shares the secret's name (the portal's Duplicate), and one that does not.
+    for (const [id, extra] of [['wh_rotation_copy', { signingSecretName: first.json.name }], ['wh_rotation_other', {}]] as const) {
+      const made = await call(base, 'POST', v1('/webhooks'), { token: tokenA, body: webhookBody('rotation', { id, ...extra }) });
+      assert.equal(made.status, 201, made.text);
+    }
     const started = Date.now();
     const rotated = await put({ secret: key(2) });
     assert.equal(rotated.status, 200, rotated.text);
@@ -577,6 +582,11 @@ describe('the management API (build/functions, target api)', () => {
     assert.ok(until >= started + 86_400_000 - 5_000 && until <= Date.now() + 86_400_000 + 5_000, rotated.json.previous.until);
     assert.deepEqual(rotated.json.webhook.previousSigningSecret, rotated.json.previous);
     assert.ok(Date.parse(rotated.json.webhook.signingSecretSetAt) >= firstSetAt, 'stamped again');
+    // The name is the account's: the copy that signs with it is stamped too, so its instances read the new value.
+    const stampOf = async (id: string) => fromFirestore<Record<string, any>>((await db.doc(webhookPath(A, id)).get()).data()).signingSecretSetAt as Date | undefined;
+    assert.equal((await stampOf('wh_rotation_copy'))?.toISOString(), rotated.json.webhook.signingSecretSetAt);
+    assert.equal(await stampOf('wh_rotation_other'), undefined);
+    for (const id of ['wh_rotation_copy', 'wh_rotation_other']) assert.equal((await call(base, 'DELETE', v1(`/webhooks/${id}`), { token: tokenA })).status, 204);
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8'))[A];
     assert.deepEqual([secrets[first.json.name], secrets[`${first.json.name}_PREVIOUS`]], [key(2), key(1)], 'the old value was copied inside the store');
     assert.ok(!rotated.text.includes(key(1).slice(6)) && !rotated.text.includes(key(2).slice(6)), 'no secret in the answer');
@@ -716,7 +726,9 @@ describe('the management API (build/functions, target api)', () => {
     assert.equal(malformed.status, 400, malformed.text);
     assert.equal(malformed.json.errors[0].field, 'Idempotency-Key');
     assert.equal((await call(base, 'POST', v1('/webhooks'), { token: 'hks_not_a_key', body: { ...body, name: 'after 401' }, headers: { 'Idempotency-Key': 'idem-4' } })).status, 401);
-    assert.equal((await create('idem-4', { ...body, name: 'after 401' })).headers.get('idempotent-replayed'), null);
+    const after401 = await create('idem-4', { ...body, name: 'after 401' });
+    assert.equal(after401.status, 201, after401.text);
+    assert.equal(after401.headers.get('idempotent-replayed'), null);
 
     // A test send sent again with its key: one event, one request to the receiver.
     const before = receiver.requests.length;

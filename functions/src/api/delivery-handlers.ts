@@ -248,14 +248,18 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   // Stamped once the value is stored: an instance whose copy of the account's secrets is older reads them
   // again when it next sees the webhook (within WEBHOOK_CACHE_SECONDS), instead of signing with the value
   // replaced (a leaked one, or an older `<NAME>_PREVIOUS`) for as long as its cache lasts.
+  const setAt = deps.clock.now();
   const stamped = await deps.webhooks.update(
     accountId,
     webhookId,
     undefined,
-    (webhook) => ({ ...webhook.data, signingSecretSetAt: deps.clock.now() }),
+    (webhook) => ({ ...webhook.data, signingSecretSetAt: setAt }),
     () => auditEntry(context, 'webhook.signing-secret.set', `webhooks/${webhookId}/signing-secret/${name}`, undefined, undefined),
   );
   if (!stamped.ok) throw notFound(); // deleted meanwhile (no version was asked for)
+  // A secret name is the account's, not the webhook's: a copy (the portal's Duplicate) or a webhook pointed
+  // at it by hand signs with the same value, and reads it again only if stamped too.
+  await stampSharing(deps, context, accountId, webhookId, [name, `${name}_PREVIOUS`], setAt);
   const kept = repeated ? previousSigningSecretOf(stored.data) : previous;
   context.logger.log('NOTICE', `signing secret ${name} of webhook ${webhookId} set${kept ? `; the previous one (${kept.name}) also signs until ${kept.until.toISOString()}` : ''}`, { webhookId, secretName: name, previousSecretName: kept?.name ?? null });
   // Naming the secret is a change of configuration: validated and written like any patch (which keeps
@@ -265,6 +269,27 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
   const written = patched ?? withEtag(200, stamped.webhook);
   const previousView = kept ? { name: kept.name, until: kept.until.toISOString() } : null;
   return { status: 200, body: { name, previous: previousView, webhook: written.body }, ...(written.headers ? { headers: written.headers } : {}) };
+}
+
+/** Stamps signingSecretSetAt on the account's other webhooks that name any of `names` (signing, overlap or auth). */
+async function stampSharing(deps: ApiDeps, context: RequestContext, accountId: string, except: string, names: readonly string[], setAt: Date): Promise<void> {
+  const wanted = new Set(names);
+  const named = (data: Record<string, unknown>) => {
+    const auth = (data.auth ?? {}) as Record<string, unknown>;
+    const previous = (data.previousSigningSecret ?? {}) as Record<string, unknown>;
+    return [data.signingSecretName, previous.name, auth.passwordSecretName, auth.tokenSecretName, auth.valueSecretName, auth.clientSecretName].some((value) => typeof value === 'string' && wanted.has(value));
+  };
+  for (let afterId: string | undefined; ; ) {
+    const page = await deps.webhooks.list(accountId, { afterId, limit: 100 });
+    for (const webhook of page) {
+      if (webhook.id === except || !named(webhook.data)) continue;
+      await deps.webhooks.update(accountId, webhook.id, undefined, (current) => (named(current.data) ? { ...current.data, signingSecretSetAt: setAt } : undefined), () =>
+        auditEntry(context, 'webhook.signing-secret.shared', `webhooks/${webhook.id}`, undefined, undefined),
+      );
+    }
+    if (page.length < 100) return;
+    afterId = page.at(-1)!.id;
+  }
 }
 
 // --- The delivery log -----------------------------------------------------------------------------
