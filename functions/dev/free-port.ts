@@ -8,8 +8,8 @@
  * the port is taken below that range, where the kernel hands out none, and claimed with a file under
  * the temporary directory so that two processes of this machine never pick the same one.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,35 +47,59 @@ const alive = (pid: number) => {
   }
 };
 
-/** Claims `port` for this process (until it exits): false when a live process of this machine holds it. */
+/**
+ * Claims `port` for this process (until it exits): false when a live process of this machine holds it.
+ * A claim file appears whole (written aside, then hard-linked into place: never seen empty), and a dead
+ * process's claim is moved aside before it is replaced, so two processes never both take it over.
+ */
 export function claimPort(port: number): boolean {
   const file = join(CLAIMS, String(port));
-  for (let round = 0; round < 2; round += 1) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      mine.add(file);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A claim left by a process that has ended is taken over.
-      let holder = NaN;
+  const mineAside = join(CLAIMS, `.${process.pid}-${randomUUID()}`);
+  writeFileSync(mineAside, String(process.pid));
+  try {
+    for (let round = 0; round < 3; round += 1) {
       try {
-        holder = Number(readFileSync(file, 'utf8'));
-      } catch {
-        continue;
+        linkSync(mineAside, file);
+        mine.add(file);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+      const holder = pidIn(file);
+      if (holder === undefined) continue; // gone meanwhile: try again
+      if (holder > 0 && alive(holder)) return false; // 0: not a pid (a file left half-written by an older version)
+      const dead = join(CLAIMS, `.dead-${randomUUID()}`);
       try {
-        unlinkSync(file);
+        renameSync(file, dead);
       } catch {
-        // Another process took it over first: the next round meets its claim.
+        continue; // another process moved it first
       }
+      // What was moved may be a live claim made since the read: put it back, and leave the port to it.
+      if (pidIn(dead) !== holder) {
+        try {
+          linkSync(dead, file);
+        } catch {
+          // A third process claimed it meanwhile: that claim stands.
+        }
+        unlinkSync(dead);
+        return false;
+      }
+      unlinkSync(dead);
     }
+    return false;
+  } finally {
+    unlinkSync(mineAside);
   }
-  return false;
 }
+
+const pidIn = (file: string): number | undefined => {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  } catch {
+    return undefined;
+  }
+};
 
 process.once('exit', () => {
   for (const file of mine) {
