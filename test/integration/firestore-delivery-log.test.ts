@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { eventOf } from '../support/harness.ts';
 import { classifyFailure, deliveryPath, DocumentReference, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StaleCursors, type StoredDelivery } from '../support/kit.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
+import { withLostAnswer } from '../support/lost-answer.ts';
 
 // The delivery log adapter against the real Firestore emulator: `modify` is the state machine's only
 // read-modify-write (claims, takeovers, owner commits). It is an optimistic write on the version read,
@@ -64,13 +65,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
 
   it('a write applied whose answer was lost (the client retrying it then fails its precondition) keeps its result, and is not made twice', async () => {
     const record = await plant();
-    let injected = false;
-    await withUpdate(async (original, ref, args) => {
-      const written = await original.apply(ref, args);
-      if (injected) return written;
-      injected = true;
-      throw Object.assign(new Error('9 FAILED_PRECONDITION: the retried commit met the first one'), { code: GrpcStatus.FAILED_PRECONDITION });
-    }, async () => {
+    const injected = await withLostAnswer('update', async () => {
       let runs = 0;
       const result = await project.adapter.modify(record, (current) => {
         runs += 1;
@@ -85,20 +80,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
 
   it("a first write applied whose answer was lost (the client's retried create meets it) is recognised as this run's, not another run's record", async () => {
     const record = pendingDelivery(eventOf('call.created', 'acc_dlog'), 'w1', 'w1', new Date(), 7);
-    const original = DocumentReference.prototype.create;
-    let injected = false;
-    DocumentReference.prototype.create = async function (this: DocumentReference, ...args: Parameters<DocumentReference['create']>) {
-      const written = await original.apply(this, args);
-      if (injected) return written;
-      injected = true;
-      throw Object.assign(new Error('6 ALREADY_EXISTS: the retried commit met the first one'), { code: GrpcStatus.ALREADY_EXISTS });
-    } as DocumentReference['create'];
-    try {
-      assert.deepEqual(await project.adapter.claim(record), { created: true });
-    } finally {
-      DocumentReference.prototype.create = original;
-    }
-    assert.ok(injected);
+    assert.ok(await withLostAnswer('create', async () => assert.deepEqual(await project.adapter.claim(record), { created: true })));
     // Another run's create of the same record still finds it.
     const other = await project.adapter.claim({ ...record, webhookName: 'another run' });
     assert.equal(other.created, false);
@@ -170,16 +152,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
 
   it('end: a write applied whose answer was lost (the retried commit fails its precondition) still answers true', async () => {
     const record = await plant();
-    let injected = false;
-    await withUpdate(async (original, ref, args) => {
-      const written = await original.apply(ref, args);
-      if (injected) return written;
-      injected = true;
-      throw Object.assign(new Error('9 FAILED_PRECONDITION: the retried commit met the first one'), { code: GrpcStatus.FAILED_PRECONDITION });
-    }, async () => {
-      assert.equal(await project.adapter.end(record, ENDING), true);
-    });
-    assert.ok(injected);
+    assert.ok(await withLostAnswer('update', async () => assert.equal(await project.adapter.end(record, ENDING), true)));
     assert.equal((await project.adapter.get(record))?.status, 'failed');
   });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DocumentReference, FirestoreIdempotencyKeys, GrpcStatus } from '../support/kit.ts';
+import { FirestoreIdempotencyKeys } from '../support/kit.ts';
+import { withLostAnswer } from '../support/lost-answer.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
 
 // The Idempotency-Key store (the bundle's adapter) on the Firestore emulator: what api/idempotency.ts
@@ -35,20 +36,7 @@ describe('FirestoreIdempotencyKeys on the emulator', () => {
 
   it('a create retried after its answer was lost is recognised as its own take, not another request', async () => {
     const id = keyId();
-    const original = DocumentReference.prototype.create;
-    let injected = false;
-    DocumentReference.prototype.create = async function (this: DocumentReference, ...args: Parameters<DocumentReference['create']>) {
-      const written = await original.apply(this, args);
-      if (injected) return written;
-      injected = true;
-      throw Object.assign(new Error('6 ALREADY_EXISTS: the retried commit met the first one'), { code: GrpcStatus.ALREADY_EXISTS });
-    } as DocumentReference['create'];
-    try {
-      assert.equal((await project.adapter.begin('acc', id, { requestHash: 'h', startedAt: new Date(), answer: null }, expires())).taken, true);
-    } finally {
-      DocumentReference.prototype.create = original;
-    }
-    assert.ok(injected);
+    assert.ok(await withLostAnswer('create', async () => assert.equal((await project.adapter.begin('acc', id, { requestHash: 'h', startedAt: new Date(), answer: null }, expires())).taken, true)));
   });
 
   it('takeOver: only the record as it was seen (of two retries, one wins); the owner it replaced writes nothing after', async () => {
