@@ -9,7 +9,7 @@ export { newSigningKey, CUSTOMER_SCOPES, CustomerTokens } from '../../functions/
 export { routes } from '../../functions/src/api/routes.ts';
 export { DEFAULT_EVENTS_TOPIC, loadConfig } from '../../functions/src/config/runtime-config.ts';
 export { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
-export type { DeliveryStatus } from '../../functions/src/delivery/delivery-record.ts';
+export { hasEnded, type DeliveryStatus } from '../../functions/src/delivery/delivery-record.ts';
 export { CLAIM_LEASE_MS, eventClaimOf, pendingDelivery } from '../../functions/src/delivery/lease.ts';
 export type { StaleCursors, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 export { EVENT_CATALOGUE, EVENT_TYPES, OPERATIONAL_EVENT_TYPES, sampleEvent, type EventType } from '../../functions/src/events/event-catalogue.ts';

@@ -19,7 +19,7 @@ import { freePort } from '../../functions/dev/emulators.ts';
 import { firestoreWrittenRequest } from '../../functions/dev/firestore-trigger-event.ts';
 import { startFunctionProcess, type FunctionName, type FunctionProcess } from '../../functions/dev/function-process.ts';
 import { BUILD_DIR } from '../../scripts/build.ts';
-import { deliveryPath, Firestore, fromFirestore, loadConfig, webhookPath, type EventMessage, type StoredDelivery } from './kit.ts';
+import { deliveryPath, Firestore, fromFirestore, hasEnded, loadConfig, webhookPath, type EventMessage, type StoredDelivery } from './kit.ts';
 import { functionsEnv } from './functions-env.ts';
 
 for (const name of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST']) {
@@ -82,7 +82,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-const isFinal = (record: StoredDelivery) => ['succeeded', 'failed', 'invalid'].includes(record.status);
+const isFinal = (record: StoredDelivery) => hasEnded(record.status);
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!existsSync(join(BUILD_DIR, 'index.js'))) throw new Error(`${BUILD_DIR}/index.js is missing: run npm run build (npm test builds first)`);

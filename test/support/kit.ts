@@ -43,6 +43,7 @@ export const {
   fromFirestore,
   LocalFileSecretStore,
   GrpcStatus,
+  hasEnded,
   HttpMethod,
   INDEXED_QUERIES,
   loadConfig,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { classifyFailure, type ErrorCode } from '../../functions/src/core/failures.ts';
-import type { AttemptRecord } from '../../functions/src/delivery/delivery-record.ts';
+import { hasEnded, type AttemptRecord } from '../../functions/src/delivery/delivery-record.ts';
 import type { StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import type { SendResult } from '../../functions/src/send/http-sender.ts';
 import { bugError, forWebhook, lastingError, response, transientError, World, type FaultOptions, type FaultPoint } from './delivery-fakes.ts';
@@ -17,7 +17,7 @@ export const LASTING_KINDS = [
 ] as const;
 
 export const outcomes = (record: StoredDelivery): Outcome[] => record.attempts.map((attempt) => attempt.outcome);
-export const isFinal = (record: StoredDelivery) => record.status !== 'pending' && record.status !== 'retrying';
+export const isFinal = (record: StoredDelivery) => hasEnded(record.status);
 
 /** wh-a answers from this list, by how many requests its delivery had before (the last repeats). */
 export function script(world: World, answers: readonly SendResult[], webhookId = 'wh-a'): void {

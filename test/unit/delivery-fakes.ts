@@ -5,6 +5,7 @@
  */
 import { classifyFailure, GrpcStatus } from '../../functions/src/core/failures.ts';
 import type { Clock, SecretStore } from '../../functions/src/core/ports.ts';
+import { hasEnded } from '../../functions/src/delivery/delivery-record.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../../functions/src/delivery/lease.ts';
 import type { ClaimResult, ClaimToken, EventClaim, EventClaimResult, EventClaimStore, DeliveryKey, DeliveryLog, DeliveryUpdate, ModifyChange, RetryScheduler, RetryTask, StaleCursor, StaleDeliveryFinder, StalePage, StaleQuery, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { repairDeliveries, type RepairSummary } from '../../functions/src/delivery/repair.ts';
@@ -211,7 +212,7 @@ export class MemoryDeliveryLog implements DeliveryLog, StaleDeliveryFinder {
     this.faults.hit('deliveries.end', key, fields);
     const path = pathOf(key);
     const current = this.records.get(path);
-    if (!current || ['succeeded', 'failed', 'invalid'].includes(current.status)) return false;
+    if (!current || hasEnded(current.status)) return false;
     this.store(path, { ...current, ...structuredClone(fields), next: null, nextAttemptAt: null, inFlight: null });
     return true;
   }

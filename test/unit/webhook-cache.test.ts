@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Clock } from '../../functions/src/core/ports.ts';
+import { hasEnded } from '../../functions/src/delivery/delivery-record.ts';
 import type { DeliveryLog, ModifyChange, StoredDelivery } from '../../functions/src/delivery/ports.ts';
 import { DEFAULT_LEASE_TIMING } from '../../functions/src/delivery/lease.ts';
 import { dispatchEvent } from '../../functions/src/dispatch/dispatch-event.ts';
@@ -53,7 +54,7 @@ class MemoryDeliveries implements DeliveryLog {
   }
   async end(key: Parameters<DeliveryLog['end']>[0], fields: Parameters<DeliveryLog['end']>[1]) {
     const current = this.records.get(this.key(key));
-    if (!current || ['succeeded', 'failed', 'invalid'].includes(current.status)) return false;
+    if (!current || hasEnded(current.status)) return false;
     this.records.set(this.key(key), { ...current, ...fields });
     return true;
   }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { classifyFailure, errorMessage } from '../core/failures.ts';
 import { startDelivery, type LoadedSecrets } from '../delivery/deliver.ts';
-import type { DeliveryStatus } from '../delivery/delivery-record.ts';
+import { hasEnded, type DeliveryStatus } from '../delivery/delivery-record.ts';
 import type { DeliveryKey, StoredDelivery } from '../delivery/ports.ts';
 import { startReplay, undoReplay } from '../delivery/transitions.ts';
 import { EVENT_CATALOGUE, EVENT_ENVELOPE_VARIABLES, EVENT_TYPES, sampleEvent, type EventType } from '../events/event-catalogue.ts';
@@ -382,7 +382,7 @@ async function jobView(deps: ApiDeps, job: RecoverJob): Promise<Record<string, u
   const records = await deps.browser.getAll(job.accountId, job.replayed);
   const byStatus: Record<string, number> = {};
   for (const record of records) byStatus[record.status] = (byStatus[record.status] ?? 0) + 1;
-  const finished = job.state !== 'running' && records.every((record) => record.status !== 'pending' && record.status !== 'retrying');
+  const finished = job.state !== 'running' && records.every((record) => hasEnded(record.status));
   const { replayed, ...rest } = job;
   return { ...rest, replayed: replayed.length, progress: { byStatus, finished } };
 }

@@ -14,7 +14,7 @@ import type { StoredWebhook, WebhookStore } from '../webhooks/webhook-store.ts';
 import type { SecretStore } from '../core/ports.ts';
 import { attemptsMade } from './attempt-list.ts';
 import { announceFailure, commitUpdate, consecutiveFailures, ensureRetryScheduled, failInternally, logCommitted, plannedTask, recordWebhookHealth, webhookNameOf, type DeliveryAbout } from './commit.ts';
-import { recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
+import { hasEnded, recordedErrorText, type DeliveryStatus } from './delivery-record.ts';
 import { pendingDelivery, queuedDelivery, staleness } from './lease.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { ClaimToken, DeliveryKey, DeliveryUpdate, PlannedAttempt, RetryTask, StoredDelivery } from './ports.ts';
@@ -159,7 +159,7 @@ export async function startDelivery(deps: DeliveryDeps & { retentionDays: number
  * `webhook` is its current version, undefined when it is gone or unusable.
  */
 export async function resumeExisting(deps: DeliveryDeps, key: DeliveryKey, existing: StoredDelivery, webhook: WebhookConfig | undefined, logger: Logger): Promise<DeliveryOutcome> {
-  if (existing.status !== 'pending' && existing.status !== 'retrying') {
+  if (hasEnded(existing.status)) {
     logger.log('INFO', `already ${existing.status}: not sent again`, { status: existing.status });
     return { webhookId: key.webhookId, status: 'skipped', note: `already ${existing.status}` };
   }

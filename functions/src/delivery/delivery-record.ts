@@ -7,6 +7,11 @@ import { Redactor } from '../log/redact.ts';
 
 export const DeliveryStatus = ['pending', 'succeeded', 'retrying', 'failed', 'invalid'] as const;
 export type DeliveryStatus = (typeof DeliveryStatus)[number];
+/** The statuses a delivery ends in: nothing moves it on from them but a replay. */
+export const ENDED_STATUSES = ['succeeded', 'failed', 'invalid'] as const satisfies readonly DeliveryStatus[];
+export type EndedStatus = (typeof ENDED_STATUSES)[number];
+/** Whether a status (read from a record, maybe written by hand) is one a delivery ends in. */
+export const hasEnded = (status: unknown): status is EndedStatus => (ENDED_STATUSES as readonly unknown[]).includes(status);
 
 /** Bodies kept in the delivery log; the rest is cut and the record says how many bytes there were. */
 export const LOG_REQUEST_BODY_BYTES = 16 * 1024;

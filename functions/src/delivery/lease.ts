@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventMessage } from '../events/event-message.ts';
+import { hasEnded } from './delivery-record.ts';
 import { FIRST_ATTEMPT } from './next-attempt.ts';
 import type { EventClaim, StoredDelivery } from './ports.ts';
 
@@ -91,7 +92,7 @@ export type Staleness = { stale: false; reason: string } | { stale: true; reason
 export function staleness(record: StoredDelivery, now: Date, timing: LeaseTiming = DEFAULT_LEASE_TIMING): Staleness {
   const { leaseMs, overdueMs } = timing;
   const age = (since: Date) => now.getTime() - since.getTime();
-  if (record.status !== 'pending' && record.status !== 'retrying') return { stale: false, reason: `it is ${record.status}` };
+  if (hasEnded(record.status)) return { stale: false, reason: `it is ${record.status}` };
   if (record.inFlight) {
     const { since } = record.inFlight;
     const number = 'number' in record.inFlight ? record.inFlight.number : record.inFlight.attempt;

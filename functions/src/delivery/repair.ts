@@ -11,7 +11,7 @@ import { continueTrace, traceFields } from '../log/trace.ts';
 import { parseWebhookConfig } from '../webhooks/webhook-config.ts';
 import type { WebhookStore } from '../webhooks/webhook-store.ts';
 import { recoverDelivery } from './deliver.ts';
-import type { DeliveryStatus } from './delivery-record.ts';
+import { hasEnded, type DeliveryStatus } from './delivery-record.ts';
 import { staleness } from './lease.ts';
 import type { StaleCursors, StaleDeliveryFinder, StaleQuery, StoredDelivery } from './ports.ts';
 import type { RecordingDeps } from './run-attempts.ts';
@@ -129,7 +129,7 @@ async function repairOne(deps: RepairDeps, options: RepairOptions, now: Date, re
       item = { path, was: record.status, reason: stale.reason, now: outcome.status, ...(outcome.note ? { note: outcome.note } : {}) };
       if (outcome.status !== 'skipped') {
         summary.repaired += 1;
-        if (outcome.status !== 'pending' && outcome.status !== 'retrying') summary.ended[outcome.status] = (summary.ended[outcome.status] ?? 0) + 1;
+        if (hasEnded(outcome.status)) summary.ended[outcome.status] = (summary.ended[outcome.status] ?? 0) + 1;
       }
     } catch (error) {
       // One record must not stop the sweep; a passing fault is left for the next run as well.

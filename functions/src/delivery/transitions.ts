@@ -3,6 +3,7 @@
  * the store's read-modify-write (DeliveryLog.modify). Pure, so a store may run them again on contention and
  * unit tests can run them on plain objects.
  */
+import { hasEnded } from './delivery-record.ts';
 import { staleness, type LeaseTiming } from './lease.ts';
 import type { AttemptClaim, ClaimToken, DeliveryUpdate, ModifyChange, PlannedAttempt, ReplayStart, StoredDelivery } from './ports.ts';
 import { inFlightPlan, unknownAttempt } from './recover.ts';
@@ -48,7 +49,7 @@ export const releaseClaim =
 export const takeOver =
   (seenUpdatedAt: Date, update: DeliveryUpdate) =>
   (record: StoredDelivery | undefined): ModifyChange<boolean> => {
-    if (!record || (record.status !== 'pending' && record.status !== 'retrying') || record.updatedAt.getTime() !== seenUpdatedAt.getTime()) return { result: false };
+    if (!record || hasEnded(record.status) || record.updatedAt.getTime() !== seenUpdatedAt.getTime()) return { result: false };
     return { result: true, write: update };
   };
 
@@ -77,7 +78,7 @@ export const startReplay =
   (now: Date, timing: LeaseTiming) =>
   (record: StoredDelivery | undefined): ModifyChange<ReplayStart> => {
     if (!record) return { result: { started: false, reason: 'no such delivery' } };
-    if (record.status === 'pending' || record.status === 'retrying') {
+    if (!hasEnded(record.status)) {
       const stale = staleness(record, now, timing);
       if (!stale.stale) return { result: { started: false, reason: `it is ${record.status}: ${stale.reason}; already being delivered` } };
     }
@@ -121,6 +122,6 @@ export const undoReplay =
     const last = replays[replays.length - 1];
     const seriesOfLast = replays.length + (record.replaysDropped ?? 0);
     if (record.status !== 'retrying' || record.next?.series !== series || attemptsMade(record) >= record.next.number || !last || seriesOfLast !== series || record.inFlight) return { result: false };
-    if (last.previousStatus === 'pending' || last.previousStatus === 'retrying') return { result: false };
+    if (!hasEnded(last.previousStatus)) return { result: false };
     return { result: true, write: { status: last.previousStatus, errorCode: last.previousErrorCode ?? null, replays: replays.slice(0, -1), next: null, nextAttemptAt: null, updatedAt: now } };
   };

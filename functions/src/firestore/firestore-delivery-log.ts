@@ -5,7 +5,7 @@ import { DELIVERIES, DELIVERIES_BY_STATUS, deliveryPath, OVERDUE_RETRIES, STALE_
 import { createOnce, fromFirestore, isFailedPrecondition } from './firestore-values.ts';
 import { GrpcStatus } from '../core/failures.ts';
 import { commitAsOwner } from '../delivery/transitions.ts';
-import type { DeliveryStatus } from '../delivery/delivery-record.ts';
+import { hasEnded } from '../delivery/delivery-record.ts';
 
 /** Where a page of one kind ended: its last record's sort value and full path (a collection-group cursor names the document by its path). */
 interface PageEnd {
@@ -50,9 +50,6 @@ class ContendedError extends Error {
  * the client retried recognises that its first try was applied. Bookkeeping of this adapter only.
  */
 const WRITE_ID_FIELD = 'writeId';
-
-/** The statuses a delivery ends in: `end` leaves a record in one of them as it is. */
-const ENDED: ReadonlySet<unknown> = new Set<DeliveryStatus>(['succeeded', 'failed', 'invalid']);
 
 export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, StaleDeliveryFinder {
   private readonly db: Firestore;
@@ -114,7 +111,7 @@ export class FirestoreDeliveryLog implements DeliveryLog, DeliveryHistory, Stale
     for (let round = 1; ; round += 1) {
       const current = await ref.get();
       if (round > 1 && current.get(WRITE_ID_FIELD) === writeId) return true;
-      if (!current.exists || ENDED.has(current.get('status'))) return false;
+      if (!current.exists || hasEnded(current.get('status'))) return false;
       try {
         await ref.update({ ...fields, next: null, nextAttemptAt: null, inFlight: null, [WRITE_ID_FIELD]: writeId }, { lastUpdateTime: current.updateTime! });
         return true;
