@@ -98,6 +98,11 @@ describe('the secrets a webhook names (its store reads again when one is missing
     assert.deepEqual(named({ auth: { type: 'header', name: 'X-Key', valueSecretName: 'KEY' } }), ['KEY']);
     assert.deepEqual(named({ auth: { type: 'oauth2', tokenUrl: 'https://auth.example.com/token', clientId: 'c', clientSecretName: 'CLIENT' } }), ['CLIENT']);
   });
+
+  it('of a document as stored, even one that does not parse (what the signing-secret route stamps): the same names, nothing thrown', () => {
+    assert.deepEqual(secretNamesOf({ signingSecretName: 'SIGNING', previousSigningSecret: { name: 'SIGNING_PREVIOUS' }, auth: { type: 'bearer', tokenSecretName: 'TOKEN' }, url: 42 }), ['SIGNING', 'SIGNING_PREVIOUS', 'TOKEN']);
+    for (const broken of [{ previousSigningSecret: 'x', auth: 'bearer' }, { previousSigningSecret: null, auth: null }, { signingSecretName: 7, auth: { tokenSecretName: ['T'] } }]) assert.deepEqual(secretNamesOf(broken), [], JSON.stringify(broken));
+  });
 });
 
 describe('JSON error positions', () => {

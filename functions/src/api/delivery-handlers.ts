@@ -273,12 +273,7 @@ export async function setSigningSecret(deps: ApiDeps, context: RequestContext, a
 
 /** Stamps signingSecretSetAt on the account's other webhooks that name any of `names` (signing, overlap or auth). */
 async function stampSharing(deps: ApiDeps, context: RequestContext, accountId: string, except: string, names: readonly string[], setAt: Date): Promise<void> {
-  const wanted = new Set(names);
-  const named = (data: Record<string, unknown>) => {
-    const auth = (data.auth ?? {}) as Record<string, unknown>;
-    const previous = (data.previousSigningSecret ?? {}) as Record<string, unknown>;
-    return [data.signingSecretName, previous.name, auth.passwordSecretName, auth.tokenSecretName, auth.valueSecretName, auth.clientSecretName].some((value) => typeof value === 'string' && wanted.has(value));
-  };
+  const named = (data: Record<string, unknown>) => secretNamesOf(data).some((secret) => names.includes(secret));
   for (let afterId: string | undefined; ; ) {
     const page = await deps.webhooks.list(accountId, { afterId, limit: 100 });
     for (const webhook of page) {

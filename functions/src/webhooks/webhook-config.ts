@@ -266,12 +266,16 @@ export type ParsedWebhook = { ok: true; webhook: WebhookConfig } | { ok: false; 
 
 const refused = (id: string, issues: FieldIssue[]): ParsedWebhook => ({ ok: false, reason: `webhook ${id}: ${describeFieldIssues(issues)}`, issues });
 
-/** The account secrets a webhook names in its fields (not in its templates): signing, previous signing, auth. */
-export function secretNamesOf(webhook: WebhookConfig): string[] {
-  const auth = webhook.auth;
-  const authSecret =
-    auth === undefined ? undefined : auth.type === 'basic' ? auth.passwordSecretName : auth.type === 'bearer' ? auth.tokenSecretName : auth.type === 'header' ? auth.valueSecretName : auth.clientSecretName;
-  return [webhook.signingSecretName, webhook.previousSigningSecret?.name, authSecret].filter((name): name is string => name !== undefined);
+/** The fields of `auth` that name an account secret, whichever its type. */
+const AUTH_SECRET_FIELDS = ['passwordSecretName', 'tokenSecretName', 'valueSecretName', 'clientSecretName'] as const;
+
+/**
+ * The account secrets a webhook names in its fields (not in its templates): signing, previous signing,
+ * auth. Of a parsed webhook, or of a document as stored (one that may not parse: read defensively).
+ */
+export function secretNamesOf(webhook: WebhookConfig | Record<string, unknown>): string[] {
+  const fields = webhook as { signingSecretName?: unknown; previousSigningSecret?: { name?: unknown } | null; auth?: Record<string, unknown> | null };
+  return [fields.signingSecretName, fields.previousSigningSecret?.name, ...AUTH_SECRET_FIELDS.map((field) => fields.auth?.[field])].filter((name): name is string => typeof name === 'string');
 }
 
 /** The latest time any of `webhooks` had a signing secret stored (signingSecretSetAt), if any. */
