@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventOf } from '../support/harness.ts';
-import { classifyFailure, deliveryPath, DocumentReference, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StaleCursors, type StoredDelivery } from '../support/kit.ts';
+import { classifyFailure, deliveryPath, FirestoreDeliveryLog, GrpcStatus, pendingDelivery, type StaleCursors, type StoredDelivery } from '../support/kit.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
-import { withLostAnswer } from '../support/lost-answer.ts';
+import { beforeFirstUpdate, withClientMethod, withLostAnswer } from '../support/client-faults.ts';
 
 // The delivery log adapter against the real Firestore emulator: `modify` is the state machine's only
 // read-modify-write (claims, takeovers, owner commits). It is an optimistic write on the version read,
@@ -50,18 +50,6 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
     assert.equal((await project.db.doc(deliveryPath(key.accountId, key.webhookId, key.eventId)).get()).exists, false);
   });
 
-  /** Runs `body` with DocumentReference.update wrapped by `wrap` (fault injection at the client's edge). */
-  async function withUpdate(wrap: (original: DocumentReference['update'], ref: DocumentReference, args: Parameters<DocumentReference['update']>) => ReturnType<DocumentReference['update']>, body: () => Promise<void>) {
-    const original = DocumentReference.prototype.update;
-    DocumentReference.prototype.update = function (this: DocumentReference, ...args: Parameters<DocumentReference['update']>) {
-      return wrap(original, this, args);
-    } as DocumentReference['update'];
-    try {
-      await body();
-    } finally {
-      DocumentReference.prototype.update = original;
-    }
-  }
 
   it('a write applied whose answer was lost (the client retrying it then fails its precondition) keeps its result, and is not made twice', async () => {
     const record = await plant();
@@ -89,14 +77,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
   it('a record deleted between the read and the write: the change is run again on nothing, and nothing is recreated', async () => {
     const record = await plant();
     const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
-    let deleted = false;
-    await withUpdate(async (original, target, args) => {
-      if (!deleted) {
-        deleted = true;
-        await ref.delete();
-      }
-      return original.apply(target, args);
-    }, async () => {
+    const deleted = await beforeFirstUpdate(() => ref.delete(), async () => {
       const seen: Array<string | undefined> = [];
       await project.adapter.modify(record, (current) => {
         seen.push(current?.status);
@@ -104,6 +85,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
       });
       assert.deepEqual(seen, ['pending', undefined]);
     });
+    assert.ok(deleted);
     assert.equal((await ref.get()).exists, false);
   });
 
@@ -136,14 +118,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
   it('end: a delivery another run finishes between the read and the write keeps that end', async () => {
     const record = await plant();
     const ref = project.db.doc(deliveryPath(record.accountId, record.webhookId, record.eventId));
-    let finished = false;
-    await withUpdate(async (original, target, args) => {
-      if (!finished) {
-        finished = true;
-        await ref.update({ status: 'succeeded', lastError: null });
-      }
-      return original.apply(target, args);
-    }, async () => {
+    const finished = await beforeFirstUpdate(() => ref.update({ status: 'succeeded', lastError: null }), async () => {
       assert.equal(await project.adapter.end(record, ENDING), false);
     });
     assert.ok(finished);
@@ -158,7 +133,7 @@ describe('FirestoreDeliveryLog.modify on the emulator', () => {
 
   it('losing every round to other writers is ABORTED: a passing fault, retried later', async () => {
     const record = await plant();
-    await withUpdate(async () => {
+    await withClientMethod('update', async () => {
       throw Object.assign(new Error('9 FAILED_PRECONDITION'), { code: GrpcStatus.FAILED_PRECONDITION });
     }, async () => {
       const error = await project.adapter.modify(record, () => ({ write: { repairs: 1 }, result: undefined })).then(() => undefined, (caught: unknown) => caught);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventOf } from '../support/harness.ts';
-import { DocumentReference, eventClaimOf, eventClaimPath, FirestoreEventClaimStore, GrpcStatus, Timestamp } from '../support/kit.ts';
+import { eventClaimOf, eventClaimPath, FirestoreEventClaimStore, Timestamp } from '../support/kit.ts';
+import { withLostAnswer } from '../support/client-faults.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
 
 // The event claim store against the real Firestore emulator: the create that is the idempotency check
@@ -29,20 +30,7 @@ describe('FirestoreEventClaimStore on the emulator', () => {
 
   it('a create the client retried after its first try was applied recognises its own claim', async () => {
     const claim = newClaim();
-    const original = DocumentReference.prototype.create;
-    let injected = false;
-    DocumentReference.prototype.create = async function (this: DocumentReference, ...args: Parameters<DocumentReference['create']>) {
-      await original.apply(this, args);
-      if (injected) return original.apply(this, args);
-      injected = true;
-      throw Object.assign(new Error('6 ALREADY_EXISTS: the retried commit met the first one'), { code: GrpcStatus.ALREADY_EXISTS });
-    } as DocumentReference['create'];
-    try {
-      assert.deepEqual(await project.adapter.claim(claim), { created: true });
-    } finally {
-      DocumentReference.prototype.create = original;
-    }
-    assert.ok(injected);
+    assert.ok(await withLostAnswer('create', async () => assert.deepEqual(await project.adapter.claim(claim), { created: true })));
   });
 
   it('concurrent takeovers of one claim: exactly one wins', async () => {

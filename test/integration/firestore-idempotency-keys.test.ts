@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FirestoreIdempotencyKeys } from '../support/kit.ts';
-import { withLostAnswer } from '../support/lost-answer.ts';
+import { withLostAnswer } from '../support/client-faults.ts';
 import { onEmulatorProject } from '../support/emulator-project.ts';
 
 // The Idempotency-Key store (the bundle's adapter) on the Firestore emulator: what api/idempotency.ts

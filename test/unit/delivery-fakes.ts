@@ -593,6 +593,24 @@ export class World {
     next.done = true;
   }
 
+  /**
+   * The receiver of a late owner: attempt 1 answers 500; attempt 2 hangs while its lease passes, the
+   * sweep takes over and attempt 3 succeeds (takeOverWhileHanging), then ends as `late` says (an answer,
+   * or a throw); every other request gets 200.
+   */
+  lateSecondAttempt(late: () => SendResult): void {
+    let hanging = true;
+    this.sender.respond = async (_request, previous) => {
+      if (previous === 0) return response(500);
+      if (previous === 1 && hanging) {
+        hanging = false;
+        await this.takeOverWhileHanging(3);
+        return late();
+      }
+      return response(200);
+    };
+  }
+
   async runTask(task: RetryTask): Promise<WorkerAnswer> {
     return handleRetryTask(this.deps(), task);
   }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { EventMessage } from '../../functions/src/events/event-message.ts';
-import { bugError, response, World } from './delivery-fakes.ts';
+import { bugError, World } from './delivery-fakes.ts';
 
 class AnnouncingWorld extends World {
   readonly published: EventMessage[] = [];
@@ -20,18 +20,11 @@ class AnnouncingWorld extends World {
 
 it('a late owner that fails internally after the takeover logs no outcome and announces nothing', async () => {
   const world = new AnnouncingWorld({ webhooks: ['wh-a'] });
-  let late = true;
-  world.sender.respond = async (_request, previous) => {
-    if (previous === 0) return response(500);
-    if (previous === 1 && late) {
-      late = false;
-      // While attempt 2 hangs: its lease passes, the sweep takes over, and attempt 3 succeeds.
-      await world.takeOverWhileHanging(3);
-      // Then the late run meets a bug: a lasting fault, ended by failInternally.
-      throw bugError('late');
-    }
-    return response(200);
-  };
+  // Attempt 2 hangs past its lease, the takeover's attempt 3 succeeds, then the late run meets a bug: a
+  // lasting fault, ended by failInternally.
+  world.lateSecondAttempt(() => {
+    throw bugError('late');
+  });
   await world.publish();
   await world.runNextTask(); // attempt 2: the slow one
   await world.drainTasks();

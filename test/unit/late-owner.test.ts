@@ -8,17 +8,8 @@ import { response, World } from './delivery-fakes.ts';
 
 it('a worker that answers after its lease does not overwrite the takeover and the later attempt it scheduled', async () => {
   const world = new World({ webhooks: ['wh-a'] });
-  let late = true;
-  world.sender.respond = async (_request, previous) => {
-    if (previous === 0) return response(500);
-    if (previous === 1 && late) {
-      late = false;
-      // While attempt 2 hangs: its lease passes, the sweep takes over, and attempt 3 succeeds.
-      await world.takeOverWhileHanging(3);
-      return response(503);
-    }
-    return response(200);
-  };
+  // Attempt 2 hangs past its lease, the takeover's attempt 3 succeeds, then attempt 2 answers 503.
+  world.lateSecondAttempt(() => response(503));
   await world.publish();
   const answer = await world.runNextTask(); // attempt 2: the slow one
   assert.equal(answer?.answer?.httpStatus, 200);
