@@ -19,7 +19,7 @@ const CACHE_MS = 5 * 60_000;
  * it, at most this often: a name that stays missing (a webhook pointing at no secret), or clocks apart,
  * cost one read of the account's secrets per 15 s per instance, not one per event.
  */
-const MISSING_RELOAD_MS = 15_000;
+const RELOAD_AT_MOST_EVERY_MS = 15_000;
 
 /** The calls of the Secret Manager client this store makes (a test gives its own). */
 export type SecretManagerCalls = Pick<SecretManagerServiceClient, 'listSecrets' | 'accessSecretVersion' | 'createSecret' | 'addSecretVersion'>;
@@ -46,7 +46,7 @@ export class SecretManagerSecretStore implements SecretStore, SecretWriter {
       const secrets = await hit.value;
       // `at` is when the read started: one under way when the secret was stored may hold the old value.
       const upToDate = named.every((name) => Object.hasOwn(secrets, name)) && !(changedAt && hit.at <= changedAt.getTime());
-      if (upToDate || this.now() - hit.at < MISSING_RELOAD_MS) return secrets;
+      if (upToDate || this.now() - hit.at < RELOAD_AT_MOST_EVERY_MS) return secrets;
       // Another call may have read them again meanwhile: one read, whoever asks.
       const current = this.cache.get(accountId);
       if (current && current !== hit) return current.value;
